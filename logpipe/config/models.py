@@ -1,0 +1,49 @@
+"""The shape of a pipeline file: ``settings`` and the three plugin lists."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Pipeline-wide settings; every one has a default that suits a small node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(500, ge=1, description="Most events a pipeline worker takes at once.")
+    batch_delay_ms: float = Field(
+        20, ge=0, description="How long a worker waits for a batch to fill before taking what is there.")
+    pipeline_workers: int = Field(
+        2, ge=1, description="Batches processed concurrently in one process (overlaps output I/O).")
+    queue_max_events: int = Field(20_000, ge=1, description="Queue bound in events.")
+    queue_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Queue bound in bytes.")
+    shutdown_timeout: float = Field(
+        30, gt=0, description="Seconds to drain on SIGTERM before exiting non-zero.")
+    workers: int | None = Field(
+        None, ge=1, description="Worker processes for `logpipe run` (default: CPU count).")
+    log_level: str = Field("info", description="Our own log level: debug, info, warning, error.")
+    metrics_host: str = Field("127.0.0.1", description="Address of the /metrics and /health endpoint.")
+    metrics_port: int | None = Field(None, ge=0, le=65535, description="Port of /metrics; none disables it.")
+
+
+class PluginSpec(BaseModel):
+    """One entry of ``inputs``, ``filters`` or ``outputs``; options are checked by the plugin."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    type: str
+    id: str | None = None
+    if_: str | None = Field(None, alias="if")
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class PipelineFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    settings: Settings = Field(default_factory=Settings)
+    inputs: list[PluginSpec] = Field(default_factory=list)
+    filters: list[PluginSpec] = Field(default_factory=list)
+    outputs: list[PluginSpec] = Field(default_factory=list)

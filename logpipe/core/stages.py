@@ -1,0 +1,118 @@
+"""Filter and output stages: a plugin wrapped with its condition and its counters.
+
+The engine calls stages, never plugins, so conditions, metrics and failure
+handling are written once here instead of in every plugin.
+"""
+from __future__ import annotations
+
+import logging
+from time import perf_counter
+from typing import Any, Callable
+
+from logpipe.core.event import Event
+from logpipe.core.metrics import PluginStats
+from logpipe.core.plugin import Filter, Output
+
+log = logging.getLogger("logpipe.engine")
+
+FILTER_ERROR_TAG = "_filter_error"
+
+
+def _split(predicate: Callable[[Event], bool], events: list[Event]) -> tuple[list[Event], list[Event]]:
+    chosen: list[Event] = []
+    others: list[Event] = []
+    for event in events:
+        try:
+            ok = predicate(event)
+        except Exception:  # a condition never stops the pipeline
+            ok = False
+        (chosen if ok else others).append(event)
+    return chosen, others
+
+
+class FilterStage:
+    __slots__ = ("plugin", "predicate", "stats", "_warned")
+
+    def __init__(self, plugin: Filter, predicate: Callable[[Event], bool] | None, stats: PluginStats) -> None:
+        self.plugin = plugin
+        self.predicate = predicate
+        self.stats = stats
+        self._warned = False
+
+    def run(self, events: list[Event]) -> list[Event]:
+        if not events:
+            return events
+        started = perf_counter()
+        stats = self.stats
+        if self.predicate is None:
+            stats.events_in += len(events)
+            out = self._process(events)
+        else:
+            chosen, others = _split(self.predicate, events)
+            if not chosen:
+                return events
+            stats.events_in += len(chosen)
+            processed = self._process(chosen)
+            stats.events_out += len(processed)
+            stats.seconds += perf_counter() - started
+            others.extend(processed)
+            return others
+        stats.events_out += len(out)
+        stats.seconds += perf_counter() - started
+        return out
+
+    def _process(self, events: list[Event]) -> list[Event]:
+        try:
+            return self.plugin.process(events)
+        except Exception as exc:
+            # One bad event must not cost the batch: retry one by one and tag the culprits.
+            if not self._warned:
+                log.exception("filter %s failed on a batch; isolating events", self.plugin.id)
+                self._warned = True
+            else:
+                log.warning("filter %s failed on a batch: %s", self.plugin.id, exc)
+            out: list[Event] = []
+            for event in events:
+                try:
+                    out.extend(self.plugin.process([event]))
+                except Exception as err:
+                    self.stats.failures += 1
+                    event.add_tag(FILTER_ERROR_TAG)
+                    event.metadata["filter_error"] = f"{self.plugin.id}: {type(err).__name__}: {err}"
+                    out.append(event)
+            return out
+
+
+class OutputStage:
+    __slots__ = ("plugin", "predicate", "stats")
+
+    def __init__(self, plugin: Output, predicate: Callable[[Event], bool] | None, stats: PluginStats) -> None:
+        self.plugin = plugin
+        self.predicate = predicate
+        self.stats = stats
+
+    async def send(self, events: list[Event]) -> None:
+        if self.predicate is not None:
+            events = _split(self.predicate, events)[0]
+        if not events:
+            return
+        stats = self.stats
+        stats.events_in += len(events)
+        started = perf_counter()
+        try:
+            await self.plugin.send(events)
+        except Exception:
+            stats.failures += 1
+            raise
+        finally:
+            stats.seconds += perf_counter() - started
+        stats.events_out += len(events)
+
+
+def describe_exception(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def noop(*_args: Any) -> None:
+    return None

@@ -1,0 +1,18 @@
+"""``blackhole`` output: takes everything and keeps a count, for benchmarks."""
+from __future__ import annotations
+
+from logpipe.core.event import Event
+from logpipe.core.plugin import Output, PluginConfig
+
+
+class BlackholeConfig(PluginConfig):
+    pass
+
+
+class BlackholeOutput(Output):
+    Config = BlackholeConfig
+
+    count = 0
+
+    async def send(self, events: list[Event]) -> None:
+        self.count += len(events)

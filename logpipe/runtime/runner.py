@@ -1,0 +1,54 @@
+"""Run one pipeline in this process: event loop, signals, exit status."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from logpipe.config.loader import PipelineSpec
+
+log = logging.getLogger("logpipe.runtime")
+
+
+def install_loop_policy() -> str:
+    """uvloop when it is installed (it is a base dependency on Unix)."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+async def run_pipeline(spec: PipelineSpec, *, stop: asyncio.Event | None = None,
+                       shared: dict[str, Any] | None = None, worker_index: int = 0,
+                       worker_count: int = 1) -> bool:
+    """Run until SIGTERM/SIGINT (or the end of finite inputs); True when clean."""
+    from logpipe.core.pipeline import Pipeline
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    pipeline = Pipeline(spec, worker_index=worker_index, worker_count=worker_count, shared=shared)
+    log.info("pipeline %s starting: %d inputs, %d filters, %d outputs", spec.name,
+             len(spec.inputs), len(spec.filters), len(spec.outputs))
+    clean = await pipeline.run(stop)
+    log.info("pipeline %s stopped: %d events acknowledged, %d failed, %d unacknowledged",
+             spec.name, pipeline.stats.events_acked, pipeline.stats.events_failed,
+             pipeline.unacknowledged)
+    return clean
+
+
+def run_blocking(spec: PipelineSpec) -> int:
+    install_loop_policy()
+    try:
+        clean = asyncio.run(run_pipeline(spec))
+    except Exception:
+        log.exception("pipeline %s failed", spec.name)
+        return 1
+    return 0 if clean else 1
