@@ -23,6 +23,24 @@ def now() -> datetime:
     return datetime.now(_utc)
 
 
+def _get_slow(root: Any, path: Path, default: Any) -> Any:
+    """The careful walk: list indexes, scalars in the way, absent keys."""
+    cur = root
+    for key in path:
+        if isinstance(cur, dict):
+            cur = cur.get(key, _MISSING)
+            if cur is _MISSING:
+                return default
+        elif isinstance(cur, list):
+            try:
+                cur = cur[int(key)]
+            except (ValueError, IndexError):
+                return default
+        else:
+            return default
+    return cur
+
+
 class Event:
     """One log event.
 
@@ -49,30 +67,25 @@ class Event:
         return cls({"message": message}, metadata)
 
     # --- field access -----------------------------------------------------------------
-    def _root(self, path: Path) -> tuple[dict[str, Any], Path]:
-        if path[0] == METADATA:
-            return self.metadata, path[1:]
-        return self.data, path
+    # These are the hottest functions in the project: every filter reads and writes
+    # fields through them. The common cases (a plain dict walk, a one-key path) take
+    # the shortest route; lists, scalars in the way and @metadata take the slow one.
 
     def get(self, ref: str, default: Any = None) -> Any:
         return self.get_path(parse(ref), default)
 
     def get_path(self, path: Path, default: Any = None) -> Any:
-        cur: Any
-        cur, path = self._root(path)
-        for key in path:
-            if isinstance(cur, dict):
-                cur = cur.get(key, _MISSING)
-                if cur is _MISSING:
-                    return default
-            elif isinstance(cur, list):
-                try:
-                    cur = cur[int(key)]
-                except (ValueError, IndexError):
-                    return default
-            else:
-                return default
-        return cur
+        root: Any = self.data
+        if path[0] == METADATA:
+            root = self.metadata
+            path = path[1:]
+        cur = root
+        try:
+            for key in path:
+                cur = cur[key]
+            return cur
+        except (KeyError, TypeError, IndexError):
+            return _get_slow(root, path, default)
 
     def contains(self, ref: str) -> bool:
         return self.get_path(parse(ref), _MISSING) is not _MISSING
@@ -84,30 +97,41 @@ class Event:
         self.set_path(parse(ref), value)
 
     def set_path(self, path: Path, value: Any) -> None:
-        cur, path = self._root(path)
-        if not path:
-            if not isinstance(value, dict):
-                raise TypeError("@metadata must be a mapping")
-            self.metadata = value
-            return
-        for key in path[:-1]:
+        cur = self.data
+        if path[0] == METADATA:
+            if len(path) == 1:
+                if not isinstance(value, dict):
+                    raise TypeError("@metadata must be a mapping")
+                self.metadata = value
+                return
+            cur = self.metadata
+            path = path[1:]
+        last = len(path) - 1
+        i = 0
+        while i < last:
+            key = path[i]
             nxt = cur.get(key)
-            if not isinstance(nxt, dict):
-                nxt = {}
-                cur[key] = nxt
+            if nxt.__class__ is not dict:
+                if not isinstance(nxt, dict):
+                    nxt = {}
+                    cur[key] = nxt
             cur = nxt
-        cur[path[-1]] = value
+            i += 1
+        cur[path[last]] = value
 
     def delete(self, ref: str) -> Any:
         return self.delete_path(parse(ref))
 
     def delete_path(self, path: Path) -> Any:
         """Remove a field; returns its value, or None when it was absent."""
-        cur, path = self._root(path)
-        if not path:
-            old = self.metadata
-            self.metadata = {}
-            return old
+        cur: Any = self.data
+        if path[0] == METADATA:
+            if len(path) == 1:
+                old = self.metadata
+                self.metadata = {}
+                return old
+            cur = self.metadata
+            path = path[1:]
         for key in path[:-1]:
             cur = cur.get(key)
             if not isinstance(cur, dict):
@@ -124,7 +148,9 @@ class Event:
         return tags
 
     def add_tag(self, *tags: str) -> None:
-        current = self.tags
+        current = self.data.get(TAGS)
+        if current.__class__ is not list:
+            current = self.tags
         for tag in tags:
             if tag not in current:
                 current.append(tag)

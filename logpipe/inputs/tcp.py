@@ -1,0 +1,121 @@
+"""``tcp`` input: newline-delimited lines or JSON lines over plain TCP.
+
+Reads large chunks and submits every complete line of a chunk as one batch, so
+the per-line cost is the split and the event, not a syscall or an await. TCP
+has no acknowledgement of its own: backpressure is that a connection is not
+read while its batch waits for queue space. A line longer than
+``max_line_bytes`` is cut, tagged ``_line_too_long``, and the rest of it skipped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Literal
+
+from pydantic import Field
+
+from logpipe.core.codec import event_from_json, event_from_line
+from logpipe.core.event import Event
+from logpipe.core.plugin import Input, InputContext, PluginConfig
+
+log = logging.getLogger("logpipe.input.tcp")
+
+
+class TcpConfig(PluginConfig):
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(5000, ge=0, le=65535, description="Port to listen on (0: any free port).")
+    codec: Literal["lines", "json_lines"] = Field("lines", description="How each line becomes an event.")
+    max_line_bytes: int = Field(1 << 20, ge=64, description="Longer lines are cut and tagged.")
+    read_bytes: int = Field(256 * 1024, ge=4096, description="Bytes read per chunk.")
+    reuse_port: bool = Field(True, description="SO_REUSEPORT so worker processes share the port.")
+    max_connections: int = Field(1000, ge=1, description="Connections beyond this are closed at once.")
+
+
+class TcpInput(Input):
+    Config = TcpConfig
+    config: TcpConfig
+
+    async def start(self) -> None:
+        cfg = self.config
+        self._ctx: InputContext | None = None
+        self._ready = asyncio.Event()
+        self._conns: set[asyncio.Task[None]] = set()
+        sock = socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if cfg.reuse_port and hasattr(socket, "SO_REUSEPORT"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((cfg.host, cfg.port))
+        sock.listen(512)
+        sock.setblocking(False)
+        self.bound_port = sock.getsockname()[1]
+        self._server = await asyncio.start_server(self._serve, sock=sock, limit=cfg.read_bytes)
+
+    async def run(self, ctx: InputContext) -> None:
+        self._ctx = ctx
+        self._ready.set()
+        await ctx.stopping.wait()
+        self._server.close()
+        for task in list(self._conns):
+            task.cancel()
+        await asyncio.gather(*self._conns, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if len(self._conns) >= self.config.max_connections:
+            log.warning("tcp input %s: connection limit reached, closing new connection", self.id)
+            writer.close()
+            return
+        self._conns.add(task)
+        try:
+            await self._ready.wait()
+            await self._read(reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._conns.discard(task)
+            writer.close()
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        assert self._ctx is not None
+        ctx = self._ctx
+        cfg = self.config
+        make = event_from_json if cfg.codec == "json_lines" else event_from_line
+        limit = cfg.max_line_bytes
+        pending = b""
+        skipping = False
+        while True:
+            chunk = await reader.read(cfg.read_bytes)
+            if not chunk:
+                break
+            data = pending + chunk if pending else chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                if len(data) > limit:
+                    if not skipping:
+                        ev = make(data[:limit])
+                        ev.add_tag("_line_too_long")
+                        await ctx.submit([ev], size=limit)
+                    skipping = True
+                    pending = b""
+                else:
+                    pending = data
+                continue
+            pending = data[cut + 1:]
+            lines = data[:cut].split(b"\n")
+            if skipping:  # the rest of an over-long line
+                lines = lines[1:]
+                skipping = False
+            events: list[Event] = []
+            for raw in lines:
+                if len(raw) > limit:
+                    ev = make(raw[:limit])
+                    ev.add_tag("_line_too_long")
+                    events.append(ev)
+                elif raw and raw != b"\r":
+                    events.append(make(raw[:-1] if raw.endswith(b"\r") else raw))
+            if events:
+                await ctx.submit(events, size=cut)
+        if pending.strip() and not skipping:
+            await ctx.submit([make(pending)], size=len(pending))

@@ -1,0 +1,71 @@
+"""``tcp`` output: JSON lines (or a templated line) to a TCP server.
+
+A batch is one write; ``send`` returns once the kernel has taken it
+(``drain``). A connection that fails is re-opened with backoff and the batch is
+written again. Plain TCP has no application-level acknowledgement, so what the
+kernel had buffered when the peer went away can still be lost: use Kafka or
+Elasticsearch outputs where delivery must be proven.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Literal
+
+from pydantic import Field
+
+from logpipe.core.codec import json_lines
+from logpipe.core.event import Event
+from logpipe.core.plugin import Output, PluginConfig
+from logpipe.core.sprintf import compile_template
+
+log = logging.getLogger("logpipe.output.tcp")
+
+
+class TcpOutputConfig(PluginConfig):
+    host: str = Field("127.0.0.1", description="Server address.")
+    port: int = Field(ge=1, le=65535, description="Server port.")
+    codec: Literal["json_lines", "lines"] = Field("json_lines", description="Line format.")
+    format: str = Field("%{message}", description="With codec lines: the line template.")
+    reconnect_interval: float = Field(1.0, gt=0, description="First wait before reconnecting (doubles).")
+
+
+class TcpOutput(Output):
+    Config = TcpOutputConfig
+    config: TcpOutputConfig
+
+    async def start(self) -> None:
+        self._writer: asyncio.StreamWriter | None = None
+        self._lock = asyncio.Lock()
+        self._render = compile_template(self.config.format)
+
+    def _encode(self, events: list[Event]) -> bytes:
+        if self.config.codec == "json_lines":
+            return json_lines(events)
+        render = self._render
+        return ("\n".join(render(e) for e in events) + "\n").encode()
+
+    async def send(self, events: list[Event]) -> None:
+        body = self._encode(events)
+        backoff = self.config.reconnect_interval
+        async with self._lock:
+            while True:
+                try:
+                    if self._writer is None or self._writer.is_closing():
+                        _, self._writer = await asyncio.open_connection(self.config.host, self.config.port)
+                    self._writer.write(body)
+                    await self._writer.drain()
+                    return
+                except OSError as exc:
+                    log.warning("tcp output %s: %s; reconnecting in %.1fs", self.id, exc, backoff)
+                    self._writer = None
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            try:
+                await self._writer.wait_closed()
+            except OSError:
+                pass
