@@ -1,0 +1,185 @@
+"""The ``classify`` filter: error classes, outcomes and security detections."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from logpipe.core.event import Event
+from logpipe.core.fieldref import parse
+from logpipe.core.plugin import Filter, PluginContext
+from logpipe.filters.classify import signatures
+from logpipe.filters.classify.bruteforce import BruteForceTracker
+from logpipe.filters.classify.config import ClassifyConfig
+from logpipe.filters.classify.fields import reader
+from logpipe.filters.classify.errors import (CLIENT_ERROR, DEPENDENCY, FAILURE, SERVER_ERROR,
+                                             SUCCESS, TIMEOUT, UNKNOWN, VALIDATION,
+                                             ExceptionClassifier, classify, status_code)
+from logpipe.filters.classify.security import (BRUTE_FORCE, LOGIN_FAILURE, PATH_TRAVERSAL, SCANNER,
+                                               SQLI, XSS, LoginPaths, SignatureScanner)
+
+SECURITY_TAG = "security"
+LOW, MEDIUM, HIGH = 21, 47, 73
+SEVERITY = {CLIENT_ERROR: LOW, VALIDATION: LOW, LOGIN_FAILURE: LOW,
+            SERVER_ERROR: MEDIUM, TIMEOUT: MEDIUM, DEPENDENCY: MEDIUM, SCANNER: MEDIUM,
+            SQLI: HIGH, XSS: HIGH, PATH_TRAVERSAL: HIGH, BRUTE_FORCE: HIGH}
+#: Detections that make the event an alert about intrusion.
+INTRUSION = frozenset({SQLI, XSS, PATH_TRAVERSAL, SCANNER, BRUTE_FORCE})
+_WEB_HINTS = (("http",), ("url",))
+_EVENT = "event"
+
+
+def _add_categories(event_obj: dict[str, Any], new: list[str]) -> None:
+    current = event_obj.get("category")
+    if current is None:
+        event_obj["category"] = new
+        return
+    if type(current) is not list:
+        current = [current]
+        event_obj["category"] = current
+    for item in new:
+        if item not in current:
+            current.append(item)
+
+
+class ClassifyFilter(Filter):
+    Config = ClassifyConfig
+
+    def __init__(self, config: ClassifyConfig, *, id: str, context: PluginContext | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(config, id=id, context=context)
+        lists = signatures.load(config.signatures_dir, config.extra_signatures)
+        self._exceptions = ExceptionClassifier(lists, config.cache_size)
+        self._scanner = SignatureScanner(lists, max_length=config.max_scan_length,
+                                         cache_size=config.cache_size)
+        self._login_paths = LoginPaths(config.login_paths)
+        self._login_actions = frozenset(a.lower() for a in config.login_failure_actions)
+        bf = config.brute_force
+        self._brute: BruteForceTracker | None = (
+            BruteForceTracker(threshold=bf.threshold, window=bf.window_seconds,
+                              max_sources=bf.max_sources, clock=clock) if bf.enabled else None)
+        self._bf_key = reader(bf.key)
+        self._status = reader(config.status_field)
+        self._level = reader(config.level_field)
+        self._method = reader(config.method_field)
+        self._path = reader(config.path_field)
+        self._original = reader("url.original")
+        self._action = reader(config.action_field)
+        self._ua = reader(config.user_agent_field)
+        self._error_fields = [reader(f) for f in config.error_fields]
+        self._scan_fields = [reader(f) for f in config.scan_fields]
+        self._category = parse(config.category_field)
+
+    def process(self, events: list[Event]) -> list[Event]:
+        for event in events:
+            self._one(event)
+        return events
+
+    # --- one event -------------------------------------------------------------------
+    def _one(self, event: Event) -> None:
+        cfg = self.config
+        status = status_code(self._status(event))
+        tags: list[str] = []
+        categories: list[str] = []
+        severity = 0
+        outcome: str | None = None
+        web = any(event.data.get(hint[0]) is not None for hint in _WEB_HINTS)
+        if web:
+            categories.append("web")
+
+        if cfg.errors:
+            values = [read(event) for read in self._error_fields]
+            exception_class = self._exceptions.of_values(values)
+            has_exception = any(type(v) is str and v for v in values)
+            outcome, error_class = classify(status, self._level(event),
+                                            exception_class, has_exception)
+            if error_class is not None:
+                event.set_path(self._category, error_class)
+                if cfg.tag_errors:
+                    tags.append(error_class)
+                severity = SEVERITY[error_class]
+
+        if cfg.security:
+            found, login = self._security(event, status)
+            if login is not None:
+                categories.append("authentication")
+                if login == FAILURE:
+                    outcome = FAILURE
+            if found:
+                tags.append(SECURITY_TAG)
+                tags.extend(found)
+                severity = max(severity, max(SEVERITY[k] for k in found))
+                if INTRUSION.intersection(found):
+                    categories.append("intrusion_detection")
+
+        self._write(event, tags, categories, severity, outcome,
+                    alert=bool(INTRUSION.intersection(tags)))
+
+    def _security(self, event: Event, status: int | None) -> tuple[list[str], str | None]:
+        """(detections, login outcome or None when this is not a login event)."""
+        found: set[str] = set()
+        scanner = self._scanner
+        for read in self._scan_fields:
+            value = read(event)
+            if type(value) is str and value:
+                found |= scanner.attacks(value)
+        agent = self._ua(event)
+        if type(agent) is str and agent and scanner.is_scanner(agent):
+            found.add(SCANNER)
+
+        login: str | None = None
+        action = self._action(event)
+        if type(action) is str and action.lower() in self._login_actions:
+            login = FAILURE
+        else:
+            path = self._request_path(event)
+            method = self._method(event)
+            if (path is not None and type(method) is str and method.upper() == "POST"
+                    and self._login_paths.match(path)):
+                if status in (401, 403):
+                    login = FAILURE
+                elif status is not None and 200 <= status < 400:
+                    login = SUCCESS
+            if login is None:
+                message = event.data.get("message")
+                if type(message) is str and message and scanner.login_failure_message(message):
+                    login = FAILURE
+        if login == FAILURE:
+            found.add(LOGIN_FAILURE)
+
+        if self._brute is not None and login is not None:
+            source = self._bf_key(event)
+            if type(source) is str and source:
+                hit = (self._brute.failure(source) if login == FAILURE
+                       else self._brute.active(source))
+                if hit:
+                    found.add(BRUTE_FORCE)
+        return sorted(found), login
+
+    def _request_path(self, event: Event) -> str | None:
+        path = self._path(event)
+        if type(path) is not str:
+            path = self._original(event)
+            if type(path) is not str:
+                return None
+        cut = path.find("?")
+        return path if cut < 0 else path[:cut]
+
+    def _write(self, event: Event, tags: list[str], categories: list[str], severity: int,
+               outcome: str | None, *, alert: bool) -> None:
+        if tags:
+            event.add_tag(*tags)
+        obj = event.data.get(_EVENT)
+        if type(obj) is not dict:
+            obj = {}
+            event.data[_EVENT] = obj
+        if categories:
+            _add_categories(obj, categories)
+        if alert:
+            obj["kind"] = "alert"
+        elif "kind" not in obj:
+            obj["kind"] = "event"
+        if severity:
+            before = obj.get("severity")
+            obj["severity"] = max(severity, before) if type(before) is int else severity
+        if outcome == FAILURE or (outcome is not None and obj.get("outcome") in (None, UNKNOWN)):
+            obj["outcome"] = outcome

@@ -1,0 +1,180 @@
+"""The ``geoip`` filter: ECS ``source.geo`` / ``source.as`` from a client address.
+
+Per batch, events are grouped by address so each distinct address is resolved
+once; resolutions are also kept in an LRU cache across batches (client
+addresses repeat heavily in access logs). Results are built once per address
+and copied onto each event, so no two events share a mutable object.
+"""
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any, Callable
+
+from maxminddb.errors import InvalidDatabaseError
+
+from logpipe.core.event import Event
+from logpipe.core.fieldref import Path, parse
+from logpipe.core.plugin import Filter, PluginContext
+from logpipe.errors import ConfigError
+from logpipe.filters.geoip import address
+from logpipe.filters.geoip.config import GEO_FIELDS, GeoipConfig
+from logpipe.filters.geoip.database import DatabaseUnavailable, WatchedDatabase
+from logpipe.filters.geoip.record import as_object, copy_object, geo_object
+
+TAG_PRIVATE = "_geoip_private"
+TAG_UNAVAILABLE = "_geoip_database_unavailable"
+
+# Resolution outcomes.
+FOUND, PRIVATE, INVALID, NOT_FOUND = range(4)
+Resolution = tuple[int, Any, Any]
+
+
+def default_city_database() -> str:
+    """Path of the GeoLite2-City file that ships in the ``maxminddb-geolite2`` package."""
+    try:
+        from _maxminddb_geolite2 import geolite2_database
+    except ImportError as exc:  # pragma: no cover - the package is a dependency
+        raise ConfigError("geoip: no `database` given and the maxminddb-geolite2 package "
+                          "is not installed") from exc
+    return str(geolite2_database())
+
+
+def _as_target(target: Path) -> Path:
+    if target[-1] == "geo":
+        return target[:-1] + ("as",)
+    return target + ("as",)
+
+
+class GeoipFilter(Filter):
+    Config = GeoipConfig
+
+    def __init__(self, config: GeoipConfig, *, id: str, context: PluginContext | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(config, id=id, context=context)
+        cfg = config
+        self._source = parse(cfg.source)
+        self._target = parse(cfg.target)
+        self._as_target = parse(cfg.asn_target) if cfg.asn_target else _as_target(self._target)
+        self._tag_failure = tuple(cfg.tag_on_failure)
+        self._tag_private = cfg.private == "tag"
+        keep = frozenset(cfg.fields) if cfg.fields is not None else None
+        self._keep = keep
+        self._want_geo = keep is None or any(f in keep for f in GEO_FIELDS)
+        self._language = cfg.language
+        self._city = WatchedDatabase(cfg.database or default_city_database(),
+                                     check_interval=cfg.database_check_interval,
+                                     clock=clock, log=self.log)
+        self._asn: WatchedDatabase | None = None
+        if cfg.asn_database:
+            self._asn = WatchedDatabase(cfg.asn_database, check_interval=cfg.database_check_interval,
+                                        clock=clock, log=self.log, expect_asn=True)
+        self._opened = False
+        self._resolve: Callable[[str], Resolution]
+        if cfg.cache_size > 0:
+            self._resolve = lru_cache(maxsize=cfg.cache_size)(self._resolve_uncached)
+        else:
+            self._resolve = self._resolve_uncached
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        self.open_databases()
+
+    async def stop(self) -> None:
+        self._city.close()
+        if self._asn is not None:
+            self._asn.close()
+
+    def open_databases(self) -> None:
+        """Open every database; a failure is a ConfigError unless ``on_missing: tag``."""
+        self._opened = True
+        for db in self._databases():
+            try:
+                db.open()
+            except DatabaseUnavailable as exc:
+                if self.config.on_missing == "fail":
+                    raise ConfigError(f"geoip: {exc}", path="database") from exc
+                self.log.warning("geoip: %s; events are tagged %s until it can be read",
+                                 exc, TAG_UNAVAILABLE)
+        self._clear_cache()
+
+    def _databases(self) -> list[WatchedDatabase]:
+        return [self._city] if self._asn is None else [self._city, self._asn]
+
+    def _clear_cache(self) -> None:
+        clear = getattr(self._resolve, "cache_clear", None)
+        if clear is not None:
+            clear()
+
+    # --- processing ------------------------------------------------------------------
+    def process(self, events: list[Event]) -> list[Event]:
+        if not self._opened:
+            self.open_databases()
+        changed = False
+        for db in self._databases():
+            changed |= db.refresh()
+        if changed:
+            self._clear_cache()
+        unavailable = not self._city.available or (self._asn is not None and not self._asn.available)
+
+        groups: dict[str, list[Event]] = {}
+        source = self._source
+        for event in events:
+            value = event.get_path(source)
+            if value is None:
+                continue
+            if type(value) is not str:
+                if isinstance(value, list) and value and isinstance(value[0], str):
+                    value = value[0]  # a forwarded-for chain: the first is the client
+                else:
+                    if self._tag_failure:
+                        event.add_tag(*self._tag_failure)
+                    continue
+            group = groups.get(value)
+            if group is None:
+                groups[value] = [event]
+            else:
+                group.append(event)
+
+        for value, group in groups.items():
+            outcome, geo, asn = self._resolve(value)
+            if outcome == FOUND:
+                self._apply(group, geo, asn)
+            elif outcome == PRIVATE:
+                if self._tag_private:
+                    for event in group:
+                        event.add_tag(TAG_PRIVATE)
+            elif self._tag_failure and not (unavailable and outcome == NOT_FOUND):
+                for event in group:
+                    event.add_tag(*self._tag_failure)
+            if unavailable and outcome != PRIVATE:
+                for event in group:
+                    event.add_tag(TAG_UNAVAILABLE)
+        return events
+
+    def _apply(self, group: list[Event], geo: Any, asn: Any) -> None:
+        target, as_target = self._target, self._as_target
+        for event in group:
+            if geo is not None:
+                event.set_path(target, copy_object(geo))
+            if asn is not None:
+                event.set_path(as_target, copy_object(asn))
+
+    def _resolve_uncached(self, value: str) -> Resolution:
+        addr = address.parse(value)
+        if addr is None:
+            return INVALID, None, None
+        if not address.is_public(addr):
+            return PRIVATE, None, None
+        geo = asn = None
+        try:
+            if self._want_geo and self._city.reader is not None:
+                geo = geo_object(self._city.get(addr), self._language, self._keep)
+            if self._asn is not None and self._asn.reader is not None:
+                asn = as_object(self._asn.get(addr), self._keep)
+        except (InvalidDatabaseError, ValueError, OSError) as exc:
+            self.log.warning("geoip: lookup of %s failed: %s", value, exc)
+            return INVALID, None, None
+        if geo is None and asn is None:
+            return NOT_FOUND, None, None
+        return FOUND, geo, asn

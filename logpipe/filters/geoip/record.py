@@ -1,0 +1,90 @@
+"""Turn raw MaxMind records into ECS ``geo`` and ``as`` objects.
+
+The readers hand back the whole record (every language of every name); only
+what ECS names is kept, so the cached result is small.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+Record = dict[str, Any]
+
+
+def _name(node: Record | None, language: str) -> str | None:
+    if not node:
+        return None
+    names = node.get("names")
+    if not names:
+        return None
+    return names.get(language) or names.get("en")
+
+
+def geo_object(rec: Record | None, language: str, keep: frozenset[str] | None) -> Record | None:
+    """The ECS geo object for a City/Country record, or None when it says nothing."""
+    if not rec:
+        return None
+    geo: Record = {}
+    continent = rec.get("continent")
+    if continent:
+        if "code" in continent:
+            geo["continent_code"] = continent["code"]
+        name = _name(continent, language)
+        if name:
+            geo["continent_name"] = name
+    country = rec.get("country")
+    country_iso = None
+    if country:
+        country_iso = country.get("iso_code")
+        if country_iso:
+            geo["country_iso_code"] = country_iso
+        name = _name(country, language)
+        if name:
+            geo["country_name"] = name
+    subdivisions = rec.get("subdivisions")
+    if subdivisions:
+        region = subdivisions[-1]
+        iso = region.get("iso_code")
+        if iso:
+            geo["region_iso_code"] = f"{country_iso}-{iso}" if country_iso else iso
+        name = _name(region, language)
+        if name:
+            geo["region_name"] = name
+    city = _name(rec.get("city"), language)
+    if city:
+        geo["city_name"] = city
+    postal = rec.get("postal")
+    if postal and postal.get("code"):
+        geo["postal_code"] = postal["code"]
+    location = rec.get("location")
+    if location:
+        if location.get("time_zone"):
+            geo["timezone"] = location["time_zone"]
+        lat, lon = location.get("latitude"), location.get("longitude")
+        if lat is not None and lon is not None:
+            geo["location"] = {"lat": lat, "lon": lon}
+    if keep is not None:
+        geo = {k: v for k, v in geo.items() if k in keep}
+    return geo or None
+
+
+def as_object(rec: Record | None, keep: frozenset[str] | None) -> Record | None:
+    """The ECS ``as`` object for an ASN record, or None when it says nothing."""
+    if not rec:
+        return None
+    out: Record = {}
+    number = rec.get("autonomous_system_number")
+    if number is not None and (keep is None or "as.number" in keep):
+        out["number"] = number
+    org = rec.get("autonomous_system_organization")
+    if org and (keep is None or "as.organization.name" in keep):
+        out["organization"] = {"name": org}
+    return out or None
+
+
+def copy_object(obj: Record) -> Record:
+    """A copy deep enough that later edits to one event never reach the cache."""
+    out = dict(obj)
+    for key, value in out.items():
+        if type(value) is dict:
+            out[key] = dict(value)
+    return out

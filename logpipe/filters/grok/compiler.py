@@ -1,0 +1,415 @@
+"""Turn a grok expression into one regular expression and a capture plan.
+
+Grok expressions are Oniguruma regular expressions with ``%{SYNTAX}``,
+``%{SYNTAX:SEMANTIC}`` and ``%{SYNTAX:SEMANTIC:TYPE}`` references to named
+patterns. This module expands the references and rewrites the Oniguruma
+spellings into the syntax our engines read:
+
+- every capture becomes a group named ``g<N>`` (field references such as
+  ``[http][request][method]`` are not valid group names); the plan remembers
+  which field and which type each group stands for;
+- unnamed ``( )`` groups become non-capturing, since grok never stores them and
+  fewer groups make matching cheaper (unless numbered backreferences need them);
+- ``(?m)`` (Oniguruma's "dot matches newline") becomes ``(?s)``, and an isolated
+  option such as ``(?i)`` is scoped to the end of its group as Oniguruma does;
+- ``\\h`` (hex digit) and ``\\z`` are spelled out.
+
+It also notes whether the result stays inside what RE2 accepts (no
+lookaround, atomic groups, possessive quantifiers or backreferences), which
+decides the engine in :mod:`logpipe.filters.grok.engine`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from logpipe.core.fieldref import Path, parse
+from logpipe.errors import ConfigError
+
+#: Accepted ``%{SYNTAX:SEMANTIC:TYPE}`` types and their canonical names.
+TYPES = {"int": "int", "integer": "int", "long": "int",
+         "float": "float", "double": "float",
+         "bool": "bool", "boolean": "bool"}
+
+_QUANTIFIER = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
+_FLAGS = re.compile(r"([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])")
+_HEX_CLASS = "0-9A-Fa-f"
+#: POSIX bracket classes spelled out (the stdlib ``re`` does not know them).
+_POSIX_CLASSES = {
+    "alnum": "a-zA-Z0-9", "alpha": "a-zA-Z", "ascii": "\\x00-\\x7f", "blank": " \\t",
+    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z",
+    "print": " -~", "punct": "!-/:-@\\[-`{-~", "space": "\\s", "upper": "A-Z",
+    "word": "\\w", "xdigit": "0-9A-Fa-f",
+}
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    """One capturing group of the final regex and where its text goes."""
+
+    group: str          # group name in the regex (g0, g1, ...)
+    field: str          # the field reference as written
+    path: Path
+    type: str | None    # "int", "float", "bool" or None
+
+
+@dataclass(frozen=True)
+class Translation:
+    expression: str                 # the grok text as given
+    regex: str                      # for the ``regex`` module (Python syntax)
+    re2: str | None                 # for RE2; None when RE2 cannot run it
+    gate: str | None                # the RE2 text without capturing groups
+    captures: tuple[CaptureSpec, ...]
+    re2_blockers: tuple[str, ...]   # why RE2 cannot run it
+    #: True when every quantified group and alternation comes from the bundled
+    #: library (whose bodies are written to avoid ambiguous repetition); user text
+    #: adds only literals, classes and single-atom repetition such as ``\s+``.
+    audited: bool = False
+
+
+class _Unnamed:
+    """Marker for an unnamed group opening, decided once the whole text is known."""
+
+
+class _Open:
+    """A capturing group opening; the capture-free RE2 gate renders it as ``(?:``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, group: str) -> None:
+        self.text = f"(?P<{group}>"
+
+
+_UNNAMED = _Unnamed()
+_Token = str | tuple[str, str] | _Unnamed | _Open
+
+
+class GrokSyntaxError(ConfigError):
+    """A grok expression that cannot be compiled."""
+
+
+class _Translator:
+    def __init__(self, library: Mapping[str, str], named_captures_only: bool,
+                 audited_bodies: Mapping[str, str]) -> None:
+        self.library = library
+        self.audited_bodies = audited_bodies
+        self.free_form = False
+        self.named_only = named_captures_only
+        self.out: list[_Token] = []
+        self.captures: list[CaptureSpec] = []
+        self.by_name: dict[str, str] = {}
+        self.blockers: set[str] = set()
+        self.numbered_backrefs = False
+
+    # --- driver -----------------------------------------------------------------------
+    def run(self, text: str, stack: tuple[str, ...], audited: bool = False) -> None:
+        """Translate ``text``; ``stack`` names the patterns being expanded (cycle check).
+
+        ``audited`` tells whether ``text`` is a bundled library body.
+        """
+        ctx = [0]             # per open group: isolated-option groups to close with it
+        prev_quant = False
+        i, n = 0, len(text)
+        emit = self.out.append
+        while i < n:
+            c = text[i]
+            if c == "\\":
+                i = self._escape(text, i, in_class=False)
+                prev_quant = False
+            elif c == "[":
+                i = self._char_class(text, i)
+                prev_quant = False
+            elif c == "(":
+                i = self._group(text, i, ctx)
+                prev_quant = False
+            elif c == ")":
+                if len(ctx) == 1:
+                    raise self._error(text, f"unbalanced ')' at position {i + 1}")
+                emit(")" * ctx.pop() + ")")
+                i += 1
+                prev_quant = False
+                if not audited and i < n and text[i] in "*+?{":
+                    self.free_form = True      # a repeated group written by the user
+            elif c == "|":
+                if not audited:
+                    self.free_form = True
+                emit(c)
+                i += 1
+                prev_quant = False
+            elif c == "%" and text.startswith("%{", i):
+                j = text.find("}", i + 2)
+                if j < 0:
+                    raise self._error(text, f"unterminated %{{ at position {i + 1}")
+                self._reference(text[i + 2:j], stack)
+                i = j + 1
+                prev_quant = False
+                if not audited and i < n and text[i] in "*+?{":
+                    self.free_form = True      # a repeated pattern reference
+            elif c in "*+?":
+                if prev_quant and c == "+":
+                    self.blockers.add("possessive quantifier")
+                    prev_quant = False
+                elif prev_quant and c == "?":
+                    prev_quant = False     # lazy modifier
+                else:
+                    prev_quant = True
+                emit(c)
+                i += 1
+            elif c == "{":
+                m = _QUANTIFIER.match(text, i)
+                if m and (m.group(1) or m.group(3)):
+                    low, comma, high = m.group(1), m.group(2) or "", m.group(3) or ""
+                    emit("{" + (low or "0") + comma + high + "}")
+                    i = m.end()
+                    prev_quant = True
+                else:
+                    emit("\\{")
+                    i += 1
+                    prev_quant = False
+            else:
+                emit(c)
+                i += 1
+                prev_quant = False
+        if len(ctx) > 1:
+            raise self._error(text, "missing ')'")
+        if ctx[0]:
+            emit(")" * ctx[0])
+
+    def _error(self, text: str, message: str) -> GrokSyntaxError:
+        return GrokSyntaxError(f"invalid grok expression {text!r}: {message}")
+
+    # --- pieces -----------------------------------------------------------------------
+    def _escape(self, text: str, i: int, *, in_class: bool) -> int:
+        emit = self.out.append
+        if i + 1 >= len(text):
+            raise self._error(text, "trailing backslash")
+        d = text[i + 1]
+        if d in "hH":
+            if in_class:
+                if d == "H":
+                    raise self._error(text, "\\H inside a character class is not supported")
+                emit(_HEX_CLASS)
+            else:
+                emit("[" + ("^" if d == "H" else "") + _HEX_CLASS + "]")
+            return i + 2
+        if in_class:
+            emit(text[i:i + 2])
+            return i + 2
+        if d in "123456789":
+            j = i + 1
+            while j < len(text) and text[j].isdigit():
+                j += 1
+            self.numbered_backrefs = True
+            self.blockers.add("backreference")
+            emit(text[i:j])
+            return j
+        if d == "k" and i + 2 < len(text) and text[i + 2] in "<'":
+            close = ">" if text[i + 2] == "<" else "'"
+            j = text.find(close, i + 3)
+            if j < 0:
+                raise self._error(text, "unterminated \\k<name>")
+            emit(self._backref(text, text[i + 3:j]))
+            return j + 1
+        if d == "g":
+            raise self._error(text, "subexpression calls (\\g<name>) are not supported")
+        if d == "z":
+            emit(("\\Z", "\\z"))
+            return i + 2
+        if d == "Z":
+            emit("$")
+            return i + 2
+        if d in "GK":
+            self.blockers.add(f"\\{d}")
+        emit(text[i:i + 2])
+        return i + 2
+
+    def _backref(self, text: str, name: str) -> str:
+        group = self.by_name.get(name)
+        if group is None:
+            raise self._error(text, f"backreference to unknown group {name!r}")
+        self.blockers.add("backreference")
+        return f"(?P={group})"
+
+    def _char_class(self, text: str, i: int) -> int:
+        emit = self.out.append
+        n = len(text)
+        emit("[")
+        j = i + 1
+        if j < n and text[j] == "^":
+            emit("^")
+            j += 1
+        if j < n and text[j] == "]":
+            emit("\\]")
+            j += 1
+        while j < n:
+            c = text[j]
+            if c == "\\":
+                j = self._escape(text, j, in_class=True)
+                continue
+            if c == "[":
+                if text.startswith("[:", j):
+                    k = text.find(":]", j + 2)
+                    if k < 0:
+                        raise self._error(text, "unterminated POSIX class")
+                    posix = _POSIX_CLASSES.get(text[j + 2:k])
+                    if posix is None:
+                        raise self._error(text, f"unknown POSIX class {text[j:k + 2]}")
+                    emit(posix)
+                    j = k + 2
+                    continue
+                emit("\\[")
+            elif c == "&" and text.startswith("&&", j):
+                raise self._error(text, "character class intersection (&&) is not supported")
+            elif c == "]":
+                emit("]")
+                return j + 1
+            else:
+                emit(c)
+            j += 1
+        raise self._error(text, f"unterminated character class at position {i + 1}")
+
+    def _group(self, text: str, i: int, ctx: list[int]) -> int:
+        emit = self.out.append
+        if not text.startswith("(?", i):
+            ctx.append(0)
+            emit(_UNNAMED)
+            return i + 1
+        rest = i + 2
+        ahead = text[rest:rest + 2]
+        name_close = None
+        if ahead.startswith("<") and ahead not in ("<=", "<!"):
+            name_start, name_close = rest + 1, ">"
+        elif ahead == "P<":
+            name_start, name_close = rest + 2, ">"
+        elif ahead.startswith("'"):
+            name_start, name_close = rest + 1, "'"
+        if name_close is not None:
+            j = text.find(name_close, name_start)
+            if j <= name_start:
+                raise self._error(text, f"bad group name at position {i + 1}")
+            ctx.append(0)
+            emit(self._open_capture(text[name_start:j], None))
+            return j + 1
+        if ahead == "P=":
+            j = text.find(")", rest)
+            if j < 0:
+                raise self._error(text, "unterminated (?P=name)")
+            emit(self._backref(text, text[rest + 2:j]))
+            return j + 1
+        for opener, why in (("<=", "lookbehind"), ("<!", "lookbehind"), ("=", "lookahead"),
+                            ("!", "lookahead"), (">", "atomic group")):
+            if text.startswith(opener, rest):
+                self.blockers.add(why)
+                ctx.append(0)
+                emit("(?" + opener)
+                return rest + len(opener)
+        if ahead.startswith("#"):
+            j = text.find(")", rest)
+            if j < 0:
+                raise self._error(text, "unterminated comment group")
+            return j + 1
+        if ahead.startswith(":"):
+            ctx.append(0)
+            emit("(?:")
+            return rest + 1
+        m = _FLAGS.match(text, rest)
+        if not m or not (m.group(1) or m.group(2) is not None):
+            raise self._error(text, f"unsupported group syntax at position {i + 1}")
+        on, off = _onig_flags(m.group(1)), _onig_flags(m.group(2) or "")
+        flags = on + ("-" + off if off else "")
+        if m.group(3) == ":":
+            ctx.append(0)
+            emit(f"(?{flags}:")
+        else:
+            # An isolated option applies to the rest of the enclosing group.
+            ctx[-1] += 1
+            emit(f"(?{flags}:")
+        return m.end()
+
+    def _open_capture(self, field: str, type_: str | None) -> _Open:
+        try:
+            path = parse(field)
+        except ConfigError as exc:
+            raise GrokSyntaxError(f"bad capture name {field!r}: {exc.message}") from None
+        group = f"g{len(self.captures)}"
+        self.captures.append(CaptureSpec(group, field, path, type_))
+        self.by_name.setdefault(field, group)
+        return _Open(group)
+
+    def _reference(self, inner: str, stack: tuple[str, ...]) -> None:
+        name, _, rest = inner.partition(":")
+        semantic, _, type_ = rest.partition(":")
+        if "=" in name:
+            raise GrokSyntaxError(f"inline definitions (%{{{inner}}}) are not supported; "
+                                  "use pattern_definitions")
+        body = self.library.get(name)
+        if body is None:
+            raise GrokSyntaxError(f"unknown grok pattern %{{{name}}}")
+        if name in stack:
+            chain = " -> ".join(stack[stack.index(name):] + (name,))
+            raise GrokSyntaxError(f"grok pattern %{{{name}}} refers to itself ({chain})")
+        canonical: str | None = None
+        if type_:
+            canonical = TYPES.get(type_.lower())
+            if canonical is None:
+                raise GrokSyntaxError(f"unknown type {type_!r} in %{{{inner}}}; "
+                                      f"use one of int, float, bool")
+        if semantic:
+            self.out.append(self._open_capture(semantic, canonical))
+        elif not self.named_only:
+            self.out.append(self._open_capture(name, None))
+        else:
+            self.out.append("(?:")
+        self.run(body, stack + (name,), audited=self.audited_bodies.get(name) == body)
+        self.out.append(")")
+
+    # --- result -----------------------------------------------------------------------
+    def assemble(self, expression: str) -> Translation:
+        unnamed = "(" if self.numbered_backrefs else "(?:"
+        if self.numbered_backrefs and self.captures:
+            raise GrokSyntaxError(f"invalid grok expression {expression!r}: numbered "
+                                  "backreferences cannot be mixed with named captures; "
+                                  "use \\k<name>")
+        py: list[str] = []
+        r2: list[str] = []
+        gate: list[str] = []
+        for tok in self.out:
+            if isinstance(tok, _Unnamed):
+                py.append(unnamed)
+                r2.append(unnamed)
+                gate.append("(?:")
+            elif isinstance(tok, _Open):
+                py.append(tok.text)
+                r2.append(tok.text)
+                gate.append("(?:")
+            elif isinstance(tok, tuple):
+                py.append(tok[0])
+                r2.append(tok[1])
+                gate.append(tok[1])
+            else:
+                py.append(tok)
+                r2.append(tok)
+                gate.append(tok)
+        blockers = tuple(sorted(self.blockers))
+        return Translation(expression, "".join(py), None if blockers else "".join(r2),
+                           None if blockers else "".join(gate),
+                           tuple(self.captures), blockers, not self.free_form)
+
+
+def _onig_flags(flags: str) -> str:
+    """Oniguruma's ``m`` (dot matches newline) is ``s`` in Python and RE2."""
+    return "".join(dict.fromkeys("s" if f == "m" else f for f in flags))
+
+
+def translate(expression: str, library: Mapping[str, str], *,
+              named_captures_only: bool = True,
+              audited_bodies: Mapping[str, str] | None = None) -> Translation:
+    """Expand and rewrite one grok expression. Raises GrokSyntaxError.
+
+    ``audited_bodies`` is the bundled library: references whose body is
+    unchanged from it count as audited (see ``Translation.audited``).
+    """
+    translator = _Translator(library, named_captures_only, audited_bodies or {})
+    translator.run(expression, ())
+    return translator.assemble(expression)

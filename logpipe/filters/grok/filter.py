@@ -1,0 +1,119 @@
+"""The grok filter: named-pattern parsing of text fields into structured fields."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from logpipe.core.event import Event
+from logpipe.core.fieldref import Path, parse
+from logpipe.core.plugin import Filter, PluginContext
+from logpipe.errors import ConfigError
+from logpipe.filters.common import CommonActions
+from logpipe.filters.grok.config import GrokConfig
+from logpipe.filters.grok.engine import GrokTimeout
+from logpipe.filters.grok.matcher import Compiler, Expression
+
+_TIMEOUT_LOG_EVERY = 1000
+
+
+def as_text(value: Any) -> str:
+    """What a non-string field is matched as (Logstash matches ``value.to_s``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
+class GrokFilter(Filter):
+    """Match fields against grok expressions; store the captures; tag what fails."""
+
+    Config = GrokConfig
+    config: GrokConfig
+
+    def __init__(self, config: GrokConfig, *, id: str, context: PluginContext | None = None) -> None:
+        super().__init__(config, id=id, context=context)
+        compiler = Compiler(ecs_compatibility=config.ecs_compatibility,
+                            patterns_dir=config.patterns_dir,
+                            patterns_files_glob=config.patterns_files_glob,
+                            pattern_definitions=config.pattern_definitions,
+                            named_captures_only=config.named_captures_only)
+        self._fields: list[tuple[Path, str | None, tuple[Expression, ...]]] = []
+        for field, texts in config.match.items():
+            try:
+                path = parse(field)
+                exprs = tuple(compiler.compile(t, overwrite=config.overwrite, target=config.target,
+                                               keep_empty_captures=config.keep_empty_captures)
+                              for t in texts)
+            except ConfigError as exc:
+                raise exc.located(path=f"match.{field}") from None
+            top = path[0] if len(path) == 1 and path[0] != "@metadata" else None
+            self._fields.append((path, top, exprs))
+        self._break = config.break_on_match
+        self._failure_tags = tuple(config.tag_on_failure)
+        self._timeout_tag = config.tag_on_timeout
+        self._timeout = config.timeout_millis / 1000.0 if config.timeout_millis else None
+        self._event_scope = config.timeout_scope == "event" and self._timeout is not None
+        self._actions = CommonActions(config)
+        self._timeouts = 0
+
+    @property
+    def engines(self) -> dict[str, list[str]]:
+        """Which engine runs each expression (for ``logpipe check`` and tests)."""
+        return {"".join(f"[{k}]" for k in path): [e.engine for e in exprs]
+                for path, _, exprs in self._fields}
+
+    def process(self, events: list[Event]) -> list[Event]:
+        matched: list[Event] = []
+        failure_tags = self._failure_tags
+        for event in events:
+            try:
+                ok = self._grok(event)
+            except GrokTimeout as exc:
+                event.add_tag(self._timeout_tag)
+                self._timeouts += 1
+                if self._timeouts % _TIMEOUT_LOG_EVERY == 1:
+                    self.log.warning("grok expression %r ran out of time (%d timeouts so far)",
+                                     str(exc), self._timeouts)
+                continue
+            if ok:
+                matched.append(event)
+            elif failure_tags:
+                event.add_tag(*failure_tags)
+        if self._actions.active:
+            self._actions.apply(matched)
+        return events
+
+    def _grok(self, event: Event) -> bool:
+        brk = self._break
+        timeout = self._timeout
+        deadline = time.monotonic() + timeout if self._event_scope else None  # type: ignore[operator]
+        matched = False
+        for path, top, exprs in self._fields:
+            value = event.data.get(top) if top is not None else event.get_path(path)
+            values = value if type(value) is list else (value,)
+            field_matched = False
+            for item in values:
+                text = item if type(item) is str else as_text(item)
+                for expr in exprs:
+                    if deadline is not None:
+                        timeout = max(deadline - time.monotonic(), 1e-6)
+                    if expr.match_into(event, text, timeout):
+                        field_matched = True
+                        if brk:
+                            break
+            if field_matched:
+                matched = True
+                if brk:
+                    break
+        return matched

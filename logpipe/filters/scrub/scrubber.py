@@ -1,0 +1,247 @@
+"""The scrubbing itself, usable without the filter.
+
+Outputs that write events somewhere a person can read them (the dead-letter
+queue, the debug output, stdout) call :func:`scrub_event` or their own
+:class:`Scrubber` just before writing, so nothing sensitive escapes even when
+an event never passed the ``scrub`` filter.
+
+Most events hold nothing sensitive; one check over the event's JSON form finds
+those and leaves them alone (see :class:`.patterns.EventPrefilter`). Otherwise
+one walk over the event does everything: fields with secret names are
+removed, every string is masked (see :mod:`.patterns`), and the counts of
+what was done go to ``[event][scrubbed]``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import threading
+from functools import lru_cache
+from ipaddress import ip_address, ip_network
+from typing import Any
+
+from logpipe.core.event import Event
+from logpipe.core.fieldref import Path, parse
+from logpipe.errors import ConfigError
+from logpipe.filters.scrub.config import ScrubConfig
+from logpipe.filters.scrub.patterns import EventPrefilter, TextMasker
+
+log = logging.getLogger("logpipe.scrub")
+
+FIELD, IP = "field", "ip"
+_KEY_MEMO_LIMIT = 20_000
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def resolve_key(config: ScrubConfig) -> bytes:
+    """The HMAC key from the environment; a ConfigError when it is missing, unless
+    a random per-process key is allowed."""
+    value = os.environ.get(config.key_env, "")
+    if value:
+        return value.encode("utf-8")
+    if not config.allow_random_key:
+        raise ConfigError(f"scrub: the environment variable {config.key_env} holding the e-mail "
+                          "hash key is not set (or set allow_random_key: true)", path="key_env")
+    log.warning("scrub: %s is not set; using a random key: e-mail hashes will differ between "
+                "processes and restarts and will not join", config.key_env)
+    return secrets.token_bytes(32)
+
+
+class Scrubber:
+    """Scrubs events in place according to a :class:`ScrubConfig`."""
+
+    def __init__(self, config: ScrubConfig | None = None, *, key: bytes | None = None) -> None:
+        config = config or ScrubConfig()
+        self.config = config
+        self._key = key if key is not None else resolve_key(config)
+        self.hash_email = lru_cache(maxsize=10_000)(self._hmac)
+        self._mask = TextMasker(config.kinds, config.secret_params, self.hash_email)
+        self._prefilter = EventPrefilter(config.kinds, [*config.secret_fields, *config.secret_params])
+        self._secret_exact = frozenset(_normal(n) for n in config.secret_fields)
+        suffixes = "|".join(re.escape(_normal(n)) for n in config.secret_fields)
+        self._secret_suffix = (re.compile(f"(?:{suffixes})$")
+                               if config.secret_field_match == "suffix" and suffixes else None)
+        self._key_memo: dict[str, bool] = {}
+        self._fields: list[Path] | None = ([parse(f) for f in config.fields]
+                                           if config.fields is not None else None)
+        self._report: Path | None = parse(config.report_field) if config.report_field else None
+        self._truncate: list[Path] = []
+        if config.truncate_ip is not None:
+            self._truncate = [parse(f) for f in config.truncate_ip.fields]
+
+    def _hmac(self, address: str) -> str:
+        return hmac.new(self._key, address.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def is_secret_name(self, name: str) -> bool:
+        found = self._key_memo.get(name)
+        if found is None:
+            normal = _normal(name)
+            found = normal in self._secret_exact or (
+                self._secret_suffix is not None and self._secret_suffix.search(normal) is not None)
+            if len(self._key_memo) >= _KEY_MEMO_LIMIT:
+                self._key_memo.clear()
+            self._key_memo[name] = found
+        return found
+
+    # --- walking ---------------------------------------------------------------------
+    def scrub_text(self, text: str, counts: dict[str, int] | None = None) -> str:
+        return self._mask(text, counts if counts is not None else {})
+
+    def _dict(self, obj: dict[str, Any], counts: dict[str, int]) -> None:
+        doomed: list[str] | None = None
+        for key, value in obj.items():
+            if type(key) is str and self.is_secret_name(key):
+                if doomed is None:
+                    doomed = [key]
+                else:
+                    doomed.append(key)
+                continue
+            kind = type(value)
+            if kind is str:
+                new = self._mask(value, counts)
+                if new is not value:
+                    obj[key] = new
+            elif kind is dict:
+                self._dict(value, counts)
+            elif kind is list:
+                self._list(value, counts)
+        if doomed:
+            for key in doomed:
+                del obj[key]
+            counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
+
+    def _list(self, items: list[Any], counts: dict[str, int]) -> None:
+        for i, value in enumerate(items):
+            kind = type(value)
+            if kind is str:
+                new = self._mask(value, counts)
+                if new is not value:
+                    items[i] = new
+            elif kind is dict:
+                self._dict(value, counts)
+            elif kind is list:
+                self._list(value, counts)
+
+    def scrub_dict(self, data: dict[str, Any]) -> dict[str, int]:
+        """Scrub a plain mapping in place (the whole of it); return the counts."""
+        counts: dict[str, int] = {}
+        self._dict(data, counts)
+        return counts
+
+    def _truncate_ips(self, event: Event, counts: dict[str, int]) -> None:
+        cfg = self.config.truncate_ip
+        assert cfg is not None
+        for path in self._truncate:
+            value = event.get_path(path)
+            if type(value) is not str:
+                continue
+            try:
+                addr = ip_address(value.strip())
+            except ValueError:
+                continue
+            bits = cfg.ipv4_prefix if addr.version == 4 else cfg.ipv6_prefix
+            truncated = str(ip_network(f"{addr}/{bits}", strict=False).network_address)
+            if truncated != value:
+                event.set_path(path, truncated)
+                counts[IP] = counts.get(IP, 0) + 1
+
+    def scrub(self, event: Event) -> dict[str, int]:
+        """Scrub one event in place; return (and record) the counts per kind."""
+        counts: dict[str, int] = {}
+        if not self._prefilter.may_match(event.data):
+            pass  # the common case: nothing in the event looks sensitive
+        elif self._fields is None:
+            self._dict(event.data, counts)
+        else:
+            for path in self._fields:
+                self._scrub_path(event, path, counts)
+        if self._truncate:
+            self._truncate_ips(event, counts)
+        if counts and self._report is not None:
+            self._record(event, counts)
+        return counts
+
+    def _scrub_path(self, event: Event, path: Path, counts: dict[str, int]) -> None:
+        if self.is_secret_name(path[-1]):
+            if event.delete_path(path) is not None:
+                counts[FIELD] = counts.get(FIELD, 0) + 1
+            return
+        value = event.get_path(path)
+        kind = type(value)
+        if kind is str:
+            new = self._mask(value, counts)
+            if new is not value:
+                event.set_path(path, new)
+        elif kind is dict:
+            self._dict(value, counts)
+        elif kind is list:
+            self._list(value, counts)
+
+    def _record(self, event: Event, counts: dict[str, int]) -> None:
+        assert self._report is not None
+        existing = event.get_path(self._report)
+        if type(existing) is dict:
+            for kind, n in counts.items():
+                before = existing.get(kind)
+                existing[kind] = (before if type(before) is int else 0) + n
+        else:
+            event.set_path(self._report, dict(counts))
+
+
+# --- the process-wide scrubber for outputs -------------------------------------------
+_default: Scrubber | None = None
+_default_lock = threading.Lock()
+
+
+def set_default_scrubber(scrubber: Scrubber | None) -> None:
+    """Make ``scrubber`` the one :func:`scrub_event` uses (the ``scrub`` filter offers
+    its own on start, so outputs hash with the pipeline's key)."""
+    global _default
+    with _default_lock:
+        _default = scrubber
+
+
+def offer_default_scrubber(scrubber: Scrubber) -> None:
+    """Become the process-wide scrubber unless one is already set (first filter wins)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = scrubber
+
+
+def default_scrubber() -> Scrubber:
+    """The process-wide scrubber: the one a ``scrub`` filter offered, else default
+    settings with the key from ``LOGPIPE_SCRUB_KEY`` (random, with a warning, when unset)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Scrubber(ScrubConfig(allow_random_key=True))
+    return _default
+
+
+def scrub_event(event: Event | dict[str, Any], scrubber: Scrubber | None = None) -> Any:
+    """Scrub an event (or a plain event dict) in place before it is written; returns it."""
+    scrubber = scrubber or default_scrubber()
+    if isinstance(event, Event):
+        scrubber.scrub(event)
+    else:
+        scrubber.scrub(_Bare(event))
+    return event
+
+
+class _Bare(Event):
+    """An Event over a plain dict, taken as it is (no ``@timestamp`` added, nothing popped)."""
+
+    __slots__ = ()
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.metadata = {}

@@ -1,0 +1,64 @@
+"""Settings of the ``http`` input (Logstash's names where Logstash has the setting)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from logpipe.net.tls import TlsServerOptions
+
+MiB = 1024 * 1024
+
+
+class HttpConfig(TlsServerOptions):
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for every interface).")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one (tests).")
+    reuse_port: bool = Field(
+        True, description="Set SO_REUSEPORT so several worker processes can listen on the same port.")
+    codec: Literal["auto", "json", "ndjson", "lines"] = Field(
+        "auto",
+        description="How bodies are read. auto follows Content-Type: application/json is one JSON "
+                    "object or an array of them, application/x-ndjson (or jsonlines) one object per "
+                    "line, text/plain one event per line; anything else is sniffed.")
+    paths: list[str] | None = Field(
+        None, description="Accepted request paths; unset accepts any path. Others get 404.")
+    health_path: str = Field(
+        "/health", description="GET here answers 200 (503 while stopping) without touching the pipeline.")
+    metadata_headers: list[str] = Field(
+        default_factory=list,
+        description="Request headers copied to [@metadata][http][headers] (names lower-cased). "
+                    "Authorization and Cookie are never copied.")
+    auth_token: SecretStr | None = Field(
+        None, description="Require `Authorization: Bearer <token>`.")
+    user: str | None = Field(None, description="Require HTTP basic credentials with this user ...")
+    password: SecretStr | None = Field(None, description="... and this password.")
+    max_body_bytes: int = Field(
+        16 * MiB, ge=1, description="Largest request body as sent (413 beyond).")
+    max_decompressed_bytes: int = Field(
+        64 * MiB, ge=1, description="Largest body after gzip/deflate decoding (413 beyond).")
+    ndjson_partial: bool = Field(
+        False,
+        description="NDJSON with bad lines: false refuses the whole body (400); true accepts the good "
+                    "lines and lists the bad ones in the response.")
+    response_on: Literal["ack", "accept"] = Field(
+        "ack",
+        description="ack: answer 200 once every output has the events (at-least-once); accept: "
+                    "answer 202 as soon as they are queued.")
+    full_status: Literal[429, 503] = Field(
+        429, description="Status when the pipeline queue is full.")
+    retry_after: int = Field(1, ge=0, description="Retry-After seconds sent with 429/503.")
+    keepalive_timeout: float = Field(75.0, gt=0, description="Seconds an idle keep-alive connection is kept.")
+    backlog: int = Field(1024, ge=1, description="Listen backlog of the socket.")
+
+    @field_validator("metadata_headers")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [h.lower() for h in value]
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> HttpConfig:
+        if (self.user is None) != (self.password is None):
+            raise ValueError("user and password go together")
+        if self.health_path and not self.health_path.startswith("/"):
+            raise ValueError("health_path must start with /")
+        return self

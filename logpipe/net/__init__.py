@@ -1,0 +1,1 @@
+"""Networking helpers shared by the network inputs (TLS options, socket setup)."""

@@ -1,0 +1,432 @@
+"""Metrics: what plugins publish, how workers' figures add up, and Prometheus exposition.
+
+The engine counts events per plugin by itself (``logpipe.core.metrics``). Figures
+only a plugin knows (bulk sizes, request latency, retries, dead-lettered events,
+Kafka lag) go into a :class:`MetricsRegistry`, one per worker process, found in
+``context.shared["metrics"]``. Use :func:`metrics_for` so a plugin also works
+outside a cluster (tests, ``logpipe filter``)::
+
+    from logpipe.runtime.metrics import metrics_for
+
+    async def start(self) -> None:
+        m = metrics_for(self.context)
+        # fetch children once and keep them: inc/set/observe are then an attribute update
+        self._dlq = m.counter("dlq_events_total", {"id": self.id}, help="Events written to the DLQ.")
+        self._bulk = m.histogram("output_bulk_size", {"id": self.id}, buckets=SIZE_BUCKETS)
+
+    async def send(self, events):
+        ...
+        self._bulk.observe(len(events))
+        self._dlq.inc(len(rejected))
+
+Names get a ``logpipe_`` prefix when they lack one. Names the shipped alerts and
+dashboards expect (labels in brackets; ``id`` is the plugin id):
+
+- ``logpipe_output_bulk_size`` histogram [id]: documents per bulk request.
+- ``logpipe_output_request_seconds`` histogram [id]: latency of one request.
+- ``logpipe_output_retries_total`` counter [id, reason]: requests tried again.
+- ``logpipe_dlq_events_total`` counter [id, reason]: events written to the dead-letter queue.
+- ``logpipe_kafka_consumer_lag`` gauge [id, topic, partition], ``merge="max"``.
+
+Every worker sends ``snapshot()`` to the supervisor once a second. There,
+:class:`ClusterTotals` adds the workers up: counters and histograms are summed,
+and a worker that exits leaves its last figures behind, so a restart never
+makes a counter go down; gauges describe the present, so only running workers
+count, combined by the gauge's ``merge`` rule (``sum``, ``max`` or ``min``).
+:class:`ClusterCollector` renders the result for prometheus-client.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+PREFIX = "logpipe_"
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+MERGES = ("sum", "max", "min")
+
+LabelKey = tuple[tuple[str, str], ...]
+
+
+def metric_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"invalid metric name {name!r}")
+    return name if name.startswith(PREFIX) else PREFIX + name
+
+
+def label_key(labels: Mapping[str, Any] | None) -> LabelKey:
+    if not labels:
+        return ()
+    for k in labels:
+        if not _LABEL.match(k) or k.startswith("__"):
+            raise ValueError(f"invalid label name {k!r}")
+    return tuple(sorted((k, str(v)) for k, v in labels.items()))
+
+
+# --- the worker side ---------------------------------------------------------------
+class Counter:
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1) -> None:
+        if amount < 0:
+            raise ValueError("a counter only goes up")
+        self.value += amount
+
+
+class Gauge:
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def set(self, value: float) -> None:
+        self.value = float(value)
+
+    def inc(self, amount: float = 1) -> None:
+        self.value += amount
+
+    def dec(self, amount: float = 1) -> None:
+        self.value -= amount
+
+
+class Histogram:
+    __slots__ = ("bounds", "counts", "sum", "count")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+        self.count += 1
+
+
+class _Family:
+    __slots__ = ("name", "type", "help", "merge", "bounds", "children")
+
+    def __init__(self, name: str, type_: str, help_: str, merge: str, bounds: tuple[float, ...]) -> None:
+        self.name = name
+        self.type = type_
+        self.help = help_
+        self.merge = merge
+        self.bounds = bounds
+        self.children: dict[LabelKey, Any] = {}
+
+
+class MetricsRegistry:
+    """A worker's plugin-published metrics; cheap to update, turned into JSON once a second."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, _Family] = {}
+
+    def _family(self, name: str, type_: str, help_: str, merge: str = "sum",
+                bounds: tuple[float, ...] = ()) -> _Family:
+        name = metric_name(name)
+        family = self._families.get(name)
+        if family is None:
+            if merge not in MERGES:
+                raise ValueError(f"merge must be one of {MERGES}")
+            family = self._families[name] = _Family(name, type_, help_, merge, bounds)
+        elif family.type != type_:
+            raise ValueError(f"metric {name} is already a {family.type}")
+        return family
+
+    def counter(self, name: str, labels: Mapping[str, Any] | None = None, *, help: str = "") -> Counter:
+        family = self._family(name, "counter", help)
+        key = label_key(labels)
+        child = family.children.get(key)
+        if child is None:
+            child = family.children[key] = Counter()
+        return child
+
+    def gauge(self, name: str, labels: Mapping[str, Any] | None = None, *, help: str = "",
+              merge: str = "sum") -> Gauge:
+        """``merge`` says how workers' values combine: ``sum`` (default), ``max`` or ``min``."""
+        family = self._family(name, "gauge", help, merge)
+        key = label_key(labels)
+        child = family.children.get(key)
+        if child is None:
+            child = family.children[key] = Gauge()
+        return child
+
+    def histogram(self, name: str, labels: Mapping[str, Any] | None = None, *, help: str = "",
+                  buckets: Iterable[float] = DEFAULT_BUCKETS) -> Histogram:
+        bounds = tuple(sorted(float(b) for b in buckets))
+        family = self._family(name, "histogram", help, bounds=bounds)
+        if family.bounds != bounds:
+            raise ValueError(f"metric {family.name} already has other buckets")
+        key = label_key(labels)
+        child = family.children.get(key)
+        if child is None:
+            child = family.children[key] = Histogram(bounds)
+        return child
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """JSON-ready families: ``{name, type, help, merge, buckets, samples: [[labels, value]]}``."""
+        out: list[dict[str, Any]] = []
+        for f in self._families.values():
+            samples: list[list[Any]] = []
+            for key, child in f.children.items():
+                if f.type == "histogram":
+                    value: Any = {"counts": list(child.counts), "sum": child.sum, "count": child.count}
+                else:
+                    value = child.value
+                samples.append([dict(key), value])
+            out.append({"name": f.name, "type": f.type, "help": f.help, "merge": f.merge,
+                        "buckets": list(f.bounds), "samples": samples})
+        return out
+
+
+def metrics_for(context: Any) -> MetricsRegistry:
+    """The registry of the process a plugin runs in (created on first use)."""
+    shared = getattr(context, "shared", None)
+    if shared is None:
+        return MetricsRegistry()
+    registry = shared.get("metrics")
+    if registry is None:
+        registry = shared["metrics"] = MetricsRegistry()
+    return registry
+
+
+# --- the supervisor side -----------------------------------------------------------
+PLUGIN_COUNTERS = ("events_in", "events_out", "failures", "seconds")
+PIPELINE_COUNTERS = ("batches", "events_acked", "events_failed")
+PluginKey = tuple[str, str, str]  # kind, type, id
+
+
+class ClusterTotals:
+    """Adds up worker snapshots; keeps what exited workers had counted."""
+
+    def __init__(self) -> None:
+        self._retired_plugins: dict[PluginKey, dict[str, float]] = {}
+        self._retired: dict[str, float] = dict.fromkeys(PIPELINE_COUNTERS, 0)
+        self._retired_families: dict[str, dict[str, Any]] = {}
+
+    def retire(self, snapshot: Mapping[str, Any] | None) -> None:
+        """Fold an exited worker's last counters into the base the live ones add to."""
+        if not snapshot:
+            return
+        _add_plugins(self._retired_plugins, snapshot.get("plugins", ()))
+        for k in PIPELINE_COUNTERS:
+            self._retired[k] += snapshot.get(k, 0) or 0
+        _merge_families(self._retired_families, snapshot.get("metrics", ()), counters_only=True)
+
+    def combine(self, live: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        """Cluster-wide figures: retired counters plus every live worker's snapshot."""
+        plugins = {k: dict(v) for k, v in self._retired_plugins.items()}
+        totals: dict[str, float] = dict(self._retired)
+        queue = {"events": 0, "bytes": 0, "max_events": 0, "max_bytes": 0}
+        unacked = 0
+        families = {n: _copy_family(f) for n, f in self._retired_families.items()}
+        for snap in live:
+            _add_plugins(plugins, snap.get("plugins", ()))
+            for k in PIPELINE_COUNTERS:
+                totals[k] += snap.get(k, 0) or 0
+            for k in queue:
+                queue[k] += (snap.get("queue") or {}).get(k, 0) or 0
+            unacked += snap.get("unacknowledged", 0) or 0
+            _merge_families(families, snap.get("metrics", ()), counters_only=False)
+        events_in = sum(v["events_out"] for k, v in plugins.items() if k[0] == "input")
+        return {
+            **totals,
+            "events_in": events_in,
+            "unacknowledged": unacked,
+            "queue": queue,
+            "plugins": [{"kind": k[0], "type": k[1], "id": k[2], **v} for k, v in plugins.items()],
+            "metrics": list(families.values()),
+        }
+
+
+def _add_plugins(into: dict[PluginKey, dict[str, float]], plugins: Iterable[Mapping[str, Any]]) -> None:
+    for p in plugins:
+        key = (p.get("kind", ""), p.get("type", ""), p.get("id", ""))
+        acc = into.get(key)
+        if acc is None:
+            acc = into[key] = dict.fromkeys(PLUGIN_COUNTERS, 0)
+        for c in PLUGIN_COUNTERS:
+            acc[c] += p.get(c, 0) or 0
+
+
+def _copy_family(f: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(f)
+    out["samples"] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in f["samples"].items()}
+    return out
+
+
+def _merge_value(type_: str, merge: str, old: Any, new: Any) -> Any:
+    if type_ == "histogram":
+        if old is None:
+            return {"counts": list(new["counts"]), "sum": new["sum"], "count": new["count"]}
+        if len(old["counts"]) != len(new["counts"]):
+            return old
+        return {"counts": [a + b for a, b in zip(old["counts"], new["counts"])],
+                "sum": old["sum"] + new["sum"], "count": old["count"] + new["count"]}
+    if old is None:
+        return new
+    if type_ == "gauge" and merge == "max":
+        return max(old, new)
+    if type_ == "gauge" and merge == "min":
+        return min(old, new)
+    return old + new
+
+
+def _merge_families(into: dict[str, dict[str, Any]], families: Iterable[Mapping[str, Any]],
+                    *, counters_only: bool) -> None:
+    """Merge JSON families into ``into`` (samples keyed by label tuples)."""
+    for f in families:
+        type_ = f.get("type")
+        if counters_only and type_ == "gauge":
+            continue
+        name = f.get("name")
+        acc = into.get(name)  # type: ignore[arg-type]
+        if acc is None:
+            acc = into[name] = {"name": name, "type": type_, "help": f.get("help", ""),  # type: ignore[index]
+                                "merge": f.get("merge", "sum"), "buckets": list(f.get("buckets", ())),
+                                "samples": {}}
+        elif acc["type"] != type_:
+            continue
+        samples = acc["samples"]
+        for labels, value in f.get("samples", ()):
+            key = label_key(labels)
+            samples[key] = _merge_value(type_, acc["merge"], samples.get(key), value)  # type: ignore[arg-type]
+
+
+def families_json(families: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Merged families with samples as ``[labels, value]`` lists, for the /stats document."""
+    return [{**f, "samples": [[dict(k), v] for k, v in f["samples"].items()]} for f in families]
+
+
+# --- Prometheus exposition ---------------------------------------------------------
+class ClusterCollector:
+    """A prometheus-client collector over the supervisor's current view.
+
+    ``source()`` returns the supervisor's status document (see ``Supervisor.status``):
+    ``pipeline``, ``workers`` and the combined totals.
+    """
+
+    def __init__(self, source: Callable[[], Mapping[str, Any]]) -> None:
+        self._source = source
+
+    def describe(self) -> list[Any]:
+        return []  # unchecked collector: families depend on the running pipeline
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        status = self._source()
+        pipeline = str(status.get("pipeline", ""))
+        totals = status.get("totals", {})
+        plabels = ["pipeline", "kind", "type", "id"]
+
+        per_plugin = {
+            "events_in": CounterMetricFamily("logpipe_events_in", "Events a plugin received.", labels=plabels),
+            "events_out": CounterMetricFamily(
+                "logpipe_events_out", "Events a plugin passed on (inputs: accepted into the queue).",
+                labels=plabels),
+            "failures": CounterMetricFamily(
+                "logpipe_plugin_failures",
+                "Filters: events the filter raised on; outputs: sends that raised.", labels=plabels),
+            "seconds": CounterMetricFamily(
+                "logpipe_plugin_seconds", "Time spent in the plugin's process or send.", labels=plabels),
+        }
+        filtered = CounterMetricFamily(
+            "logpipe_events_filtered", "Events a filter removed (in minus out, when positive).",
+            labels=plabels)
+        for p in totals.get("plugins", ()):
+            values = [pipeline, p["kind"], p["type"], p["id"]]
+            for key, family in per_plugin.items():
+                if key == "events_in" and p["kind"] == "input":
+                    continue
+                if key == "seconds" and p["kind"] == "input":
+                    continue
+                family.add_metric(values, p.get(key, 0))
+            if p["kind"] == "filter":
+                filtered.add_metric(values, max(0, p.get("events_in", 0) - p.get("events_out", 0)))
+        yield from per_plugin.values()
+        yield filtered
+
+        def counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+            c = CounterMetricFamily(name, doc, labels=["pipeline"])
+            c.add_metric([pipeline], value)
+            return c
+
+        def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+            g = GaugeMetricFamily(name, doc, labels=["pipeline"])
+            g.add_metric([pipeline], value)
+            return g
+
+        queue = totals.get("queue", {})
+        yield counter("logpipe_pipeline_events_in", "Events accepted from all inputs.", totals.get("events_in", 0))
+        yield counter("logpipe_batches", "Worker batches processed.", totals.get("batches", 0))
+        yield counter("logpipe_events_acked", "Events every output delivered (acknowledged to inputs).",
+                      totals.get("events_acked", 0))
+        yield counter("logpipe_events_failed", "Events an output failed to deliver (not acknowledged).",
+                      totals.get("events_failed", 0))
+        yield gauge("logpipe_events_unacknowledged", "Events accepted and not yet settled.",
+                    totals.get("unacknowledged", 0))
+        yield gauge("logpipe_queue_events", "Events waiting in the queues.", queue.get("events", 0))
+        yield gauge("logpipe_queue_bytes", "Bytes waiting in the queues.", queue.get("bytes", 0))
+        yield gauge("logpipe_queue_max_events", "Queue capacity in events.", queue.get("max_events", 0))
+        yield gauge("logpipe_queue_max_bytes", "Queue capacity in bytes.", queue.get("max_bytes", 0))
+
+        workers = status.get("workers", ())
+        yield gauge("logpipe_workers", "Worker processes configured.", status.get("workers_expected", 0))
+        yield gauge("logpipe_workers_running", "Worker processes running their pipeline.",
+                    sum(1 for w in workers if w.get("state") == "running"))
+        restarts = CounterMetricFamily("logpipe_worker_restarts", "Workers restarted after a crash.",
+                                       labels=["pipeline", "worker"])
+        for w in workers:
+            restarts.add_metric([pipeline, str(w["index"])], w.get("restarts", 0))
+        yield restarts
+        reloads = CounterMetricFamily("logpipe_config_reloads", "Configuration reloads by result.",
+                                      labels=["pipeline", "result"])
+        for result, n in (status.get("reloads") or {}).items():
+            reloads.add_metric([pipeline, result], n)
+        yield reloads
+        yield gauge("logpipe_config_generation", "Generation of the running configuration.",
+                    status.get("generation", 0))
+        yield gauge("logpipe_ready", "1 when every worker runs and every output is reachable.",
+                    1 if status.get("ready") else 0)
+        yield from _plugin_families(totals.get("metrics", ()))
+
+
+def _plugin_families(families: Iterable[Mapping[str, Any]]) -> Iterator[Any]:
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+    for f in families:
+        samples = f["samples"]
+        items = samples.items() if isinstance(samples, dict) else [(label_key(s[0]), s[1]) for s in samples]
+        names = sorted({k for key, _ in items for k, _v in key})
+        family: Any
+        if f["type"] == "counter":
+            family = CounterMetricFamily(f["name"], f["help"] or f["name"], labels=names)
+        elif f["type"] == "gauge":
+            family = GaugeMetricFamily(f["name"], f["help"] or f["name"], labels=names)
+        else:
+            family = HistogramMetricFamily(f["name"], f["help"] or f["name"], labels=names)
+        for key, value in items:
+            d = dict(key)
+            values = [d.get(n, "") for n in names]
+            if f["type"] == "histogram":
+                cumulative: list[tuple[str, float]] = []
+                running = 0
+                for bound, n in zip([*f["buckets"], float("inf")], value["counts"]):
+                    running += n
+                    cumulative.append(("+Inf" if bound == float("inf") else _fmt(bound), running))
+                family.add_metric(values, cumulative, value["sum"])
+            else:
+                family.add_metric(values, value)
+        yield family
+
+
+def _fmt(bound: float) -> str:
+    return repr(float(bound))

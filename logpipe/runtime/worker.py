@@ -1,0 +1,282 @@
+"""One worker process of a cluster: the whole pipeline, plus a stats feed to the supervisor.
+
+The supervisor starts ``python -m logpipe.runtime.worker --pipeline P --index i
+--count N --stats-fd FD``. A worker is a plain single-process pipeline: its inputs
+bind with SO_REUSEPORT or join the Kafka consumer group, so N of them share the
+traffic without knowing of each other.
+
+Once a second (and at every change of state) the worker writes one JSON line
+with its counters to the inherited pipe ``FD``. The pipe is also the lifeline:
+when the supervisor dies its read end closes, and the worker drains and exits
+rather than run on unsupervised. Writes never block: when the supervisor is
+behind, a snapshot is skipped (the next one carries the same counters).
+
+``LOGPIPE_WORKER_INDEX`` and ``LOGPIPE_WORKER_COUNT`` are set in the environment
+before the pipeline file is read, so ``${LOGPIPE_WORKER_INDEX}`` can tell
+workers apart in a pipeline (a file path, a client id).
+
+States reported: ``starting``, ``running`` (plugins started, sockets bound),
+``stopping`` (draining), ``stopped``, ``failed`` (could not start).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from logpipe.config.loader import PipelineSpec, load_file
+from logpipe.errors import ConfigError
+from logpipe.runtime.metrics import MetricsRegistry
+
+log = logging.getLogger("logpipe.worker")
+READY_TIMEOUT = 5.0
+
+
+class StatsFeed:
+    """Newline-delimited JSON snapshots on a pipe, never blocking the event loop."""
+
+    def __init__(self, fd: int, on_lost: Any) -> None:
+        self._fd = fd
+        self._on_lost = on_lost
+        self._transport: asyncio.WriteTransport | None = None
+        self._closing = False
+
+    async def open(self) -> None:
+        feed = self
+
+        class _Protocol(asyncio.BaseProtocol):
+            def connection_lost(self, exc: Exception | None) -> None:
+                if not feed._closing:
+                    feed._on_lost()
+
+        loop = asyncio.get_running_loop()
+        pipe = os.fdopen(self._fd, "wb", buffering=0)
+        self._transport, _ = await loop.connect_write_pipe(_Protocol, pipe)
+
+    def send(self, doc: dict[str, Any], *, force: bool = False) -> bool:
+        t = self._transport
+        if t is None or t.is_closing():
+            return False
+        if not force and t.get_write_buffer_size() > 0:
+            return False
+        t.write(orjson.dumps(doc) + b"\n")
+        return True
+
+    async def close(self, final: dict[str, Any]) -> None:
+        self._closing = True
+        t = self._transport
+        if t is None or t.is_closing():
+            return
+        t.write(orjson.dumps(final) + b"\n")
+        deadline = time.monotonic() + 5.0
+        while t.get_write_buffer_size() > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        t.close()
+
+
+class Worker:
+    def __init__(self, spec: PipelineSpec, *, index: int = 0, count: int = 1, generation: int = 0,
+                 stats_fd: int | None = None, interval: float = 1.0) -> None:
+        self.spec = spec
+        self.index = index
+        self.count = count
+        self.generation = generation
+        self.interval = interval
+        self.state = "starting"
+        self.ready = False
+        self.metrics = MetricsRegistry()
+        self.pipeline: Any = None
+        self._stats_fd = stats_fd
+        self._feed: StatsFeed | None = None
+        self._stop = asyncio.Event()
+
+    # --- snapshots -------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        p = self.pipeline
+        doc: dict[str, Any] = {
+            "pid": os.getpid(), "index": self.index, "generation": self.generation,
+            "state": self.state, "ready": self.ready, "time": time.time(), "pipeline": self.spec.name,
+            "batches": 0, "events_acked": 0, "events_failed": 0, "unacknowledged": 0,
+            "queue": {"events": 0, "bytes": 0, "max_events": 0, "max_bytes": 0},
+            "plugins": [], "metrics": self.metrics.snapshot(),
+        }
+        if p is None:
+            return doc
+        stats = p.stats
+        doc.update(batches=stats.batches, events_acked=stats.events_acked,
+                   events_failed=stats.events_failed, unacknowledged=p.unacknowledged)
+        q = p.queue
+        doc["queue"] = {"events": q.events, "bytes": q.bytes, "max_events": q.max_events,
+                        "max_bytes": q.max_bytes}
+        plugins = []
+        for entry in (*self.spec.inputs, *self.spec.filters, *self.spec.outputs):
+            s = stats.plugins.get(entry.id)
+            plugins.append({"kind": entry.kind, "type": entry.type, "id": entry.id,
+                            "events_in": s.events_in if s else 0, "events_out": s.events_out if s else 0,
+                            "failures": s.failures if s else 0, "seconds": s.seconds if s else 0.0})
+        doc["plugins"] = plugins
+        return doc
+
+    def publish(self, *, force: bool = False) -> None:
+        if self._feed is not None:
+            self._feed.send(self.snapshot(), force=force)
+
+    async def _report_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.publish()
+
+    async def _ready_loop(self) -> None:
+        """Ask outputs that can tell (``async def ready() -> bool``) whether they are reachable."""
+        while True:
+            ready = await outputs_ready(self.pipeline.outputs if self.pipeline else [])
+            if ready != self.ready:
+                self.ready = ready
+                log.log(logging.INFO if ready else logging.WARNING,
+                        "worker %d: outputs %s", self.index, "reachable" if ready else "not ready")
+                self.publish(force=True)
+            await asyncio.sleep(max(self.interval, 1.0))
+
+    def _lost_supervisor(self) -> None:
+        if not self._stop.is_set():
+            log.warning("worker %d: supervisor went away; draining and exiting", self.index)
+            self._stop.set()
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def run(self) -> int:
+        from logpipe.core.pipeline import Pipeline
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        if self._stats_fd is not None:
+            self._feed = StatsFeed(self._stats_fd, self._lost_supervisor)
+            await self._feed.open()
+        tasks = [asyncio.create_task(self._report_loop(), name="stats-feed")]
+        try:
+            return await self._run(Pipeline, tasks)
+        finally:
+            # From here on a repeated SIGTERM (the terminal's and the supervisor's) must not
+            # kill the process: closing the loop would put back the default action.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, signal.SIG_IGN)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self._feed is not None:
+                await self._feed.close(self.snapshot())
+
+    async def _run(self, pipeline_cls: Any, tasks: list[asyncio.Task[None]]) -> int:
+        settings = self.spec.settings
+        try:
+            self.pipeline = pipeline_cls(self.spec, worker_index=self.index, worker_count=self.count,
+                                         shared={"metrics": self.metrics})
+            await self.pipeline.start()
+        except Exception:
+            log.exception("worker %d: pipeline %s failed to start", self.index, self.spec.name)
+            self.state = "failed"
+            if self.pipeline is not None:
+                await self.pipeline.shutdown(min(5.0, settings.shutdown_timeout))
+            return 1
+        self.state = "running"
+        log.info("worker %d (pid %d): pipeline %s running", self.index, os.getpid(), self.spec.name)
+        self.publish(force=True)
+        tasks.append(asyncio.create_task(self._ready_loop(), name="ready-check"))
+        waiters = [asyncio.ensure_future(self._stop.wait())]
+        if self.pipeline.finite:
+            waiters.append(asyncio.ensure_future(self.pipeline.inputs_done()))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for w in waiters:
+            w.cancel()
+        self.state = "stopping"
+        self.ready = False
+        self.publish(force=True)
+        clean = await self.pipeline.shutdown(settings.shutdown_timeout)
+        if self.pipeline.finite and self.pipeline.stats.events_failed:
+            log.error("worker %d: %d events could not be delivered", self.index,
+                      self.pipeline.stats.events_failed)
+            clean = False
+        self.state = "stopped"
+        stats = self.pipeline.stats
+        log.info("worker %d stopped: %d events acknowledged, %d failed, %d unacknowledged", self.index,
+                 stats.events_acked, stats.events_failed, self.pipeline.unacknowledged)
+        return 0 if clean else 1
+
+
+async def outputs_ready(outputs: list[Any], timeout: float = READY_TIMEOUT) -> bool:
+    """True when every output with a ``ready()`` coroutine says so in time; others count as ready."""
+    checks = [o.ready() for o in outputs if callable(getattr(o, "ready", None))]
+    if not checks:
+        return True
+    try:
+        results = await asyncio.wait_for(asyncio.gather(*checks, return_exceptions=True), timeout)
+    except TimeoutError:
+        return False
+    return all(r is True for r in results)
+
+
+class _WorkerTag(logging.Filter):
+    """Marks our log lines with the worker index, so interleaved lines can be told apart."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.suffix = f"[{index}]"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.endswith(self.suffix):
+            record.name += self.suffix
+        return True
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m logpipe.runtime.worker")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--index", type=int, default=0)
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--generation", type=int, default=0)
+    p.add_argument("--stats-fd", type=int, default=None)
+    p.add_argument("--interval", type=float, default=1.0)
+    p.add_argument("--log-level", default=None)
+    p.add_argument("--log-format", default="auto")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from logpipe.runtime import logs
+    from logpipe.runtime.runner import install_loop_policy
+
+    args = parse_args(argv)
+    # A terminal hangup must not kill workers; reloads are the supervisor's business.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    os.environ["LOGPIPE_WORKER_INDEX"] = str(args.index)
+    os.environ["LOGPIPE_WORKER_COUNT"] = str(args.count)
+    logs.setup(args.log_level or "info", args.log_format)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_WorkerTag(args.index))
+    try:
+        spec = load_file(args.pipeline)
+    except ConfigError as err:
+        log.error("worker %d: %s", args.index, err)
+        return 2
+    if args.log_level is None:
+        logging.getLogger().setLevel(spec.settings.log_level.upper())
+    install_loop_policy()
+    worker = Worker(spec, index=args.index, count=args.count, generation=args.generation,
+                    stats_fd=args.stats_fd, interval=args.interval)
+    try:
+        return asyncio.run(worker.run())
+    except Exception:
+        log.exception("worker %d failed", args.index)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

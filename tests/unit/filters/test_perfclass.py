@@ -1,0 +1,130 @@
+"""Speed classes and SLO budgets from response times."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from logpipe.core.event import Event
+from logpipe.filters.perfclass import PerfClassFilter, to_nanoseconds
+
+
+def make(**settings: Any) -> PerfClassFilter:
+    return PerfClassFilter(PerfClassFilter.Config(**settings), id="perf")
+
+
+def request(duration: Any, path: str | None = "/", method: str = "GET", field: str = "event.duration",
+            **extra: Any) -> Event:
+    event = Event({})
+    event.set(field, duration)
+    if path is not None:
+        event.set("url.path", path)
+    event.set("http.request.method", method)
+    for key, value in extra.items():
+        event.set(key.replace("__", "."), value)
+    return event
+
+
+def one(f: PerfClassFilter, event: Event) -> Event:
+    [out] = f.process([event])
+    return out
+
+
+@pytest.mark.parametrize("value, unit, ns", [
+    (1500, "ns", 1500), (250, "us", 250_000), (12.5, "ms", 12_500_000), ("0.123", "s", 123_000_000),
+    (2, "s", 2_000_000_000), ("7", "ms", 7_000_000),
+])
+def test_units_become_integer_nanoseconds(value: Any, unit: str, ns: int) -> None:
+    assert to_nanoseconds(value, unit) == ns
+    out = one(make(source="d", unit=unit), request(value, field="d", path=None))
+    assert out.get("event.duration") == ns and type(out.get("event.duration")) is int
+
+
+@pytest.mark.parametrize("ms, expected", [(0, "fast"), (99.9, "fast"), (100, "normal"), (499, "normal"),
+                                          (500, "slow"), (1999, "slow"), (2000, "critical"),
+                                          (60000, "critical")])
+def test_default_classes_off_any_route(ms: float, expected: str) -> None:
+    out = one(make(source="duration_ms", unit="ms"), request(ms, path="/healthz", field="duration_ms"))
+    assert out.get("performance.class") == expected
+    # no route and no default budget: no SLO verdict
+    assert out.get("performance.budget_ms") is None and out.get("performance.slo_breach") is None
+
+
+@pytest.mark.parametrize("method, path, seconds, budget, breach, cls, route", [
+    ("POST", "/api/memories", "4.0", 5000, False, "slow", "memory_create"),
+    ("POST", "/api/memory/123/links", "5.2", 5000, True, "critical", "memory_create"),
+    ("GET", "/api/memories/123", "4.0", 2000, True, "critical", "api"),  # reads are plain API calls
+    ("GET", "/api/search", "2.5", 3000, False, "slow", "search"),
+    ("GET", "/search", "3.5", 3000, True, "critical", "search"),
+    ("GET", "/api/graph/nodes", "0.05", 2000, False, "fast", "api"),
+    ("GET", "/api/graph/nodes", "2.01", 2000, True, "critical", "api"),
+])
+def test_graphmemory_slo_budgets(method: str, path: str, seconds: str, budget: int, breach: bool,
+                                 cls: str, route: str) -> None:
+    f = make(source="nginx.request_time", unit="s")
+    out = one(f, request(seconds, path=path, method=method, field="nginx.request_time"))
+    assert out.get("performance.budget_ms") == budget
+    assert out.get("performance.slo_breach") is breach
+    assert out.get("performance.class") == cls
+    assert out.get("performance.route") == route
+
+
+def test_path_from_url_original_without_query() -> None:
+    f = make()
+    event = Event({"event": {"duration": 3_500_000_000}, "url": {"original": "/search?q=x"}})
+    out = one(f, event)
+    assert out.get("performance.route") == "search" and out.get("performance.slo_breach") is True
+
+
+def test_regex_routes_thresholds_and_default_budget() -> None:
+    f = make(unit="ms", routes=[{"match": "/^/internal/.*/report$/", "budget_ms": 10000,
+                                 "thresholds": {"fast_ms": 1000, "normal_ms": 5000, "slow_ms": 10000}}],
+             budget_ms=250, tag_on_breach=["slo_breach"])
+    report = one(f, request(3000, path="/internal/x/report"))
+    assert report.get("performance.class") == "normal"
+    assert report.get("performance.budget_ms") == 10000 and report.get("performance.slo_breach") is False
+    other = one(f, request(300, path="/internal/x/report.csv"))
+    assert other.get("performance.budget_ms") == 250 and other.get("performance.slo_breach") is True
+    assert other.tags == ["slo_breach"]
+
+
+def test_first_matching_route_wins_and_method_filters() -> None:
+    f = make(unit="ms", routes=[{"name": "writes", "match": ["/api/*"], "method": "post", "budget_ms": 50},
+                                {"name": "all", "match": "/api/*", "budget_ms": 500}])
+    assert one(f, request(100, path="/api/x", method="POST")).get("performance.route") == "writes"
+    assert one(f, request(100, path="/api/x", method="GET")).get("performance.route") == "all"
+
+
+def test_sources_are_tried_in_order() -> None:
+    f = make(sources=[{"field": "nginx.request_time", "unit": "s"}, {"field": "duration_ms", "unit": "ms"}])
+    nginx = one(f, request("0.2", field="nginx.request_time", duration_ms=999))
+    app = one(f, request(40, field="duration_ms"))
+    assert nginx.get("event.duration") == 200_000_000
+    assert app.get("event.duration") == 40_000_000 and app.get("performance.class") == "fast"
+
+
+def test_missing_duration_leaves_event_alone() -> None:
+    event = Event({"url": {"path": "/api/x"}})
+    before = dict(event.data)
+    assert one(make(), event).data == before
+
+
+@pytest.mark.parametrize("bad", ["-", "0.1, 0.2", "", "abc", True, [1], {"a": 1}, -5, float("nan"),
+                                 float("inf"), "inf"])
+def test_invalid_duration_is_tagged_and_untouched(bad: Any) -> None:
+    out = one(make(source="d", unit="s"), request(bad, field="d"))
+    assert out.tags == ["_perfclass_invalid_duration"]
+    assert out.get("performance") is None and out.get("event.duration") is None
+
+
+def test_existing_performance_object_is_kept() -> None:
+    out = one(make(unit="ms"), request(10, path="/x", performance={"node": "a"}))
+    assert out.get("performance") == {"node": "a", "class": "fast"}
+
+
+def test_thresholds_must_increase() -> None:
+    with pytest.raises(ValidationError):
+        PerfClassFilter.Config(thresholds={"fast_ms": 500, "normal_ms": 100, "slow_ms": 2000})
+    with pytest.raises(ValidationError):
+        PerfClassFilter.Config(unit="minutes")

@@ -1,0 +1,109 @@
+"""The output's handling of rejected documents: dead-letter queue, fail, or drop with a log."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from logpipe.core.event import Event
+from logpipe.core.plugin import PluginContext
+from logpipe.dlq.config import DeadLetterQueueConfig
+from logpipe.dlq.writer import DeadLetterWriter
+from logpipe.errors import DeliveryError
+from logpipe.outputs.elasticsearch import ElasticsearchOutput
+from logpipe.outputs.elasticsearch.service import SHARED_KEY
+from tests.unit.dlq.test_writer import FakeKafka
+from tests.unit.outputs.test_es_service import FakeClient
+
+
+def _reject_odd(actions: list, docs: list) -> list[int]:
+    return [400 if d["n"] % 2 else 201 for d in docs]
+
+
+def _events(n: int) -> list[Event]:
+    return [Event({"n": i, "event": {"dataset": "app"}}) for i in range(n)]
+
+
+async def _output(client: FakeClient, **options: Any) -> ElasticsearchOutput:
+    cfg = ElasticsearchOutput.Config(index="logs-%{[event][dataset]}", retry_initial_interval=0.001,
+                                     retry_max_interval=0.002, **options)
+    out = ElasticsearchOutput(cfg, id="es-app", context=PluginContext(pipeline="gm"))
+    await out.start()
+    out.service.client = client  # type: ignore[assignment]
+    return out
+
+
+def test_rejected_documents_go_to_the_dead_letter_queue(tmp_path: Path) -> None:
+    kafka = FakeKafka()
+
+    async def main() -> None:
+        out = await _output(FakeClient(_reject_odd))
+        dlq_cfg = DeadLetterQueueConfig(bootstrap_servers="k:9092", topic="gm-dlq",
+                                        spill_path=str(tmp_path / "s.jsonl"))
+        out.dlq = DeadLetterWriter(dlq_cfg, owner_id="es-app", producer_factory=kafka.producer)
+        await out.dlq.start()
+        await out.send(_events(6))
+        await out.stop()
+
+    asyncio.run(main())
+    records = [orjson.loads(v) for _, _, v, _ in kafka.records]
+    assert [r["event"]["n"] for r in records] == [1, 3, 5]
+    first = records[0]
+    assert first["error"]["type"] == "document_parsing_exception"
+    assert first["error"]["status"] == 400
+    assert (first["index"], first["pipeline"], first["plugin_id"]) == ("logs-app", "gm", "es-app")
+    assert first["document_id"] and first["attempts"] == 1
+
+
+def test_without_a_queue_rejections_fail_the_batch_by_default() -> None:
+    async def main() -> None:
+        out = await _output(FakeClient(_reject_odd))
+        try:
+            await out.send(_events(4))
+        finally:
+            await out.stop()
+
+    with pytest.raises(DeliveryError) as err:
+        asyncio.run(main())
+    assert not err.value.retriable
+    assert "2 documents rejected" in str(err.value)
+
+
+def test_drop_with_log_acknowledges_and_names_each_document(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        out = await _output(FakeClient(_reject_odd), on_rejected="drop_with_log")
+        await out.send(_events(4))
+        await out.stop()
+
+    asyncio.run(main())
+    dropped = [r for r in caplog.records if "dropped document" in r.getMessage()]
+    assert len(dropped) == 2
+    assert "document_parsing_exception" in dropped[0].getMessage()
+
+
+def test_outputs_for_the_same_cluster_share_one_client() -> None:
+    async def main() -> None:
+        ctx = PluginContext()
+        a = ElasticsearchOutput(ElasticsearchOutput.Config(index="a"), id="a", context=ctx)
+        b = ElasticsearchOutput(ElasticsearchOutput.Config(index="b", batch_size=10), id="b", context=ctx)
+        c = ElasticsearchOutput(ElasticsearchOutput.Config(hosts=["http://other:9200"]), id="c", context=ctx)
+        for o in (a, b, c):
+            await o.start()
+        assert len(ctx.shared[SHARED_KEY]) == 2
+        for o in (a, b, c):
+            await o.stop()
+        assert ctx.shared[SHARED_KEY] == {}
+
+    asyncio.run(main())
+
+
+def test_config_rejects_mixed_credentials() -> None:
+    with pytest.raises(ValueError):
+        ElasticsearchOutput.Config(api_key="k", user="u", password="p")
+    with pytest.raises(ValueError):
+        ElasticsearchOutput.Config(user="u")
+    with pytest.raises(ValueError):
+        ElasticsearchOutput.Config(unknown_setting=1)

@@ -1,0 +1,103 @@
+"""A worker run in-process: its stats feed and the output readiness convention."""
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+from logpipe.config.loader import load_text
+from logpipe.core import registry
+from logpipe.core.plugin import Output, PluginConfig
+from logpipe.runtime.worker import Worker, outputs_ready
+
+PIPELINE = """
+inputs:
+  - {type: generator, id: gen, count: 250, batch: 100}
+outputs:
+  - {type: file, id: out, path: "%s"}
+"""
+
+
+def read_feed(fd: int) -> list[dict]:
+    chunks = []
+    while True:
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        chunks.append(data)
+    os.close(fd)
+    return [orjson.loads(line) for line in b"".join(chunks).splitlines() if line]
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_worker_reports_running_and_final_counts(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    spec = load_text(PIPELINE % out, name="unit")
+    read_fd, write_fd = os.pipe()
+    worker = Worker(spec, index=1, count=2, generation=7, stats_fd=write_fd, interval=0.05)
+    assert asyncio.run(worker.run()) == 0
+    docs = read_feed(read_fd)
+    states = [d["state"] for d in docs]
+    assert "running" in states
+    assert states[-1] == "stopped"
+    final = docs[-1]
+    assert (final["index"], final["generation"], final["pid"]) == (1, 7, os.getpid())
+    assert final["events_acked"] == 250
+    plugins = {p["id"]: p for p in final["plugins"]}
+    assert plugins["gen"] == {"kind": "input", "type": "generator", "id": "gen", "events_in": 0,
+                              "events_out": 250, "failures": 0, "seconds": 0.0}
+    assert plugins["out"]["events_out"] == 250
+    assert len(out.read_text().splitlines()) == 250
+
+
+class _RefusingOutput(Output):
+    Config = PluginConfig
+
+    async def start(self) -> None:
+        raise RuntimeError("cannot reach the server")
+
+    async def send(self, events: list) -> None:  # pragma: no cover - never started
+        raise AssertionError
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_worker_that_cannot_start_reports_failed() -> None:
+    registry.register("output", "refusing", _RefusingOutput)
+    spec = load_text("inputs: [{type: generator, count: 5}]\noutputs: [{type: refusing}]", name="unit")
+    read_fd, write_fd = os.pipe()
+    worker = Worker(spec, stats_fd=write_fd, interval=0.05)
+    assert asyncio.run(worker.run()) == 1
+    docs = read_feed(read_fd)
+    assert docs[-1]["state"] == "failed"
+    assert all(d["state"] != "running" for d in docs)
+
+
+class _Out:
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+
+    async def ready(self) -> bool:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        if self.answer == "hang":
+            await asyncio.sleep(10)
+        return self.answer  # type: ignore[return-value]
+
+
+class _Plain:
+    pass
+
+
+@pytest.mark.parametrize("outputs, expected", [
+    ([], True),
+    ([_Plain()], True),
+    ([_Plain(), _Out(True)], True),
+    ([_Out(True), _Out(False)], False),
+    ([_Out(RuntimeError("down"))], False),
+    ([_Out("hang")], False),
+])
+def test_outputs_ready(outputs: list[object], expected: bool) -> None:
+    assert asyncio.run(outputs_ready(outputs, timeout=0.2)) is expected
