@@ -1,52 +1,15 @@
-"""The yardstick for scenario "regex": no framework, one process, one loop.
+"""The yardstick for scenario "regex" (kept here for running by hand).
 
-Reads lines over TCP, applies the harness regex, writes JSON lines to the
-consumer. Whatever logpipe adds on top of this is framework cost.
-usage: bare_regex.py IN_PORT OUT_PORT REGEX
+usage: bare_regex.py IN_PORT OUT_PORT REGEX -- see logpipe/bench/bare_regex.py.
 """
 from __future__ import annotations
 
-import asyncio
-import re
+import os
 import sys
 
-import orjson
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-
-async def main(in_port: int, out_port: int, pattern: str) -> None:
-    rx = re.compile(pattern)
-    _, out = await asyncio.open_connection("127.0.0.1", out_port)
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        pending = b""
-        while True:
-            chunk = await reader.read(262144)
-            if not chunk:
-                break
-            data = pending + chunk
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                pending = data
-                continue
-            pending = data[cut + 1:]
-            docs = []
-            for raw in data[:cut].split(b"\n"):
-                line = raw.decode("utf-8", "replace")
-                m = rx.match(line)
-                doc = m.groupdict() if m else {}
-                doc["message"] = line
-                docs.append(orjson.dumps(doc))
-            out.write(b"\n".join(docs) + b"\n")
-            await out.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", in_port)
-    async with server:
-        await server.serve_forever()
-
+from logpipe.bench.bare_regex import main  # noqa: E402
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
-    except KeyboardInterrupt:
-        pass
+    sys.exit(main())

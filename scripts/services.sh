@@ -28,7 +28,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="${LOGPIPE_SERVICES_CACHE:-$HOME/.cache/logpipe-services}"
+CACHE="${LOGPIPE_SERVICES_CACHE:-${HOME:-/root}/.cache/logpipe-services}"
 STATE="$ROOT/.services"
 TIMEOUT="${LOGPIPE_SERVICES_TIMEOUT:-180}"
 
@@ -72,7 +72,7 @@ pidfile_of() {
 }
 marker_of() {
   case "$1" in
-    es) echo "$STATE/es/config" ;;
+    es) echo "org.elasticsearch.bootstrap.Elasticsearch" ;;
     kafka) echo "$STATE/kafka/server.properties" ;;
     redis) echo "redis-server" ;;
   esac
@@ -98,7 +98,7 @@ our_pid() {
 show_log_tail() {
   local f
   for f in "$@"; do
-    [[ -s "$f" ]] || continue
+    if [[ ! -s "$f" ]]; then log "($f is empty or missing)"; continue; fi
     log "---- last lines of $f ----"
     tail -n 60 "$f" >&2
   done
@@ -173,8 +173,10 @@ find_kafka_java() {
 
 mvn_quiet() {
   # Maven's own output goes to a log; it is shown only when Maven fails.
+  # It runs inside the cache: goals run without a pom write their marker files
+  # relative to the working directory.
   local out="$CACHE/mvn.log"
-  if ! mvn -B -q -Dmaven.repo.local="$M2" "$@" >"$out" 2>&1; then
+  if ! (cd "$CACHE" && mvn -B -q -Dmaven.repo.local="$M2" "$@") >"$out" 2>&1; then
     tail -n 40 "$out" >&2
     return 1
   fi
@@ -189,6 +191,7 @@ install_redis() {
   ((EUID == 0)) || die "redis-server is missing; install it with: sudo apt-get install -y redis-server"
   log "installing redis-server from Debian packages"
   local apt_log="$CACHE/apt.log"
+  export DEBIAN_FRONTEND=noninteractive
   if ! { apt-get install -y -q redis-server ||
          { apt-get update -q && apt-get install -y -q redis-server; }; } >"$apt_log" 2>&1; then
     tail -n 30 "$apt_log" >&2
@@ -277,7 +280,8 @@ appendonly no
 databases 16
 EOF
     log "starting redis on 127.0.0.1:$REDIS_PORT"
-    if ! redis-server "$dir/redis.conf"; then
+    # 9>&-: the daemons must not inherit the lock on $STATE/.lock
+    if ! redis-server "$dir/redis.conf" 9>&-; then
       show_log_tail "$dir/redis.log"; die "redis-server failed to start"
     fi
     local deadline=$((SECONDS + 10))
@@ -371,7 +375,7 @@ EOF
   nohup "$java" -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$dir/log4j2.yaml" \
     -cp "$home/libs/*" kafka.Kafka "$dir/server.properties" \
-    >>"$dir/kafka.log" 2>&1 </dev/null &
+    >>"$dir/kafka.log" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$dir/kafka.pid"
   if ! wait_for kafka "$pid" kafka_healthy; then
@@ -389,34 +393,43 @@ es_healthy() {
   grep -qi '^x-elastic-product: *Elasticsearch' <<<"$headers" && grep -q '^HTTP/[0-9.]* 200' <<<"$headers"
 }
 
-# How to run a command as the Elasticsearch user. When that user cannot reach the
-# install or the data directory (a cache or checkout under a 0700 home, such as
-# /root), it gets CAP_DAC_READ_SEARCH -- read and traverse only, no write rights.
-es_runner() {
-  # Real reads and writes, not test -r/-w: access(2) ignores capabilities.
-  local probe=(sh -c 'head -c 1 "$1" >/dev/null && touch "$2/.probe" && rm -f "$2/.probe"' probe "$1" "$2")
-  if runuser -u "$ES_USER" -- "${probe[@]}" 2>/dev/null; then
-    echo runuser
-  elif setpriv --reuid="$ES_USER" --regid="$ES_USER" --init-groups \
-         --inh-caps=+dac_read_search --ambient-caps=+dac_read_search -- "${probe[@]}" 2>/dev/null; then
-    echo setpriv
+es_can() { runuser -u "$ES_USER" -- "$@" 2>/dev/null; }
+
+# Where the node's config, data and logs live: .services/es, unless the
+# Elasticsearch user cannot reach it (a checkout under a 0700 home such as /root);
+# then a directory under /var/tmp, with .services/es a symlink to it.
+prepare_es_dir() {
+  local dir="$STATE/es" alt
+  if [[ -L "$dir" ]]; then
+    alt="$(readlink "$dir")"
+  elif es_can test -x "$STATE"; then
+    mkdir -p "$dir"; return 0
   else
-    return 1
+    alt="/var/tmp/logpipe-es-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)"
+    log "user $ES_USER cannot reach $STATE; keeping the Elasticsearch files in $alt"
+    ln -sfn "$alt" "$dir"
   fi
+  mkdir -p "$alt"
 }
 
-run_as_es() {
-  local how="$1"; shift
-  if [[ "$how" == runuser ]]; then
-    runuser -u "$ES_USER" -- "$@"
-  else
-    setpriv --reuid="$ES_USER" --regid="$ES_USER" --init-groups \
-      --inh-caps=+dac_read_search --ambient-caps=+dac_read_search -- "$@"
+# The installation the node runs from: the cache when the Elasticsearch user can
+# read it, else a hard-linked (or copied) mirror inside the node's directory.
+es_runtime_home() {
+  local home dir mirror
+  home="$(es_home)"
+  dir="$(readlink -f "$STATE/es")"
+  if es_can test -r "$home/lib/elasticsearch-$ES_VERSION.jar"; then echo "$home"; return 0; fi
+  mirror="$dir/dist-$ES_VERSION"
+  if [[ ! -f "$mirror/.complete" ]]; then
+    rm -rf "$mirror"
+    cp -al "$home" "$mirror" 2>/dev/null || cp -a "$home" "$mirror"
+    touch "$mirror/.complete"
   fi
+  echo "$mirror"
 }
 
 start_es() {
-  local dir="$STATE/es" pid home java how
+  local dir="$STATE/es" pid home java
   if pid="$(our_pid es)"; then
     log "elasticsearch already running (pid $pid)"
     wait_for elasticsearch "$pid" es_healthy || { show_log_tail "$(logfile_of es)"; die "elasticsearch is not healthy"; }
@@ -427,13 +440,15 @@ start_es() {
   java="$(find_es_java)" || die "Elasticsearch $ES_VERSION needs a JDK 21 or newer (set LOGPIPE_ES_JAVA_HOME)"
   install_es
   ensure_es_user
-  home="$(es_home)"
   local p
   for p in "$ES_PORT" "$ES_TRANSPORT_PORT"; do
     port_open "$p" && die "port $p is taken by another process; set LOGPIPE_ES_PORT / LOGPIPE_ES_TRANSPORT_PORT"
   done
 
+  prepare_es_dir
+  dir="$(readlink -f "$STATE/es")"   # the node must never need to traverse $STATE
   mkdir -p "$dir/data" "$dir/logs" "$dir/tmp"
+  home="$(es_runtime_home)"
   # A fresh config directory from the distribution on every start, plus ours.
   rm -rf "$dir/config"
   cp -R "$home/config" "$dir/config"
@@ -455,18 +470,20 @@ EOF
 -Xms1g
 -Xmx1g
 EOF
-  chown -R "$ES_USER:" "$dir"
+  # (not the mirror: its files are hard links into the cache)
+  chown "$ES_USER:" "$dir"
+  chown -R "$ES_USER:" "$dir/config" "$dir/data" "$dir/logs" "$dir/tmp"
   chmod 0750 "$dir"
-  how="$(es_runner "$home/lib/elasticsearch-$ES_VERSION.jar" "$dir/data")" ||
-    die "user $ES_USER cannot read $home or write $dir"
+  es_can test -r "$home/lib/elasticsearch-$ES_VERSION.jar" -a -w "$dir/data" ||
+    die "user $ES_USER cannot read $home or write $dir/data"
 
   log "starting elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT (java: $java)"
   rm -f "$dir/es.pid"
   # -d: the launcher returns once the node has started (or failed); -p: pid file.
-  if ! (cd "$dir" && run_as_es "$how" env -i PATH=/usr/bin:/bin HOME="$dir" LANG=C.UTF-8 \
+  if ! (cd "$dir" && runuser -u "$ES_USER" -- env -i PATH=/usr/bin:/bin HOME="$dir" LANG=C.UTF-8 \
           ES_JAVA_HOME="$java" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
           timeout "$TIMEOUT" "$home/bin/elasticsearch" -d -p "$dir/es.pid" \
-          >"$dir/launch.log" 2>&1 </dev/null); then
+          >"$dir/launch.log" 2>&1 </dev/null 9>&-); then
     show_log_tail "$dir/launch.log" "$(logfile_of es)"
     die "elasticsearch failed to start"
   fi
@@ -487,7 +504,7 @@ cmd_up() {
   start_redis
   start_kafka
   start_es
-  log "all services healthy (${SECONDS}s; started in $((SECONDS - t0))s)"
+  log "all services healthy ($((SECONDS - t0))s)"
   cat <<EOF
 export LOGPIPE_TEST_ES=http://127.0.0.1:$ES_PORT
 export LOGPIPE_TEST_KAFKA=127.0.0.1:$KAFKA_PORT

@@ -29,7 +29,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grok", help="try a grok expression on lines from stdin",
                        description="Match each stdin line against PATTERN and print its "
                                    "captures as one JSON object per line.")

@@ -17,6 +17,7 @@ TAGS = "tags"
 
 _MISSING: Any = object()
 _utc = timezone.utc
+_dict_get = dict.get
 
 
 def now() -> datetime:
@@ -75,6 +76,10 @@ class Event:
         return self.get_path(parse(ref), default)
 
     def get_path(self, path: Path, default: Any = None) -> Any:
+        # Absent fields are as common as present ones (conditions and enrichers probe
+        # for optional fields), so the walk uses ``dict.get`` rather than paying for a
+        # raised KeyError. ``dict.get`` refuses anything that is not a dict (a list, a
+        # scalar in the way) with TypeError; those take the careful walk.
         root: Any = self.data
         if path[0] == METADATA:
             root = self.metadata
@@ -82,9 +87,11 @@ class Event:
         cur = root
         try:
             for key in path:
-                cur = cur[key]
+                cur = _dict_get(cur, key, _MISSING)
+                if cur is _MISSING:
+                    return default
             return cur
-        except (KeyError, TypeError, IndexError):
+        except TypeError:
             return _get_slow(root, path, default)
 
     def contains(self, ref: str) -> bool:
@@ -188,6 +195,22 @@ class Event:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Event) and other.data == self.data and other.metadata == self.metadata
+
+
+_new_object = object.__new__
+
+
+def adopt(data: dict[str, Any], metadata: dict[str, Any]) -> Event:
+    """An event around a dict its caller just built, with no checks.
+
+    For inputs' hot loops: ``data`` must already hold ``@timestamp`` (one time per
+    batch is fine) and no ``@metadata`` key; ``metadata`` must be a fresh dict.
+    Skipping :meth:`Event.__init__`'s checks halves the cost of making an event.
+    """
+    event = _new_object(Event)
+    event.data = data
+    event.metadata = metadata
+    return event
 
 
 def events_from(items: Iterable[dict[str, Any]]) -> list[Event]:

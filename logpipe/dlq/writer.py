@@ -28,8 +28,15 @@ from logpipe.net.kafka_security import client_kwargs, describe
 MAX_RECORD_BYTES = 1_000_000
 
 
-def default_spill_path(owner_id: str) -> str:
-    return f"data/dlq-spill/{owner_id}.jsonl"
+def spill_path_for(config: DeadLetterQueueConfig, owner_id: str, worker: int | None = None) -> str:
+    """The spill file of one writer. Worker processes each get their own file
+    (``-w<N>`` before the extension): a file is appended to and drained by one
+    process only, which is what makes its rename-then-drain safe."""
+    path = config.spill_path or f"data/dlq-spill/{owner_id}.jsonl"
+    if worker is None:
+        return path
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}-w{worker}.{ext}" if dot and "/" not in ext else f"{path}-w{worker}"
 
 
 def make_producer(config: DeadLetterQueueConfig) -> Any:
@@ -50,12 +57,12 @@ class WriterCounters:
 
 
 class DeadLetterWriter:
-    def __init__(self, config: DeadLetterQueueConfig, *, owner_id: str,
+    def __init__(self, config: DeadLetterQueueConfig, *, owner_id: str, worker: int | None = None,
                  log: logging.Logger | None = None,
                  producer_factory: Callable[[DeadLetterQueueConfig], Any] = make_producer) -> None:
         self.config = config
         self.topic = config.topic
-        self.spill = SpillFile(config.spill_path or default_spill_path(owner_id))
+        self.spill = SpillFile(spill_path_for(config, owner_id, worker))
         self.log = log or logging.getLogger(f"logpipe.dlq.{owner_id}")
         self.counters = WriterCounters()
         self._factory = producer_factory

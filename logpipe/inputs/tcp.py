@@ -16,10 +16,25 @@ from typing import Literal
 from pydantic import Field
 
 from logpipe.core.codec import event_from_json, event_from_line
-from logpipe.core.event import Event
+from logpipe.core.event import TIMESTAMP, Event, adopt, now
 from logpipe.core.plugin import Input, InputContext, PluginConfig
 
 log = logging.getLogger("logpipe.input.tcp")
+
+
+def _text_events(block: bytes) -> list[Event] | None:
+    """Every line of a block as an event, the block decoded in one call and stamped
+    with one time; None when it holds invalid UTF-8 (the caller then decodes line by
+    line so that only the bad lines are tagged)."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    ts = now()
+    return [adopt({TIMESTAMP: ts, "message": ln}, {}) for ln in lines if ln]
 
 
 class TcpConfig(PluginConfig):
@@ -82,6 +97,7 @@ class TcpInput(Input):
         ctx = self._ctx
         cfg = self.config
         make = event_from_json if cfg.codec == "json_lines" else event_from_line
+        fast_lines = cfg.codec == "lines"
         limit = cfg.max_line_bytes
         pending = b""
         skipping = False
@@ -103,12 +119,22 @@ class TcpInput(Input):
                     pending = data
                 continue
             pending = data[cut + 1:]
-            lines = data[:cut].split(b"\n")
             if skipping:  # the rest of an over-long line
-                lines = lines[1:]
+                first = data.find(b"\n")
+                block = data[first + 1:cut] if first < cut else b""
                 skipping = False
-            events: list[Event] = []
-            for raw in lines:
+            else:
+                block = data[:cut]
+            if not block:
+                continue
+            if fast_lines and len(block) <= limit:
+                events = _text_events(block)
+                if events is not None:
+                    if events:
+                        await ctx.submit(events, size=cut)
+                    continue
+            events = []
+            for raw in block.split(b"\n"):
                 if len(raw) > limit:
                     ev = make(raw[:limit])
                     ev.add_tag("_line_too_long")

@@ -142,7 +142,7 @@ class KafkaOutput(Output):
             return
         producer = self._producer or await self._connect()
         topics, values, keys = self._encode(events)
-        todo = range(len(events))
+        todo: list[int] = list(range(len(events)))
         attempts = self.config.retries + 1
         for attempt in range(attempts):
             failed = await self._send_once(producer, todo, topics, values, keys)
@@ -160,19 +160,18 @@ class KafkaOutput(Output):
         raise DeliveryError(f"{len(todo)} of {len(events)} records not acknowledged by Kafka after "
                             f"{attempts} attempts: {failed[0][1]!r}", retriable=True)
 
-    async def _send_once(self, producer: AIOKafkaProducer, todo: Any, topics: list[str],
+    async def _send_once(self, producer: AIOKafkaProducer, todo: list[int], topics: list[str],
                          values: list[bytes], keys: list[bytes | None]) -> list[tuple[int, BaseException]]:
         """Send the records at ``todo``; the (index, error) of those that failed."""
         failed: list[tuple[int, BaseException]] = []
         sent: list[tuple[int, asyncio.Future[Any]]] = []
-        pending = list(todo)
-        for n, i in enumerate(pending):
+        for n, i in enumerate(todo):
             try:
                 sent.append((i, await producer.send(topics[i], values[i], key=keys[i])))
             except KafkaError as exc:
                 if _retriable(exc):
                     # Metadata or buffer timeouts: the rest would each wait as long again.
-                    failed.extend((j, exc) for j in pending[n:])
+                    failed.extend((j, exc) for j in todo[n:])
                     break
                 failed.append((i, exc))
         results = await asyncio.gather(*(f for _, f in sent), return_exceptions=True)

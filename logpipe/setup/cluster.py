@@ -45,5 +45,9 @@ async def detect(cluster: Cluster) -> Capabilities:
     ilm_status, _ = await cluster.get("/_ilm/status")
     ds_status, _ = await cluster.get("/_data_stream")
     nodes_status, nodes = await cluster.get("/_nodes/plugins")
+    if version == "unknown" and nodes_status == 200 and isinstance(nodes, dict):
+        # a minimal node may not serve GET / at all; every node reports its version
+        versions = {str(n.get("version")) for n in (nodes.get("nodes") or {}).values()}
+        version = "/".join(sorted(versions)) or version
     return Capabilities(version=version, ilm=ilm_status == 200, data_streams=ds_status == 200,
                         modules=_modules(nodes) if nodes_status == 200 else None)

@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 
 from logpipe.core.event import Event
+
+REPO = Path(__file__).resolve().parents[2]
+COMPONENTS = ("graphmemory@settings", "graphmemory@mappings")
 
 BASE_TIME = datetime(2025, 3, 14, 9, 0, 0, tzinfo=timezone.utc)
 ROUTES = [("GET", "/api/v1/memories", 200), ("POST", "/api/v1/memories", 201),
@@ -99,10 +103,13 @@ class Es:
     async def refresh(self, index: str) -> None:
         await self.request("POST", f"/{index}/_refresh")
 
-    async def count(self, index: str, query: dict[str, Any] | None = None) -> int:
+    async def count(self, index: str, query: dict[str, Any] | None = None, *,
+                    missing_ok: bool = False) -> int:
         await self.refresh(index)
         status, body = await self.request("POST", f"/{index}/_count",
                                           {"query": query} if query else None)
+        if status == 404 and missing_ok:
+            return 0
         assert status == 200, body
         return int(body["count"])
 
@@ -111,9 +118,43 @@ class Es:
         assert status == 200, body
         return [h["_source"] | {"_id": h["_id"]} for h in body["hits"]["hits"]]
 
+    async def delete_ids(self, index: str, ids: list[str]) -> None:
+        """Delete documents by id (a minimal node has no _delete_by_query)."""
+        body = b"".join(orjson.dumps({"delete": {"_index": index, "_id": i}}) + b"\n" for i in ids)
+        async with self.session.post(f"{self.url}/_bulk?refresh=true", data=body,
+                                     headers={"content-type": "application/x-ndjson"}) as resp:
+            result = orjson.loads(await resp.read())
+            assert resp.status == 200 and not result.get("errors"), result
+
     async def delete(self, *targets: str) -> None:
         for target in targets:
             await self.request("DELETE", f"/{target}?ignore_unavailable=true")
+
+
+async def typed_index(es: Es, es_url: str, index: str) -> None:
+    """Create ``index`` with the shipped mappings and settings (adapted to this node)."""
+    from elasticsearch import AsyncElasticsearch
+
+    from logpipe.setup.client import Cluster
+    from logpipe.setup.cluster import detect
+    from logpipe.setup.plan import adapt
+    from logpipe.setup.resources import load
+
+    client = AsyncElasticsearch(es_url)
+    try:
+        caps = await detect(Cluster(client))
+    finally:
+        await client.close()
+    res, _ = adapt(load(REPO), caps)
+    settings: dict[str, Any] = {}
+    mappings: dict[str, Any] = {}
+    for name in COMPONENTS:
+        template = res.components[name]["template"]
+        settings.update(template.get("settings", {}))
+        mappings.update(template.get("mappings", {}))
+    settings["index.auto_expand_replicas"] = "0-1"
+    status, body = await es.request("PUT", f"/{index}", {"settings": settings, "mappings": mappings})
+    assert status == 200, body
 
 
 class ThrottlingProxy:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from logpipe.core import registry
 from logpipe.core.event import Event
 from logpipe.core.pipeline import Pipeline
 from logpipe.core.plugin import Output, PluginConfig
+from logpipe.errors import DeliveryError
 from logpipe.outputs.file import FileConfig, FileOutput
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +47,7 @@ def sync(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
 
 class CollectConfig(PluginConfig):
     delay_ms: float = Field(0, ge=0, description="Pause before taking each batch (a slow output).")
+    fail_first: int = Field(0, ge=0, description="Refuse this many batches first (a flaky output).")
 
 
 class CollectOutput(Output):
@@ -58,6 +61,7 @@ class CollectOutput(Output):
         self.gate = asyncio.Event()
         self.gate.set()
         self.in_send = 0
+        self.refused = 0
         self._changed = asyncio.Event()
 
     async def send(self, events: list[Event]) -> None:
@@ -66,6 +70,9 @@ class CollectOutput(Output):
             await self.gate.wait()
             if self.config.delay_ms:
                 await asyncio.sleep(self.config.delay_ms / 1000)
+            if self.refused < self.config.fail_first:
+                self.refused += 1
+                raise DeliveryError("refused for the test", retriable=True)
             self.events.extend(events)
             self._changed.set()
         finally:
@@ -322,3 +329,85 @@ class SlowFileOutput(FileOutput):
 
 
 registry.register("output", "slow_file", SlowFileOutput)
+
+
+class KafkaServer:
+    """A private single-node KRaft broker on free ports, for a test that kills it.
+
+    Uses the broker libraries ``scripts/services.sh`` installed; ``available()``
+    is False when they (or Java) are missing.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.libs = self._find_libs()
+
+    @staticmethod
+    def _find_libs() -> Path | None:
+        cache = Path(os.environ.get("LOGPIPE_SERVICES_CACHE", Path.home() / ".cache" / "logpipe-services"))
+        found = sorted(cache.glob("kafka-*/libs"))
+        return found[-1] if found and shutil.which("java") else None
+
+    def available(self) -> bool:
+        return self.libs is not None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _java(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(["java", "-Xms128m", "-Xmx384m", "-XX:+UseSerialGC",
+                                     f"-Dlog4j2.configurationFile={self.dir / 'log4j2.yaml'}",
+                                     "-cp", f"{self.libs}/*", *args],
+                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def format(self) -> None:
+        props = self.dir / "server.properties"
+        props.write_text(f"""process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{self.controller_port}
+listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs={self.dir / 'data'}
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+""")
+        (self.dir / "log4j2.yaml").write_text(
+            "Configuration:\n  Appenders:\n    Console:\n      name: STDOUT\n      PatternLayout:\n"
+            "        Pattern: \"[%d] %p %m (%c)%n\"\n  Loggers:\n    Root:\n      level: INFO\n"
+            "      AppenderRef:\n        - ref: STDOUT\n")
+        fmt = self._java("kafka.tools.StorageTool", "format", "-t",
+                         uuid.uuid4().hex[:22], "-c", str(props), log=self.dir / "format.log")
+        if fmt.wait(120) != 0:
+            raise RuntimeError((self.dir / "format.log").read_text()[-2000:])
+
+    def start(self, timeout: float = 90.0) -> None:
+        log = self.dir / "kafka.log"
+        mark = log.stat().st_size if log.exists() else 0
+        self.proc = self._java("kafka.Kafka", str(self.dir / "server.properties"), log=log)
+        deadline = time.monotonic() + timeout
+        while True:
+            if log.exists() and b"Kafka Server started" in log.read_bytes()[mark:]:
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"private Kafka did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)

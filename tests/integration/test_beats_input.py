@@ -12,13 +12,12 @@ import json
 import logging
 import random
 import shutil
-import ssl
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pylogbeat import PyLogBeatClient
+from pylogbeat import ConnectionException, PyLogBeatClient
 
 from logpipe.errors import LogpipeError
 from logpipe.inputs.beats import BeatsInput
@@ -173,7 +172,8 @@ def test_go_lumber_clients_compressed_and_not_pipelined_and_not(tmp_path: Path, 
     assert first["log"]["file"]["path"] == "/var/log/app.log" and first["input"]["type"] == "filestream"
 
 
-def test_ack_carries_each_windows_highest_sequence_in_arrival_order() -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_ack_carries_each_windows_highest_sequence_in_arrival_order(loop: str) -> None:
     async def scenario() -> None:
         async with running(beats_yaml("{type: capture}")) as p:
             raw = await Raw.connect(p.inputs[0].bound_port)
@@ -195,7 +195,7 @@ def test_ack_carries_each_windows_highest_sequence_in_arrival_order() -> None:
             assert [e.get("n") for e in captured[:19]] == list(range(19))
             assert [e.get("message") for e in captured[19:]] == ["kv 1", "kv 2"]
 
-    run(scenario())
+    run(scenario(), loop)
 
 
 def test_events_keep_beats_fields_and_protocol_metadata() -> None:
@@ -269,7 +269,9 @@ def test_pylogbeat_over_tls_with_a_client_certificate(certs: Certs) -> None:
                     client.send(docs(50))
 
             await asyncio.to_thread(send, True)
-            with pytest.raises((ssl.SSLError, OSError, Exception)):
+            # Without a certificate the server ends the handshake (TLS 1.3 reports it on the
+            # client's first read) and nothing is accepted.
+            with pytest.raises((OSError, ConnectionException)):
                 await asyncio.to_thread(send, False)
             events = CaptureOutput.instances[0].events
             assert len(events) == 50
@@ -279,7 +281,8 @@ def test_pylogbeat_over_tls_with_a_client_certificate(certs: Certs) -> None:
 
 
 # --- backpressure ----------------------------------------------------------------------
-def test_slow_output_holds_the_ack_and_sends_keepalives() -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_slow_output_holds_the_ack_and_sends_keepalives(loop: str) -> None:
     async def scenario() -> None:
         async with running(beats_yaml("{type: gate}", keepalive_interval=0.05)) as p:
             gate = GateOutput.instances[0]
@@ -296,7 +299,7 @@ def test_slow_output_holds_the_ack_and_sends_keepalives() -> None:
             assert [e.get("n") for e in gate.events] == list(range(10))
             raw.close()
 
-    run(scenario())
+    run(scenario(), loop)
 
 
 def test_go_lumber_waits_through_a_stall_longer_than_its_timeout(golumber: Path) -> None:
@@ -355,8 +358,9 @@ def test_shutdown_acks_what_is_in_flight_then_closes() -> None:
 
 
 # --- bad input -------------------------------------------------------------------------
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 def test_bad_clients_are_cut_off_and_a_good_client_loses_nothing(
-        tmp_path: Path, golumber: Path, caplog: pytest.LogCaptureFixture) -> None:
+        loop: str, tmp_path: Path, golumber: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="logpipe")
     out = tmp_path / "out.jsonl"
     bomb_inner = encode_json(1, b"")[:6] + (8 * 1024 * 1024).to_bytes(4, "big") + b" " * (8 * 1024 * 1024)
@@ -428,7 +432,7 @@ def test_bad_clients_are_cut_off_and_a_good_client_loses_nothing(
             return {"good": await good, "go": await go, "refused": server.refused,
                     "open": len(server.connections)}
 
-    result = run(scenario())
+    result = run(scenario(), loop)
     code, go = result["go"]
     assert code == 0 and go["acked"] == 20000, go
     assert result["refused"] > 0  # the flood went past max_connections

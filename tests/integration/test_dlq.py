@@ -2,16 +2,15 @@
 drain, inspect, and replay after a mapping fix."""
 from __future__ import annotations
 
-import io
+import asyncio
+import sys
 import uuid
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from logpipe.cli import main as cli
 from logpipe.core.event import Event
 from logpipe.core.plugin import PluginContext
 from logpipe.dlq import DeadLetterQueueConfig, DeadLetterWriter, build_record
@@ -30,12 +29,12 @@ STRICT_MAPPING = {"mappings": {"dynamic": "strict", "properties": {
 
 @pytest.fixture
 def topic(unique_topic: Any) -> str:
-    return unique_topic() if callable(unique_topic) else unique_topic
+    return str(unique_topic(partitions=2))
 
 
 @pytest.fixture
-def es_index(unique_index: Any) -> str:
-    return unique_index if isinstance(unique_index, str) else unique_index()
+def es_index(unique_index: str) -> str:
+    return unique_index
 
 
 def _events(n: int, bad: set[int]) -> list[Event]:
@@ -53,11 +52,13 @@ def _events(n: int, bad: set[int]) -> list[Event]:
     return out
 
 
-def _run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = cli(list(argv))
-    return code, out.getvalue(), err.getvalue()
+async def _run_cli(*argv: str) -> tuple[int, str, str]:
+    """``logpipe ARGV`` as a separate process, as an operator runs it."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "logpipe", *argv,
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return int(proc.returncode or 0), out.decode(), err.decode()
 
 
 @sync
@@ -94,13 +95,13 @@ async def test_mapping_conflicts_go_to_the_dlq_with_the_reason_and_the_rest_is_i
         assert not (tmp_path / "spill.jsonl").exists()
 
         # inspect: filtered, as JSON
-        code, stdout, _ = _run_cli("dlq", "inspect", "--bootstrap-servers", kafka_bootstrap,
+        code, stdout, _ = await _run_cli("dlq", "inspect", "--bootstrap-servers", kafka_bootstrap,
                                    "--topic", topic, "--reason-type", "strict_dynamic_mapping_exception",
                                    "--json")
         assert code == 0
         shown = [orjson.loads(line) for line in stdout.splitlines()]
         assert sorted(r["event"]["seq"] for r in shown) == sorted(i for i in bad if i % 2)
-        code, stdout, stderr = _run_cli("dlq", "inspect", "--bootstrap-servers", kafka_bootstrap,
+        code, stdout, stderr = await _run_cli("dlq", "inspect", "--bootstrap-servers", kafka_bootstrap,
                                         "--topic", topic, "--limit", "2")
         assert code == 0 and len(stdout.splitlines()) == 2 and "2 records" in stderr
         assert "document_parsing_exception" in stdout or "strict_dynamic_mapping_exception" in stdout
@@ -110,7 +111,7 @@ async def test_mapping_conflicts_go_to_the_dlq_with_the_reason_and_the_rest_is_i
             "customer": {"properties": {"tier": {"type": "keyword"}}}}})
         assert status == 200, body
         group = f"replay-{uuid.uuid4().hex[:8]}"
-        code, stdout, stderr = _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
+        code, stdout, stderr = await _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
                                         kafka_bootstrap, "--topic", topic, "--group", group,
                                         "--skip-rejected", "--rate", "1000")
         assert code == 0, stderr
@@ -122,7 +123,7 @@ async def test_mapping_conflicts_go_to_the_dlq_with_the_reason_and_the_rest_is_i
         assert {h["_id"] for h in hits} == {f"in:0:{i}" for i in fixed}  # the original ids
 
         # a second replay under the same group repeats nothing
-        code, stdout, _ = _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
+        code, stdout, _ = await _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
                                    kafka_bootstrap, "--topic", topic, "--group", group)
         assert code == 0 and "replayed 0 events" in stdout
         assert await es.count(es_index) == 2000 - len(bad) + len(fixed)
@@ -146,12 +147,12 @@ async def test_replay_stops_on_events_that_are_still_rejected(
                                          pipeline="p", plugin_id="o")])
         await writer.stop()
         group = f"replay-{uuid.uuid4().hex[:8]}"
-        code, _, stderr = _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
+        code, _, stderr = await _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
                                    kafka_bootstrap, "--topic", topic, "--group", group)
         assert code == 1 and "not committed" in stderr
         # nothing was committed: after the fix the same group replays it
         await es.request("PUT", f"/{es_index}/_mapping", {"properties": {"nope": {"type": "boolean"}}})
-        code, stdout, _ = _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
+        code, stdout, _ = await _run_cli("dlq", "replay", "--to-es", es_url, "--bootstrap-servers",
                                    kafka_bootstrap, "--topic", topic, "--group", group)
         assert code == 0 and "replayed 1 events" in stdout
         assert await es.count(es_index) == 1

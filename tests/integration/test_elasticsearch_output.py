@@ -10,7 +10,7 @@ import asyncio
 import os
 import signal
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -18,38 +18,12 @@ from logpipe.config import load_text
 from logpipe.core.pipeline import Pipeline
 from logpipe.core.plugin import PluginContext
 from logpipe.outputs.elasticsearch import ElasticsearchOutput
-from logpipe.setup.client import Cluster
-from logpipe.setup.cluster import detect
-from logpipe.setup.plan import adapt
-from logpipe.setup.resources import load
-from tests.integration.es_support import GEO, Es, ThrottlingProxy, ecs_events
+from tests.integration.es_support import GEO, Es, ThrottlingProxy, ecs_events, typed_index
 from tests.integration.streaming_support import sync
 
 pytestmark = pytest.mark.timeout(180)
 
 REPO = Path(__file__).resolve().parents[2]
-COMPONENTS = ("graphmemory@settings", "graphmemory@mappings")
-
-
-async def typed_index(es: Es, es_url: str, index: str) -> None:
-    """Create ``index`` with the shipped mappings and settings (adapted to this node)."""
-    from elasticsearch import AsyncElasticsearch
-
-    client = AsyncElasticsearch(es_url)
-    try:
-        caps = await detect(Cluster(client))
-    finally:
-        await client.close()
-    res, _ = adapt(load(REPO), caps)
-    settings: dict[str, Any] = {}
-    mappings: dict[str, Any] = {}
-    for name in COMPONENTS:
-        template = res.components[name]["template"]
-        settings.update(template.get("settings", {}))
-        mappings.update(template.get("mappings", {}))
-    settings["index.auto_expand_replicas"] = "0-1"
-    status, body = await es.request("PUT", f"/{index}", {"settings": settings, "mappings": mappings})
-    assert status == 200, body
 
 
 async def output(es_url: str, index: str, **options: Any) -> ElasticsearchOutput:
@@ -60,8 +34,8 @@ async def output(es_url: str, index: str, **options: Any) -> ElasticsearchOutput
 
 
 @pytest.fixture
-def es_index(es_url: str, unique_index: Any) -> str:
-    return unique_index if isinstance(unique_index, str) else unique_index()
+def es_index(unique_index: str) -> str:
+    return unique_index
 
 
 @sync
@@ -197,7 +171,7 @@ outputs:
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
-        while await es.count(es_index) < 4000:  # mid-stream
+        while await es.count(es_index, missing_ok=True) < 4000:  # mid-stream
             assert loop.time() < deadline and not run.done()
             await asyncio.sleep(0.2)
         os.kill(pid, signal.SIGSTOP)

@@ -53,7 +53,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 # --- body formats ----------------------------------------------------------------------
-def test_every_body_format_with_curl(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_every_body_format_with_curl(loop: str, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     gz = tmp_path / "body.ndjson.gz"
     gz.write_bytes(gzip.compress(b'{"fmt": "gzip", "i": 0}\n{"fmt": "gzip", "i": 1}\n'))
@@ -63,7 +64,8 @@ def test_every_body_format_with_curl(tmp_path: Path) -> None:
             url = f"http://127.0.0.1:{p.inputs[0].bound_port}/ingest"
             cases = [
                 (["-H", "Content-Type: application/json", "-d", '{"fmt": "object", "i": 0}'], 1),
-                (["-H", "Content-Type: application/json", "-d", '[{"fmt": "array", "i": 0}, {"fmt": "array", "i": 1}]'], 2),
+                (["-H", "Content-Type: application/json", "-d",
+                  '[{"fmt": "array", "i": 0}, {"fmt": "array", "i": 1}]'], 2),
                 (["-H", "Content-Type: application/x-ndjson", "--data-binary",
                   '{"fmt": "ndjson", "i": 0}\n\n{"fmt": "ndjson", "i": 1}\r\n'], 2),
                 (["-H", "Content-Type: application/jsonlines", "--data-binary", '{"fmt": "jsonlines", "i": 0}\n'], 1),
@@ -80,7 +82,7 @@ def test_every_body_format_with_curl(tmp_path: Path) -> None:
                 status, _, body = await curl(url, *args)
                 assert (status, body) == (200, {"accepted": accepted}), args
 
-    run(scenario())
+    run(scenario(), loop)
     rows = read_jsonl(out)
     by_fmt: dict[str, list[int]] = {}
     for r in rows:
@@ -320,7 +322,8 @@ def test_full_queue_is_answered_at_once_with_retry_after(full_status: int) -> No
     run(scenario())
 
 
-def test_shutdown_answers_in_flight_requests_and_refuses_new_ones() -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_shutdown_answers_in_flight_requests_and_refuses_new_ones(loop: str) -> None:
     async def scenario() -> None:
         async with running(http_yaml("{type: gate}")) as p:
             gate = GateOutput.instances[0]
@@ -342,7 +345,7 @@ def test_shutdown_answers_in_flight_requests_and_refuses_new_ones() -> None:
                 assert await shutdown is True
             assert [e.get("n") for e in gate.events] == [1]
 
-    run(scenario())
+    run(scenario(), loop)
 
 
 # --- TLS ---------------------------------------------------------------------------------

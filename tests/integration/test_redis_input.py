@@ -15,6 +15,8 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from logpipe.core.pipeline import Pipeline
+
 from tests.integration.streaming_support import (
     CollectOutput,
     LogpipeProcess,
@@ -30,20 +32,20 @@ from tests.integration.streaming_support import (
 pytestmark = pytest.mark.timeout(120)
 
 
-def pipeline_yaml(url: str, key: str, data_type: str, *, extra: str = "", output: str = "type: collect",
-                  settings: dict[str, object] | None = None) -> str:
+def pipeline_yaml(url: str, key: str, data_type: str, *, output: str = "type: collect",
+                  settings: dict[str, object] | None = None, **options: object) -> str:
     merged = {"batch_delay_ms": 5, **(settings or {})}
-    lines = "".join(f"  {k}: {v}\n" for k, v in merged.items())
+    setting_lines = "".join(f"  {k}: {v}\n" for k, v in merged.items())
+    option_lines = "".join(f"    {k}: {v}\n" for k, v in options.items())
     return f"""
 settings:
-{lines}inputs:
+{setting_lines}inputs:
   - type: redis
     id: redis_in
     url: {url}
     key: "{key}"
     data_type: {data_type}
-    {extra}
-outputs:
+{option_lines}outputs:
   - {output}
 """
 
@@ -66,7 +68,7 @@ def key() -> str:
     return f"logpipe-test:{uuid.uuid4().hex[:12]}"
 
 
-def collected(pipeline) -> CollectOutput:  # type: ignore[no-untyped-def]
+def collected(pipeline: Pipeline) -> CollectOutput:
     out = pipeline.outputs[0]
     assert isinstance(out, CollectOutput)
     return out
@@ -77,7 +79,7 @@ async def test_list_delivers_json_and_keeps_bad_items(redis_url: str, key: str) 
     async with connect(redis_url) as rclient:
         good = items(3000)
         await rclient.rpush(key, *good[:1500], b"{not json", *good[1500:])
-        async with running(pipeline_yaml(redis_url, key, "list", extra="batch_count: 200")) as p:
+        async with running(pipeline_yaml(redis_url, key, "list", batch_count=200)) as p:
             out = collected(p)
             await out.wait_until(lambda: len(out.events) >= 3001)
             assert await rclient.llen(key) == 0
@@ -92,7 +94,7 @@ async def test_list_delivers_json_and_keeps_bad_items(redis_url: str, key: str) 
 @sync
 async def test_list_waits_for_items_pushed_later(redis_url: str, key: str) -> None:
     async with connect(redis_url) as rclient:
-        async with running(pipeline_yaml(redis_url, key, "list", extra="block_timeout: 0.2")) as p:
+        async with running(pipeline_yaml(redis_url, key, "list", block_timeout=0.2)) as p:
             out = collected(p)
             for chunk in range(5):
                 await rclient.rpush(key, *items(100, chunk * 100))
@@ -123,10 +125,9 @@ async def test_channel_delivers_published_messages(redis_url: str, key: str) -> 
 
 
 @sync
-async def test_pattern_channel_delivers_from_every_matching_channel(
-        redis_url: str, key: str) -> None:
+async def test_pattern_channel_delivers_from_every_matching_channel(redis_url: str, key: str) -> None:
     async with connect(redis_url) as rclient:
-        async with running(pipeline_yaml(redis_url, f"{key}:*", "pattern_channel", extra="codec: plain")) as p:
+        async with running(pipeline_yaml(redis_url, f"{key}:*", "pattern_channel", codec="plain")) as p:
             out = collected(p)
             await _wait_subscribed(rclient)
             for i in range(300):
@@ -140,23 +141,23 @@ async def test_pattern_channel_delivers_from_every_matching_channel(
 
 
 @sync
-async def test_reliable_list_keeps_items_until_delivered(
-        redis_url: str, key: str) -> None:
+async def test_reliable_list_keeps_items_until_delivered(redis_url: str, key: str) -> None:
     async with connect(redis_url) as rclient:
         processing = f"{key}:processing:t1"
         await rclient.rpush(key, *items(400))
-        yaml_text = pipeline_yaml(redis_url, key, "list", extra="reliable: true\n    consumer_id: t1\n    batch_count: 50",
+        yaml_text = pipeline_yaml(redis_url, key, "list", reliable="true", consumer_id="t1", batch_count=50,
                                   settings={"queue_max_events": 100})
         async with running(yaml_text) as p:
             out = collected(p)
             out.gate.clear()  # the output is stuck: nothing can be acknowledged
             await until_async(lambda: _llen_at_least(rclient, processing, 50), 10, "items to be taken")
             assert out.events == []
-            taken = await rclient.llen(processing)
-            assert taken + await rclient.llen(key) == 400  # moved, not popped: nothing is only in memory
+            async with rclient.pipeline(transaction=True) as both:
+                taken, waiting = await both.llen(processing).llen(key).execute()
+            assert taken + waiting == 400  # moved, not popped: nothing is only in our memory
             out.gate.set()
             await out.wait_until(lambda: len(out.events) >= 400)
-            await until_async(lambda: _llen_is(rclient, processing, 0), 10, "acknowledged items to be removed")
+            await until_async(lambda: _llen_is(rclient, processing, 0), 10, "acknowledged items to go")
         assert sorted(e.get("n") for e in out.events) == list(range(400))
 
 
@@ -169,13 +170,12 @@ async def _llen_is(client: aioredis.Redis, key: str, n: int) -> bool:
 
 
 @sync
-async def test_reliable_list_redelivers_what_an_earlier_run_left(
-        redis_url: str, key: str) -> None:
+async def test_reliable_list_redelivers_what_an_earlier_run_left(redis_url: str, key: str) -> None:
     async with connect(redis_url) as rclient:
         processing = f"{key}:processing:t2"
         await rclient.rpush(processing, *items(250))  # what a crashed run had taken
         await rclient.rpush(key, *items(250, 250))
-        yaml_text = pipeline_yaml(redis_url, key, "list", extra="reliable: true\n    consumer_id: t2\n    batch_count: 40")
+        yaml_text = pipeline_yaml(redis_url, key, "list", reliable="true", consumer_id="t2", batch_count=40)
         async with running(yaml_text) as p:
             out = collected(p)
             await out.wait_until(lambda: len(out.events) >= 500)
@@ -186,17 +186,33 @@ async def test_reliable_list_redelivers_what_an_earlier_run_left(
 
 
 @sync
-async def test_reliable_list_survives_sigkill(redis_url: str, key: str,
-                                              tmp_path: Path) -> None:
+async def test_failed_batches_are_submitted_again(redis_url: str, key: str) -> None:
+    async with connect(redis_url) as rclient:
+        await rclient.rpush(key, *items(1000))
+        for reliable in ("true", "false"):
+            yaml_text = pipeline_yaml(redis_url, key, "list", output="type: collect\n    fail_first: 3",
+                                      reliable=reliable, consumer_id="f1", batch_count=100)
+            async with running(yaml_text) as p:
+                out = collected(p)
+                await out.wait_until(lambda: len({e.get("n") for e in out.events}) >= 1000)
+                await until_async(lambda: _llen_is(rclient, f"{key}:processing:f1", 0), 10,
+                                  "the processing list to empty")
+            assert out.refused == 3
+            assert sorted(e.get("n") for e in out.events) == list(range(1000))
+            await rclient.rpush(key, *items(1000))
+
+
+@sync
+async def test_reliable_list_survives_sigkill(redis_url: str, key: str, tmp_path: Path) -> None:
     async with connect(redis_url) as rclient:
         total = 30_000
         processing = f"{key}:processing:killed"
         out_file = tmp_path / "out.jsonl"
         pipeline_file = tmp_path / "redis.yaml"
         pipeline_file.write_text(pipeline_yaml(
-            redis_url, key, "list",
-            extra="reliable: true\n    consumer_id: killed\n    batch_count: 100",
+            redis_url, key, "list", reliable="true", consumer_id="killed", batch_count=100,
             output=f"type: file\n    path: {out_file}\n    fsync: true",
+            # Big, slowly filled worker batches keep thousands of items in flight.
             settings={"batch_size": 2000, "batch_delay_ms": 100}))
         for start in range(0, total, 5000):
             await rclient.rpush(key, *items(5000, start))
@@ -233,11 +249,9 @@ async def test_reliable_list_survives_a_redis_restart(tmp_path: Path) -> None:
     try:
         key = "graphmemory:logs"
         await client.rpush(key, *items(3000))
-        yaml_text = pipeline_yaml(
-            server.url, key, "list",
-            extra="reliable: true\n    consumer_id: r1\n    batch_count: 50\n    block_timeout: 0.2\n"
-                  "    reconnect_backoff_ms: 50\n    reconnect_backoff_max_ms: 500",
-            output="type: collect\n    delay_ms: 10")
+        yaml_text = pipeline_yaml(server.url, key, "list", reliable="true", consumer_id="r1", batch_count=50,
+                                  block_timeout=0.2, reconnect_backoff_ms=50, reconnect_backoff_max_ms=500,
+                                  output="type: collect\n    delay_ms: 10")
         async with running(yaml_text) as p:
             out = collected(p)
             await out.wait_until(lambda: len(out.events) >= 500)
@@ -262,9 +276,8 @@ async def test_plain_list_reconnects_after_a_redis_restart(tmp_path: Path) -> No
     key = "plain:logs"
     client = aioredis.Redis.from_url(server.url)
     try:
-        yaml_text = pipeline_yaml(server.url, key, "list",
-                                  extra="block_timeout: 0.2\n    reconnect_backoff_ms: 50\n"
-                                        "    reconnect_backoff_max_ms: 500")
+        yaml_text = pipeline_yaml(server.url, key, "list", block_timeout=0.2, reconnect_backoff_ms=50,
+                                  reconnect_backoff_max_ms=500)
         async with running(yaml_text) as p:
             out = collected(p)
             await client.rpush(key, *items(100))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 import uuid
 from contextlib import redirect_stderr, redirect_stdout
-from pathlib import Path
 
 import pytest
 
 from logpipe.cli import main as cli
+from logpipe.core.codec import dumps
 from logpipe.core.plugin import PluginContext
 from logpipe.outputs.elasticsearch import ElasticsearchOutput
-from tests.integration.es_support import Es, ecs_events
+from logpipe.outputs.elasticsearch.ids import content_hash
+from tests.integration.es_support import Es, ecs_events, typed_index
 from tests.integration.streaming_support import sync
 
 pytestmark = pytest.mark.timeout(120)
@@ -73,6 +74,8 @@ def test_dry_run_shows_a_drift_without_fixing_it_and_a_run_fixes_it(es_url: str,
             _, body = await es.request("GET", "/_component_template/graphmemory@settings")
             template = body["component_templates"][0]["component_template"]
             template["template"]["settings"]["index"]["refresh_interval"] = "5s"
+            for managed in [k for k in template if k.startswith(("created_date", "modified_date"))]:
+                del template[managed]
             status, resp = await es.request("PUT", "/_component_template/graphmemory@settings", template)
             assert status == 200, resp
             _, again = await es.request("GET", "/_component_template/graphmemory@settings")
@@ -115,8 +118,8 @@ async def test_templates_take_realistic_graphmemory_events_without_mapping_error
         await out.send(events)  # any mapping error would raise DeliveryError
     finally:
         await out.stop()
+    alias = "logs-graphmemory.access"
     try:
-        alias = "logs-graphmemory.access"
         query = {"term": {"labels.test_run": run}}
         assert await es.count(alias, query) == 3000
         assert await es.count(alias, {"bool": {"filter": [
@@ -126,5 +129,48 @@ async def test_templates_take_realistic_graphmemory_events_without_mapping_error
         field = index_mapping["mappings"]["kubernetes.pod.name"]["mapping"]["name"]
         assert field["type"] == "keyword" and field["fields"]["text"]["type"] == "text"
     finally:
-        await es.request("POST", f"/{alias}/_delete_by_query?refresh=true", {"query": query})
+        await es.delete_ids(alias, [content_hash(dumps(e.data)) for e in events])
+        await es.close()
+
+
+@sync
+async def test_the_graphmemory_pipelines_own_output_fits_the_templates(es_url: str, unique_index: str) -> None:
+    """Generated GraphMemory traffic through the real pipeline's filters (``logpipe
+    filter``), then into an index with the shipped mappings: no document is refused."""
+    import asyncio
+    import os
+    import sys
+
+    from logpipe.core.codec import event_from_json
+
+    env = {**os.environ, "LOGPIPE_SCRUB_KEY": "integration-test-key"}
+    gen = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "logpipe", "generate", "--count", "3000", "--to", "stdout",
+        "--no-progress", stdout=asyncio.subprocess.PIPE, env=env)
+    raw, _ = await asyncio.wait_for(gen.communicate(), 60)
+    filt = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "logpipe", "filter", "--pipeline", "graphmemory", "--format", "lines",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env)
+    out, err = await asyncio.wait_for(filt.communicate(raw), 120)
+    assert filt.returncode == 0, err.decode()[-2000:]
+    events = [event_from_json(line) for line in out.splitlines() if line.strip()]
+    assert len(events) == 3000
+    es = Es(es_url)
+    index = f"{unique_index}-gm"
+    try:
+        await typed_index(es, es_url, index)
+        cfg = ElasticsearchOutput.Config(hosts=[es_url], index=index, on_rejected="fail")
+        output = ElasticsearchOutput(cfg, id="es-gm", context=PluginContext(pipeline="graphmemory"))
+        await output.start()
+        try:
+            await output.send(events)  # a mapping error raises DeliveryError
+        finally:
+            await output.stop()
+        assert await es.count(index) == 3000
+        # the enrichment the pipeline adds is searchable by type
+        assert await es.count(index, {"exists": {"field": "source.geo.location"}}) > 0
+        assert await es.count(index, {"range": {"event.duration": {"gt": 0}}}) > 0
+    finally:
+        await es.delete(index)
         await es.close()

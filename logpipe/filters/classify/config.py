@@ -16,7 +16,8 @@ class BruteForceConfig(BaseModel):
     threshold: int = Field(5, ge=1, description=(
         "Failures within the window that make a brute-force attempt; the event reaching it "
         "and later failures from the same source are tagged `brute_force`."))
-    window_seconds: float = Field(60.0, gt=0, description="Length of the sliding window.")
+    window_seconds: float = Field(60.0, gt=0, description=(
+        "Length of the sliding window, in processing time (when the worker sees the events)."))
     max_sources: int = Field(10000, ge=1, description=(
         "Sources remembered at once; the least recently seen are forgotten first."))
 
@@ -64,7 +65,7 @@ class ClassifyConfig(PluginConfig):
         default_factory=lambda: ["login_failed", "login_failure", "authentication_failed",
                                  "auth_failed", "user_login_failed"],
         description="`event.action` values that report a failed login.")
-    brute_force: BruteForceConfig = Field(default_factory=BruteForceConfig,
+    brute_force: BruteForceConfig = Field(default_factory=lambda: BruteForceConfig.model_validate({}),
                                           description="Brute-force detection.")
     signatures_dir: str | None = Field(None, description=(
         "Directory with `sqli.txt`, `xss.txt`, `path_traversal.txt`, `scanner.txt`, "

@@ -24,7 +24,6 @@ SEVERITY = {CLIENT_ERROR: LOW, VALIDATION: LOW, LOGIN_FAILURE: LOW,
             SQLI: HIGH, XSS: HIGH, PATH_TRAVERSAL: HIGH, BRUTE_FORCE: HIGH}
 #: Detections that make the event an alert about intrusion.
 INTRUSION = frozenset({SQLI, XSS, PATH_TRAVERSAL, SCANNER, BRUTE_FORCE})
-_WEB_HINTS = (("http",), ("url",))
 _EVENT = "event"
 
 
@@ -43,6 +42,7 @@ def _add_categories(event_obj: dict[str, Any], new: list[str]) -> None:
 
 class ClassifyFilter(Filter):
     Config = ClassifyConfig
+    config: ClassifyConfig
 
     def __init__(self, config: ClassifyConfig, *, id: str, context: PluginContext | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -82,14 +82,20 @@ class ClassifyFilter(Filter):
         categories: list[str] = []
         severity = 0
         outcome: str | None = None
-        web = any(event.data.get(hint[0]) is not None for hint in _WEB_HINTS)
-        if web:
+        data = event.data
+        if data.get("http") is not None or data.get("url") is not None:
             categories.append("web")
 
         if cfg.errors:
-            values = [read(event) for read in self._error_fields]
-            exception_class = self._exceptions.of_values(values)
-            has_exception = any(type(v) is str and v for v in values)
+            # The first error field naming a known exception decides its class.
+            exception_class: str | None = None
+            has_exception = False
+            for read in self._error_fields:
+                value = read(event)
+                if type(value) is str and value:
+                    has_exception = True
+                    if exception_class is None:
+                        exception_class = self._exceptions.of_text(value)
             outcome, error_class = classify(status, self._level(event),
                                             exception_class, has_exception)
             if error_class is not None:
@@ -108,20 +114,24 @@ class ClassifyFilter(Filter):
                 tags.append(SECURITY_TAG)
                 tags.extend(found)
                 severity = max(severity, max(SEVERITY[k] for k in found))
-                if INTRUSION.intersection(found):
+                if not INTRUSION.isdisjoint(found):
                     categories.append("intrusion_detection")
 
         self._write(event, tags, categories, severity, outcome,
-                    alert=bool(INTRUSION.intersection(tags)))
+                    alert=not INTRUSION.isdisjoint(tags))
 
     def _security(self, event: Event, status: int | None) -> tuple[list[str], str | None]:
         """(detections, login outcome or None when this is not a login event)."""
         found: set[str] = set()
         scanner = self._scanner
+        kinds_of = scanner.kinds
         for read in self._scan_fields:
             value = read(event)
             if type(value) is str and value:
-                found |= scanner.attacks(value)
+                kinds = kinds_of(value)
+                if kinds:
+                    found |= kinds
+        found.discard(LOGIN_FAILURE)  # in these fields a login phrase is no detection
         agent = self._ua(event)
         if type(agent) is str and agent and scanner.is_scanner(agent):
             found.add(SCANNER)

@@ -38,7 +38,7 @@ Source = tuple[str, int | None]  # (file or setting, line)
 
 
 def _read(path: Path) -> list[tuple[str, Source]]:
-    lines = []
+    lines: list[tuple[str, Source]] = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         if line and not line.startswith("#"):

@@ -63,6 +63,7 @@ _ISO_FIX = re.compile(r"^(.*?[T ]\d{1,2}(?::?\d{2}(?::?\d{2})?)?)(?:[.,](\d+))?"
 def _iso8601(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
     if not isinstance(value, str):
         return None
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -275,6 +276,7 @@ def _make_parser(rx: re.Pattern[str], fields: set[str]) -> Parser:
             minute = int(g["minute"]) if "minute" in fields else 0
             second = int(g["second"]) if "second" in fields else 0
             micro = int((g["fraction"] + "00000")[:6]) if "fraction" in fields else 0
+            local: datetime | None
             zone_info = _zone_of(g, fields, tz)
             if zone_info is None:
                 return None
@@ -296,14 +298,20 @@ def _make_parser(rx: re.Pattern[str], fields: set[str]) -> Parser:
     return parse
 
 
+@lru_cache(maxsize=256)
+def _fixed_offset(text: str) -> tzinfo:
+    """``+0000``, ``-05:00``, ``Z``: a log carries few distinct offsets, so each zone
+    object is made once rather than per line."""
+    if text in ("Z", "z"):
+        return UTC
+    digits = text[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:4])
+    return timezone(timedelta(minutes=minutes if text[0] == "+" else -minutes))
+
+
 def _zone_of(g: dict[str, Any], fields: set[str], default: tzinfo) -> tzinfo | None:
     if "offset" in fields:
-        text = g["offset"]
-        if text in ("Z", "z"):
-            return UTC
-        digits = text[1:].replace(":", "")
-        minutes = int(digits[:2]) * 60 + int(digits[2:4])
-        return timezone(timedelta(minutes=minutes if text[0] == "+" else -minutes))
+        return _fixed_offset(g["offset"])
     if "zoneid" in fields:
         try:
             return zone(g["zoneid"])

@@ -20,7 +20,7 @@ from logpipe.errors import ConfigError
 from logpipe.filters.geoip import address
 from logpipe.filters.geoip.config import GEO_FIELDS, GeoipConfig
 from logpipe.filters.geoip.database import DatabaseUnavailable, WatchedDatabase
-from logpipe.filters.geoip.record import as_object, copy_object, geo_object
+from logpipe.filters.geoip.record import Template, as_object, geo_object
 
 TAG_PRIVATE = "_geoip_private"
 TAG_UNAVAILABLE = "_geoip_database_unavailable"
@@ -48,6 +48,7 @@ def _as_target(target: Path) -> Path:
 
 class GeoipFilter(Filter):
     Config = GeoipConfig
+    config: GeoipConfig
 
     def __init__(self, config: GeoipConfig, *, id: str, context: PluginContext | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -156,22 +157,24 @@ class GeoipFilter(Filter):
         target, as_target = self._target, self._as_target
         for event in group:
             if geo is not None:
-                event.set_path(target, copy_object(geo))
+                event.set_path(target, geo.build())
             if asn is not None:
-                event.set_path(as_target, copy_object(asn))
+                event.set_path(as_target, asn.build())
 
     def _resolve_uncached(self, value: str) -> Resolution:
-        addr = address.parse(value)
-        if addr is None:
+        verdict, addr = address.classify(value)
+        if verdict == address.INVALID:
             return INVALID, None, None
-        if not address.is_public(addr):
+        if verdict == address.PRIVATE:
             return PRIVATE, None, None
         geo = asn = None
         try:
             if self._want_geo and self._city.reader is not None:
-                geo = geo_object(self._city.get(addr), self._language, self._keep)
+                found = geo_object(self._city.get(addr), self._language, self._keep)
+                geo = Template(found) if found else None
             if self._asn is not None and self._asn.reader is not None:
-                asn = as_object(self._asn.get(addr), self._keep)
+                found = as_object(self._asn.get(addr), self._keep)
+                asn = Template(found) if found else None
         except (InvalidDatabaseError, ValueError, OSError) as exc:
             self.log.warning("geoip: lookup of %s failed: %s", value, exc)
             return INVALID, None, None

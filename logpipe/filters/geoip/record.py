@@ -81,10 +81,23 @@ def as_object(rec: Record | None, keep: frozenset[str] | None) -> Record | None:
     return out or None
 
 
-def copy_object(obj: Record) -> Record:
-    """A copy deep enough that later edits to one event never reach the cache."""
-    out = dict(obj)
-    for key, value in out.items():
-        if type(value) is dict:
-            out[key] = dict(value)
-    return out
+class Template:
+    """A cached result, turned into a fresh object for every event.
+
+    Events must not share mutable objects (a later filter editing one event's
+    geo object would edit every other's, and the cache's), yet a deep copy
+    per event is slow. So the cache keeps the flat part of the object and the
+    nested parts as tuples, and :meth:`build` makes a new object from them.
+    """
+
+    __slots__ = ("flat", "nested")
+
+    def __init__(self, obj: Record) -> None:
+        self.flat = {k: v for k, v in obj.items() if type(v) is not dict}
+        self.nested = tuple((k, tuple(v.items())) for k, v in obj.items() if type(v) is dict)
+
+    def build(self) -> Record:
+        out = self.flat.copy()
+        for key, items in self.nested:
+            out[key] = dict(items)
+        return out

@@ -85,6 +85,18 @@ class CapturePlan:
 def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Sequence[str | None]], None]:
     namespace: dict[str, Any] = {"_descend": _descend, "_via_event": _store_via_event}
     src = ["def apply(event, groups):", "    data = event.data"]
+    leaves = [leaf for _, leaf, _, _, _, _ in slots]
+    if slots and not keep_empty and len(set(leaves)) == len(leaves) and all(
+            not parents and convert is None and not overwrite and not via_event
+            for parents, _, _, convert, overwrite, via_event in slots):
+        # Flat text captures (the harness-style ``(?<host>...)`` expressions): when every
+        # group captured something and none of the fields exists yet, the rules below
+        # all come down to "set it", so that is all this branch does.
+        namespace["_fresh"] = frozenset(leaves).isdisjoint
+        namespace["_all"] = all
+        src.append("    if _all(groups) and _fresh(data):")
+        src.extend(f"        data[{leaf!r}] = groups[{i}]" for i, leaf in enumerate(leaves))
+        src.append("        return None")
     for i, (parents, leaf, path, convert, overwrite, via_event) in enumerate(slots):
         src.append(f"    v = groups[{i}]")
         src.append("    if v is not None:" if keep_empty else "    if v:")
@@ -114,7 +126,7 @@ def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Seque
     if not slots:
         src.append("    return None")
     exec(compile("\n".join(src), "<grok capture plan>", "exec"), namespace)  # noqa: S102
-    return namespace["apply"]  # type: ignore[no-any-return]
+    return namespace["apply"]
 
 
 def _descend(node: dict[str, Any], key: str, child: Any) -> dict[str, Any]:

@@ -113,13 +113,16 @@ class Program:
                 span = gate.Match(_UNANCHORED, data, 0, len(data))[0]
                 if span[0] < 0:
                     return None
-                start = len(data[:span[0]].decode("utf-8", "surrogatepass"))
+                try:
+                    start = len(data[:span[0]].decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:    # a start inside a broken sequence
+                    start = -1
         rx = self._rx
         if rx is not None:
-            m = rx.match(text, start)
+            m = rx.match(text, start) if start >= 0 else rx.search(text)
         else:
             try:
-                if gate is not None:
+                if gate is not None and start >= 0:
                     m = self._timeout_rx.match(text, start, timeout=timeout)  # type: ignore[union-attr]
                 else:
                     m = self._timeout_rx.search(text, timeout=timeout)  # type: ignore[union-attr]

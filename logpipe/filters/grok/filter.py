@@ -66,6 +66,14 @@ class GrokFilter(Filter):
         self._event_scope = config.timeout_scope == "event" and self._timeout is not None
         self._actions = CommonActions(config)
         self._timeouts = 0
+        # The common shape, one top-level field (``message``) with break_on_match and a
+        # per-pattern budget, gets a loop of its own: no per-event walk over fields,
+        # values and deadlines.
+        self._single: tuple[str, tuple[tuple[Any, Any], ...]] | None = None
+        if len(self._fields) == 1 and self._fields[0][1] is not None and self._break \
+                and not self._event_scope:
+            self._single = (self._fields[0][1],
+                            tuple((e.program.search, e.plan.apply) for e in self._fields[0][2]))
 
     @property
     def engines(self) -> dict[str, list[str]]:
@@ -76,15 +84,29 @@ class GrokFilter(Filter):
     def process(self, events: list[Event]) -> list[Event]:
         matched: list[Event] = []
         failure_tags = self._failure_tags
+        single = self._single
+        if single is not None:
+            top, exprs = single
+            timeout = self._timeout
+            grok = self._grok
         for event in events:
             try:
-                ok = self._grok(event)
+                if single is None:
+                    ok = self._grok(event)
+                else:
+                    text = event.data.get(top)
+                    if type(text) is not str:
+                        ok = grok(event)  # lists, numbers, absent: the general walk
+                    else:
+                        ok = False
+                        for search, apply in exprs:
+                            groups = search(text, timeout)
+                            if groups is not None:
+                                apply(event, groups)
+                                ok = True
+                                break
             except GrokTimeout as exc:
-                event.add_tag(self._timeout_tag)
-                self._timeouts += 1
-                if self._timeouts % _TIMEOUT_LOG_EVERY == 1:
-                    self.log.warning("grok expression %r ran out of time (%d timeouts so far)",
-                                     str(exc), self._timeouts)
+                self._timed_out(event, exc)
                 continue
             if ok:
                 matched.append(event)
@@ -93,6 +115,13 @@ class GrokFilter(Filter):
         if self._actions.active:
             self._actions.apply(matched)
         return events
+
+    def _timed_out(self, event: Event, exc: GrokTimeout) -> None:
+        event.add_tag(self._timeout_tag)
+        self._timeouts += 1
+        if self._timeouts % _TIMEOUT_LOG_EVERY == 1:
+            self.log.warning("grok expression %r ran out of time (%d timeouts so far)",
+                             str(exc), self._timeouts)
 
     def _grok(self, event: Event) -> bool:
         brk = self._break

@@ -63,13 +63,13 @@ def graphmemory_routes() -> list[Route]:
     """GraphMemory's SLOs: memory creation under 5 s, the search journey under 3 s,
     any other API call under 2 s. Class bounds scale with each budget so that
     `critical` means "over budget" on these routes."""
-    return [
-        Route(name="memory_create", match=["/api/memories*", "/api/memory*"], method=["POST"],
-              budget_ms=5000, thresholds=Thresholds(fast_ms=500, normal_ms=2000, slow_ms=5000)),
-        Route(name="search", match=["/api/search*", "/search*"], budget_ms=3000,
-              thresholds=Thresholds(fast_ms=200, normal_ms=1000, slow_ms=3000)),
-        Route(name="api", match=["/api/*"], budget_ms=2000),
-    ]
+    return [Route.model_validate(route) for route in (
+        {"name": "memory_create", "match": ["/api/memories*", "/api/memory*"], "method": ["POST"],
+         "budget_ms": 5000, "thresholds": {"fast_ms": 500, "normal_ms": 2000, "slow_ms": 5000}},
+        {"name": "search", "match": ["/api/search*", "/search*"], "budget_ms": 3000,
+         "thresholds": {"fast_ms": 200, "normal_ms": 1000, "slow_ms": 3000}},
+        {"name": "api", "match": ["/api/*"], "budget_ms": 2000},
+    )]
 
 
 class PerfClassConfig(PluginConfig):
@@ -86,7 +86,7 @@ class PerfClassConfig(PluginConfig):
     path_field: str = Field("url.path", description=(
         "Request path that routes match on; when absent, `url.original` without its query is used."))
     method_field: str = Field("http.request.method", description="HTTP method for routes with `method`.")
-    thresholds: Thresholds = Field(default_factory=Thresholds, description=(
+    thresholds: Thresholds = Field(default_factory=lambda: Thresholds.model_validate({}), description=(
         "Class bounds where no route sets its own."))
     routes: list[Route] = Field(default_factory=graphmemory_routes, description=(
         "Route budgets; the first match wins. Default: GraphMemory's SLOs."))

@@ -38,7 +38,7 @@ def to_nanoseconds(value: Any, unit: str) -> int | None:
     if number < 0 or (kind is not int and not math.isfinite(number)):
         return None
     factor = _NS_PER[unit]
-    if kind is int:
+    if type(number) is int:
         return number * factor
     return round(number * factor)
 
@@ -55,6 +55,7 @@ def speed_class(ms: float, bounds: Thresholds) -> str:
 
 class PerfClassFilter(Filter):
     Config = PerfClassConfig
+    config: PerfClassConfig
 
     def __init__(self, config: PerfClassConfig, *, id: str,
                  context: PluginContext | None = None) -> None:

@@ -24,7 +24,7 @@ DEFAULT_SECRET_PARAMS: tuple[str, ...] = (
 )
 
 Kind = Literal["email", "card", "jwt", "bearer", "aws_key", "secret"]
-ALL_KINDS: tuple[str, ...] = ("email", "card", "jwt", "bearer", "aws_key", "secret")
+ALL_KINDS: tuple[Kind, ...] = ("email", "card", "jwt", "bearer", "aws_key", "secret")
 
 
 class TruncateIp(BaseModel):

@@ -9,6 +9,7 @@ from logpipe.filters.scrub.scrubber import Scrubber, offer_default_scrubber
 
 class ScrubFilter(Filter):
     Config = ScrubConfig
+    config: ScrubConfig
 
     def __init__(self, config: ScrubConfig, *, id: str, context: PluginContext | None = None) -> None:
         super().__init__(config, id=id, context=context)

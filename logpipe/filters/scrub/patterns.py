@@ -12,10 +12,8 @@ HMAC-SHA256 of the lower-cased address instead, so they still join.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 from urllib.parse import unquote
-
-import orjson
 
 try:
     import re2
@@ -81,9 +79,9 @@ class TextMasker:
                        if k in self.kinds and self._alternatives[k]]
         self._bits = {kind: 1 << i for i, kind in enumerate(self._order)}
 
-    def _selection(self, text: str) -> int:
+    def _selection(self, text: str, kinds: frozenset[str]) -> int:
         """Which alternatives can possibly match, from substring checks alone."""
-        kinds, bits, sel = self.kinds, self._bits, 0
+        bits, sel = self._bits, 0
         if EMAIL in kinds and ("@" in text or "%40" in text):
             sel |= bits[EMAIL]
         if JWT in kinds and "eyJ" in text:
@@ -92,7 +90,8 @@ class TextMasker:
             sel |= bits[BEARER]
         if AWS_KEY in kinds and ("AKIA" in text or "ASIA" in text):
             sel |= bits[AWS_KEY]
-        if self._hint is not None and ("=" in text or ":" in text) and self._hint(text):
+        if (SECRET in kinds and self._hint is not None and ("=" in text or ":" in text)
+                and self._hint(text)):
             sel |= bits[SECRET]
         if CARD in kinds and len(text) >= 13 and _digit_run(text):
             sel |= bits[CARD]
@@ -106,8 +105,10 @@ class TextMasker:
             self._compiled[sel] = regex
         return regex  # type: ignore[return-value]
 
-    def __call__(self, text: str, counts: dict[str, int]) -> str:
-        sel = self._selection(text)
+    def __call__(self, text: str, counts: dict[str, int], kinds: frozenset[str] | None = None) -> str:
+        """``text`` with its sensitive parts replaced; ``kinds`` narrows what to look for
+        (to what an :class:`EventPrefilter` saw in the whole event)."""
+        sel = self._selection(text, self.kinds if kinds is None else kinds)
         if not sel:
             return text
         regex = self._regex(sel)
@@ -115,7 +116,7 @@ class TextMasker:
         hash_email = self._hash_email
 
         def replace(m: re.Match[str]) -> str:
-            kind = m.lastgroup
+            kind = m.lastgroup or ""
             if kind == EMAIL:
                 out = hash_email(unquote(m.group(EMAIL)).lower())
             elif kind == CARD:
@@ -131,8 +132,8 @@ class TextMasker:
             elif kind == BEARER:
                 out = m.group("bearer_p") + mask(BEARER)
             else:
-                out = mask(kind or "unknown")
-            counts[kind] = counts.get(kind, 0) + 1  # type: ignore[index]
+                out = mask(kind)
+            counts[kind] = counts.get(kind, 0) + 1
             return out
 
         return regex.sub(replace, text)
@@ -162,65 +163,3 @@ def fast_search(pattern: str) -> Callable[[str], bool]:
 
 #: A card needs 13 digits close together; most text has no such run.
 _digit_run = fast_search(r"[0-9](?:[ \-]?[0-9]){12}")
-
-
-def _letters_pattern(name: str) -> str:
-    """``access_token`` as a pattern that ignores any ``-``/``_`` between letters."""
-    letters = [re.escape(ch) for ch in name.lower() if ch not in "-_"]
-    return "[-_]*".join(letters)
-
-
-class EventPrefilter:
-    """Could anything in this event need scrubbing? Decided on its JSON form at once.
-
-    Serializing an event with orjson takes well under a microsecond, and one RE2
-    pass over the bytes looks for every trigger together: ``x@y``/``x%40y`` (e-mail),
-    ``eyJ`` (JWT), ``bearer``, ``AKIA``/``ASIA``, 13 digits close together (card),
-    and any secret field or parameter name (letters in order, ``-``/``_`` between
-    them ignored, any case). Every string value and every key appears in the JSON
-    with those characters in the same order, so an event that does not trigger
-    has nothing to scrub and is not walked at all. Anything the check cannot
-    handle (an event orjson refuses, non-ASCII names, no RE2) answers "maybe".
-    """
-
-    def __init__(self, kinds: Iterable[str], names: Iterable[str]) -> None:
-        kinds = frozenset(kinds)
-        names = sorted({n for n in names if n})
-        self._regex: Any = None
-        if re2 is None or not all(n.isascii() for n in names):
-            return
-        nocase: list[str] = [_letters_pattern(n) for n in names]
-        exact: list[str] = []
-        if EMAIL in kinds:
-            # a character of an address on each side: "@timestamp" is no e-mail
-            nocase.append(r"[a-z0-9._%+\-](?:@)[a-z0-9\-]")
-        if BEARER in kinds:
-            nocase.append("bearer")
-        if JWT in kinds:
-            exact.append("eyJ")
-        if AWS_KEY in kinds:
-            exact += ["AKIA", "ASIA"]
-        if CARD in kinds:
-            exact.append(r"[0-9](?:[ \-]?[0-9]){12}")
-        parts = ([f"(?i:{'|'.join(nocase)})"] if nocase else []) + exact
-        if parts:
-            self._regex = re2.compile("|".join(parts).encode())
-        else:
-            self._regex = False
-
-    def may_match(self, data: dict[str, Any]) -> bool:
-        regex = self._regex
-        if regex is None:
-            return True
-        if regex is False:
-            return False
-        try:
-            raw = orjson.dumps(data, default=_opaque)
-        except (TypeError, ValueError):
-            return True
-        return regex.search(raw) is not None
-
-
-def _opaque(value: Any) -> None:
-    """Values orjson cannot write are not strings, dicts or lists: the walk skips them too."""
-    return None

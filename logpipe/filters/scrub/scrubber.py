@@ -28,7 +28,8 @@ from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.errors import ConfigError
 from logpipe.filters.scrub.config import ScrubConfig
-from logpipe.filters.scrub.patterns import EventPrefilter, TextMasker
+from logpipe.filters.scrub.patterns import TextMasker
+from logpipe.filters.scrub.prefilter import EventPrefilter
 
 log = logging.getLogger("logpipe.scrub")
 
@@ -58,7 +59,7 @@ class Scrubber:
     """Scrubs events in place according to a :class:`ScrubConfig`."""
 
     def __init__(self, config: ScrubConfig | None = None, *, key: bytes | None = None) -> None:
-        config = config or ScrubConfig()
+        config = config or ScrubConfig.model_validate({})
         self.config = config
         self._key = key if key is not None else resolve_key(config)
         self.hash_email = lru_cache(maxsize=10_000)(self._hmac)
@@ -94,7 +95,7 @@ class Scrubber:
     def scrub_text(self, text: str, counts: dict[str, int] | None = None) -> str:
         return self._mask(text, counts if counts is not None else {})
 
-    def _dict(self, obj: dict[str, Any], counts: dict[str, int]) -> None:
+    def _dict(self, obj: dict[str, Any], counts: dict[str, int], kinds: frozenset[str] | None) -> None:
         doomed: list[str] | None = None
         for key, value in obj.items():
             if type(key) is str and self.is_secret_name(key):
@@ -105,34 +106,36 @@ class Scrubber:
                 continue
             kind = type(value)
             if kind is str:
-                new = self._mask(value, counts)
+                new = self._mask(value, counts, kinds)
                 if new is not value:
                     obj[key] = new
             elif kind is dict:
-                self._dict(value, counts)
+                self._dict(value, counts, kinds)
             elif kind is list:
-                self._list(value, counts)
+                self._list(value, counts, kinds)
         if doomed:
             for key in doomed:
                 del obj[key]
             counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
 
-    def _list(self, items: list[Any], counts: dict[str, int]) -> None:
+    def _list(self, items: list[Any], counts: dict[str, int], kinds: frozenset[str] | None) -> None:
         for i, value in enumerate(items):
             kind = type(value)
             if kind is str:
-                new = self._mask(value, counts)
+                new = self._mask(value, counts, kinds)
                 if new is not value:
                     items[i] = new
             elif kind is dict:
-                self._dict(value, counts)
+                self._dict(value, counts, kinds)
             elif kind is list:
-                self._list(value, counts)
+                self._list(value, counts, kinds)
 
     def scrub_dict(self, data: dict[str, Any]) -> dict[str, int]:
         """Scrub a plain mapping in place (the whole of it); return the counts."""
         counts: dict[str, int] = {}
-        self._dict(data, counts)
+        kinds = self._prefilter.scan(data)
+        if kinds:
+            self._dict(data, counts, kinds)
         return counts
 
     def _truncate_ips(self, event: Event, counts: dict[str, int]) -> None:
@@ -155,20 +158,22 @@ class Scrubber:
     def scrub(self, event: Event) -> dict[str, int]:
         """Scrub one event in place; return (and record) the counts per kind."""
         counts: dict[str, int] = {}
-        if not self._prefilter.may_match(event.data):
+        kinds = self._prefilter.scan(event.data)
+        if not kinds:
             pass  # the common case: nothing in the event looks sensitive
         elif self._fields is None:
-            self._dict(event.data, counts)
+            self._dict(event.data, counts, kinds)
         else:
             for path in self._fields:
-                self._scrub_path(event, path, counts)
+                self._scrub_path(event, path, counts, kinds)
         if self._truncate:
             self._truncate_ips(event, counts)
         if counts and self._report is not None:
             self._record(event, counts)
         return counts
 
-    def _scrub_path(self, event: Event, path: Path, counts: dict[str, int]) -> None:
+    def _scrub_path(self, event: Event, path: Path, counts: dict[str, int],
+                    kinds: frozenset[str]) -> None:
         if self.is_secret_name(path[-1]):
             if event.delete_path(path) is not None:
                 counts[FIELD] = counts.get(FIELD, 0) + 1
@@ -176,13 +181,13 @@ class Scrubber:
         value = event.get_path(path)
         kind = type(value)
         if kind is str:
-            new = self._mask(value, counts)
+            new = self._mask(value, counts, kinds)
             if new is not value:
                 event.set_path(path, new)
         elif kind is dict:
-            self._dict(value, counts)
+            self._dict(value, counts, kinds)
         elif kind is list:
-            self._list(value, counts)
+            self._list(value, counts, kinds)
 
     def _record(self, event: Event, counts: dict[str, int]) -> None:
         assert self._report is not None
@@ -223,7 +228,7 @@ def default_scrubber() -> Scrubber:
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = Scrubber(ScrubConfig(allow_random_key=True))
+                _default = Scrubber(ScrubConfig.model_validate({"allow_random_key": True}))
     return _default
 
 

@@ -21,6 +21,7 @@ _ABSENT = frozenset({"", "-"})
 
 class UserAgentFilter(Filter):
     Config = UserAgentConfig
+    config: UserAgentConfig
 
     def __init__(self, config: UserAgentConfig, *, id: str,
                  context: PluginContext | None = None) -> None:
@@ -64,7 +65,8 @@ class UserAgentFilter(Filter):
             for event in group:
                 current = event.get_path(target)
                 if type(current) is not dict:
-                    current = {}
+                    # ``user_agent: "Mozilla/..."`` parsed in place: the text becomes ``original``
+                    current = {"original": current} if type(current) is str else {}
                     event.set_path(target, current)
                 for key, item in parsed.items():
                     current[key] = dict(item) if type(item) is dict else item

@@ -181,13 +181,20 @@ class BeatsConnection(asyncio.Protocol):
             self._check_quiet()
 
     def _settled(self, batch: Batch) -> None:
-        """on_done of every submitted window: write the ACKs that are now due, in order."""
+        """on_done of every submitted window: write the ACKs that are now due, in order.
+
+        This runs inside a pipeline worker, so it must never raise.
+        """
         released = self.inflight.release()
         if not self.closed and self.transport is not None:
             if released:
-                write = self.transport.write
-                for version, seq in released:
-                    write(encode_ack(seq, version))
+                try:
+                    write = self.transport.write
+                    for version, seq in released:
+                        write(encode_ack(seq, version))
+                except Exception as exc:  # a transport closing under us
+                    self.abort(f"cannot write ACK: {exc}")
+                    return
                 if self.clock is not None:
                     self.clock.sent()
             if self.inflight.failed():
@@ -224,7 +231,10 @@ class BeatsConnection(asyncio.Protocol):
 
     def _keepalive(self) -> None:
         if self.transport is not None and not self.closed:
-            self.transport.write(_KEEPALIVE)
+            try:
+                self.transport.write(_KEEPALIVE)
+            except Exception as exc:  # a transport closing under us
+                self.abort(f"cannot write keepalive: {exc}")
 
     def _idle(self, quiet_for: float) -> None:
         extra = ""

@@ -1,6 +1,7 @@
 """Settings of the ``http`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -49,11 +50,25 @@ class HttpConfig(TlsServerOptions):
     retry_after: int = Field(1, ge=0, description="Retry-After seconds sent with 429/503.")
     keepalive_timeout: float = Field(75.0, gt=0, description="Seconds an idle keep-alive connection is kept.")
     backlog: int = Field(1024, ge=1, description="Listen backlog of the socket.")
+    allow_unauthenticated: bool = Field(
+        False,
+        description="Listen on a non-loopback address without any client authentication. By "
+                    "default the input refuses to start on such an address unless auth_token, "
+                    "user/password or ssl_client_authentication: required is set, so that a "
+                    "missing secret never silently opens the pipeline to the network.")
 
     @field_validator("metadata_headers")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [h.lower() for h in value]
+
+    @field_validator("auth_token", "password")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        # An unset ${VAR} must not turn into a credential that an empty header matches.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty (is the environment variable it reads set?)")
+        return value
 
     @model_validator(mode="after")
     def _check_auth(self) -> HttpConfig:
@@ -61,4 +76,26 @@ class HttpConfig(TlsServerOptions):
             raise ValueError("user and password go together")
         if self.health_path and not self.health_path.startswith("/"):
             raise ValueError("health_path must start with /")
+        if not (is_loopback(self.host) or self.authenticates or self.allow_unauthenticated):
+            raise ValueError(
+                f"host {self.host!r} is reachable from the network but no client authentication is "
+                "set: set auth_token, user/password or ssl_client_authentication: required, or "
+                "allow_unauthenticated: true to accept anyone")
         return self
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether every request must prove who sent it."""
+        return (self.auth_token is not None or self.password is not None
+                or (self.ssl_enabled and self.ssl_client_authentication == "required"))
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name or an empty string (every interface)

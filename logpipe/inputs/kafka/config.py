@@ -46,7 +46,8 @@ class KafkaInputConfig(KafkaSecurityConfig):
         300_000, ge=1000, description="Longest gap between polls before the member is considered stuck.")
     request_timeout_ms: int = Field(40_000, ge=1000, description="Client request timeout.")
     commit_interval_ms: int = Field(
-        1000, ge=10, description="How often delivered offsets are committed (also on shutdown and rebalance).")
+        1000, ge=10,
+        description="How often delivered offsets are committed (also on shutdown and rebalance).")
     rebalance_wait_ms: int = Field(
         5000, ge=0, description="On a rebalance, how long to wait for in-flight batches of revoked "
         "partitions to be delivered so their offsets can be committed before another member takes over.")

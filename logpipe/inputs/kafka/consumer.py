@@ -63,7 +63,7 @@ class _Fetched:
         self.last = last
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Listener(ConsumerRebalanceListener):
     def __init__(self, owner: KafkaInput) -> None:
         self._owner = owner
 
@@ -104,6 +104,10 @@ class KafkaInput(Input):
             if hw is not None and pos is not None:
                 out[tp] = max(0, hw - pos)
         return out
+
+    def assignment(self) -> set[TopicPartition]:
+        """Partitions this member owns now (empty before joining the group)."""
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
 
     @property
     def paused_partitions(self) -> set[TopicPartition]:
@@ -150,7 +154,19 @@ class KafkaInput(Input):
         return consumer
 
     async def run(self, ctx: InputContext) -> None:
-        consumer = await self._open()
+        # Joining can take long (brokers down, topic missing): a shutdown must not wait for it.
+        opening = asyncio.ensure_future(self._open())
+        stopping = asyncio.ensure_future(ctx.stopping.wait())
+        try:
+            await asyncio.wait([opening, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not opening.done():
+                opening.cancel()
+                await asyncio.gather(opening, return_exceptions=True)
+        if opening.cancelled():
+            return
+        consumer = opening.result()
         self._consumer = consumer
         self._tracker = OffsetTracker()
         self._pending.clear()
@@ -262,7 +278,7 @@ class KafkaInput(Input):
         if not assigned:
             return
         if blocked:
-            want = set()
+            want = set(assigned)
         else:
             now = asyncio.get_running_loop().time()
             hold = self._hold
@@ -329,7 +345,7 @@ class KafkaInput(Input):
                                  "read again by their new owner", len(offsets))
                 return False
             except (KafkaError, TimeoutError) as exc:
-                self.log.warning("offset commit failed, will retry: %s", exc or type(exc).__name__)
+                self.log.warning("offset commit failed, will retry: %s", str(exc) or type(exc).__name__)
                 return False
             self._tracker.mark_committed(offsets)
             for tp, off in offsets.items():

@@ -30,7 +30,8 @@ def decoder(codec: str) -> Callable[[bytes, dict[str, Any]], Event]:
     return event_from_json if codec == "json" else event_from_line
 
 
-def to_events(records: Sequence[Any], make: Callable[[bytes, dict[str, Any]], Event]) -> tuple[list[Event], int]:
+def to_events(records: Sequence[Any],
+              make: Callable[[bytes, dict[str, Any]], Event]) -> tuple[list[Event], int]:
     """Events for one partition's records, and their total value size in bytes.
 
     A record without a value (a tombstone) becomes an empty ``message``; with

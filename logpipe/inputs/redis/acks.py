@@ -8,7 +8,9 @@ the oldest copy, which is the right one).
 
 A batch that failed stays at its place in the window: the input submits its
 items again (decoded afresh, since filters may have changed the first copy)
-and swaps in the new batch, so nothing behind it is released past it.
+and swaps in the new batch, so nothing behind it is released past it. An
+outage fails many batches at once, so all failed entries are re-submitted
+together after one pause.
 Pure bookkeeping, no I/O.
 """
 from __future__ import annotations
@@ -45,11 +47,9 @@ class AckWindow:
             out.extend(entries.popleft().items)
         return out
 
-    def failed_head(self) -> Entry | None:
-        """The oldest entry when its batch failed: it must be submitted again."""
-        if self._entries and self._entries[0].batch.delivered is False:
-            return self._entries[0]
-        return None
+    def failed(self) -> list[Entry]:
+        """Entries whose batch failed, oldest first: their items must be submitted again."""
+        return [e for e in self._entries if e.batch.delivered is False]
 
     def replace(self, entry: Entry, batch: Batch) -> None:
         entry.batch = batch

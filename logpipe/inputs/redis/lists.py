@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -52,6 +52,7 @@ return removed
 """
 
 ACK_CHUNK = 1000
+RESUBMIT_BACKOFF = 0.5
 MAX_RESUBMIT_BACKOFF = 30.0
 
 
@@ -116,8 +117,8 @@ class ListReader:
                 if self.reliable:
                     self._needs_recovery = True  # a lost reply may have left moved items behind
                 delay = backoff.next()
-                self.log.warning("redis %s: %s; reconnecting in %.2fs", where(cfg), exc or type(exc).__name__,
-                                 delay)
+                self.log.warning("redis %s: %s; reconnecting in %.2fs", where(cfg),
+                                 str(exc) or type(exc).__name__, delay)
                 if await pause(ctx.stopping, delay):
                     return
                 continue
@@ -127,33 +128,38 @@ class ListReader:
 
     async def _take(self) -> list[bytes]:
         """Up to batch_count items; waits at most block_timeout when the list is empty."""
-        cfg = self.cfg
-        n = cfg.batch_count
-        if self.reliable:
-            items: list[bytes] = await self._move(keys=[self.key, self.processing], args=[n])
-            if items:
-                return items
-            first = await self.client.blmove(self.key, self.processing, cfg.block_timeout, "LEFT", "RIGHT")
-        else:
-            popped = await self.client.lpop(self.key, n)
-            if popped:
-                return popped  # type: ignore[no-any-return]
-            got = await self.client.blpop([self.key], timeout=cfg.block_timeout)
-            first = got[1] if got else None
+        n = self.cfg.batch_count
+        items = await self._take_now(n)
+        if items:
+            return items
+        first = await self._wait_one()
         if first is None:
             return []
         items = [first]
         if n > 1:
             try:
-                if self.reliable:
-                    items.extend(await self._move(keys=[self.key, self.processing], args=[n - 1]))
-                else:
-                    items.extend(await self.client.lpop(self.key, n - 1) or [])
+                items.extend(await self._take_now(n - 1))
             except CONNECTION_ERRORS as exc:
                 # Keep the item we hold; the next command reports the outage.
                 self._needs_recovery = self.reliable
                 self.log.debug("follow-up read failed: %s", exc)
         return items
+
+    async def _take_now(self, n: int) -> list[bytes]:
+        """Up to ``n`` items without waiting (moved in reliable mode, popped otherwise)."""
+        if self.reliable:
+            return cast(list[bytes], await self._move(keys=[self.key, self.processing], args=[n]))
+        return cast(list[bytes], await self.client.lpop(self.key, n) or [])
+
+    async def _wait_one(self) -> bytes | None:
+        """One item, waiting up to block_timeout for it."""
+        # Redis takes fractional timeouts; the client's type hints say int.
+        timeout: Any = self.cfg.block_timeout
+        if self.reliable:
+            moved = await self.client.blmove(self.key, self.processing, timeout, "LEFT", "RIGHT")
+            return cast(bytes | None, moved)
+        got = await self.client.blpop([self.key], timeout=timeout)
+        return cast(bytes, got[1]) if got else None
 
     def _events(self, items: list[bytes]) -> tuple[list[Event], int]:
         make = self._make
@@ -187,7 +193,7 @@ class ListReader:
         self._recovering = True  # acks wait, so list indexes stay put while we read
         try:
             while not ctx.stopping.is_set():
-                items = await self.client.lrange(self.processing, total, total + n - 1)
+                items = cast(list[bytes], await self.client.lrange(self.processing, total, total + n - 1))
                 if not items:
                     break
                 await self._submit(ctx, items)
@@ -217,13 +223,13 @@ class ListReader:
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next()
                 self.log.warning("could not acknowledge %d delivered items (%s); retrying in %.2fs",
-                                 len(self._to_remove), exc or type(exc).__name__, delay)
+                                 len(self._to_remove), str(exc) or type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 self._wake.set()
                 continue
-            entry = self.window.failed_head()
-            if entry is not None:
-                await self._resubmit(entry)
+            failed = self.window.failed()
+            if failed:
+                await self._resubmit(failed)
             if not self.window and not self._to_remove:
                 self._drained.set()
 
@@ -239,23 +245,25 @@ class ListReader:
             await self._ack(keys=[self.processing], args=chunk)
             del self._to_remove[:len(chunk)]
 
-    async def _resubmit(self, entry: Entry) -> None:
-        """Submit a failed batch's items again after a growing pause."""
+    async def _resubmit(self, failed: list[Entry]) -> None:
+        """Submit failed batches' items again, after a pause that grows with repeated failures."""
         ctx = self._ctx
         if ctx is None or ctx.stopping.is_set():
             return
-        delay = min(MAX_RESUBMIT_BACKOFF, 0.5 * 2 ** entry.attempts)
-        self.log.warning("batch of %d items from %s was not delivered (%s); submitting it again in %.1fs",
-                         len(entry.items), self.key, entry.batch.reason, delay)
+        attempts = max(e.attempts for e in failed)
+        delay = min(MAX_RESUBMIT_BACKOFF, RESUBMIT_BACKOFF * 2 ** attempts)
+        self.log.warning("%d items from %s were not delivered (%s); submitting them again in %.1fs",
+                         sum(len(e.items) for e in failed), self.key, failed[0].batch.reason, delay)
         if await pause(ctx.stopping, delay):
             return
-        events, size = self._events(entry.items)
-        try:
-            batch = await ctx.submit(events, size=size, on_done=self._on_done)
-        except Exception as exc:  # the queue closed under us: shutting down
-            self.log.debug("re-submission abandoned: %s", exc)
-            return
-        self.window.replace(entry, batch)
+        for entry in failed:
+            events, size = self._events(entry.items)
+            try:
+                batch = await ctx.submit(events, size=size, on_done=self._on_done)
+            except Exception as exc:  # the queue closed under us: shutting down
+                self.log.debug("re-submission abandoned: %s", exc)
+                return
+            self.window.replace(entry, batch)
 
     @property
     def held_events(self) -> int:

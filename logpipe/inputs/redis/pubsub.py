@@ -51,7 +51,7 @@ async def read_channels(client: aioredis.Redis, cfg: RedisInputConfig, ctx: Inpu
         except CONNECTION_ERRORS as exc:
             delay = backoff.next()
             log.warning("redis %s: %s; messages published until we resubscribe are lost; reconnecting "
-                        "in %.2fs", where(cfg), exc or type(exc).__name__, delay)
+                        "in %.2fs", where(cfg), str(exc) or type(exc).__name__, delay)
             if await pause(ctx.stopping, delay):
                 return
         finally:

@@ -78,7 +78,11 @@ class RequestBuilder:
     def action_line(self, index: str, doc_id: str | None, pipeline: str | None) -> bytes:
         line = self._prefix(index)
         if doc_id is not None:
-            line += b',"_id":' + orjson.dumps(doc_id)
+            if doc_id.isascii() and doc_id.isprintable() and '"' not in doc_id and "\\" not in doc_id:
+                # the usual ids (hashes, topic:partition:offset) need no JSON escaping
+                line += b',"_id":"' + doc_id.encode() + b'"'
+            else:
+                line += b',"_id":' + orjson.dumps(doc_id)
         if pipeline:
             line += b',"pipeline":' + orjson.dumps(pipeline)
         return line + b"}}"

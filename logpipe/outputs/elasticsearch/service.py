@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -44,25 +45,37 @@ def client_options(cfg: ElasticsearchConfig) -> dict[str, Any]:
         "serializer": OrjsonSerializer(),
     }
     if cfg.ssl_enabled:
-        opts["hosts"] = [h if "://" in h else f"https://{h}" for h in cfg.hosts]
+        opts["hosts"] = [_https(h) for h in cfg.hosts]
     if cfg.api_key is not None:
         opts["api_key"] = cfg.api_key.get_secret_value()
     elif cfg.user is not None and cfg.password is not None:
         opts["basic_auth"] = (cfg.user, cfg.password.get_secret_value())
-    if cfg.ssl_certificate_authorities:
-        opts["ca_certs"] = cfg.ssl_certificate_authorities[0]
+    cas = cfg.ssl_certificate_authorities
     if cfg.ssl_verification_mode == "none":
         opts["verify_certs"] = False
         opts["ssl_show_warn"] = False
+    elif len(cas) == 1:
+        opts["ca_certs"] = cas[0]
+    elif cas:
+        context = ssl.create_default_context()
+        for path in cas:
+            context.load_verify_locations(cafile=path)
+        opts["ssl_context"] = context
     return opts
+
+
+def _https(host: str) -> str:
+    if host.startswith("http://"):
+        return "https://" + host[len("http://"):]
+    return host if "://" in host else "https://" + host
 
 
 def _client_key(cfg: ElasticsearchConfig) -> str:
     """Outputs with the same cluster and credentials share one client (and pool)."""
     opts = client_options(cfg)
-    opts.pop("serializer")
-    opts.pop("request_timeout")
-    opts.pop("connections_per_node")
+    for name in ("serializer", "request_timeout", "connections_per_node", "ssl_context"):
+        opts.pop(name, None)
+    opts["cas"] = tuple(cfg.ssl_certificate_authorities)
     return hashlib.sha256(repr(sorted(opts.items())).encode()).hexdigest()
 
 

@@ -43,7 +43,9 @@ class ElasticsearchOutput(Output):
                                    log=self.log)
         self.dlq: DeadLetterWriter | None = None
         if cfg.dead_letter_queue is not None:
-            self.dlq = DeadLetterWriter(cfg.dead_letter_queue, owner_id=self.id, log=self.log)
+            ctx = self.context
+            self.dlq = DeadLetterWriter(cfg.dead_letter_queue, owner_id=self.id, log=self.log,
+                                        worker=ctx.worker_index if ctx.worker_count > 1 else None)
             await self.dlq.start()
 
     @property

@@ -202,3 +202,13 @@ def test_after_a_failure_writes_spill_at_once_until_a_drain_succeeds(tmp_path: P
 
     asyncio.run(main())
     assert [k for _, k, _, _ in kafka.records] == [b"id-1", b"id-2", b"id-3"]
+
+
+def test_each_worker_process_spills_to_its_own_file() -> None:
+    from logpipe.dlq.writer import spill_path_for
+
+    cfg = DeadLetterQueueConfig(bootstrap_servers="k:9092")
+    assert spill_path_for(cfg, "es-app") == "data/dlq-spill/es-app.jsonl"
+    assert spill_path_for(cfg, "es-app", 2) == "data/dlq-spill/es-app-w2.jsonl"
+    custom = cfg.model_copy(update={"spill_path": "/var/lib/logpipe/dlq"})
+    assert spill_path_for(custom, "x", 0) == "/var/lib/logpipe/dlq-w0"

@@ -265,3 +265,21 @@ def test_a_lookup_error_tags_the_event_instead_of_raising(shipped: GeoipFilter) 
     f._city.get = corrupt  # type: ignore[method-assign]
     [event] = run(f, "81.2.69.142")
     assert event.tags == ["_geoip_lookup_failure"]
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ("8.8.8.8", "public"), (" 81.2.69.142\n", "public"), ("172.15.0.1", "public"), ("172.32.0.1", "public"),
+    ("100.63.255.255", "public"), ("100.128.0.1", "public"), ("192.169.0.1", "public"),
+    ("2001:4860:4860::8888", "public"), ("::ffff:8.8.8.8", "public"),
+    ("10.0.0.1", "private"), ("172.16.0.1", "private"), ("172.31.255.255", "private"),
+    ("192.168.1.1", "private"), ("100.64.0.1", "private"), ("127.0.0.1", "private"),
+    ("169.254.169.254", "private"), ("224.0.0.1", "private"), ("240.0.0.1", "private"),
+    ("198.18.0.1", "private"), ("203.0.113.5", "private"), ("fe80::1%eth0", "private"),
+    ("ff02::1", "private"), ("::", "private"),
+    ("1.2.3", "invalid"), ("1.2.3.4.5", "invalid"), ("256.1.1.1", "invalid"), ("01.2.3.4", "invalid"),
+    ("1.2.3.-4", "invalid"), ("١.2.3.4", "invalid"), ("a.b.c.d", "invalid"), ("1.2.3.4:80", "invalid"),
+    ("", "invalid"), ("gggg::1", "invalid"),
+])
+def test_address_classification(text: str, verdict: str) -> None:
+    from logpipe.filters.geoip.address import classify
+    assert classify(text)[0] == verdict

@@ -203,3 +203,17 @@ def test_batch_with_hostile_lines_still_parses_every_good_line() -> None:
 def test_timeout_zero_means_no_limit_on_harmless_input() -> None:
     [e] = grok({"message": r"(?=G)%{WORD:w}"}, {"message": LINE}, timeout_millis=0)
     assert e.get("w") == "GET"
+
+
+def test_flat_captures_land_the_same_with_or_without_missing_groups() -> None:
+    """Flat top-level captures take a shortcut when every group matched; the result must
+    be what the capture rules give in every case."""
+    expr = r"(?<verb>[A-Z]+) (?<path>\S+)(?: (?<bytes>\d+))?"
+    [full] = grok({"message": expr}, {"message": "GET /a 12"})
+    assert {k: full.data[k] for k in ("verb", "path", "bytes")} == {"verb": "GET", "path": "/a",
+                                                                     "bytes": "12"}
+    [partial] = grok({"message": expr}, {"message": "GET /a"})
+    assert (partial.get("verb"), partial.get("path")) == ("GET", "/a")
+    assert not partial.contains("bytes")
+    [clash] = grok({"message": expr}, {"message": "GET /a 12", "path": "/old"})
+    assert clash.get("path") == ["/old", "/a"] and clash.get("bytes") == "12"

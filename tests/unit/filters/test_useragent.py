@@ -125,3 +125,10 @@ def test_oversized_agent_is_cut_before_parsing() -> None:
     out = parsed(f, text)
     assert out["original"] == text  # the original is kept whole
     assert out["os"]["name"] == "iOS"
+
+
+def test_agent_text_parsed_in_place_is_kept_as_original() -> None:
+    f = UserAgentFilter(UserAgentFilter.Config(source="user_agent", target="user_agent"), id="u")
+    [event] = f.process([Event({"user_agent": CURL})])
+    assert event.get("user_agent.original") == CURL
+    assert event.get("user_agent.name") == "curl"

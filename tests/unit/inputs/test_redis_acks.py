@@ -26,29 +26,32 @@ def test_release_returns_items_of_the_delivered_prefix_in_order() -> None:
     assert len(w) == 0
 
 
-def test_failed_head_is_replaced_in_place() -> None:
+def test_failed_entry_is_replaced_in_place() -> None:
     w = AckWindow()
     a, b = batch(), batch()
     w.add(a, [b"1"])
     w.add(b, [b"2"])
     a.complete(False, "down")
     b.complete(True)
-    entry = w.failed_head()
-    assert entry is not None and entry.items == [b"1"]
+    (entry,) = w.failed()
+    assert entry.items == [b"1"]
     assert w.release() == []  # nothing passes the failed batch
     again = batch()
     w.replace(entry, again)
     assert entry.attempts == 1
-    assert w.failed_head() is None
+    assert w.failed() == []
     again.complete(True)
     assert w.release() == [b"1", b"2"]
 
 
-def test_failure_behind_a_pending_batch_is_not_reported_yet() -> None:
+def test_every_failed_entry_is_reported_oldest_first() -> None:
     w = AckWindow()
-    a, b = batch(), batch()
+    a, b, c = batch(), batch(), batch()
     w.add(a, [b"1"])
     w.add(b, [b"2"])
-    b.complete(False)
-    assert w.failed_head() is None
-    assert w.events == 2
+    w.add(c, [b"3"])
+    c.complete(False)
+    assert [e.items for e in w.failed()] == [[b"3"]]
+    a.complete(False)
+    assert [e.items for e in w.failed()] == [[b"1"], [b"3"]]
+    assert w.events == 3

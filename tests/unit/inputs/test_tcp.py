@@ -122,3 +122,32 @@ def test_tcp_output_writes_json_lines_and_reconnects() -> None:
         assert conns >= 2
 
     asyncio.run(scenario())
+
+
+def test_lines_codec_tags_only_the_bad_lines_of_a_block() -> None:
+    """A block is decoded at once when it is valid UTF-8; one bad line must not cost
+    the others, and an over-long line is cut, tagged, and its rest skipped."""
+    async def scenario() -> None:
+        p = start("lines", ", max_line_bytes: 64")
+        stop = asyncio.Event()
+        run = asyncio.create_task(p.run(stop))
+        await until(lambda: hasattr(p.inputs[0], "bound_port"))
+        _, w = await asyncio.open_connection("127.0.0.1", p.inputs[0].bound_port)  # type: ignore[attr-defined]
+        w.write(b"caf\xc3\xa9 ok\r\n\r\nsecond\n")   # valid: decoded as one block
+        await w.drain()
+        await until(lambda: len(Collect.got) >= 2)
+        w.write(b"bad \xff byte\n" + b"y" * 200 + b"\nafter long\nlast")
+        await w.drain()
+        w.close()
+        await until(lambda: len(Collect.got) >= 6)
+        stop.set()
+        assert await run
+        got = [(e.data["message"], sorted(e.tags)) for e in Collect.got]
+        assert got[:2] == [("café ok", []), ("second", [])]
+        assert got[2] == ("bad \ufffd byte", ["_utf8error"])
+        assert got[3] == ("y" * 64, ["_line_too_long"])
+        assert got[4:] == [("after long", []), ("last", [])]
+        assert all(isinstance(e.data["@timestamp"], type(Collect.got[0].data["@timestamp"]))
+                   for e in Collect.got)
+
+    asyncio.run(scenario())

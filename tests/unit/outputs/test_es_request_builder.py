@@ -101,3 +101,10 @@ def test_values_json_cannot_express_are_written_as_text() -> None:
     assert doc["tags"] == ["a"]
     assert doc["blob"] == "\ufffd"
     assert doc["obj"].startswith("<object")
+
+
+def test_ids_that_need_escaping_are_escaped() -> None:
+    builder = _builder(ids=id_factory("none", "%{[rid]}"))
+    for rid in ['plain-id:1', 'quo"te', 'back\\slash', 'tab\there', 'ünï', "nl\n"]:
+        (chunk,) = builder.chunks([Event({"@timestamp": TS, "rid": rid, "event": {"dataset": "a"}})])
+        assert orjson.loads(chunk[0].action)["create"]["_id"] == rid

@@ -107,3 +107,17 @@ def test_config_rejects_mixed_credentials() -> None:
         ElasticsearchOutput.Config(user="u")
     with pytest.raises(ValueError):
         ElasticsearchOutput.Config(unknown_setting=1)
+
+
+def test_client_options_follow_the_tls_and_credential_settings() -> None:
+    from logpipe.outputs.elasticsearch.service import client_options
+
+    opts = client_options(ElasticsearchOutput.Config(hosts=["http://es:9200", "es2:9200"], ssl_enabled=True,
+                                                     user="elastic", password="pw",
+                                                     ssl_verification_mode="none"))
+    assert opts["hosts"] == ["https://es:9200", "https://es2:9200"]
+    assert opts["basic_auth"] == ("elastic", "pw") and opts["verify_certs"] is False
+    assert opts["max_retries"] == 0  # retrying is the output's job, item by item
+    opts = client_options(ElasticsearchOutput.Config(api_key="abc", ssl_certificate_authorities=["/ca.pem"]))
+    assert opts["api_key"] == "abc" and opts["ca_certs"] == "/ca.pem"
+    assert "**********" in repr(ElasticsearchOutput.Config(api_key="abc"))

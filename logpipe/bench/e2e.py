@@ -1,0 +1,227 @@
+"""Scenario "e2e": traffic in over HTTP and Kafka, through graphmemory, into Elasticsearch.
+
+Half of a generated pool is POSTed to logpipe's HTTP input (NDJSON, 500
+records a request, several senders), the other half produced to a Kafka topic
+that logpipe's Kafka input consumes; ``logpipe run`` with all workers filters
+it with the graphmemory filters and bulk-writes it to fresh indices on the
+local Elasticsearch. The clock runs from the first record sent until every
+document is searchable.
+
+The yardstick is a bulk loader: the same documents (the pool already filtered,
+serialized, with their index and id in the action lines) POSTed straight to
+``_bulk`` with the same documents per request and the same number of requests
+in flight as logpipe's outputs (workers x ``max_in_flight``), into indices
+with the same settings, timed the same way.
+"""
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+from logpipe.bench.cluster import Cluster
+from logpipe.bench.common import Options, Row, ScenarioResult, Target, free_port
+from logpipe.bench.pipelines import variant
+from logpipe.bench.pool import ensure_scrub_key, make_pool
+from logpipe.bench.services import Es, create_topic, delete_topics, es_reachable, kafka_reachable, produce
+
+CATEGORIES = ("access", "app", "security", "perf")
+HTTP_BATCH = 500
+HTTP_SENDERS = 8
+BULK_DOCS = 1000
+MAX_IN_FLIGHT = 4
+
+
+def filtered_documents(records: list[bytes]) -> list[tuple[str, bytes]]:
+    """(category, serialized document) for each record, after the graphmemory filters."""
+    from logpipe.bench.pipelines import load_variant
+    from logpipe.core.codec import dumps, event_from_json
+    from logpipe.core.pipeline import Pipeline
+
+    spec = load_variant([], [{"type": "blackhole"}])
+
+    async def go() -> list[tuple[str, bytes]]:
+        p = Pipeline(spec)
+        for f in p.filters:
+            await f.start()
+        out: list[tuple[str, bytes]] = []
+        for i in range(0, len(records), 1000):
+            events = [event_from_json(raw) for raw in records[i:i + 1000]]
+            for stage in p.filter_stages:
+                events = stage.run(events)
+            out.extend((str(e.metadata.get("category", "app")), dumps(e.data)) for e in events)
+        for f in p.filters:
+            await f.stop()
+        return out
+
+    return asyncio.run(go())
+
+
+def bulk_bodies(docs: list[tuple[str, bytes]], prefix: str) -> list[bytes]:
+    import base64
+    import hashlib
+
+    bodies = []
+    for i in range(0, len(docs), BULK_DOCS):
+        lines = []
+        for category, doc in docs[i:i + BULK_DOCS]:
+            doc_id = base64.urlsafe_b64encode(hashlib.blake2b(doc, digest_size=20).digest()).rstrip(b"=")
+            lines.append(orjson.dumps({"create": {"_index": f"{prefix}-{category}", "_id": doc_id.decode()}}))
+            lines.append(doc)
+        bodies.append(b"\n".join(lines) + b"\n")
+    return bodies
+
+
+async def bulk_load(es: Es, bodies: list[bytes], concurrency: int) -> None:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker() -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            status, result = await es.request("POST", "/_bulk?filter_path=errors", data=body, ndjson=True)
+            if status != 200 or result.get("errors"):
+                raise RuntimeError(f"bulk request failed: {status} {result!r}")
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def post_all(url: str, bodies: list[bytes], senders: int) -> None:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    headers = {"Content-Type": "application/x-ndjson"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as session:
+        async def sender() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                while True:
+                    async with session.post(url, data=body, headers=headers) as resp:
+                        await resp.read()
+                        if resp.status in (429, 503):
+                            await asyncio.sleep(float(resp.headers.get("Retry-After", "0.2")) or 0.2)
+                            continue
+                        if resp.status >= 300:
+                            raise RuntimeError(f"HTTP input answered {resp.status}")
+                        break
+        await asyncio.gather(*(sender() for _ in range(senders)))
+
+
+def pipeline_text(http_port: int, bootstrap: str, topic: str, es_url: str, prefix: str) -> str:
+    return variant(
+        inputs=[{"type": "http", "id": "http", "host": "127.0.0.1", "port": http_port},
+                {"type": "kafka", "id": "kafka", "bootstrap_servers": bootstrap, "topics": [topic],
+                 "group_id": f"{topic}-group", "auto_offset_reset": "earliest", "codec": "json"}],
+        outputs=[{"type": "elasticsearch", "id": "elasticsearch", "hosts": [es_url],
+                  "index": prefix + "-%{[@metadata][category]}", "action": "create",
+                  "id_strategy": "coordinates", "http_compression": False,
+                  "batch_size": BULK_DOCS, "max_in_flight": MAX_IN_FLIGHT,
+                  "dead_letter_queue": {"bootstrap_servers": bootstrap, "topic": f"{topic}-dlq"}}])
+
+
+async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp: Path) -> dict[str, Any]:
+    workers = options.worker_count
+    prefix = f"bench-{run_id}-lp"
+    topic = f"bench-{run_id}"
+    http_port = free_port()
+    http_part, kafka_part = records[::2], records[1::2]
+    http_bodies = [b"\n".join(http_part[i:i + HTTP_BATCH]) + b"\n" for i in range(0, len(http_part), HTTP_BATCH)]
+    partitions = max(2, workers * 2)
+    await create_topic(options.kafka_bootstrap, topic, partitions)
+    async with Es(options.es_url) as es:
+        await es.create_indices([f"{prefix}-{c}" for c in CATEGORIES])
+        cluster = Cluster(pipeline_text(http_port, options.kafka_bootstrap, topic, options.es_url, prefix),
+                          tmp, workers, name="e2e")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, cluster.start)
+        try:
+            started = time.perf_counter()
+            await asyncio.gather(
+                post_all(f"http://127.0.0.1:{http_port}/", http_bodies, HTTP_SENDERS),
+                produce(options.kafka_bootstrap, topic, kafka_part, partitions))
+            sent = time.perf_counter()
+            found = await es.wait_count(f"{prefix}-*", len(records), timeout=600)
+            seconds = time.perf_counter() - started
+        finally:
+            await loop.run_in_executor(None, cluster.stop)
+            await es.delete(f"{prefix}-*")
+            await delete_topics(options.kafka_bootstrap, [topic, f"{topic}-dlq"])
+    if found < len(records):
+        raise RuntimeError(f"logpipe: {found} of {len(records)} documents reached Elasticsearch; "
+                           f"log: {cluster.log_tail()}")
+    return {"seconds": seconds, "send_seconds": sent - started, "documents": found}
+
+
+async def _loader_run(options: Options, docs: list[tuple[str, bytes]], run_id: str) -> dict[str, Any]:
+    prefix = f"bench-{run_id}-ref"
+    bodies = bulk_bodies(docs, prefix)
+    concurrency = options.worker_count * MAX_IN_FLIGHT
+    async with Es(options.es_url) as es:
+        await es.check()
+        await es.create_indices([f"{prefix}-{c}" for c in CATEGORIES])
+        try:
+            started = time.perf_counter()
+            await bulk_load(es, bodies, concurrency)
+            acked = time.perf_counter()
+            found = await es.wait_count(f"{prefix}-*", len(docs), timeout=600)
+            seconds = time.perf_counter() - started
+        finally:
+            await es.delete(f"{prefix}-*")
+    if found < len(docs):
+        raise RuntimeError(f"bulk loader: {found} of {len(docs)} documents searchable")
+    return {"seconds": seconds, "ack_seconds": acked - started, "documents": found,
+            "concurrency": concurrency}
+
+
+def unavailable(options: Options) -> str | None:
+    return es_reachable(options.es_url) or kafka_reachable(options.kafka_bootstrap)
+
+
+def run(options: Options) -> ScenarioResult:
+    result = ScenarioResult("e2e", "HTTP + Kafka -> graphmemory -> Elasticsearch, documents/s")
+    why = unavailable(options)
+    if why:
+        result.skipped = why
+        return result
+    ensure_scrub_key()
+    count = 2_000 if options.quick else 100_000
+    rounds = 1 if options.quick else min(options.repeat, 2)
+    records = make_pool(count, seed=21)
+    docs = filtered_documents(records)
+    best_lp: dict[str, Any] | None = None
+    best_ref: dict[str, Any] | None = None
+    with tempfile.TemporaryDirectory() as d:
+        for round_no in range(rounds):
+            run_id = f"{uuid.uuid4().hex[:8]}"
+            # Alternate who goes first: Elasticsearch warms up (and merges) as it works.
+            if round_no % 2 == 0:
+                ref = asyncio.run(_loader_run(options, docs, run_id))
+                lp = asyncio.run(_logpipe_run(options, records, run_id, Path(d)))
+            else:
+                lp = asyncio.run(_logpipe_run(options, records, run_id, Path(d)))
+                ref = asyncio.run(_loader_run(options, docs, run_id))
+            if best_ref is None or ref["seconds"] < best_ref["seconds"]:
+                best_ref = ref
+            if best_lp is None or lp["seconds"] < best_lp["seconds"]:
+                best_lp = lp
+    assert best_lp is not None and best_ref is not None
+    ref_rate, lp_rate = count / best_ref["seconds"], count / best_lp["seconds"]
+    workers = options.worker_count
+    result.rows = [
+        Row(f"bulk loader ({best_ref['concurrency']} requests in flight)", ref_rate, "docs/s",
+            detail=f"acknowledged after {best_ref['ack_seconds']:.2f} s, searchable after "
+                   f"{best_ref['seconds']:.2f} s"),
+        Row(f"logpipe ({workers} workers, HTTP + Kafka in)", lp_rate, "docs/s", ratio=lp_rate / ref_rate,
+            detail=f"sent in {best_lp['send_seconds']:.2f} s, searchable after {best_lp['seconds']:.2f} s"),
+    ]
+    result.targets = [Target("logpipe vs direct bulk loader", lp_rate / ref_rate, 0.9)]
+    result.extra = {"documents": count, "rounds": rounds, "logpipe": best_lp, "loader": best_ref,
+                    "bulk_docs": BULK_DOCS, "http_senders": HTTP_SENDERS}
+    return result

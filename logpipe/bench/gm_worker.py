@@ -1,0 +1,118 @@
+"""One measuring process of the graphmemory scenario (logpipe or the reference loop).
+
+    python -m logpipe.bench.gm_worker --subject logpipe|reference --pool FILE --count N
+
+With ``--pool-size N`` instead of ``--pool`` it makes its own pool, and with
+``--no-wait`` it starts at once: that is the way to profile one subject, e.g.
+``py-spy record -o gm.svg -- python -m logpipe.bench.gm_worker --subject logpipe
+--pool-size 60000 --no-wait``.
+
+The process sets everything up (imports, databases, rule sets, the pool in
+memory), prints ``ready``, and waits for a line on stdin before it starts the
+clock, so that several processes started together measure the same interval.
+It ends by printing one JSON line: events, start and end (``perf_counter``,
+the system-wide monotonic clock on Linux, comparable across processes), and
+the CPU seconds the process used while measuring.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from logpipe.bench.pool import ensure_scrub_key, make_pool, read_pool, write_pool
+
+
+_WAIT = True
+
+
+def _wait_for_go() -> None:
+    if not _WAIT:
+        return
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    sys.stdin.readline()
+
+
+def _tune_gc() -> None:
+    """The collector settings of a logpipe worker (see runtime.runner), for both subjects."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+def run_reference(pool: str, count: int, batch: int) -> dict[str, Any]:
+    from logpipe.bench.reference import Reference, run_loop
+
+    lines = read_pool(pool)
+    ref = Reference()
+    _tune_gc()
+    _wait_for_go()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    done = run_loop(ref, lines, count, batch)
+    end = time.perf_counter()
+    return {"events": done, "start": start, "end": end, "cpu": time.process_time() - cpu}
+
+
+def run_logpipe(pool: str, count: int, batch: int) -> dict[str, Any]:
+    from logpipe.bench import pool_input
+    from logpipe.bench.pipelines import load_variant
+    from logpipe.core.pipeline import Pipeline
+    from logpipe.runtime.runner import install_loop_policy
+
+    pool_input.register()
+    spec = load_variant([{"type": pool_input.NAME, "file": pool, "count": count, "batch": batch}],
+                        [{"type": "blackhole"}])
+
+    async def main() -> dict[str, Any]:
+        pipeline = Pipeline(spec)
+        source = pipeline.inputs[0]
+        go = source.go = asyncio.Event()  # type: ignore[attr-defined]
+        await pipeline.start()
+        await asyncio.get_running_loop().run_in_executor(None, _wait_for_go)
+        cpu = time.process_time()
+        go.set()
+        await pipeline.inputs_done()
+        cpu = time.process_time() - cpu
+        await pipeline.shutdown(30.0)
+        return {**source.figures(), "cpu": cpu}  # type: ignore[attr-defined]
+
+    install_loop_policy()
+    return asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m logpipe.bench.gm_worker")
+    p.add_argument("--subject", choices=("logpipe", "reference"), required=True)
+    p.add_argument("--pool", help="pool file (logpipe.bench.pool); else --pool-size makes one")
+    p.add_argument("--pool-size", type=int, default=60_000)
+    p.add_argument("--count", type=int, default=0, help="events to process (default: the pool once)")
+    p.add_argument("--batch", type=int, default=500)
+    p.add_argument("--no-wait", action="store_true", help="start at once (for profilers)")
+    args = p.parse_args(argv)
+    global _WAIT
+    _WAIT = not args.no_wait
+    ensure_scrub_key()
+    run = run_logpipe if args.subject == "logpipe" else run_reference
+    with tempfile.TemporaryDirectory() as tmp:
+        pool = args.pool
+        if pool is None:
+            pool = str(Path(tmp) / "pool.ndjson")
+            write_pool(Path(pool), make_pool(args.pool_size))
+        count = args.count or len(read_pool(pool))
+        result = run(pool, count, args.batch)
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

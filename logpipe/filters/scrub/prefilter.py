@@ -1,0 +1,92 @@
+"""The whole-event check that lets most events skip the scrubbing walk."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+import orjson
+
+try:
+    import re2
+except ImportError:  # pragma: no cover - google-re2 is a dependency
+    re2 = None
+
+from logpipe.filters.scrub.patterns import AWS_KEY, BEARER, CARD, EMAIL, JWT, SECRET
+
+
+def _letters_pattern(name: str) -> str:
+    """``access_token`` as a pattern that ignores any ``-``/``_`` between letters."""
+    letters = [re.escape(ch) for ch in name.lower() if ch not in "-_"]
+    return "[-_]*".join(letters)
+
+
+class EventPrefilter:
+    """What could need scrubbing in this event? Decided on its JSON form at once.
+
+    Serializing an event with orjson takes well under a microsecond, and one RE2
+    set-match over the bytes looks for every trigger together: ``x@y``/``x%40y``
+    (e-mail), ``eyJ`` (JWT), ``bearer``, ``AKIA``/``ASIA``, 13 digits close
+    together (card), and any secret field or parameter name (its letters in
+    order, ``-``/``_`` between them ignored, any case). Every string value and
+    every key appears in the JSON with those characters in the same order, so a
+    kind that does not trigger cannot be in the event: an event that triggers
+    nothing is not walked at all, and the walk of one that does looks only for
+    the kinds that triggered. Whatever the check cannot handle (an event orjson
+    refuses, non-ASCII names, no RE2) answers "all kinds".
+    """
+
+    def __init__(self, kinds: Iterable[str], names: Iterable[str]) -> None:
+        self.kinds = frozenset(kinds)
+        names = sorted({n for n in names if n})
+        self._set: Any = None
+        self._set_kinds: list[str] = []
+        if re2 is None or not all(n.isascii() for n in names):
+            return
+        patterns: list[tuple[str, str]] = []
+        if names:
+            patterns.append((SECRET, "(?i:" + "|".join(_letters_pattern(n) for n in names) + ")"))
+        if EMAIL in self.kinds:
+            # a character of an address on each side: "@timestamp" is no e-mail
+            patterns.append((EMAIL, r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])"))
+        if BEARER in self.kinds:
+            patterns.append((BEARER, "(?i:bearer)"))
+        if JWT in self.kinds:
+            patterns.append((JWT, "eyJ"))
+        if AWS_KEY in self.kinds:
+            patterns.append((AWS_KEY, "AKIA|ASIA"))
+        if CARD in self.kinds:
+            patterns.append((CARD, r"[0-9](?:[ \-]?[0-9]){12}"))
+        rset = re2.Set.SearchSet(re2.Options())
+        for kind, pattern in patterns:
+            rset.Add(pattern)
+            self._set_kinds.append(kind)
+        if patterns:
+            rset.Compile()
+        self._set = rset if patterns else False
+
+    def scan(self, data: dict[str, Any]) -> frozenset[str]:
+        """The kinds that may be present (empty: the event can be left alone)."""
+        rset = self._set
+        if rset is None:
+            return self.kinds | _FIELDS
+        if rset is False:
+            return _NOTHING
+        try:
+            raw = orjson.dumps(data, default=_opaque)
+        except (TypeError, ValueError):
+            return self.kinds | _FIELDS
+        hits = rset.Match(raw)
+        if not hits:
+            return _NOTHING
+        kinds = self._set_kinds
+        return frozenset([kinds[i] for i in hits])
+
+
+_NOTHING: frozenset[str] = frozenset()
+#: Secret field names: whether the walk is needed for them rides on SECRET.
+_FIELDS = frozenset({SECRET})
+
+
+def _opaque(value: Any) -> None:
+    """Values orjson cannot write are not strings, dicts or lists: the walk skips them too."""
+    return None

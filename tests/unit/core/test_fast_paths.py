@@ -1,0 +1,102 @@
+"""The shortcuts taken on hot paths answer exactly what the general code answers."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from logpipe.core.codec import event_from_json, events_from_json
+from logpipe.core.conditions import compile_condition
+from logpipe.core.event import Event, adopt, now
+from logpipe.core.fieldref import parse
+
+DATA: dict[str, Any] = {
+    "message": "m",
+    "a": {"b": {"c": 1}, "list": [10, {"x": "y"}], "none": None, "false": False},
+    "tags": ["t0", "t1"],
+    "scalar": 5,
+    "ordered": OrderedDict(inner="v"),
+}
+META = {"k": "v", "nested": {"deep": 2}}
+
+
+@pytest.mark.parametrize("ref,expected", [
+    ("message", "m"), ("[a][b][c]", 1), ("[a][list][0]", 10), ("[a][list][1][x]", "y"),
+    ("[a][list][5]", "DEFAULT"), ("[a][list][x]", "DEFAULT"), ("[tags][1]", "t1"),
+    ("[scalar][x]", "DEFAULT"), ("[a][none]", None), ("[a][none][x]", "DEFAULT"),
+    ("[a][false]", False), ("[missing]", "DEFAULT"), ("[a][missing][deeper]", "DEFAULT"),
+    ("[ordered][inner]", "v"), ("[@metadata][k]", "v"), ("[@metadata][nested][deep]", 2),
+    ("[@metadata][nope]", "DEFAULT"),
+])
+def test_get_path_present_absent_and_through_lists(ref: str, expected: Any) -> None:
+    e = Event(dict(DATA), dict(META))
+    assert e.get_path(parse(ref), "DEFAULT") == expected
+
+
+@pytest.mark.parametrize("cond", [
+    "[a][b]", "![a][b]", "[a][none]", "[a][false]", "[a][missing]", "[tags][0] == 't0'",
+    "[tags][3]", "[scalar][x]", "[@metadata][k] == 'v'", "![@metadata][nope]",
+    "[ordered][inner] == 'v'", "'t1' in [tags]", "[a][list] == [10]",
+])
+def test_two_level_condition_readers_match_get_path(cond: str) -> None:
+    """``[x][y]`` and ``[@metadata][x]`` conditions read without get_path; lists, scalars
+    and dict subclasses on the way must still answer as get_path does."""
+    fast = compile_condition(cond)
+    e = Event(dict(DATA), dict(META))
+    expected = {"[a][b]": True, "![a][b]": False, "[a][none]": False, "[a][false]": False,
+                "[a][missing]": False, "[tags][0] == 't0'": True, "[tags][3]": False,
+                "[scalar][x]": False, "[@metadata][k] == 'v'": True, "![@metadata][nope]": True,
+                "[ordered][inner] == 'v'": True, "'t1' in [tags]": True, "[a][list] == [10]": False}
+    assert fast(e) is expected[cond]
+
+
+def test_adopt_wraps_a_built_dict_like_the_constructor() -> None:
+    ts = now()
+    fast = adopt({"@timestamp": ts, "message": "x"}, {})
+    slow = Event({"@timestamp": ts, "message": "x"})
+    assert fast == slow and fast.to_dict() is fast.data
+    fast.set("[@metadata][m]", 1)
+    assert fast.metadata == {"m": 1} and "@metadata" not in fast.data
+
+
+def test_json_codec_parses_or_keeps_the_time() -> None:
+    e = event_from_json(b'{"@timestamp": "2025-01-02T03:04:05+01:00", "a": 1}')
+    assert e.data["@timestamp"].isoformat() == "2025-01-02T02:04:05+00:00"
+    bad = event_from_json(b'{"@timestamp": "yesterday"}')
+    assert bad.data["_timestamp_original"] == "yesterday" and bad.data["@timestamp"].tzinfo
+
+
+def test_batch_json_decoding_gives_what_record_by_record_decoding_gives() -> None:
+    raws = [b'{"message": "raw line"}', b'{"@timestamp": "2025-01-02T03:04:05Z", "a": {"b": 1}}',
+            b'{"@timestamp": "not a time", "x": 1}', b'{"@timestamp": null}', b'{"@timestamp": 17}',
+            b'{"@metadata": {"route": "r"}, "y": 2}', b'{"@metadata": "not an object"}',
+            b"not json", b"[1, 2]", b'"text"', b"{\"bad\xff utf8\": 1}", "{\"str\": 1}"]
+    batch = events_from_json(raws)
+    one_by_one = [event_from_json(raw) for raw in raws]
+    assert len(batch) == len(one_by_one)
+    arrival = now()
+    for fast, slow in zip(batch, one_by_one):
+        a, b = dict(fast.data), dict(slow.data)
+        if all(isinstance(d.get("@timestamp"), datetime) and abs(d["@timestamp"] - arrival) < timedelta(minutes=1)
+               for d in (a, b)):
+            del a["@timestamp"], b["@timestamp"]   # arrival times: one per batch vs one per record
+        assert a == b and fast.metadata == slow.metadata
+        assert list(fast.data) == [k for k in slow.data]
+    assert batch[5].metadata == {"route": "r"} and "@metadata" not in batch[5].data
+    assert batch[7].has_tag("_jsonparsefailure") and batch[8].has_tag("_jsonparsefailure")
+
+
+def test_serializing_non_text_keys_and_odd_values_still_works() -> None:
+    """Text keys take orjson's quick path; a non-text key falls back, same output."""
+    from logpipe.core.codec import dumps, json_lines
+
+    plain = Event({"@timestamp": now(), "a": 1, "s": {3}, "b": b"x\xff"})
+    odd = Event({"@timestamp": plain.data["@timestamp"], 1: "one", "nested": {2.5: "x"}})
+    assert dumps(plain.data).startswith(b'{"@timestamp":"') and b'"s":[3]' in dumps(plain.data)
+    assert b'"1":"one"' in dumps(odd.data) and b'"2.5":"x"' in dumps(odd.data)
+    lines = json_lines([plain, odd]).splitlines()
+    assert lines == [dumps(plain.data), dumps(odd.data)]
+    with pytest.raises(TypeError):
+        dumps({"big": 1 << 70})
