@@ -91,9 +91,11 @@ class SpillFile:
 
 
 def _nonempty(path: Path) -> bool:
+    # Any failure to look (missing file, a file where the directory should be, no
+    # permission) means there is nothing we could drain right now.
     try:
         return path.stat().st_size > 0
-    except FileNotFoundError:
+    except OSError:
         return False
 
 

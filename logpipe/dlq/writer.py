@@ -167,15 +167,17 @@ class DeadLetterWriter:
         return sent
 
     async def _drain_loop(self) -> None:
+        # Nothing may end this loop but stop(): whatever one round raises is logged and
+        # the next round tries again, or spilled records would wait for a restart.
         while not self._stopping.is_set():
-            if self.spill.pending() and await self._connect():
-                try:
+            try:
+                if self.spill.pending() and await self._connect():
                     await self.drain()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self.log.warning("dead-letter queue: draining %s failed: %s; will retry",
-                                     self.spill.path, _describe(exc))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.warning("dead-letter queue: draining %s failed: %s; will retry",
+                                 self.spill.path, _describe(exc))
             try:
                 await asyncio.wait_for(self._stopping.wait(), self.config.drain_interval)
             except TimeoutError:

@@ -185,5 +185,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         extra = {k: v for k, v in row.items() if k not in _COLUMNS}
         if extra:
             tr.write_line("    " + ", ".join(f"{k}={v}" for k, v in extra.items()))
-    if config.cache is not None:
+    if getattr(config, "cache", None) is not None:
         config.cache.set("reliability/ledgers", _RESULTS)

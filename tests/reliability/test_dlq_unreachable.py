@@ -136,12 +136,6 @@ class SpillNotDrained(AssertionError):
     """The spill file was drained only after a restart, not while running."""
 
 
-# The writer's drain task ends for good when checking the spill file raises anything but
-# FileNotFoundError (here NotADirectoryError, while the spill directory is a file), so what is
-# spilled after the fault clears waits for the next start. Reported to the DLQ's owner; the
-# marker turns into a failure once the fix lands, so it cannot be forgotten.
-@pytest.mark.xfail(raises=SpillNotDrained, strict=True,
-                   reason="DeadLetterWriter's drain loop dies when SpillFile.pending() raises")
 def test_when_the_spill_file_cannot_be_written_either_nothing_is_acknowledged(
         es_url: str, kafka_bootstrap: str, es_index: str, make_topic: Any, ledger: Ledger,
         record_ledger: Any, tmp_path: Path) -> None:

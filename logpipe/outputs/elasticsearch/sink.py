@@ -22,6 +22,7 @@ from logpipe.outputs.elasticsearch.request_builder import RequestBuilder
 from logpipe.outputs.elasticsearch.retry import RetryPolicy
 from logpipe.outputs.elasticsearch.service import (BulkService, Counters, Failed, acquire_client,
                                                    release_client)
+from logpipe.outputs.index_names import IndexNameCheck, screen_chunks
 
 
 class ElasticsearchOutput(Output):
@@ -47,6 +48,7 @@ class ElasticsearchOutput(Output):
             self.dlq = DeadLetterWriter(cfg.dead_letter_queue, owner_id=self.id, log=self.log,
                                         worker=ctx.worker_index if ctx.worker_count > 1 else None)
             await self.dlq.start()
+        self._names = IndexNameCheck()
 
     @property
     def counters(self) -> Counters:
@@ -55,7 +57,14 @@ class ElasticsearchOutput(Output):
     async def send(self, events: list[Event]) -> None:
         if not events:
             return
-        failed = await self.service.deliver_all(self.builder.chunks(events))
+        # Names built from event fields are checked before sending: a crafted value could
+        # otherwise write to a hidden index or address several at once.
+        refused: list[Failed] = []
+        failed = await self.service.deliver_all(
+            screen_chunks(self.builder.chunks(events), refused, self._names))
+        if refused:
+            self.service.counters.rejected += len(refused)
+            failed = refused + failed
         if failed:
             await self._rejected(events, failed)
 

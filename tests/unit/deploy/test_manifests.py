@@ -13,9 +13,10 @@ from logpipe.config.loader import load_text
 from logpipe.errors import ConfigError, PluginNotFound
 from logpipe.runtime.metrics import ClusterCollector, ClusterTotals
 
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
+import kubernetes_validate  # noqa: E402  (a dev dependency: a missing one must fail, not skip)
 
-DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "kubernetes"
+ROOT = Path(__file__).resolve().parents[3]
+DEPLOY = ROOT / "deploy" / "kubernetes"
 K8S_VERSION = "1.30"
 CRDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 
@@ -192,3 +193,15 @@ def test_alerts_use_metrics_that_exist() -> None:
         assert set(re.findall(r"logpipe:[\w:]+", alert["expr"])) <= records
     for name in ("LogpipeDeadLetterQueueGrowing", "LogpipeKafkaConsumerLagHigh", "LogpipePipelineStalled"):
         assert name in alerts
+
+
+def test_configmap_runs_the_same_pipeline_as_the_repository() -> None:
+    """The ConfigMap differs from pipelines/graphmemory.yaml only in how it reaches things
+    (bind address, credentials, spill path), never in what it does to events."""
+    deployed = yaml.safe_load(pipeline_text())
+    repo = yaml.safe_load((ROOT / "pipelines" / "graphmemory.yaml").read_text())
+    assert deployed["filters"] == repo["filters"]
+    shape = lambda plugins: [(p["type"], p.get("id"), p.get("if")) for p in plugins]  # noqa: E731
+    assert shape(deployed["inputs"]) == shape(repo["inputs"])
+    assert shape(deployed["outputs"]) == shape(repo["outputs"])
+    assert [o.get("index") for o in deployed["outputs"]] == [o.get("index") for o in repo["outputs"]]
