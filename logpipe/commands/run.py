@@ -55,6 +55,9 @@ def default_workers(spec: object) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from logpipe.runtime import logs
+    from logpipe.runtime.signals import hold_early_stop
+
+    hold_early_stop()
 
     # Workers get their own values; these let a file that uses them load here too.
     os.environ.setdefault("LOGPIPE_WORKER_INDEX", "0")

@@ -25,6 +25,8 @@ dashboards expect (labels in brackets; ``id`` is the plugin id):
 - ``logpipe_output_bulk_size`` histogram [id]: documents per bulk request.
 - ``logpipe_output_request_seconds`` histogram [id]: latency of one request.
 - ``logpipe_output_retries_total`` counter [id, reason]: requests tried again.
+- ``logpipe_output_documents_total`` counter [id, result]: documents written, already
+  there (a redelivery), or rejected.
 - ``logpipe_dlq_events_total`` counter [id, reason]: events written to the dead-letter queue.
 - ``logpipe_kafka_consumer_lag`` gauge [id, topic, partition], ``merge="max"``.
 
@@ -169,6 +171,12 @@ class MetricsRegistry:
         if child is None:
             child = family.children[key] = Histogram(bounds)
         return child
+
+    def remove(self, name: str, labels: Mapping[str, Any] | None = None) -> None:
+        """Drop one labelled child (a gauge for a partition this worker no longer owns)."""
+        family = self._families.get(metric_name(name))
+        if family is not None:
+            family.children.pop(label_key(labels), None)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """JSON-ready families: ``{name, type, help, merge, buckets, samples: [[labels, value]]}``."""

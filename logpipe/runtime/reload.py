@@ -121,10 +121,22 @@ async def run_reloadable(source: str | Path, spec: PipelineSpec) -> bool:
 
 def run_blocking_reloadable(source: str | Path, spec: PipelineSpec) -> int:
     from logpipe.runtime.runner import install_loop_policy
+    from logpipe.runtime.signals import STOP_SIGNALS, ignore_late_stops
 
     install_loop_policy()
+
+    async def main() -> bool:
+        try:
+            return await run_reloadable(source, spec)
+        finally:
+            # Closing the loop would put the default (fatal) action back while we exit.
+            loop = asyncio.get_running_loop()
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+            ignore_late_stops()
+
     try:
-        clean = asyncio.run(run_reloadable(source, spec))
+        clean = asyncio.run(main())
     except Exception:
         log.exception("pipeline %s failed", spec.name)
         return 1

@@ -37,6 +37,7 @@ async def run_pipeline(spec: PipelineSpec, *, stop: asyncio.Event | None = None,
                        worker_count: int = 1) -> bool:
     """Run until SIGTERM/SIGINT (or the end of finite inputs); True when clean."""
     from logpipe.core.pipeline import Pipeline
+    from logpipe.runtime.signals import early_stop
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -45,6 +46,8 @@ async def run_pipeline(spec: PipelineSpec, *, stop: asyncio.Event | None = None,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    if early_stop():
+        stop.set()
     pipeline = Pipeline(spec, worker_index=worker_index, worker_count=worker_count, shared=shared)
     log.info("pipeline %s starting: %d inputs, %d filters, %d outputs", spec.name,
              len(spec.inputs), len(spec.filters), len(spec.outputs))

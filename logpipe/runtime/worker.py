@@ -152,10 +152,13 @@ class Worker:
     # --- lifecycle -------------------------------------------------------------------
     async def run(self) -> int:
         from logpipe.core.pipeline import Pipeline
+        from logpipe.runtime.signals import early_stop
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        if early_stop():
+            self._stop.set()
         if self._stats_fd is not None:
             self._feed = StatsFeed(self._stats_fd, self._lost_supervisor)
             await self._feed.open()
@@ -253,9 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     from logpipe.runtime import logs
     from logpipe.runtime.runner import install_loop_policy
 
+    from logpipe.runtime.signals import hold_early_stop
+
     args = parse_args(argv)
     # A terminal hangup must not kill workers; reloads are the supervisor's business.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    hold_early_stop()
     os.environ["LOGPIPE_WORKER_INDEX"] = str(args.index)
     os.environ["LOGPIPE_WORKER_COUNT"] = str(args.count)
     logs.setup(args.log_level or "info", args.log_format)

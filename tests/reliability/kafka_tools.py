@@ -1,5 +1,7 @@
-"""Kafka from the test's side: produce keyed records, read a group's committed offsets."""
+"""Kafka from the test's side: produce keyed records, read a group's committed offsets and members."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from logpipe.generate.traffic import Record
 from tests.reliability.clients import kafka_value
@@ -73,3 +75,54 @@ async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, 
 def coordinates_ids(topic: str, where: dict[int, tuple[int, int]]) -> dict[int, str]:
     """The document id the Elasticsearch output gives each record (topic:partition:offset)."""
     return {seq: f"{topic}:{p}:{o}" for seq, (p, o) in where.items()}
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """A consumer group as the broker's coordinator describes it."""
+
+    state: str
+    #: The partitions of ``topic`` each member holds, one set per member.
+    members: tuple[frozenset[int], ...]
+
+    @property
+    def assigned(self) -> set[int]:
+        return set().union(*self.members) if self.members else set()
+
+    def settled(self, members: int, partitions: int) -> bool:
+        """Stable, with exactly ``members`` members sharing all ``partitions`` between them."""
+        return (self.state == "Stable" and len(self.members) == members
+                and self.assigned == set(range(partitions))
+                and sum(len(m) for m in self.members) == partitions)
+
+
+async def describe_group(bootstrap: str, group: str, topic: str) -> GroupView:
+    """The group's state and each member's assignment (a classic-protocol group).
+
+    A member killed without leaving stays listed until its session times out, so a
+    view without it, stable and covering every partition, shows that the others took
+    over its partitions.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    described = response.to_object()["groups"]
+    if not described:
+        return GroupView("Dead", ())
+    (desc,) = described
+    members = []
+    for member in desc["members"]:
+        raw = member["member_assignment"]
+        parts: set[int] = set()
+        if raw:
+            for name, partitions in ConsumerProtocolMemberAssignment.decode(raw).assignment:
+                if name == topic:
+                    parts.update(partitions)
+        members.append(frozenset(parts))
+    return GroupView(str(desc["state"]), tuple(members))

@@ -57,16 +57,24 @@ def rss_bytes(pid: int) -> int:
 
 
 class Logpipe:
-    """One ``logpipe run`` child; ``start()`` may be called again after it exited."""
+    """One ``logpipe run`` child; ``start()`` may be called again after it exited.
 
-    def __init__(self, workdir: Path, pipeline: str, *, name: str = "logpipe", workers: int = 1,
+    ``pipeline`` is either the text of a pipeline, written to the child's directory,
+    or the path of an existing file (a shipped pipeline), which is run where it is so
+    that the test exercises exactly that file.
+    """
+
+    def __init__(self, workdir: Path, pipeline: str | Path, *, name: str = "logpipe", workers: int = 1,
                  metrics_port: int | None = None, env: dict[str, str] | None = None,
                  log_level: str = "info") -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.name = name
-        self.pipeline_file = self.dir / f"{name}.yaml"
-        self.pipeline_file.write_text(pipeline)
+        if isinstance(pipeline, Path):
+            self.pipeline_file = pipeline.resolve()
+        else:
+            self.pipeline_file = self.dir / f"{name}.yaml"
+            self.pipeline_file.write_text(pipeline)
         self.log_file = self.dir / f"{name}.log"
         self.workers = workers
         self.metrics_port = metrics_port
@@ -100,15 +108,29 @@ class Logpipe:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
 
+    def _signal_tree(self, sig: int) -> None:
+        for pid in reversed(tree_pids(self.pid)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole tree: nothing it does (deliveries, offset commits) moves on
+        until ``thaw`` or ``kill``, so the state it leaves behind can be read steadily."""
+        if self.alive():
+            self._signal_tree(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT the whole tree after ``freeze``."""
+        if self.alive():
+            self._signal_tree(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the whole tree at once (a node lost), and reap it."""
         if not self.alive():
             return
-        for pid in reversed(tree_pids(self.pid)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self._signal_tree(signal.SIGKILL)
         assert self.proc is not None
         self.proc.wait(30)
 

@@ -122,8 +122,11 @@ def test_rolling_sigterm_redelivers_nothing_and_sigkill_redelivers_a_bounded_amo
             victim = replicas[1]
             victim.kill()
             await progressing(2000)
+            # The log file is appended to across restarts: wait for a new assignment.
+            assignments = victim.count_messages("partitions assigned: " + topic)
             victim.start()
-            await victim.wait_message("partitions assigned: " + topic, timeout=90)
+            await victim.wait_message("partitions assigned: " + topic, count=assignments + 1,
+                                      timeout=90)
             await progressing()
 
             producing.clear()

@@ -43,6 +43,7 @@ from logpipe.inputs.kafka.offsets import OffsetTracker
 from logpipe.inputs.kafka.records import decoder, to_events
 from logpipe.net.kafka_security import client_kwargs, describe
 
+LAG_METRIC = "kafka_consumer_lag"
 MAX_REDELIVERY_BACKOFF = 30.0
 #: While blocked on a full queue, how often to poll (with everything paused) to stay in the group.
 KEEPALIVE_SECONDS = 0.5
@@ -85,6 +86,7 @@ class KafkaInput(Input):
         self._pending: deque[_Fetched] = deque()
         #: Next offset this consumer will read, per partition (for lag).
         self._positions: dict[TopicPartition, int] = {}
+        self._lag_published: set[TopicPartition] = set()
         #: Partitions held back after a failure: (resume at, current backoff, failed offset).
         self._hold: dict[TopicPartition, tuple[float, float, int]] = {}
         self._commit_task: asyncio.Task[None] | None = None
@@ -326,9 +328,28 @@ class KafkaInput(Input):
                 raise
             except Exception as exc:
                 self.log.warning("periodic offset commit failed: %s", exc)
+            self._publish_lag()
             if self.log.isEnabledFor(logging.DEBUG):
                 lag = {f"{tp.topic}-{tp.partition}": n for tp, n in sorted(self.lag().items())}
                 self.log.debug("consumer lag %s", lag)
+
+    def _publish_lag(self) -> None:
+        """Lag per owned partition as a gauge; partitions given away lose theirs, so the
+        cluster's figure for a partition comes from its present owner only."""
+        from logpipe.runtime.metrics import metrics_for
+
+        registry = metrics_for(self.context)
+        lag = self.lag()
+        for tp, n in lag.items():
+            registry.gauge(LAG_METRIC, self._lag_labels(tp), merge="max",
+                           help="Records between the consumer's position and the end of the "
+                                "partition.").set(n)
+        for tp in self._lag_published - set(lag):
+            registry.remove(LAG_METRIC, self._lag_labels(tp))
+        self._lag_published = set(lag)
+
+    def _lag_labels(self, tp: TopicPartition) -> dict[str, Any]:
+        return {"id": self.id, "topic": tp.topic, "partition": tp.partition}
 
     async def _commit(self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None) -> bool:
         """Commit delivered prefixes of assigned partitions; False when Kafka refused."""

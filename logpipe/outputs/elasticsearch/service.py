@@ -12,8 +12,9 @@ import asyncio
 import hashlib
 import logging
 import ssl
+import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch
@@ -25,6 +26,9 @@ from logpipe.outputs.elasticsearch.request_builder import (GZIP_HEADERS, NDJSON_
                                                            body, compress)
 from logpipe.outputs.elasticsearch.response import MalformedResponse, Rejection, classify
 from logpipe.outputs.elasticsearch.retry import RetryPolicy, Verdict
+
+if TYPE_CHECKING:
+    from logpipe.outputs.elasticsearch.metrics import BulkMetrics
 
 SHARED_KEY = "elasticsearch.clients"
 #: Only what classification reads comes back; a 1000-item response shrinks several-fold.
@@ -137,6 +141,7 @@ class BulkService:
         self.compression_level = compression_level
         self.log = log or logging.getLogger("logpipe.output.elasticsearch")
         self.counters = Counters()
+        self.metrics: BulkMetrics | None = None
         self._slots = asyncio.Semaphore(max_in_flight)
 
     async def _encode(self, data: bytes) -> tuple[bytes, dict[str, str]]:
@@ -151,14 +156,25 @@ class BulkService:
         data, headers = await self._encode(body(items))
         async with self._slots:
             self.counters.requests += 1
+            metrics = self.metrics
+            if metrics is None:
+                return await self._request(data, headers)
+            metrics.bulk_size.observe(len(items))
+            started = time.perf_counter()
             try:
-                resp = await self.client.perform_request(
-                    "POST", "/_bulk", params=BULK_PARAMS, headers=headers, body=data,
-                    endpoint_id="bulk")
-            except ApiError as exc:
-                return exc.meta.status, exc.body, f"HTTP {exc.meta.status}: {exc.message}"
-            except TransportError as exc:
-                return None, None, f"{type(exc).__name__}: {exc.message}"
+                return await self._request(data, headers)
+            finally:
+                metrics.request_seconds.observe(time.perf_counter() - started)
+
+    async def _request(self, data: bytes, headers: dict[str, str]) -> tuple[int | None, Any, str]:
+        try:
+            resp = await self.client.perform_request(
+                "POST", "/_bulk", params=BULK_PARAMS, headers=headers, body=data,
+                endpoint_id="bulk")
+        except ApiError as exc:
+            return exc.meta.status, exc.body, f"HTTP {exc.meta.status}: {exc.message}"
+        except TransportError as exc:
+            return None, None, f"{type(exc).__name__}: {exc.message}"
         return resp.meta.status, resp.body, f"HTTP {resp.meta.status}"
 
     async def deliver(self, items: list[BulkItem]) -> list[Failed]:
@@ -183,6 +199,9 @@ class BulkService:
                     c.delivered += result.delivered
                     c.already_written += result.already_written
                     c.rejected += len(result.rejected)
+                    if self.metrics is not None:
+                        self.metrics.documents(result.delivered, result.already_written,
+                                               len(result.rejected))
                     failed.extend(Failed(pending[r.slot], r, attempts) for r in result.rejected)
                     pending = [pending[slot] for slot in result.retry]
                     if not pending:
@@ -210,6 +229,8 @@ class BulkService:
                 self.counters.rejected += len(pending)
                 break
             self.counters.retries += 1
+            if self.metrics is not None:
+                self.metrics.retry(_retry_reason(status, verdict))
             if self.policy.exhausted(attempts):
                 raise DeliveryError(f"bulk request failed after {attempts} attempts: {what}",
                                     retriable=True)
@@ -254,6 +275,15 @@ class BulkService:
         except BaseExceptionGroup as eg:
             raise eg.exceptions[0] from None
         return failed
+
+
+def _retry_reason(status: int | None, verdict: Verdict) -> str:
+    """``items`` when some documents of an answered request are retried, else the status."""
+    if status is None:
+        return "unreachable"
+    if verdict is Verdict.DELIVERED:
+        return "items"
+    return str(status)
 
 
 def _request_error(payload: Any, what: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ worker stays in ``send``, the queue fills, and inputs slow down.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -22,7 +23,9 @@ from logpipe.outputs.elasticsearch.request_builder import RequestBuilder
 from logpipe.outputs.elasticsearch.retry import RetryPolicy
 from logpipe.outputs.elasticsearch.service import (BulkService, Counters, Failed, acquire_client,
                                                    release_client)
+from logpipe.outputs.elasticsearch.metrics import BulkMetrics
 from logpipe.outputs.index_names import IndexNameCheck, screen_chunks
+from logpipe.runtime.metrics import metrics_for
 
 
 class ElasticsearchOutput(Output):
@@ -49,6 +52,7 @@ class ElasticsearchOutput(Output):
                                         worker=ctx.worker_index if ctx.worker_count > 1 else None)
             await self.dlq.start()
         self._names = IndexNameCheck()
+        self.service.metrics = self._metrics = BulkMetrics(metrics_for(self.context), self.id)
 
     @property
     def counters(self) -> Counters:
@@ -64,6 +68,7 @@ class ElasticsearchOutput(Output):
             screen_chunks(self.builder.chunks(events), refused, self._names))
         if refused:
             self.service.counters.rejected += len(refused)
+            self._metrics.documents(0, 0, len(refused))
             failed = refused + failed
         if failed:
             await self._rejected(events, failed)
@@ -71,6 +76,8 @@ class ElasticsearchOutput(Output):
     async def _rejected(self, events: list[Event], failed: list[Failed]) -> None:
         if self.dlq is not None:
             await self.dlq.write([self._record(f) for f in failed])
+            for reason, count in Counter(f.rejection.error_type for f in failed).items():
+                self._metrics.dead_lettered(reason or "unknown", count)
             self.log.warning("%d documents rejected by Elasticsearch went to the dead-letter "
                              "queue %s (first: %s)", len(failed), self.dlq.topic, _summary(failed[0]))
             return

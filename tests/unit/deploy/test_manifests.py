@@ -175,8 +175,21 @@ def exported_metric_names() -> set[str]:
     names = set()
     for family in ClusterCollector(lambda: status).collect():
         names.add(family.name + ("_total" if family.type == "counter" else ""))
-    names |= set(re.findall(r"``(logpipe_\w+)``", runtime_metrics.__doc__ or ""))
+    # plugin metrics: the names the code registers (literal, or through a *_METRIC constant)
+    source = "\n".join(p.read_text() for p in (ROOT / "logpipe").rglob("*.py"))
+    constants = dict(re.findall(r"^(\w+_METRIC) = \"(\w+)\"", source, flags=re.M))
+    for kind, name in re.findall(r"\.(counter|gauge|histogram)\(\s*(\"\w+\"|\w+_METRIC\b)", source):
+        name = constants.get(name, name.strip('"'))
+        full = runtime_metrics.metric_name(name)
+        names.add(full if kind != "counter" or full.endswith("_total") else full + "_total")
     return names
+
+
+def test_plugin_metrics_the_alerts_need_are_registered_by_the_code() -> None:
+    names = exported_metric_names()
+    for needed in ("logpipe_dlq_events_total", "logpipe_kafka_consumer_lag", "logpipe_output_bulk_size",
+                   "logpipe_output_request_seconds", "logpipe_output_retries_total"):
+        assert needed in names
 
 
 def test_alerts_use_metrics_that_exist() -> None:

@@ -121,3 +121,46 @@ def test_client_options_follow_the_tls_and_credential_settings() -> None:
     opts = client_options(ElasticsearchOutput.Config(api_key="abc", ssl_certificate_authorities=["/ca.pem"]))
     assert opts["api_key"] == "abc" and opts["ca_certs"] == "/ca.pem"
     assert "**********" in repr(ElasticsearchOutput.Config(api_key="abc"))
+
+
+def test_requests_retries_outcomes_and_dead_letters_reach_the_metrics(tmp_path: Path) -> None:
+    """/metrics gets bulk sizes, request latency, retries by reason, documents by outcome
+    and dead-lettered events by reason, from the output's own registry."""
+    from logpipe.runtime.metrics import MetricsRegistry
+
+    answers = iter([(429, {"error": {"type": "es_rejected_execution_exception"}})])
+
+    def script(actions: list, docs: list) -> Any:
+        # first request: the whole bulk refused with 429; then odd documents rejected
+        return next(answers, None) or _reject_odd(actions, docs)
+
+    kafka = FakeKafka()
+    registry = MetricsRegistry()
+
+    async def main() -> None:
+        cfg = ElasticsearchOutput.Config(index="logs-%{[event][dataset]}", retry_initial_interval=0.001,
+                                         retry_max_interval=0.002)
+        out = ElasticsearchOutput(cfg, id="es-app",
+                                  context=PluginContext(pipeline="gm", shared={"metrics": registry}))
+        await out.start()
+        out.service.client = FakeClient(script)  # type: ignore[assignment]
+        out.dlq = DeadLetterWriter(DeadLetterQueueConfig(bootstrap_servers="k:9092", topic="gm-dlq",
+                                                         spill_path=str(tmp_path / "s.jsonl")),
+                                   owner_id="es-app", producer_factory=kafka.producer)
+        await out.dlq.start()
+        await out.send(_events(6))
+        await out.stop()
+
+    asyncio.run(main())
+    families = {f["name"]: {tuple(sorted(labels.items())): value for labels, value in f["samples"]}
+                for f in registry.snapshot()}
+    es = (("id", "es-app"),)
+    assert families["logpipe_output_bulk_size"][es]["count"] == 2      # the refused try and the retry
+    assert families["logpipe_output_bulk_size"][es]["sum"] == 12
+    assert families["logpipe_output_request_seconds"][es]["count"] == 2
+    assert families["logpipe_output_retries_total"][(("id", "es-app"), ("reason", "429"))] == 1
+    docs = families["logpipe_output_documents_total"]
+    assert docs[(("id", "es-app"), ("result", "written"))] == 3
+    assert docs[(("id", "es-app"), ("result", "rejected"))] == 3
+    dlq = families["logpipe_dlq_events_total"]
+    assert dlq == {(("id", "es-app"), ("reason", "document_parsing_exception")): 3}
