@@ -22,7 +22,7 @@ import sys
 import time
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     from logpipe.bench import SCENARIOS
 
     p = sub.add_parser("bench", help="run the benchmark suite",

@@ -6,7 +6,7 @@ import argparse
 from logpipe.commands._common import add_pipeline_args, load_pipeline
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="validate a pipeline and print its plan")
     add_pipeline_args(p)
     p.set_defaults(func=run)

@@ -11,7 +11,7 @@ import dataclasses
 from logpipe.commands._common import add_pipeline_args, load_pipeline
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("filter", help="run stdin through a pipeline's filters to stdout")
     add_pipeline_args(p)
     p.add_argument("--format", choices=("lines", "json"), default="lines",
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     spec = dataclasses.replace(
         spec,
         settings=spec.settings.model_copy(update={"pipeline_workers": 1}),
-        inputs=[PluginEntry("input", "stdin", "stdin", stdin_cls, stdin_cls.Config(codec=codec))],
+        inputs=[PluginEntry("input", "stdin", "stdin", stdin_cls, stdin_cls.Config.model_validate({"codec": codec}))],
         outputs=[PluginEntry("output", "stdout", "stdout", stdout_cls, stdout_cls.Config())],
     )
     return run_blocking(spec)

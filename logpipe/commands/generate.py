@@ -7,7 +7,7 @@ import sys
 import time
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate realistic GraphMemory traffic")
     p.add_argument("--count", type=int, default=1000, help="records to send (0: until interrupted)")
     p.add_argument("--rate", type=float, default=None, help="records per second (default: as fast as possible)")

@@ -13,7 +13,7 @@ import os
 from logpipe.commands._common import add_pipeline_args, load_pipeline
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a pipeline")
     add_pipeline_args(p)
     p.add_argument("--workers", type=int, default=None,

@@ -19,13 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from logpipe.commands._common import add_pipeline_args
 from logpipe.errors import ConfigError
+
+if TYPE_CHECKING:
+    from logpipe.core.plugin import Filter
 
 
 class Case(BaseModel):
@@ -47,7 +50,7 @@ class CaseFile(BaseModel):
     tests: list[Case]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("test", help="run a pipeline's test cases (NAME.tests.yaml)")
     add_pipeline_args(p)
     p.add_argument("--cases", help="test case file (default: next to the pipeline, NAME.tests.yaml)")
@@ -109,7 +112,7 @@ async def _run_cases(args: argparse.Namespace) -> int:
     spec = load_file(pipeline_path)
     stats = PipelineStats()
     context = PluginContext(pipeline=spec.name, settings=spec.settings)
-    stages = [FilterStage(e.cls(e.config, id=e.id, context=context), e.predicate,  # type: ignore[arg-type]
+    stages = [FilterStage(cast("Filter", e.cls(e.config, id=e.id, context=context)), e.predicate,
                           stats.plugin("filter", e.type, e.id)) for e in spec.filters]
     for stage in stages:
         await stage.plugin.start()

@@ -5,7 +5,7 @@ import argparse
 import platform
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(func=run)
 

@@ -7,6 +7,8 @@ own settings are validated. Any problem becomes one ``ConfigError`` rendered as
 """
 from __future__ import annotations
 
+import builtins
+
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ class PluginEntry:
     kind: str
     type: str
     id: str
-    cls: type[Plugin]
+    cls: builtins.type[Plugin]  # `type` above is the field, not the builtin
     config: PluginConfig
     condition: str | None = None
     predicate: Callable[[Any], bool] | None = None
@@ -132,7 +134,7 @@ def load_file(path: str | Path, env: Mapping[str, str] | None = None) -> Pipelin
     return load_text(text, source=str(path), name=path.stem, env=env)
 
 
-def _pydantic_message(err: dict[str, Any]) -> str:
+def _pydantic_message(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
         return "unknown setting"

@@ -179,7 +179,7 @@ class Pipeline:
         """Run until stopped (or until finite inputs end); True when all was acknowledged."""
         stop = stop or asyncio.Event()
         await self.start()
-        waiters = [asyncio.ensure_future(stop.wait())]
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         if self.finite:
             waiters.append(asyncio.ensure_future(self.inputs_done()))
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
