@@ -17,6 +17,8 @@ from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:9600"
 RATE_WINDOW = 3.0
+#: Width of the table when the output is not a terminal (a pipe, a file, a CI log).
+PIPE_WIDTH = 120
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -112,13 +114,26 @@ def render(current: dict[str, Any], previous: dict[str, Any] | None, url: str) -
     return Group(*parts)
 
 
+def make_console() -> Any:
+    """A console for the screen. Rich assumes 80 columns when the output is not a
+    terminal, which cuts the numbers of the plugin table short ("1.…"); a pipe or a
+    file gets PIPE_WIDTH columns instead, unless COLUMNS says otherwise."""
+    import os
+
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(width=PIPE_WIDTH)
+    return console
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from rich.console import Console
     from rich.live import Live
 
-    console = Console()
+    console = make_console()
     try:
         previous = fetch(args.url)
     except (urllib.error.URLError, OSError, ValueError) as exc:

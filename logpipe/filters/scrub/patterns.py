@@ -122,7 +122,7 @@ class TextMasker:
             elif kind == CARD:
                 raw = m.group(CARD)
                 digits = raw.replace(" ", "").replace("-", "")
-                if not luhn_valid(digits) or (len(raw) == len(digits) and _looks_like_epoch(digits)):
+                if not luhn_valid(digits) or (len(raw) == len(digits) and _looks_like_time(digits)):
                     return m.group(0)
                 out = mask(CARD)
             elif kind == SECRET:
@@ -139,10 +139,17 @@ class TextMasker:
         return regex.sub(replace, text)
 
 
-def _looks_like_epoch(digits: str) -> bool:
+def _looks_like_time(digits: str) -> bool:
     """An unseparated 13, 16 or 19 digit run starting with 1 is a Unix time in ms, us
-    or ns (until 2033); no card network issues numbers of that shape."""
-    return digits[0] == "1" and len(digits) in (13, 16, 19)
+    or ns (until 2033); a 14 digit run that reads as yyyyMMddHHmmss (1900 to 2099) is a
+    compact date-time, common in request and build ids. No card network issues numbers
+    of either shape (14 digit cards start with 30, 36, 38 or 39)."""
+    if digits[0] == "1" and len(digits) in (13, 16, 19):
+        return True
+    if len(digits) != 14 or digits[:2] not in ("19", "20"):
+        return False
+    month, day, hour, minute, second = (int(digits[i:i + 2]) for i in range(4, 14, 2))
+    return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61
 
 
 def fast_search(pattern: str) -> Callable[[str], bool]:

@@ -80,7 +80,7 @@ def test_ordinary_fields_near_secret_names_stay() -> None:
 
 @pytest.mark.parametrize("card", ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111",
                                   "5500 0000 0000 0004", "378282246310005", "6011000990139424",
-                                  "4222222222222", "6304000000000000000"])
+                                  "4222222222222", "6304000000000000000", "30569309025904"])
 def test_luhn_valid_cards_are_masked(card: str) -> None:
     assert text(f"paid with {card}, thanks") == "paid with [REDACTED:card], thanks"
 
@@ -90,6 +90,7 @@ def test_luhn_valid_cards_are_masked(card: str) -> None:
     "order 123456789012",                    # 12 digits
     "1705312800123",                         # epoch milliseconds (Luhn-valid)
     "1705312800123456",                      # epoch microseconds
+    "run demo20261126232028-http-912",       # yyyyMMddHHmmss in an id (Luhn-valid)
     "2024-01-15 10:00:00.123",
     "550e8400-e29b-41d4-a716-446655440000",
     "trace 4bf92f3577b34da6a3ce929d0e0e4736",

@@ -5,7 +5,7 @@ import string
 from typing import Any
 
 import orjson
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from logpipe.core.event import Event
@@ -40,6 +40,9 @@ def cards(draw: st.DrawFn) -> tuple[str, str]:
                                          max_size=length - 2)))
     check = next(d for d in string.digits if luhn_valid(body + d))
     digits = body + check
+    # No network issues 14 digit numbers starting with 2; written without separators they
+    # can read as a yyyyMMddHHmmss date-time, which the scrubber rightly leaves alone.
+    assume(not (length == 14 and first == "2"))
     sep = draw(st.sampled_from(["", " ", "-"]))
     written = sep.join(digits[i:i + 4] for i in range(0, len(digits), 4)) if sep else digits
     return digits, written

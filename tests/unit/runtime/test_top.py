@@ -74,3 +74,30 @@ def test_once_reads_a_running_endpoint(capsys: pytest.CaptureFixture[str]) -> No
 def test_unreachable_endpoint_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["top", "--once", "--url", "http://127.0.0.1:9"]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def many_plugins(t: float, out: int) -> dict[str, Any]:
+    """A status with the graphmemory pipeline's plugin ids, the longest being 19 characters."""
+    doc = status(t, out, out)
+    ids = [("input", "beats"), ("input", "http"), ("input", "kafka"), ("input", "redis"),
+           ("filter", "decode_json_message"), ("filter", "parse_access"), ("filter", "geoip"),
+           ("filter", "useragent"), ("filter", "scrub"), ("output", "elasticsearch"), ("output", "statsd")]
+    doc["totals"]["plugins"] = [
+        {"kind": kind, "type": name, "id": name, "events_in": 0 if kind == "input" else out,
+         "events_out": out, "failures": 0, "seconds": out / 10_000} for kind, name in ids]
+    doc["totals"]["metrics"] = []
+    return doc
+
+
+def test_once_into_a_pipe_keeps_every_number_whole(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not a terminal (pytest captures stdout) and no COLUMNS: Rich alone would draw 80
+    # columns and cut "16.5k" down to "1…".
+    monkeypatch.delenv("COLUMNS", raising=False)
+    snapshots = iter([many_plugins(10.0, 12_000), many_plugins(11.0, 16_500)])
+    monkeypatch.setattr("logpipe.commands.top.fetch", lambda url, timeout=5.0: next(snapshots))
+    assert main(["top", "--once", "--interval", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    row = next(line for line in out.splitlines() if "decode_json_message" in line)
+    assert "4.5k" in row and "16.5k" in row and "0.100" in row  # rates, counts, ms/event
