@@ -26,13 +26,16 @@ import aiohttp
 from logpipe.bench.cluster import Cluster
 from logpipe.bench.common import Options, Row, ScenarioResult, Target, free_port
 from logpipe.bench.e2e import HTTP_BATCH, HTTP_SENDERS
-from logpipe.bench.pipelines import variant
+from logpipe.bench.pipelines import graphmemory_raw, variant
 from logpipe.bench.pool import ensure_scrub_key, make_pool
 
 SAMPLE_EVERY = 0.5
 FLAT = 0.05
-#: The graphmemory pipeline's queue bound (settings.queue_max_events).
-QUEUE_EVENTS = 40_000
+
+
+def queue_events() -> int:
+    """The graphmemory pipeline's queue bound (settings.queue_max_events)."""
+    return int(graphmemory_raw()["settings"]["queue_max_events"])
 
 
 class StalledSink:
@@ -77,7 +80,7 @@ def _senders(workers: int, flood: bool) -> int:
     accepted request waits for an acknowledgement that never comes, the rest are refused."""
     if not flood:
         return HTTP_SENDERS
-    return 64 + workers * (QUEUE_EVENTS // HTTP_BATCH + 16)
+    return 64 + workers * (queue_events() // HTTP_BATCH + 16)
 
 
 async def _drive(url: str, bodies: list[bytes], seconds: float, cluster: Cluster, *, flood: bool
