@@ -6,6 +6,10 @@ map a metric name to the value to send. Names are ``%{field}`` templates; a
 value is a number, a ``%{field}`` template, or a field reference (``[a][b]``
 or ``a.b``). The full name is ``namespace.sender.metric`` (empty parts left out).
 
+StatsD timers are milliseconds. A duration kept in another unit (ECS
+``event.duration`` is in nanoseconds) is given as ``{field: ..., unit: ns}``
+and converted before it is sent.
+
 Within a batch, counters with the same name are added up and gauges keep their
 last value before anything is sent, so a busy pipeline sends a few lines per
 metric per batch rather than one per event; timings are sent one by one.
@@ -47,7 +51,9 @@ class StatsdConfig(PluginConfig):
     increment: list[str] = Field(default_factory=list, description="Counters bumped by 1 per event.")
     decrement: list[str] = Field(default_factory=list, description="Counters lowered by 1 per event.")
     count: dict[str, Any] = Field(default_factory=dict, description="Counter name -> amount to add.")
-    timing: dict[str, Any] = Field(default_factory=dict, description="Timer name -> milliseconds.")
+    timing: dict[str, Any] = Field(default_factory=dict, description=(
+        "Timer name -> milliseconds. For a duration in another unit give "
+        "`{field: \"[event][duration]\", unit: ns}` (units: ns, us, ms, s); it is converted to ms."))
     gauge: dict[str, Any] = Field(default_factory=dict, description="Gauge name -> value.")
     set: dict[str, Any] = Field(default_factory=dict, description="Set name -> member (unique values).")
     sample_rate: float = Field(1.0, gt=0, le=1, description="Fraction of events that send counters and timings.")
@@ -60,6 +66,14 @@ class StatsdConfig(PluginConfig):
         for name in value:
             if not name:
                 raise ValueError("metric names must not be empty")
+        return value
+
+    @field_validator("timing")
+    @classmethod
+    def _timings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for spec in value.values():
+            if isinstance(spec, dict):
+                timing_getter(spec)  # raises ValueError with the reason
         return value
 
 
@@ -80,6 +94,32 @@ def value_getter(spec: Any) -> Getter:
         return compile_template(text)
     path = parse(text)
     return lambda e: e.get_path(path)
+
+
+#: Milliseconds per unit, as (multiplier, divisor) so that whole values stay exact.
+_TO_MS: dict[str, tuple[int, int]] = {"ns": (1, 1_000_000), "us": (1, 1000), "ms": (1, 1), "s": (1000, 1)}
+
+
+def timing_getter(spec: Any) -> Getter:
+    """A timer value in milliseconds: what :func:`value_getter` takes, or
+    ``{"field": ref, "unit": "ns" | "us" | "ms" | "s"}`` for a duration in another unit."""
+    if not isinstance(spec, dict):
+        return value_getter(spec)
+    if set(spec) - {"field", "unit"} or "field" not in spec:
+        raise ValueError("a timing is a value, or {field: ..., unit: ns|us|ms|s}")
+    unit = spec.get("unit", "ms")
+    if unit not in _TO_MS:
+        raise ValueError(f"unknown duration unit {unit!r} (ns, us, ms or s)")
+    getter = value_getter(spec["field"])
+    mul, div = _TO_MS[unit]
+    if mul == div:
+        return getter
+
+    def in_ms(event: Event) -> float | None:
+        value = _number(getter(event))
+        return None if value is None else value * mul / div
+
+    return in_ms
 
 
 def _number(value: Any) -> float | None:
@@ -134,7 +174,8 @@ class StatsdOutput(Output):
             "decrement": [compile_template(n) for n in cfg.decrement],
         }
         self._values: dict[str, list[tuple[Callable[[Any], str], Getter]]] = {
-            kind: [(compile_template(n), value_getter(v)) for n, v in getattr(cfg, kind).items()]
+            kind: [(compile_template(n), (timing_getter if kind == "timing" else value_getter)(v))
+                   for n, v in getattr(cfg, kind).items()]
             for kind in ("count", "timing", "gauge", "set")
         }
         self._sender = compile_template(cfg.sender) if cfg.sender else None

@@ -66,6 +66,18 @@ def test_counters_timings_gauges_and_sets(server: socket.socket) -> None:
     ])
 
 
+def test_durations_in_other_units_are_sent_as_milliseconds(server: socket.socket) -> None:
+    # StatsD timers are milliseconds; ECS event.duration is nanoseconds, nginx's request_time seconds.
+    events = [Event({"event": {"duration": 48_000_000}, "rt": 0.25, "us": 1500}),
+              Event({"event": {"duration": 2_472_000_000}, "rt": "1.5", "us": 3})]
+    run(server, events, namespace="", timing={
+        "ns": {"field": "[event][duration]", "unit": "ns"}, "s": {"field": "rt", "unit": "s"},
+        "us": {"field": "us", "unit": "us"}, "plain": {"field": "us"}})
+    assert sorted(lines_of(received(server, 1))) == sorted([
+        "ns:48|ms", "ns:2472|ms", "s:250|ms", "s:1500|ms", "us:1.5|ms", "us:0.003|ms",
+        "plain:1500|ms", "plain:3|ms"])
+
+
 def test_prefix_alias_decrement_and_reserved_characters(server: socket.socket) -> None:
     run(server, [Event({"k": "a:b|c"})], prefix="app", decrement=["errors %{k}"])
     assert lines_of(received(server, 1)) == ["app.errors_a_b_c:-1|c"]
@@ -133,4 +145,8 @@ def test_config_validation() -> None:
         StatsdOutput.Config(sample_rate=0)
     with pytest.raises(ValidationError):
         StatsdOutput.Config(unknown=1)
+    with pytest.raises(ValidationError, match="unit"):
+        StatsdOutput.Config(timing={"t": {"field": "event.duration", "unit": "fortnights"}})
+    with pytest.raises(ValidationError, match="field"):
+        StatsdOutput.Config(timing={"t": {"unit": "ns"}})
     assert StatsdOutput.Config().port == 8125
