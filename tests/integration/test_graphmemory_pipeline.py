@@ -315,6 +315,12 @@ def total(metrics: Metrics, name: str) -> float:
     return sum(v for (sample, _), v in metrics.items() if sample == name)
 
 
+def kafka_lag(metrics: Metrics, topic: str) -> dict[str, float]:
+    """The cluster's consumer-lag gauge per partition of ``topic``."""
+    return {dict(labels)["partition"]: value for (name, labels), value in metrics.items()
+            if name == "logpipe_kafka_consumer_lag" and dict(labels).get("topic") == topic}
+
+
 def live_figures(metrics: Metrics) -> dict[str, float]:
     """The counters that must move while traffic flows."""
     figures = {f"{i} out": plugin_figure(metrics, "logpipe_events_out_total", i, "input") for i in INPUTS}
@@ -504,6 +510,7 @@ class Outcome:
     health: dict[str, int] = field(default_factory=dict)
     # drained, before the stop
     final: Metrics = field(default_factory=dict)
+    lag: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     # after the stop
     exit_code: int | None = None
@@ -676,6 +683,14 @@ async def run_pipeline(es_url: str, kafka_bootstrap: str, redis_url: str, names:
             return m if inputs_done and acked and total(m, "logpipe_events_unacknowledged") == 0 else None
 
         outcome.final = await until(settled, timeout=30, what="the metrics to show every event acknowledged")
+
+        async def lag_caught_up() -> dict[str, float] | None:
+            # The lag gauge is refreshed with each offset commit: wait for one after the drain.
+            lag = kafka_lag(await instance.metrics(), names.in_topic)
+            return lag if len(lag) == KAFKA_PARTITIONS and not any(lag.values()) else None
+
+        outcome.lag = await until(lag_caught_up, timeout=30,
+                                  what=f"a consumer-lag gauge of 0 for each of {KAFKA_PARTITIONS} partitions")
         outcome.stats = orjson.loads((await instance.get("/stats"))[1])
 
         # --- graceful stop ------------------------------------------------------------------
@@ -885,6 +900,24 @@ def test_dead_lettered_events_are_counted_in_metrics(outcome: Outcome) -> None:
     for labels in samples:
         assert dict(labels).get("id") == "elasticsearch", samples
         assert dict(labels).get("reason") in ("document_parsing_exception", "mapper_parsing_exception"), samples
+
+
+def test_bulk_requests_and_consumer_lag_reach_metrics(outcome: Outcome) -> None:
+    """Bulk sizes, request latency and documents by outcome from the Elasticsearch output;
+    a lag gauge for every partition, owned by whichever worker holds it (merged by max)."""
+    final = outcome.final
+    es = frozenset({("id", "elasticsearch")})
+    bulk_docs = final[("logpipe_output_bulk_size_sum", es)]
+    requests = final[("logpipe_output_bulk_size_count", es)]
+    assert requests > 0 and final[("logpipe_output_request_seconds_count", es)] == requests
+    outcomes = {dict(labels)["result"]: value for (name, labels), value in final.items()
+                if name == "logpipe_output_documents_total" and dict(labels).get("id") == "elasticsearch"}
+    # Each document written once; a Kafka record read twice finds its id taken (409).
+    assert outcomes.get("written", 0) == len(outcome.records), outcomes
+    assert outcomes.get("already_written", 0) == outcome.redelivered, outcomes
+    assert outcomes.get("rejected", 0) == len(outcome.bad), outcomes
+    assert bulk_docs >= len(outcome.records) + len(outcome.bad)
+    assert sorted(outcome.lag) == [str(p) for p in range(KAFKA_PARTITIONS)]
 
 
 def test_statsd_gets_a_counter_per_event_and_timers_in_milliseconds(outcome: Outcome) -> None:
