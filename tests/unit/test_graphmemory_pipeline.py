@@ -41,3 +41,12 @@ tests:
     out = capsys.readouterr().out
     assert "FAIL wrong status on purpose" in out
     assert "expected 500, got 200" in out
+
+
+def test_readme_documents_every_variable_the_pipeline_reads() -> None:
+    import re
+
+    used = set(re.findall(r"\$\{(LOGPIPE_\w+)", (ROOT / "pipelines" / "graphmemory.yaml").read_text()))
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(v for v in used if f"`{v}`" not in readme)
+    assert not missing, f"README's variable table lacks {missing}"

@@ -31,7 +31,9 @@ def geo_object(rec: Record | None, language: str, keep: frozenset[str] | None) -
         name = _name(continent, language)
         if name:
             geo["continent_name"] = name
-    country = rec.get("country")
+    # Anonymous proxies and some hosting ranges carry no location, only the country the
+    # block is registered in: that is still the best answer the database has.
+    country = rec.get("country") or rec.get("registered_country")
     country_iso = None
     if country:
         country_iso = country.get("iso_code")

@@ -4,9 +4,9 @@ Every field's description is the user's documentation of that setting.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from logpipe.core.plugin import PluginConfig
 from logpipe.dlq.config import DeadLetterQueueConfig
@@ -82,6 +82,15 @@ class ElasticsearchConfig(PluginConfig):
                     "logs each one and acknowledges.")
     dead_letter_queue: DeadLetterQueueConfig | None = Field(
         None, description="Kafka dead-letter queue for rejected documents.")
+
+    @field_validator("api_key", "user", "password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `api_key: ${LOGPIPE_ES_API_KEY:-}` in a shipped pipeline: no variable, no credentials
+        # (a cluster that needs them answers 401, which is reported at start).
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> ElasticsearchConfig:

@@ -283,3 +283,11 @@ def test_a_lookup_error_tags_the_event_instead_of_raising(shipped: GeoipFilter) 
 def test_address_classification(text: str, verdict: str) -> None:
     from logpipe.filters.geoip.address import classify
     assert classify(text)[0] == verdict
+
+
+def test_an_anonymous_proxy_gets_the_country_its_block_is_registered_in(shipped: GeoipFilter) -> None:
+    """The shipped database knows 67.43.156.0/24 only as an anonymous proxy registered in
+    the US: no location, but a country is still an answer, not a lookup failure."""
+    [event] = run(shipped, "67.43.156.1")
+    assert event.get("source.geo") == {"country_iso_code": "US", "country_name": "United States"}
+    assert "_geoip_lookup_failure" not in (event.get("tags") or [])

@@ -164,3 +164,9 @@ def test_requests_retries_outcomes_and_dead_letters_reach_the_metrics(tmp_path: 
     assert docs[(("id", "es-app"), ("result", "rejected"))] == 3
     dlq = families["logpipe_dlq_events_total"]
     assert dlq == {(("id", "es-app"), ("reason", "document_parsing_exception")): 3}
+
+
+def test_an_empty_credential_from_an_unset_variable_means_none() -> None:
+    cfg = ElasticsearchOutput.Config.model_validate({"api_key": "", "user": " ", "password": ""})
+    assert (cfg.api_key, cfg.user, cfg.password) == (None, None, None)
+    assert ElasticsearchOutput.Config.model_validate({"api_key": "abc"}).api_key is not None
