@@ -203,7 +203,7 @@ class Reference:
                 geo["continent_code"] = cont["code"]
             if cont.get("names", {}).get("en"):
                 geo["continent_name"] = cont["names"]["en"]
-        country = rec.get("country") or {}
+        country = rec.get("country") or rec.get("registered_country") or {}
         iso = country.get("iso_code")
         if iso:
             geo["country_iso_code"] = iso
