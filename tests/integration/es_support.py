@@ -3,25 +3,34 @@
 - ``ecs_events``: realistic GraphMemory events as they leave the pipeline
   (ECS fields, geo, user agent, performance class, errors).
 - ``Es``: a small async client for assertions (refresh, count, search, delete).
-- ``ThrottlingProxy``: an HTTP proxy in front of Elasticsearch that answers
-  some bulk requests with 429 and rewrites some bulk item results to 429, the
-  way a node with a full write queue does.
+- ``EsProxy``: an HTTP proxy in front of Elasticsearch whose subclasses decide
+  what to do with bulk requests; the reliability suite's ``BulkItemFaults`` is one.
+- ``ThrottlingProxy``: an ``EsProxy`` that answers some bulk requests with 429
+  and rewrites some bulk item results to 429, the way a node with a full write
+  queue does.
 """
 from __future__ import annotations
 
-import asyncio
+import gzip
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 import orjson
+from aiohttp import web
 
 from logpipe.core.event import Event
 
+if TYPE_CHECKING:
+    from logpipe.setup.resources import Resources
+
 REPO = Path(__file__).resolve().parents[2]
 COMPONENTS = ("graphmemory@settings", "graphmemory@mappings")
+
+#: Headers that describe one connection, not the request: never copied across the proxy.
+_HOP_HEADERS = {"host", "content-length", "content-encoding", "transfer-encoding", "connection"}
 
 BASE_TIME = datetime(2025, 3, 14, 9, 0, 0, tzinfo=timezone.utc)
 ROUTES = [("GET", "/api/v1/memories", 200), ("POST", "/api/v1/memories", 201),
@@ -131,8 +140,10 @@ class Es:
             await self.request("DELETE", f"/{target}?ignore_unavailable=true")
 
 
-async def typed_index(es: Es, es_url: str, index: str) -> None:
-    """Create ``index`` with the shipped mappings and settings (adapted to this node)."""
+async def adapted_resources(es_url: str) -> Resources:
+    """The shipped templates as ``logpipe setup`` would install them on this node: what the
+    node lacks (ILM, mapper-extras) left out or replaced. Tests that build their own indices
+    from the shipped mappings start here, so they see what a real deployment gets."""
     from elasticsearch import AsyncElasticsearch
 
     from logpipe.setup.client import Cluster
@@ -145,7 +156,13 @@ async def typed_index(es: Es, es_url: str, index: str) -> None:
         caps = await detect(Cluster(client))
     finally:
         await client.close()
-    res, _ = adapt(load(REPO), caps)
+    resources, _ = adapt(load(REPO), caps)
+    return resources
+
+
+async def typed_index(es: Es, es_url: str, index: str) -> None:
+    """Create ``index`` with the shipped mappings and settings (adapted to this node)."""
+    res = await adapted_resources(es_url)
     settings: dict[str, Any] = {}
     mappings: dict[str, Any] = {}
     for name in COMPONENTS:
@@ -157,20 +174,20 @@ async def typed_index(es: Es, es_url: str, index: str) -> None:
     assert status == 200, body
 
 
-class ThrottlingProxy:
-    """Forwards to Elasticsearch; every ``every_request``-th bulk request gets a 429, and in
-    other bulk responses every ``every_item``-th item is turned into a 429 (its document is
-    *not* written: the proxy removes it from the body it forwards)."""
+class EsProxy:
+    """An HTTP server on a free local port that forwards everything to Elasticsearch,
+    for tests that make the node misbehave in ways a real one only does under load.
 
-    def __init__(self, upstream: str, *, every_request: int = 3, every_item: int = 7) -> None:
+    One base keeps the server, the forwarding and the header hygiene the same for every
+    such proxy. A subclass answers bulk requests in ``_bulk``, where the body arrives
+    uncompressed so it can read the documents; everything else, and bulk requests while
+    ``_intercepting()`` is false, reaches ``upstream`` untouched.
+    """
+
+    def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self.every_request = every_request
-        self.every_item = every_item
-        self.bulk_requests = 0
-        self.rejected_requests = 0
-        self.rejected_items = 0
         self.port = 0
-        self._server: asyncio.AbstractServer | None = None
+        self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -178,10 +195,8 @@ class ThrottlingProxy:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        from aiohttp import web
-
         self._session = aiohttp.ClientSession()
-        app = web.Application(client_max_size=200 * 1024 * 1024)
+        app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -190,39 +205,76 @@ class ThrottlingProxy:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        if self._runner is not None:
+            await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
 
-    async def _forward(self, request: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _forward(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send ``body`` upstream as ``request`` would have been; the answer's status, headers
+        (without those that describe the hop) and body."""
         assert self._session is not None
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() not in ("host", "content-length", "content-encoding")}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
         async with self._session.request(request.method, self.upstream + request.path_qs,
                                          data=body or None, headers=headers) as resp:
-            out_headers = {k: v for k, v in resp.headers.items()
-                           if k.lower() not in ("content-length", "transfer-encoding", "content-encoding",
-                                                "connection")}
-            return resp.status, out_headers, await resp.read()
+            out = {k: v for k, v in resp.headers.items() if k.lower() not in _HOP_HEADERS}
+            return resp.status, out, await resp.read()
 
-    async def _handle(self, request: Any) -> Any:
-        from aiohttp import web
+    async def _pass(self, request: web.Request, body: bytes) -> web.Response:
+        status, headers, raw = await self._forward(request, body)
+        return web.Response(status=status, headers=headers, body=raw)
 
+    def _intercepting(self) -> bool:
+        return True
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         if request.headers.get("content-encoding") == "gzip":
-            import gzip
             body = gzip.decompress(body)
-        if not request.path.endswith("/_bulk"):
-            status, headers, raw = await self._forward(request, body)
-            return web.Response(status=status, headers=headers, body=raw)
+        if request.path.endswith("/_bulk") and self._intercepting():
+            return await self._bulk(request, body)
+        return await self._pass(request, body)
+
+    async def _bulk(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        raise NotImplementedError
+
+    @staticmethod
+    def bulk_pairs(body: bytes) -> list[tuple[bytes, bytes]]:
+        """The (action line, document line) pairs of an NDJSON bulk body."""
+        lines = body.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        return list(zip(lines[0::2], lines[1::2]))
+
+
+class ThrottlingProxy(EsProxy):
+    """Forwards to Elasticsearch; every ``every_request``-th bulk request gets a 429, and in
+    other bulk responses every ``every_item``-th item is turned into a 429 (its document is
+    *not* written: the proxy removes it from the body it forwards)."""
+
+    def __init__(self, upstream: str, *, every_request: int = 3, every_item: int = 7) -> None:
+        super().__init__(upstream)
+        self.every_request = every_request
+        self.every_item = every_item
+        self.bulk_requests = 0
+        self.rejected_requests = 0
+        self.rejected_items = 0
+
+    async def _bulk(self, request: web.Request, body: bytes) -> web.StreamResponse:
         self.bulk_requests += 1
         if self.bulk_requests % self.every_request == 0:
             self.rejected_requests += 1
             return web.json_response({"error": {"type": "es_rejected_execution_exception",
                                                 "reason": "rejected execution (queue capacity 1)"},
                                       "status": 429}, status=429)
-        lines = body.split(b"\n")[:-1]
-        pairs = list(zip(lines[0::2], lines[1::2]))
+        pairs = self.bulk_pairs(body)
         keep = {n for n in range(len(pairs)) if (n + self.bulk_requests) % self.every_item != 0}
         if keep:
             forwarded = b"".join(pairs[n][0] + b"\n" + pairs[n][1] + b"\n" for n in sorted(keep))

@@ -301,6 +301,12 @@ async def committed_offsets(bootstrap: str, group: str) -> dict[int, int]:
     return {tp.partition: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
 
 
+async def offsets_caught_up(bootstrap: str, group: str, ends: dict[int, int]) -> bool:
+    """Whether the group has committed exactly ``ends`` (a topic's end offsets): everything
+    written before they were read has been delivered. A predicate to poll."""
+    return await committed_offsets(bootstrap, group) == ends
+
+
 async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 

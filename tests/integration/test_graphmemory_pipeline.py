@@ -58,12 +58,13 @@ from pylogbeat import PyLogBeatClient
 
 from logpipe.generate.traffic import Record, TrafficModel
 from tests.integration import services
-from tests.integration.es_support import COMPONENTS, REPO, Es
+from tests.integration.es_support import COMPONENTS, REPO, Es, adapted_resources
 from tests.integration.streaming_support import (
     committed_offsets,
     end_offsets,
     free_port,
 )
+from tests.reliability.kafka_tools import read_to_end
 from tests.reliability.ledger import EsDoc, scan_index
 from tests.reliability.waits import until
 
@@ -388,50 +389,15 @@ class DlqMessage:
 
 async def read_dlq(bootstrap: str, topic: str) -> list[DlqMessage]:
     """Every record of the dead-letter topic, raw, from the start of each partition to its end."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    out: list[DlqMessage] = []
-    try:
-        await consumer._client.force_metadata_update()  # a topic made moments ago
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        assert tps, f"dead-letter topic {topic} has no partitions"
-        consumer.assign(tps)
-        end = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        remaining = {tp for tp in tps if end[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, messages in batch.items():
-                out.extend(DlqMessage(m.key, m.value, list(m.headers or ()))
-                           for m in messages if m.offset < end[tp])
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    return out
+    return [DlqMessage(m.key, m.value, list(m.headers or ()))
+            for m in await read_to_end(bootstrap, topic, missing_ok=False)]
 
 
 async def install_index_template(es: Es, es_url: str, prefix: str) -> None:
     """An index template for ``<prefix>.*`` built from the project's component templates,
     adapted to this cluster the way ``logpipe setup`` adapts them (lifecycle settings left
     out without ILM, ``scaled_float`` without mapper-extras), under names of our own."""
-    from elasticsearch import AsyncElasticsearch
-
-    from logpipe.setup.client import Cluster
-    from logpipe.setup.cluster import detect
-    from logpipe.setup.plan import adapt
-    from logpipe.setup.resources import load
-
-    client = AsyncElasticsearch(es_url)
-    try:
-        caps = await detect(Cluster(client))
-    finally:
-        await client.close()
-    resources, _ = adapt(load(REPO), caps)
+    resources = await adapted_resources(es_url)
     composed = []
     for name in COMPONENTS:
         ours = prefix + name[name.index("@"):]

@@ -29,7 +29,7 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,8 @@ import aiohttp
 import orjson
 import pytest
 
-from tests.reliability.kafka_tools import (
-    GroupView,
-    KeyedProducer,
-    committed,
-    coordinates_ids,
-    describe_group,
-    end_offsets,
-)
+from tests.integration.streaming_support import committed_offsets, end_offsets, offsets_caught_up
+from tests.reliability.kafka_tools import GroupView, SteadyProducer, coordinates_ids, describe_group
 from tests.reliability.ledger import Ledger, read_topic, scan_index
 from tests.reliability.procs import Logpipe, free_port
 from tests.reliability.waits import until
@@ -153,32 +147,12 @@ class StatsdSink(asyncio.DatagramProtocol):
 
 
 # --- traffic -------------------------------------------------------------------------------
-class SteadyProducer:
-    """Writes the ledger's records to the topic at ``RATE`` until told to stop; ``where``
-    holds each acknowledged record's (partition, offset)."""
+class ReplicaTraffic(SteadyProducer):
+    """The records the replicas share: ``CHUNK`` at a time at ``RATE`` over every partition,
+    ``MAX_RECORDS`` at the most."""
 
     def __init__(self, bootstrap: str, topic: str, ledger: Ledger) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.ledger = ledger
-        self.where: dict[int, tuple[int, int]] = {}
-        self.stopping = asyncio.Event()
-
-    @property
-    def produced(self) -> int:
-        return len(self.where)
-
-    async def run(self) -> None:
-        started = time.monotonic()
-        sent = 0
-        async with KeyedProducer(self.bootstrap, self.topic, PARTITIONS) as producer:
-            while not self.stopping.is_set() and sent < MAX_RECORDS:
-                batch = self.ledger.records(CHUNK)
-                self.where.update(await producer.send(batch))
-                sent += len(batch)
-                ahead = sent / RATE - (time.monotonic() - started)  # pacing, not waiting for a state
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
+        super().__init__(bootstrap, topic, PARTITIONS, ledger, rate=RATE, batch=CHUNK, limit=MAX_RECORDS)
 
     def coordinates(self, partitions: set[int], since: dict[int, int]) -> list[str]:
         """Ids of the records produced so far on ``partitions`` at or past ``since``."""
@@ -279,7 +253,7 @@ def test_three_graphmemory_replicas_absorb_a_sigkill_with_every_record_indexed_o
                    lambda: _settled(kafka_bootstrap, group, topic, members), timeout=60)
         figures["startup_s"] = round(time.monotonic() - started, 1)
 
-        producer = SteadyProducer(kafka_bootstrap, topic, ledger)
+        producer = ReplicaTraffic(kafka_bootstrap, topic, ledger)
         producing = asyncio.create_task(producer.run())
 
         # Every member delivers and commits: each partition has committed offsets.
@@ -298,7 +272,7 @@ def test_three_graphmemory_replicas_absorb_a_sigkill_with_every_record_indexed_o
         # Kill the victim while Elasticsearch holds records it delivered past its last commit.
         # Frozen first, its commits cannot move while that backlog is measured.
         async def uncommitted_in_es() -> int:
-            done = await committed(kafka_bootstrap, group)
+            done = await committed_offsets(kafka_bootstrap, group)
             return await count_ids(es_url, pattern, producer.coordinates(victim_parts, done))
 
         while True:
@@ -306,9 +280,9 @@ def test_three_graphmemory_replicas_absorb_a_sigkill_with_every_record_indexed_o
                        timeout=60, step=0.05)
             victim.freeze()
             frozen_at = time.monotonic()
-            before = await committed(kafka_bootstrap, group)
+            before = await committed_offsets(kafka_bootstrap, group)
             pending = await count_ids(es_url, pattern, producer.coordinates(victim_parts, before))
-            at_kill = await committed(kafka_bootstrap, group)
+            at_kill = await committed_offsets(kafka_bootstrap, group)
             # The same offsets on both sides of the count: no commit sent just before the
             # freeze landed during it, so ``pending`` is exactly what will be read again.
             steady = all(before[p] == at_kill[p] for p in victim_parts)
@@ -332,7 +306,7 @@ def test_three_graphmemory_replicas_absorb_a_sigkill_with_every_record_indexed_o
                                                                                      PARTITIONS):
                     return False
                 rebalanced["at"] = time.monotonic()
-            now = await committed(kafka_bootstrap, group)
+            now = await committed_offsets(kafka_bootstrap, group)
             return all(now.get(p, -1) > at_kill[p] for p in range(PARTITIONS))
 
         await poll(f"the {survivor_members} surviving members to hold and advance all partitions",
@@ -361,7 +335,7 @@ def test_three_graphmemory_replicas_absorb_a_sigkill_with_every_record_indexed_o
         ends = await end_offsets(kafka_bootstrap, topic, PARTITIONS)
         assert sum(ends.values()) == produced, (ends, produced)
         await poll("the group's offsets at the end of every partition",
-                   lambda: _equal(committed(kafka_bootstrap, group), ends), timeout=120)
+                   lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=120)
         figures["drained_s"] = round(time.monotonic() - took_over_at, 1)
 
         # Elasticsearch: every record once, under its coordinates, carrying its own request id.
@@ -413,13 +387,9 @@ async def _settled(bootstrap: str, group: str, topic: str, members: int) -> Grou
 
 
 async def _all_committed(bootstrap: str, group: str, at_least: int) -> bool:
-    done = await committed(bootstrap, group)
+    done = await committed_offsets(bootstrap, group)
     return len(done) == PARTITIONS and min(done.values()) >= at_least
 
 
 def _at_least(value: Callable[[], int], target: int) -> Callable[[], bool]:
     return lambda: value() >= target
-
-
-async def _equal(value: Awaitable[Any], expected: Any) -> bool:
-    return (await value) == expected

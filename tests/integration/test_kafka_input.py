@@ -24,6 +24,7 @@ from tests.integration.streaming_support import (
     count_lines,
     create_topic,
     end_offsets,
+    offsets_caught_up,
     produce,
     read_json_lines,
     running,
@@ -64,10 +65,6 @@ def values(n: int, start: int = 0, pad: int = 0) -> list[bytes]:
     filler = "x" * pad
     return [orjson.dumps({"n": i, "service": {"name": "graphmemory-api"}, "pad": filler})
             for i in range(start, start + n)]
-
-
-async def offsets_caught_up(bootstrap: str, group_id: str, ends: dict[int, int]) -> bool:
-    return await committed_offsets(bootstrap, group_id) == ends
 
 
 async def _has_commits(bootstrap: str, group_id: str) -> bool:

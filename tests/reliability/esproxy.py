@@ -16,25 +16,24 @@ gave up. Everything that is not ``_bulk`` passes through untouched.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
 from collections import Counter
 from typing import Any
 
-import aiohttp
 import orjson
 from aiohttp import web
+
+from tests.integration.es_support import EsProxy
 
 #: What a node says, by item status, when it refuses a document.
 ERROR_TYPES = {400: "mapper_parsing_exception", 403: "cluster_block_exception",
                404: "index_not_found_exception", 409: "version_conflict_engine_exception",
                429: "es_rejected_execution_exception", 503: "unavailable_shards_exception"}
-_HOP_HEADERS = {"host", "content-length", "content-encoding", "transfer-encoding", "connection"}
 
 
-class BulkItemFaults:
+class BulkItemFaults(EsProxy):
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream.rstrip("/")
+        super().__init__(upstream)
         #: marker bytes -> status answered for documents containing them
         self.failing: dict[bytes, int] = {}
         #: marker -> statuses for its next attempts (then it passes)
@@ -48,44 +47,6 @@ class BulkItemFaults:
         self.attempt_times: dict[bytes, list[float]] = {}
         self.request_faults_used: Counter[str] = Counter()
         self.bulk_requests = 0
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
-        app = web.Application(client_max_size=256 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
-
-    async def __aenter__(self) -> BulkItemFaults:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def _forward(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
-        async with self._session.request(request.method, self.upstream + request.path_qs,
-                                         data=body or None, headers=headers) as resp:
-            out = {k: v for k, v in resp.headers.items() if k.lower() not in _HOP_HEADERS}
-            return resp.status, out, await resp.read()
 
     def _verdict(self, doc: bytes) -> int | None:
         for marker, status in self.failing.items():
@@ -101,28 +62,22 @@ class BulkItemFaults:
                 return None
         return None
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        if request.headers.get("content-encoding") == "gzip":
-            body = gzip.decompress(body)
-        if not request.path.endswith("/_bulk") or not (self.failing or self.flaky or self.request_faults):
-            status, headers, raw = await self._forward(request, body)
-            return web.Response(status=status, headers=headers, body=raw)
+    def _intercepting(self) -> bool:
+        """Bulk requests go through untouched while no fault is set up."""
+        return bool(self.failing or self.flaky or self.request_faults)
+
+    async def _bulk(self, request: web.Request, body: bytes) -> web.StreamResponse:
         self.bulk_requests += 1
         if self.request_faults:
             fault = self.request_faults.pop(0)
             self.request_faults_used[str(fault)] += 1
             if fault == "timeout":
                 await asyncio.sleep(self.hold_seconds)  # the client has given up by now
-                status, headers, raw = await self._forward(request, body)
-                return web.Response(status=status, headers=headers, body=raw)
+                return await self._pass(request, body)
             return web.json_response({"error": {"type": "injected_failure", "reason": f"injected {fault}"},
                                       "status": fault}, status=int(fault),
                                      headers={"x-elastic-product": "Elasticsearch"})
-        lines = body.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        pairs = list(zip(lines[0::2], lines[1::2]))
+        pairs = self.bulk_pairs(body)
         verdicts = [self._verdict(doc) for _, doc in pairs]
         forwarded = [p for p, v in zip(pairs, verdicts) if v is None]
         upstream: dict[str, Any] = {"errors": False, "items": []}

@@ -1,10 +1,21 @@
-"""Kafka from the test's side: produce keyed records, read a group's committed offsets and members."""
+"""Kafka from the test's side: produce keyed records (at once or at a steady rate), read a
+topic back, describe a group's members. A group's committed offsets and a topic's end
+offsets come from ``tests.integration.streaming_support``, which the Kafka input's own
+tests share."""
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from logpipe.generate.traffic import Record
 from tests.reliability.clients import kafka_value
+
+if TYPE_CHECKING:
+    from aiokafka.structs import ConsumerRecord
+
+    from tests.reliability.ledger import Ledger
 
 
 class KeyedProducer:
@@ -47,29 +58,80 @@ async def produce(bootstrap: str, topic: str, records: list[Record], *,
         return await producer.send(records)
 
 
-async def committed(bootstrap: str, group: str) -> dict[int, int]:
-    """The group's committed offset per partition (partitions without a commit are absent)."""
-    from aiokafka.admin import AIOKafkaAdminClient
+class SteadyProducer:
+    """Writes the ledger's records to ``topic`` at ``rate`` records a second until ``stopping``
+    is set (or ``limit`` records went out); ``where`` holds each acknowledged record's
+    (partition, offset).
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+    Outages, rolling restarts and takeovers are only meaningful while traffic keeps
+    arriving, at a pace the pipeline can keep up with when nothing is wrong; a burst
+    produced up front would be read before the fault happens.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int, ledger: Ledger, *, rate: float,
+                 batch: int, limit: int | None = None) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.partitions = partitions
+        self.ledger = ledger
+        self.rate = rate
+        self.batch = batch
+        self.limit = limit
+        self.where: dict[int, tuple[int, int]] = {}
+        self.stopping = asyncio.Event()
+
+    @property
+    def produced(self) -> int:
+        return len(self.where)
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        sent = 0
+        async with KeyedProducer(self.bootstrap, self.topic, self.partitions) as producer:
+            while not self.stopping.is_set() and (self.limit is None or sent < self.limit):
+                batch = self.ledger.records(self.batch)
+                self.where.update(await producer.send(batch))
+                sent += len(batch)
+                ahead = sent / self.rate - (time.monotonic() - started)  # pacing, not waiting for a state
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
 
 
-async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+async def read_to_end(bootstrap: str, topic: str, *,
+                      missing_ok: bool = True) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic``, oldest first per partition, from the start of each partition
+    to the end it has when the read begins; no consumer group, so nothing is committed.
+
+    A topic without partitions gives no records when ``missing_ok``, and fails the test
+    otherwise. The metadata is always fetched afresh: a topic made moments ago may not be
+    in what the consumer learnt when it started.
+    """
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
     await consumer.start()
+    out: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
+        await consumer._client.force_metadata_update()  # noqa: SLF001
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        assert tps or missing_ok, f"topic {topic} has no partitions"
+        if not tps:
+            return out
+        consumer.assign(tps)
+        end = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        remaining = {tp for tp in tps if end[tp] > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, messages in batch.items():
+                out.extend(m for m in messages if m.offset < end[tp])
+            for tp in list(remaining):
+                if await consumer.position(tp) >= end[tp]:
+                    remaining.discard(tp)
     finally:
         await consumer.stop()
-    return {tp.partition: off for tp, off in ends.items()}
+    return out
 
 
 def coordinates_ids(topic: str, where: dict[int, tuple[int, int]]) -> dict[int, str]:

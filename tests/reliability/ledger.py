@@ -29,6 +29,7 @@ import aiohttp
 import orjson
 
 from logpipe.generate.traffic import Record, TrafficModel
+from tests.reliability.kafka_tools import read_to_end
 
 #: Source fields the scan reads; between them they hold the key of every generated shape.
 KEY_FIELDS = ["message", "trace.id", "labels", "key", "event.original"]
@@ -223,36 +224,7 @@ async def scan_index(es_url: str, index: str, page: int = 5000,
 
 async def read_topic(bootstrap: str, topic: str, ledger: Ledger) -> list[DlqRecord]:
     """Every record of the dead-letter topic, decoded, oldest first per partition."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None)
-    await consumer.start()
-    out: list[DlqRecord] = []
-    try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh topics
-            parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        if not tps:
-            return out
-        consumer.assign(tps)
-        end = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        remaining = {tp for tp in tps if end[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, messages in batch.items():
-                for m in messages:
-                    if m.offset < end[tp]:
-                        out.append(_dlq_record(m, ledger))
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    return out
+    return [_dlq_record(m, ledger) for m in await read_to_end(bootstrap, topic)]
 
 
 def _dlq_record(message: Any, ledger: Ledger) -> DlqRecord:

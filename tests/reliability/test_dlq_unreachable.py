@@ -19,10 +19,12 @@ import pytest
 
 from logpipe.config import load_text
 from logpipe.core.pipeline import Pipeline
+from tests.integration.streaming_support import committed_offsets, end_offsets, offsets_caught_up
 from tests.reliability.conftest import KAFKA, _es_request
 from tests.reliability.faultproxy import FaultProxy
-from tests.reliability.kafka_tools import committed, coordinates_ids, end_offsets, produce
+from tests.reliability.kafka_tools import coordinates_ids, produce
 from tests.reliability.ledger import Ledger, read_topic
+from tests.reliability.pipelines import kafka_to_es
 from tests.reliability.waits import until
 
 pytestmark = pytest.mark.timeout(240)
@@ -32,32 +34,13 @@ TOTAL = 3000
 
 def pipeline_text(*, bootstrap: str, topic: str, group: str, es_url: str, index: str, dlq_bootstrap: str,
                   dlq_topic: str, spill: Path) -> str:
-    return f"""
-settings: {{batch_size: 250, batch_delay_ms: 5, pipeline_workers: 2}}
-inputs:
-  - type: kafka
-    bootstrap_servers: "{bootstrap}"
-    topics: ["{topic}"]
-    group_id: {group}
-    auto_offset_reset: earliest
-    codec: json
-    max_poll_records: 250
-    commit_interval_ms: 100
-    redelivery_backoff_ms: 200
-outputs:
-  - type: elasticsearch
-    id: es
-    hosts: ["{es_url}"]
-    index: {index}
-    retry_initial_interval: 0.1
-    retry_max_interval: 0.5
-    dead_letter_queue:
-      bootstrap_servers: "{dlq_bootstrap}"
-      topic: {dlq_topic}
-      spill_path: "{spill}"
-      send_timeout: 3
-      drain_interval: 0.5
-"""
+    return kafka_to_es(
+        bootstrap=bootstrap, topic=topic, group=group, es_url=es_url, index=index,
+        settings={"batch_size": 250, "batch_delay_ms": 5, "pipeline_workers": 2},
+        kafka={"max_poll_records": 250, "commit_interval_ms": 100, "redelivery_backoff_ms": 200},
+        es={"retry_initial_interval": 0.1, "retry_max_interval": 0.5,
+            "dead_letter_queue": {"bootstrap_servers": dlq_bootstrap, "topic": dlq_topic, "spill_path": str(spill),
+                                  "send_timeout": 3, "drain_interval": 0.5}})
 
 
 def spilled_lines(spill: Path) -> int:
@@ -82,10 +65,6 @@ async def _setup(es_url: str, index: str, ledger: Ledger, bootstrap: str, topic:
     refused = {r.seq for r in records if r.doc is not None and "db" in r.doc}
     assert refused, "the generated traffic has no slow-query logs to be refused"
     return refused, where
-
-
-async def _all_committed(bootstrap: str, group: str, ends: dict[int, int]) -> bool:
-    return await committed(bootstrap, group) == ends
 
 
 async def _dlq_keys(bootstrap: str, topic: str, ledger: Ledger) -> set[int]:
@@ -113,7 +92,7 @@ def test_dlq_broker_away_spills_to_disk_and_drains_later(
                 ends = await end_offsets(kafka_bootstrap, topic, 2)
                 # Everything is acknowledged although the DLQ broker is away: refused documents
                 # are on disk, fsynced, before their batches settle.
-                await until(lambda: _all_committed(kafka_bootstrap, group, ends), timeout=90,
+                await until(lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=90,
                             what="every offset committed")
                 assert spilled_lines(spill) == len(refused)
                 assert await _dlq_keys(kafka_bootstrap, dlq_topic, ledger) == set()
@@ -162,14 +141,14 @@ def test_when_the_spill_file_cannot_be_written_either_nothing_is_acknowledged(
                             what="a batch failing for want of a dead-letter destination")
                 seen = []
                 for _ in range(20):
-                    seen.append((await committed(kafka_bootstrap, group)).get(0, 0))
+                    seen.append((await committed_offsets(kafka_bootstrap, group)).get(0, 0))
                     await asyncio.sleep(0.1)  # twenty observations over several commit intervals
                 assert max(seen) <= first_refused, (seen, first_refused)
                 # Make the spill writable: the re-read batch is spilled and acknowledged.
                 blocker.unlink()
                 blocker.mkdir()
                 ends = await end_offsets(kafka_bootstrap, topic, 1)
-                await until(lambda: _all_committed(kafka_bootstrap, group, ends), timeout=90,
+                await until(lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=90,
                             what="every offset committed once the spill works")
                 # A batch in flight beside the failed one may have spilled its refused documents
                 # before being read again: the dead-letter queue is at-least-once.

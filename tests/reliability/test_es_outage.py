@@ -27,10 +27,12 @@ import pytest
 from tests.reliability.clients import BeatsClient, beats_document
 from tests.reliability.conftest import es_pid
 from tests.reliability.faultproxy import FaultProxy
-from tests.reliability.kafka_tools import KeyedProducer, committed, coordinates_ids, end_offsets
+from tests.integration.streaming_support import end_offsets, offsets_caught_up
+from tests.reliability.kafka_tools import SteadyProducer, coordinates_ids
 from tests.reliability.ledger import Ledger
+from tests.reliability.pipelines import kafka_to_es
 from tests.reliability.procs import Logpipe, RssSampler, free_port
-from tests.reliability.waits import es_count, until
+from tests.reliability.waits import at_least, es_count, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -69,7 +71,7 @@ outputs:
 
         with RssSampler(proc) as rss:
             shippers = [asyncio.create_task(ship(c)) for c in clients]
-            await until(lambda: _at_least(es_count(es_url, es_index), 2000), timeout=60,
+            await until(lambda: at_least(es_count(es_url, es_index), 2000), timeout=60,
                         what="traffic flowing")
             acked_before = len(ledger.sent)
             os.kill(pid, signal.SIGSTOP)
@@ -85,7 +87,7 @@ outputs:
                 except ProcessLookupError:
                     pytest.fail(f"Elasticsearch (pid {pid}) went away during the stop: were the "
                                 "services restarted meanwhile?")
-            await until(lambda: _at_least(es_count(es_url, es_index), acked_before + 1000), timeout=120,
+            await until(lambda: at_least(es_count(es_url, es_index), acked_before + 1000), timeout=120,
                         what="traffic flowing again after SIGCONT")
             stop.set()
             await asyncio.wait_for(asyncio.gather(*shippers), 120)
@@ -113,44 +115,20 @@ def test_black_holed_elasticsearch_pauses_kafka_and_keeps_memory_flat(
 
     async def scenario() -> None:
         async with FaultProxy(host, int(es_port or 9200)) as proxy:
-            proc: Logpipe = logpipes(f"""
-settings: {{batch_size: 500, batch_delay_ms: 10, pipeline_workers: 2, queue_max_events: 2000}}
-inputs:
-  - type: kafka
-    bootstrap_servers: "{kafka_bootstrap}"
-    topics: ["{topic}"]
-    group_id: {group}
-    auto_offset_reset: earliest
-    codec: json
-    max_poll_records: 250
-    fetch_max_bytes: 1048576
-    max_partition_fetch_bytes: 262144
-    commit_interval_ms: 500
-outputs:
-  - {{type: elasticsearch, id: es, hosts: ["{proxy.url}"], index: {es_index}, timeout: 5,
-     retry_initial_interval: 0.5, retry_max_interval: 2}}
-""", log_level="debug")
+            proc: Logpipe = logpipes(kafka_to_es(
+                bootstrap=kafka_bootstrap, topic=topic, group=group, es_url=proxy.url, index=es_index,
+                settings={"batch_size": 500, "batch_delay_ms": 10, "pipeline_workers": 2,
+                          "queue_max_events": 2000},
+                kafka={"max_poll_records": 250, "fetch_max_bytes": 1048576, "max_partition_fetch_bytes": 262144,
+                       "commit_interval_ms": 500},
+                es={"timeout": 5, "retry_initial_interval": 0.5, "retry_max_interval": 2}), log_level="debug")
             proc.start()
             await proc.wait_message("partitions assigned", timeout=60)
-            producing = asyncio.Event()
-            producing.set()
-            where: dict[int, tuple[int, int]] = {}
-
-            async def steady() -> None:
-                started = time.monotonic()
-                sent = 0
-                async with KeyedProducer(kafka_bootstrap, topic, 3) as producer:
-                    while producing.is_set():
-                        batch = ledger.records(40)
-                        where.update(await producer.send(batch))
-                        sent += len(batch)
-                        ahead = sent / rate - (time.monotonic() - started)
-                        if ahead > 0:
-                            await asyncio.sleep(ahead)
+            traffic = SteadyProducer(kafka_bootstrap, topic, 3, ledger, rate=rate, batch=40)
 
             with RssSampler(proc) as rss:
-                producer = asyncio.create_task(steady())
-                await until(lambda: _at_least(es_count(es_url, es_index), 1500), timeout=60,
+                producer = asyncio.create_task(traffic.run())
+                await until(lambda: at_least(es_count(es_url, es_index), 1500), timeout=60,
                             what="records flowing into Elasticsearch")
                 baseline = max(rss.samples[-8:])
                 proxy.set("blackhole")
@@ -161,12 +139,12 @@ outputs:
                 outage_peak = rss.peak
                 paused_during = proc.count_messages(r"paused \d+, resumed 0 partitions \(pipeline full\)")
                 proxy.set("pass")
-                producing.clear()
+                traffic.stopping.set()
                 await producer
-                ledger.mark_sent(where.keys())
-                ledger.expected_ids = coordinates_ids(topic, where)
+                ledger.mark_sent(traffic.where.keys())
+                ledger.expected_ids = coordinates_ids(topic, traffic.where)
                 ends = await end_offsets(kafka_bootstrap, topic, 3)
-                await until(lambda: _equal(committed(kafka_bootstrap, group), ends), timeout=180,
+                await until(lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=180,
                             what="the backlog caught up and committed")
                 assert proc.terminate() == 0
         balance = await ledger.check(es_url, es_index)
@@ -182,11 +160,3 @@ outputs:
                       outage_growth_mib=round(growth / MIB, 1))
 
     asyncio.run(scenario())
-
-
-async def _at_least(value: Any, target: int) -> bool:
-    return (await value) >= target
-
-
-async def _equal(value: Any, expected: Any) -> bool:
-    return (await value) == expected

@@ -20,7 +20,7 @@ from tests.reliability.clients import HttpSender
 from tests.reliability.faultproxy import FaultProxy
 from tests.reliability.ledger import Ledger
 from tests.reliability.procs import Logpipe, RssSampler, free_port
-from tests.reliability.waits import es_count, until
+from tests.reliability.waits import at_least, es_count, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -74,7 +74,7 @@ outputs:
                 finally:
                     for c in clients:
                         await c.__aexit__(None, None, None)
-                await until(lambda: _at_least(es_count(es_url, es_index), len(ledger.sent)), timeout=60,
+                await until(lambda: at_least(es_count(es_url, es_index), len(ledger.sent)), timeout=60,
                             what="every answered event searchable")
                 assert proc.terminate() == 0
         latencies = [x for c in clients for x in c.refusal_latency]
@@ -92,7 +92,3 @@ outputs:
                       refusal_latency_max_ms=round(max(latencies) * 1000, 1))
 
     asyncio.run(scenario())
-
-
-async def _at_least(value: Any, target: int) -> bool:
-    return (await value) >= target

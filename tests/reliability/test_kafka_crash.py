@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.kafka_tools import committed, coordinates_ids, end_offsets, produce
+from tests.integration.streaming_support import committed_offsets, end_offsets, offsets_caught_up
+from tests.reliability.kafka_tools import coordinates_ids, produce
 from tests.reliability.ledger import Ledger, scan_index
+from tests.reliability.pipelines import kafka_to_es
 from tests.reliability.procs import Logpipe, RssSampler
-from tests.reliability.waits import es_count, until
+from tests.reliability.waits import at_least, es_count, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -30,29 +32,12 @@ KILLS = 4
 
 
 def pipeline(bootstrap: str, topic: str, group: str, es_url: str, index: str) -> str:
-    return f"""
-settings: {{batch_size: 500, batch_delay_ms: 10, pipeline_workers: 2, queue_max_events: 4000}}
-inputs:
-  - type: kafka
-    bootstrap_servers: "{bootstrap}"
-    topics: ["{topic}"]
-    group_id: {group}
-    auto_offset_reset: earliest
-    codec: json
-    max_poll_records: 250
-    commit_interval_ms: 200
-    session_timeout_ms: 6000
-    heartbeat_interval_ms: 1000
-outputs:
-  - type: elasticsearch
-    id: es
-    hosts: ["{es_url}"]
-    index: {index}
-    batch_size: 500
-    timeout: 15
-    retry_initial_interval: 0.2
-    retry_max_interval: 1
-"""
+    return kafka_to_es(
+        bootstrap=bootstrap, topic=topic, group=group, es_url=es_url, index=index,
+        settings={"batch_size": 500, "batch_delay_ms": 10, "pipeline_workers": 2, "queue_max_events": 4000},
+        kafka={"max_poll_records": 250, "commit_interval_ms": 200, "session_timeout_ms": 6000,
+               "heartbeat_interval_ms": 1000},
+        es={"batch_size": 500, "timeout": 15, "retry_initial_interval": 0.2, "retry_max_interval": 1})
 
 
 def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(
@@ -77,10 +62,10 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(
                 # A random point of what is left: some fraction of the remaining records.
                 indexed = await es_count(es_url, es_index)
                 target = indexed + int((TOTAL - indexed) * rng.uniform(0.1, 0.5))
-                await until(lambda: _at_least(es_count(es_url, es_index), target), timeout=120,
+                await until(lambda: at_least(es_count(es_url, es_index), target), timeout=120,
                             what=f"{target} documents before kill {n + 1} (seed {seed})", step=0.02)
                 proc.kill()
-                offsets = await committed(kafka_bootstrap, group)
+                offsets = await committed_offsets(kafka_bootstrap, group)
                 docs, _ = await scan_index(es_url, es_index)
                 present = {k for d in docs for k in ledger.keys(d.raw)}
                 undelivered = [(p, o) for p, upto in offsets.items() for o in range(upto)
@@ -91,7 +76,7 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(
                 kills.append({"at": target, "committed": sum(offsets.values()), "indexed": len(present)})
             proc.start()
             ends = await end_offsets(kafka_bootstrap, topic, PARTITIONS)
-            await until(lambda: _equal(committed(kafka_bootstrap, group), ends), timeout=180,
+            await until(lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=180,
                         what=f"the whole stream committed (seed {seed})")
             assert proc.terminate() == 0
         balance = await ledger.check(es_url, es_index)
@@ -103,11 +88,3 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(
                       redelivered_at_most=redelivered)
 
     asyncio.run(scenario())
-
-
-async def _at_least(value: Any, target: int) -> bool:
-    return (await value) >= target
-
-
-async def _equal(value: Any, expected: Any) -> bool:
-    return (await value) == expected

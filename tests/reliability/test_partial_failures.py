@@ -23,41 +23,33 @@ import pytest
 
 from logpipe.config import load_text
 from logpipe.core.pipeline import Pipeline
+from tests.integration.streaming_support import committed_offsets, end_offsets, offsets_caught_up
 from tests.reliability.clients import HttpSender
 from tests.reliability.esproxy import BulkItemFaults
 from tests.reliability.faultproxy import FaultProxy
-from tests.reliability.kafka_tools import committed, coordinates_ids, end_offsets, produce
+from tests.reliability.kafka_tools import coordinates_ids, produce
 from tests.reliability.ledger import Ledger, read_topic
+from tests.reliability.pipelines import kafka_to_es
 from tests.reliability.waits import es_count, until
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def kafka_to_es(*, bootstrap: str, topic: str, group: str, es: str, index: str, dlq_topic: str,
-                spill: Path, extra_output: str = "") -> str:
-    return f"""
-settings: {{batch_size: 200, batch_delay_ms: 5, pipeline_workers: 2, shutdown_timeout: 20}}
-inputs:
-  - type: kafka
-    bootstrap_servers: "{bootstrap}"
-    topics: ["{topic}"]
-    group_id: {group}
-    auto_offset_reset: earliest
-    codec: json
-    max_poll_records: 200
-    commit_interval_ms: 100
-    redelivery_backoff_ms: 200
-outputs:
-  - type: elasticsearch
-    id: es
-    hosts: ["{es}"]
-    index: {index}
-    timeout: 10
-    retry_initial_interval: 0.1
-    retry_max_interval: 0.5
-{extra_output}    dead_letter_queue: {{bootstrap_servers: "{bootstrap}", topic: {dlq_topic}, spill_path: "{spill}",
-                         send_timeout: 10}}
-"""
+def pipeline_text(*, bootstrap: str, topic: str, group: str, es: str, index: str, dlq_topic: str,
+                  spill: Path, timeout: float = 10, retry_initial_interval: float = 0.1,
+                  dlq_send_timeout: float = 10, dlq_custom_codes: list[int] | None = None) -> str:
+    """Kafka to Elasticsearch (through ``es``), dead-lettering to ``dlq_topic`` on the same broker."""
+    output: dict[str, Any] = {"timeout": timeout, "retry_initial_interval": retry_initial_interval,
+                              "retry_max_interval": 0.5}
+    if dlq_custom_codes is not None:
+        output["dlq_custom_codes"] = dlq_custom_codes
+    output["dead_letter_queue"] = {"bootstrap_servers": bootstrap, "topic": dlq_topic, "spill_path": str(spill),
+                                   "send_timeout": dlq_send_timeout}
+    return kafka_to_es(
+        bootstrap=bootstrap, topic=topic, group=group, es_url=es, index=index,
+        settings={"batch_size": 200, "batch_delay_ms": 5, "pipeline_workers": 2, "shutdown_timeout": 20},
+        kafka={"max_poll_records": 200, "commit_interval_ms": 100, "redelivery_backoff_ms": 200},
+        es=output)
 
 
 @pytest.mark.parametrize("outcome", ["written", "dead_lettered"])
@@ -79,10 +71,10 @@ def test_one_document_failing_with_503_holds_the_committed_offset(
         marker = f"{ledger.run_id}-{victim}\"".encode()
         async with BulkItemFaults(es_url) as proxy:
             proxy.failing = {marker: 503}
-            extra = "    dlq_custom_codes: [503]\n" if outcome == "dead_lettered" else ""
-            pipeline = Pipeline(load_text(kafka_to_es(
+            pipeline = Pipeline(load_text(pipeline_text(
                 bootstrap=kafka_bootstrap, topic=topic, group=group, es=proxy.url, index=es_index,
-                dlq_topic=dlq_topic, spill=tmp_path / "spill.jsonl", extra_output=extra)))
+                dlq_topic=dlq_topic, spill=tmp_path / "spill.jsonl",
+                dlq_custom_codes=[503] if outcome == "dead_lettered" else None)))
             await pipeline.start()
             try:
                 if outcome == "written":
@@ -93,7 +85,7 @@ def test_one_document_failing_with_503_holds_the_committed_offset(
                     # ... while the offset stays at or before it, commit after commit.
                     seen = []
                     for _ in range(20):
-                        seen.append((await committed(kafka_bootstrap, group)).get(0, 0))
+                        seen.append((await committed_offsets(kafka_bootstrap, group)).get(0, 0))
                         await asyncio.sleep(0.1)  # twenty observations, two commit intervals apart
                     assert seen and max(seen) <= victim_offset, (seen, victim_offset)
                     assert proxy.failed_attempts[marker] >= 3  # retried, not given up on
@@ -123,7 +115,7 @@ async def _equals(value: Any, expected: int) -> bool:
 
 
 async def _committed0(bootstrap: str, group: str) -> int:
-    return (await committed(bootstrap, group)).get(0, 0)
+    return (await committed_offsets(bootstrap, group)).get(0, 0)
 
 
 async def _past(bootstrap: str, group: str, offset: int) -> int | None:
@@ -153,8 +145,8 @@ def test_a_reset_after_the_bulk_was_applied_creates_no_duplicates(
                 where = await produce(kafka_bootstrap, topic, records, partitions=2)
                 ledger.mark_sent(where)
                 ledger.expected_ids = coordinates_ids(topic, where)
-                text = kafka_to_es(bootstrap=kafka_bootstrap, topic=topic, group=group, es=proxy.url,
-                                   index=es_index, dlq_topic=dlq_topic, spill=tmp_path / "spill.jsonl")
+                text = pipeline_text(bootstrap=kafka_bootstrap, topic=topic, group=group, es=proxy.url,
+                                     index=es_index, dlq_topic=dlq_topic, spill=tmp_path / "spill.jsonl")
             else:
                 text = f"""
 settings: {{batch_size: 250, batch_delay_ms: 5, pipeline_workers: 2}}
@@ -168,7 +160,7 @@ outputs:
             try:
                 if source == "kafka":
                     ends = await end_offsets(kafka_bootstrap, topic, 2)
-                    await until(lambda: _all_committed(kafka_bootstrap, group, ends), timeout=120,
+                    await until(lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=120,
                                 what="everything committed")
                 else:
                     url = f"http://127.0.0.1:{pipeline.inputs[0].bound_port}/"  # type: ignore[attr-defined]
@@ -192,10 +184,6 @@ outputs:
                       already_written=counters.already_written)
 
     asyncio.run(scenario())
-
-
-async def _all_committed(bootstrap: str, group: str, ends: dict[int, int]) -> bool:
-    return await committed(bootstrap, group) == ends
 
 
 # --- scenario 6 -----------------------------------------------------------------------------
@@ -230,15 +218,14 @@ def test_item_and_request_failures_are_retried_or_dead_lettered_and_nothing_stal
                         proxy.failing[marker[seq]] = status
                     else:
                         proxy.flaky[marker[seq]] = list(flaky)
-            text = kafka_to_es(bootstrap=kafka_bootstrap, topic=topic, group=group, es=proxy.url,
-                               index=es_index, dlq_topic=dlq_topic, spill=tmp_path / "spill.jsonl")
-            text = text.replace("timeout: 10", "timeout: 2").replace("retry_initial_interval: 0.1",
-                                                                     f"retry_initial_interval: {initial}")
-            pipeline = Pipeline(load_text(text))
+            pipeline = Pipeline(load_text(pipeline_text(
+                bootstrap=kafka_bootstrap, topic=topic, group=group, es=proxy.url, index=es_index,
+                dlq_topic=dlq_topic, spill=tmp_path / "spill.jsonl", timeout=2, retry_initial_interval=initial,
+                dlq_send_timeout=2)))
             await pipeline.start()
             try:
                 ends = await end_offsets(kafka_bootstrap, topic, 3)
-                await until(lambda: _all_committed(kafka_bootstrap, group, ends), timeout=120,
+                await until(lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=120,
                             what="every offset committed (no stall)")
             finally:
                 await pipeline.shutdown(20)

@@ -20,7 +20,7 @@ import pytest
 from tests.reliability.clients import HttpSender
 from tests.reliability.ledger import Ledger, scan_index
 from tests.reliability.procs import Logpipe, RssSampler, free_port
-from tests.reliability.waits import es_count, until
+from tests.reliability.waits import at_least, es_count, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -70,7 +70,7 @@ def test_reload_on_sighup_at_full_rate_loses_and_refuses_nothing(
                 await s.__aenter__()
             try:
                 tasks = [asyncio.create_task(client(s)) for s in senders]
-                await until(lambda: _at_least(es_count(es_url, es_index), 3000), timeout=90,
+                await until(lambda: at_least(es_count(es_url, es_index), 3000), timeout=90,
                             what="traffic at full rate")
                 cluster.pipeline_file.write_text(cluster_pipeline(port, es_url, es_index, 2))
                 cluster.signal(signal.SIGHUP)
@@ -115,10 +115,6 @@ async def _reloaded(cluster: Logpipe) -> bool:
     stats = await cluster.status()
     return (stats["reloads"]["success"] == 1 and not stats["draining"]
             and all(w["generation"] == 2 and w["state"] == "running" for w in stats["workers"]))
-
-
-async def _at_least(value: Any, target: int) -> bool:
-    return (await value) >= target
 
 
 async def _versions(es_url: str, index: str, ledger: Ledger, keys: set[int]) -> set[str]:

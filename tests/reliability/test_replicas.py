@@ -12,17 +12,18 @@ Elasticsearch exact throughout.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.reliability.kafka_tools import KeyedProducer, committed, coordinates_ids, end_offsets
+from tests.integration.streaming_support import end_offsets, offsets_caught_up
+from tests.reliability.kafka_tools import SteadyProducer, coordinates_ids
 from tests.reliability.ledger import Ledger
+from tests.reliability.pipelines import kafka_to_es
 from tests.reliability.procs import Logpipe, RssSampler
-from tests.reliability.waits import es_count, until
+from tests.reliability.waits import at_least, es_count, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -34,26 +35,14 @@ POLL = 250
 
 
 def replica_pipeline(bootstrap: str, topic: str, group: str, es_url: str, index: str, witness: Path) -> str:
-    return f"""
-settings: {{batch_size: {BATCH}, batch_delay_ms: 10, pipeline_workers: 2, queue_max_events: {QUEUE},
-           shutdown_timeout: 20}}
-inputs:
-  - type: kafka
-    bootstrap_servers: "{bootstrap}"
-    topics: ["{topic}"]
-    group_id: {group}
-    auto_offset_reset: earliest
-    codec: json
-    max_poll_records: {POLL}
-    commit_interval_ms: 200
-    session_timeout_ms: 6000
-    heartbeat_interval_ms: 1000
-    rebalance_wait_ms: 5000
-outputs:
-  - {{type: elasticsearch, id: es, hosts: ["{es_url}"], index: {index}, timeout: 10,
-     retry_initial_interval: 0.2, retry_max_interval: 1}}
-  - {{type: file, id: witness, path: "{witness}"}}
-"""
+    return kafka_to_es(
+        bootstrap=bootstrap, topic=topic, group=group, es_url=es_url, index=index,
+        settings={"batch_size": BATCH, "batch_delay_ms": 10, "pipeline_workers": 2, "queue_max_events": QUEUE,
+                  "shutdown_timeout": 20},
+        kafka={"max_poll_records": POLL, "commit_interval_ms": 200, "session_timeout_ms": 6000,
+               "heartbeat_interval_ms": 1000, "rebalance_wait_ms": 5000},
+        es={"timeout": 10, "retry_initial_interval": 0.2, "retry_max_interval": 1},
+        more_outputs=[{"type": "file", "id": "witness", "path": str(witness)}])
 
 
 def handed_over(ledger: Ledger, files: list[Path]) -> Counter[int]:
@@ -78,25 +67,11 @@ def test_rolling_sigterm_redelivers_nothing_and_sigkill_redelivers_a_bounded_amo
                  name=f"replica{n}") for n in range(3)]
 
     async def scenario() -> None:
-        producing = asyncio.Event()
-        producing.set()
-        where: dict[int, tuple[int, int]] = {}
-
-        async def steady() -> None:
-            started = time.monotonic()
-            sent = 0
-            async with KeyedProducer(kafka_bootstrap, topic, PARTITIONS) as producer:
-                while producing.is_set():
-                    batch = ledger.records(50)
-                    where.update(await producer.send(batch))
-                    sent += len(batch)
-                    ahead = sent / RATE - (time.monotonic() - started)
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
+        traffic = SteadyProducer(kafka_bootstrap, topic, PARTITIONS, ledger, rate=RATE, batch=50)
 
         async def progressing(more: int = 1000) -> None:
             target = await es_count(es_url, es_index) + more
-            await until(lambda: _at_least(es_count(es_url, es_index), target), timeout=90,
+            await until(lambda: at_least(es_count(es_url, es_index), target), timeout=90,
                         what=f"{target} documents indexed")
 
         with RssSampler(*replicas) as rss:
@@ -104,7 +79,7 @@ def test_rolling_sigterm_redelivers_nothing_and_sigkill_redelivers_a_bounded_amo
                 r.start()
             for r in replicas:
                 await r.wait_message("partitions assigned: " + topic, timeout=60)
-            producer = asyncio.create_task(steady())
+            producer = asyncio.create_task(traffic.run())
             await progressing(2000)
 
             # Rolling update: one replica at a time stops gracefully and comes back.
@@ -129,12 +104,12 @@ def test_rolling_sigterm_redelivers_nothing_and_sigkill_redelivers_a_bounded_amo
                                       timeout=90)
             await progressing()
 
-            producing.clear()
+            traffic.stopping.set()
             await producer
-            ledger.mark_sent(where.keys())
-            ledger.expected_ids = coordinates_ids(topic, where)
+            ledger.mark_sent(traffic.where.keys())
+            ledger.expected_ids = coordinates_ids(topic, traffic.where)
             ends = await end_offsets(kafka_bootstrap, topic, PARTITIONS)
-            await until(lambda: _equal(committed(kafka_bootstrap, group), ends), timeout=120,
+            await until(lambda: offsets_caught_up(kafka_bootstrap, group, ends), timeout=120,
                         what="every partition committed to its end")
             for r in replicas:
                 assert r.terminate() == 0
@@ -153,11 +128,3 @@ def test_rolling_sigterm_redelivers_nothing_and_sigkill_redelivers_a_bounded_amo
                       redelivery_bound=bound, replicas=3)
 
     asyncio.run(scenario())
-
-
-async def _at_least(value: Any, target: int) -> bool:
-    return (await value) >= target
-
-
-async def _equal(value: Any, expected: Any) -> bool:
-    return (await value) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 
 async def until(predicate: Callable[[], Any], *, timeout: float, what: str, step: float = 0.1) -> Any:
@@ -19,6 +19,12 @@ async def until(predicate: Callable[[], Any], *, timeout: float, what: str, step
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         await asyncio.sleep(step)
+
+
+async def at_least(value: Awaitable[int], target: int) -> bool:
+    """Whether a count read afresh has reached ``target``: ``until(lambda: at_least(...))``
+    reads it again at every poll."""
+    return (await value) >= target
 
 
 async def es_count(es_url: str, index: str) -> int:
