@@ -398,20 +398,25 @@ class _Parser:
 
     def unary(self) -> Condition:
         if self.tok.kind == BANG or self.at_word("not"):
-            return _not(self.negated(self.advance()))
+            return self.negated(self.advance())
         return self.comparison()
 
     def negated(self, op: _Token) -> Condition:
+        """What ``op`` (``!`` or ``not``) applies to, already negated.
+
+        A negated field (``![@metadata][category]``, the usual guard) becomes one
+        closure testing for a false value, rather than a ``not`` around a truth test.
+        """
         if self.tok.kind == BANG or self.at_word("not"):
             return _not(self.negated(self.advance()))
         if self.tok.kind == LPAREN:
-            return self.group()
+            return _not(self.group())
         operand = self.value(op)
         nxt = self.tok
         if _starts_comparison(nxt):
             raise self.error(f"{op.text!r} applies to the value right after it; write "
                              f"{op.text}( ... ) to negate a comparison", nxt)
-        return _truthy(operand)
+        return _truthy(operand, negate=True)
 
     def group(self) -> Condition:
         opening = self.advance()
@@ -606,15 +611,67 @@ def _xor(a: Condition, b: Condition) -> Condition:
     return lambda e: a(e) != b(e)
 
 
-def _truthy(operand: _Operand) -> Condition:
+def _truthy(operand: _Operand, *, negate: bool = False) -> Condition:
+    """``[field]`` (or ``![field]`` with ``negate``) as a single closure.
+
+    Bare fields are the most common conditions (``if [url][original]``, ``if
+    ![@metadata][category]``), evaluated on every event of every batch: the three
+    usual shapes (a top-level key, ``[a][b]``, ``[@metadata][x]``) read their value
+    inline instead of through a reader closure. They answer what ``get_path`` answers.
+    """
     if not operand.is_field:
-        return _const(_is_true(operand.value))
+        return _const(_is_true(operand.value) != negate)
     path = operand.value
     key = _key_of(path)
+    if key is not None:
+        if negate:
+            def falsy_top(e: Event) -> bool:
+                v = e.data.get(key)
+                return v is None or v is False
+            return falsy_top
+
+        def truthy_top(e: Event) -> bool:
+            v = e.data.get(key)
+            return v is not None and v is not False
+        return truthy_top
+    if len(path) == 2 and path[0] == METADATA:
+        meta_key = path[1]
+        if negate:
+            def falsy_meta(e: Event) -> bool:
+                v = e.metadata.get(meta_key)
+                return v is None or v is False
+            return falsy_meta
+
+        def truthy_meta(e: Event) -> bool:
+            v = e.metadata.get(meta_key)
+            return v is not None and v is not False
+        return truthy_meta
+    if len(path) == 2:
+        outer, inner = path
+        if negate:
+            def falsy_two(e: Event) -> bool:
+                node = e.data.get(outer)
+                if type(node) is dict:
+                    v = node.get(inner)
+                else:   # absent, or a list index or a scalar in the way
+                    v = None if node is None else _get_path(e, path)
+                return v is None or v is False
+            return falsy_two
+
+        def truthy_two(e: Event) -> bool:
+            node = e.data.get(outer)
+            if type(node) is dict:
+                v = node.get(inner)
+            else:
+                v = None if node is None else _get_path(e, path)
+            return v is not None and v is not False
+        return truthy_two
     read = _path_reader(path)
+    if negate:
+        return lambda e: not _is_true(read(e))
 
     def truthy(e: Event) -> bool:
-        v = e.data.get(key) if key is not None else read(e)
+        v = read(e)
         return v is not None and v is not False
     return truthy
 
@@ -722,6 +779,16 @@ def _in(item: _Operand, container: _Operand) -> Condition:
     return lambda e: _contains(get_container(e), get_item(e))
 
 
+def _starts_at_line_start(pattern: re.Pattern[str]) -> bool:
+    """Whether every match of ``pattern`` begins where ``^`` holds.
+
+    True when the text starts with ``^`` and has no ``|`` anywhere (so no
+    alternative can begin elsewhere); ``^`` cannot be quantified. Conservative:
+    ``(?:^a|^b)`` answers False, which only forgoes the shortcut in ``_match``.
+    """
+    return pattern.pattern.startswith("^") and "|" not in pattern.pattern
+
+
 def _match(operand: _Operand, pattern: re.Pattern[str], *, negate: bool) -> Condition:
     search = pattern.search
     if not operand.is_field:
@@ -730,6 +797,20 @@ def _match(operand: _Operand, pattern: re.Pattern[str], *, negate: bool) -> Cond
     path = operand.value
     key = _key_of(path)
     read = _path_reader(path)
+    if _starts_at_line_start(pattern):
+        # ``^`` holds at the start and after each newline (MULTILINE): in a value
+        # without a newline only position 0 can start a match, and ``match`` tries
+        # just that one instead of ``search`` trying every position of a long line
+        # (``[message] =~ /^\s*\{/`` on access lines).
+        match_at_start = pattern.match
+
+        def match_anchored(e: Event) -> bool:
+            v = e.data.get(key) if key is not None else read(e)
+            if type(v) is not str:
+                return negate
+            found = match_at_start(v) if "\n" not in v else search(v)
+            return (found is not None) != negate
+        return match_anchored
 
     def match(e: Event) -> bool:
         v = e.data.get(key) if key is not None else read(e)

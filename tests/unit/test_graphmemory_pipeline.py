@@ -50,3 +50,16 @@ def test_readme_documents_every_variable_the_pipeline_reads() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = sorted(v for v in used if f"`{v}`" not in readme)
     assert not missing, f"README's variable table lacks {missing}"
+
+
+def test_access_expressions_extract_without_a_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Their alternations and optional groups sit outside any repetition, so after the
+    # RE2 gate stdlib ``re`` extracts the captures (see logpipe/filters/grok/README.md).
+    from logpipe.config.loader import load_file
+    from logpipe.filters.grok import GrokFilter
+
+    monkeypatch.setenv("LOGPIPE_SCRUB_KEY", "k")
+    spec = load_file(ROOT / "pipelines" / "graphmemory.yaml")
+    engines = {e.id: e.cls(e.config, id=e.id).engines for e in spec.filters if e.cls is GrokFilter}
+    assert engines == {"parse_access": {"[message]": ["gated", "gated"]},
+                       "split_url": {"[url][original]": ["gated"]}}

@@ -15,8 +15,10 @@ spellings into the syntax our engines read:
 - ``\\h`` (hex digit) and ``\\z`` are spelled out.
 
 It also notes whether the result stays inside what RE2 accepts (no
-lookaround, atomic groups, possessive quantifiers or backreferences), which
-decides the engine in :mod:`logpipe.filters.grok.engine`.
+lookaround, atomic groups, possessive quantifiers or backreferences), and
+whether a backtracking engine can extract the captures of a line RE2 matched
+without a time budget (``Translation.audited``, see :func:`_repeats`); both
+decide the engine in :mod:`logpipe.filters.grok.engine`.
 """
 from __future__ import annotations
 
@@ -62,9 +64,12 @@ class Translation:
     gate: str | None                # the RE2 text without capturing groups
     captures: tuple[CaptureSpec, ...]
     re2_blockers: tuple[str, ...]   # why RE2 cannot run it
-    #: True when every quantified group and alternation comes from the bundled
-    #: library (whose bodies are written to avoid ambiguous repetition); user text
-    #: adds only literals, classes and single-atom repetition such as ``\s+``.
+    #: True when backtracking over a line that is known to match stays cheap:
+    #: every repeated group comes from the bundled library (whose bodies are
+    #: written to avoid ambiguous repetition), and whatever the user wrote inside
+    #: such a repetition is plain literals and classes. Outside any repetition the
+    #: user may add alternations, optional groups and single-atom repetition such
+    #: as ``\s+``: each alternative only multiplies the work by a constant.
     audited: bool = False
 
 
@@ -101,6 +106,11 @@ class _Translator:
         self.by_name: dict[str, str] = {}
         self.blockers: set[str] = set()
         self.numbered_backrefs = False
+        # One entry per open group (the expression itself at the bottom): whether
+        # user-written text inside it has an alternation or a quantifier, i.e. more
+        # than one way to match. Decided when the group closes and its own
+        # quantifier is known; see ``_close``.
+        self.choices: list[bool] = [False]
 
     # --- driver -----------------------------------------------------------------------
     def run(self, text: str, stack: tuple[str, ...], audited: bool = False) -> None:
@@ -121,7 +131,10 @@ class _Translator:
                 i = self._char_class(text, i)
                 prev_quant = False
             elif c == "(":
+                depth = len(ctx)
                 i = self._group(text, i, ctx)
+                if len(ctx) > depth:
+                    self.choices.append(False)
                 prev_quant = False
             elif c == ")":
                 if len(ctx) == 1:
@@ -129,11 +142,10 @@ class _Translator:
                 emit(")" * ctx.pop() + ")")
                 i += 1
                 prev_quant = False
-                if not audited and i < n and text[i] in "*+?{":
-                    self.free_form = True      # a repeated group written by the user
+                self._close(text, i, audited)
             elif c == "|":
                 if not audited:
-                    self.free_form = True
+                    self.choices[-1] = True
                 emit(c)
                 i += 1
                 prev_quant = False
@@ -141,11 +153,11 @@ class _Translator:
                 j = text.find("}", i + 2)
                 if j < 0:
                     raise self._error(text, f"unterminated %{{ at position {i + 1}")
+                self.choices.append(False)
                 self._reference(text[i + 2:j], stack)
                 i = j + 1
                 prev_quant = False
-                if not audited and i < n and text[i] in "*+?{":
-                    self.free_form = True      # a repeated pattern reference
+                self._close(text, i, audited)
             elif c in "*+?":
                 if prev_quant and c == "+":
                     self.blockers.add("possessive quantifier")
@@ -154,6 +166,8 @@ class _Translator:
                     prev_quant = False     # lazy modifier
                 else:
                     prev_quant = True
+                if not audited:
+                    self.choices[-1] = True
                 emit(c)
                 i += 1
             elif c == "{":
@@ -163,6 +177,8 @@ class _Translator:
                     emit("{" + (low or "0") + comma + high + "}")
                     i = m.end()
                     prev_quant = True
+                    if not audited:
+                        self.choices[-1] = True
                 else:
                     emit("\\{")
                     i += 1
@@ -175,6 +191,23 @@ class _Translator:
             raise self._error(text, "missing ')'")
         if ctx[0]:
             emit(")" * ctx[0])
+
+    def _close(self, text: str, i: int, audited: bool) -> None:
+        """A group (or a ``%{reference}``) just closed, and ``text[i:]`` follows it.
+
+        Backtracking can cost more than a constant factor only where a repetition
+        can split the same text in more than one way: a repeated group whose body
+        has choices. Library bodies are audited for that; so a repeated group
+        written by the user, or a library repetition around user-written choices
+        (a redefined pattern it refers to), marks the expression as free-form.
+        Choices outside any repetition (``(?:-|%{USER})``, ``(?:\\?%{GREEDYDATA})?``)
+        are alternatives tried one after the other: a constant factor.
+        """
+        inner = self.choices.pop()
+        if _repeats(text, i) and (inner or not audited):
+            self.free_form = True
+        if inner:
+            self.choices[-1] = True
 
     def _error(self, text: str, message: str) -> GrokSyntaxError:
         return GrokSyntaxError(f"invalid grok expression {text!r}: {message}")
@@ -395,6 +428,27 @@ class _Translator:
         return Translation(expression, "".join(py), None if blockers else "".join(r2),
                            None if blockers else "".join(gate),
                            tuple(self.captures), blockers, not self.free_form)
+
+
+def _repeats(text: str, i: int) -> bool:
+    """Whether the quantifier at ``text[i]`` (if any) lets its atom match more than once.
+
+    ``?`` and ``{0,1}`` only make it optional. Bounded counts such as ``{2,5}``
+    count as repetition too: their cost is bounded, but exponential in the count.
+    """
+    if i >= len(text):
+        return False
+    c = text[i]
+    if c in "*+":
+        return True
+    if c != "{":
+        return False
+    m = _QUANTIFIER.match(text, i)
+    if m is None or not (m.group(1) or m.group(3)):
+        return False          # a literal brace
+    if m.group(2) and not m.group(3):
+        return True           # {n,}
+    return int(m.group(3) if m.group(2) else m.group(1)) > 1
 
 
 def _onig_flags(flags: str) -> str:

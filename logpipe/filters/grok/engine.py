@@ -2,15 +2,18 @@
 
 Three ways to run an expression, chosen once when it is compiled:
 
-``gated`` (the expression fits RE2 and all its repeated groups and
-    alternations come from the audited bundled library)
+``gated`` (the expression fits RE2 and all its repeated groups come from the
+    audited bundled library, with no user-written choices inside them)
     RE2, with capturing turned off, first decides whether the line matches and
     where the match starts. RE2 is linear-time, so a hostile line that does not
     match costs one linear scan. Only a matching line reaches the stdlib ``re``
     program, which then extracts the groups with ``match`` at the known start.
-``gated-timeout`` (fits RE2, but the user wrote repeated groups or alternations)
+    User-written alternations and optional groups outside any repetition are
+    allowed here: on a line known to match they cost a constant factor.
+``gated-timeout`` (fits RE2, but the user wrote a repeated group, or choices
+    inside a repetition)
     The same RE2 gate; extraction uses the ``regex`` module with a timeout,
-    because user-written repetition may backtrack badly even on a line that matches.
+    because ambiguous repetition may backtrack badly even on a line that matches.
 ``timeout`` (lookaround, atomic groups, possessive quantifiers, backreferences)
     The ``regex`` module with ``timeout=`` on every call.
 

@@ -52,6 +52,43 @@ def test_two_level_condition_readers_match_get_path(cond: str) -> None:
     assert fast(e) is expected[cond]
 
 
+FIELDS = ["message", "[message]", "[scalar]", "[missing]", "[a][b]", "[a][none]", "[a][false]",
+          "[a][missing]", "[a][list][0]", "[a][list][7]", "[tags][1]", "[tags][3]", "[scalar][x]",
+          "[missing][x]", "[ordered][inner]", "[a][b][c]", "[a][b][zz]", "[@metadata][k]",
+          "[@metadata][nope]", "[@metadata][nested][deep]", "[@metadata][k][x]"]
+
+
+@pytest.mark.parametrize("ref", FIELDS)
+def test_bare_and_negated_fields_answer_what_get_path_gives(ref: str) -> None:
+    """``[f]``, ``![f]`` and ``!![f]`` have a closure per path shape; each must agree
+    with the truth of ``get_path`` (missing, null and false are false)."""
+    for data, meta in ((dict(DATA), dict(META)), ({}, {}), ({"a": None, "tags": "t", "scalar": [1]}, {"k": False})):
+        e = Event(data, meta)
+        value = e.get_path(parse(ref))
+        truth = value is not None and value is not False
+        assert compile_condition(ref)(e) is truth
+        assert compile_condition(f"!{ref}")(e) is (not truth)
+        assert compile_condition(f"not {ref}")(e) is (not truth)
+        assert compile_condition(f"!!{ref}")(e) is truth
+        assert compile_condition(f"!({ref})")(e) is (not truth)
+
+
+@pytest.mark.parametrize("pattern", [r"^\s*\{", r"^a", r"^a|b", r"^$", r"\{$", r"(?:^x|^y)z", r"^A", r"(?i)^a"])
+@pytest.mark.parametrize("value", ["{\"a\": 1}", "  {", "x {", "line\n  {x", "line\n", "", "a", "ba", "\n",
+                                   "xz", "q\nyz", "A", 7, None])
+def test_regex_conditions_answer_what_a_search_gives(pattern: str, value: Any) -> None:
+    """A pattern starting with ``^`` is tried at position 0 only when the value has no
+    newline; the answer must be what a MULTILINE search gives."""
+    import re
+
+    rx = re.compile(pattern, re.MULTILINE)
+    found = isinstance(value, str) and rx.search(value) is not None
+    e = Event({"f": value, "n": {"f": value}})
+    for ref in ("[f]", "[n][f]"):
+        assert compile_condition(f"{ref} =~ /{pattern}/")(e) is found
+        assert compile_condition(f"{ref} !~ /{pattern}/")(e) is (not found)
+
+
 def test_adopt_wraps_a_built_dict_like_the_constructor() -> None:
     ts = now()
     fast = adopt({"@timestamp": ts, "message": "x"}, {})

@@ -1,6 +1,8 @@
 """The grok filter's options, failure tags and timeouts."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from logpipe.core.event import Event
@@ -169,6 +171,19 @@ def test_catastrophic_expression_is_rejected_in_linear_time() -> None:
     assert f.engines == {"[message]": ["gated-timeout"]}
     [e] = f.process([Event({"message": HOSTILE})])
     assert e.tags == ["_grokparsefailure"]
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("expr", [r"^(\w+\s?)*$", r"^(?:-|x) (?:\w+\s?)*$", r"^(?:(a|\w)\s?)+$"])
+def test_repeated_choices_stay_guarded_and_answer_within_the_budget(expr: str) -> None:
+    # Alternations outside a repetition extract with ``re``; these must not: each
+    # repeats a group that can split the same text several ways.
+    f = GrokFilter(GrokFilter.Config(match={"message": expr}, timeout_millis=250), id="g")
+    assert f.engines == {"[message]": ["gated-timeout"]}
+    started = time.perf_counter()
+    out = f.process([Event({"message": HOSTILE}), Event({"message": "x " + HOSTILE})])
+    assert time.perf_counter() - started < 0.25
+    assert [e.tags for e in out] == [["_grokparsefailure"], ["_grokparsefailure"]]
 
 
 @pytest.mark.timeout(20)

@@ -1,0 +1,95 @@
+"""Conditional stages: which events a plugin sees, the order of the batch after it, counters."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+import pytest
+
+from logpipe.core.conditions import compile_condition
+from logpipe.core.event import Event
+from logpipe.core.metrics import PluginStats
+from logpipe.core.plugin import Filter, Output, PluginConfig
+from logpipe.core.stages import FilterStage, OutputStage
+
+
+class Marking(Filter):
+    """Marks what it is given and records each call's batch."""
+
+    def __init__(self) -> None:
+        super().__init__(PluginConfig(), id="mark")
+        self.calls: list[list[int]] = []
+
+    def process(self, events: list[Event]) -> list[Event]:
+        self.calls.append([e.data["n"] for e in events])
+        for e in events:
+            e.data["seen"] = True
+        return events
+
+
+class Recording(Output):
+    def __init__(self) -> None:
+        super().__init__(PluginConfig(), id="rec")
+        self.calls: list[list[int]] = []
+
+    async def send(self, events: list[Event]) -> None:
+        self.calls.append([e.data["n"] for e in events])
+
+
+def batch(*ns: int) -> list[Event]:
+    return [Event({"n": n}) for n in ns]
+
+
+def stage(predicate: Callable[[Event], Any] | None) -> tuple[FilterStage, Marking]:
+    plugin = Marking()
+    return FilterStage(plugin, predicate, PluginStats("filter", "mark", "mark")), plugin
+
+
+def test_mixed_batch_puts_passed_over_events_first_in_order() -> None:
+    s, plugin = stage(compile_condition("[n] >= 3"))
+    out = s.run(batch(5, 1, 3, 0, 4, 2))
+    assert [e.data["n"] for e in out] == [1, 0, 2, 5, 3, 4]
+    assert plugin.calls == [[5, 3, 4]]
+    assert [e.data.get("seen", False) for e in out] == [False] * 3 + [True] * 3
+    assert (s.stats.events_in, s.stats.events_out) == (3, 3)
+
+
+def test_batch_all_chosen_goes_whole_and_none_chosen_passes_through() -> None:
+    s, plugin = stage(compile_condition("[n] >= 0"))
+    events = batch(2, 0, 1)
+    assert [e.data["n"] for e in s.run(events)] == [2, 0, 1]
+    assert plugin.calls == [[2, 0, 1]] and s.stats.events_in == 3
+
+    s, plugin = stage(compile_condition("[n] > 10"))
+    events = batch(2, 0, 1)
+    assert s.run(events) is events
+    assert plugin.calls == [] and s.stats.events_in == 0 and s.stats.seconds == 0
+
+
+def test_truthy_verdicts_that_are_not_booleans_count_as_chosen() -> None:
+    s, plugin = stage(lambda e: e.data["n"] % 3)    # 0 is falsy
+    out = s.run(batch(0, 1, 2, 3, 4))
+    assert plugin.calls == [[1, 2, 4]]
+    assert [e.data["n"] for e in out] == [0, 3, 1, 2, 4]
+
+
+def test_a_predicate_that_raises_passes_over_that_event_only() -> None:
+    def pred(e: Event) -> bool:
+        if e.data["n"] == 2:
+            raise ValueError("boom")
+        return True
+
+    s, plugin = stage(pred)
+    out = s.run(batch(1, 2, 3))
+    assert plugin.calls == [[1, 3]]
+    assert [e.data["n"] for e in out] == [2, 1, 3]
+
+
+@pytest.mark.parametrize("cond,expected", [("[n] >= 3", [[5, 3, 4]]), ("[n] >= 0", [[5, 1, 3, 0, 4, 2]]),
+                                           ("[n] > 10", [])])
+def test_output_stage_sends_the_chosen_events_in_order(cond: str, expected: list[list[int]]) -> None:
+    plugin = Recording()
+    s = OutputStage(plugin, compile_condition(cond), PluginStats("output", "rec", "rec"))
+    asyncio.run(s.send(batch(5, 1, 3, 0, 4, 2)))
+    assert plugin.calls == expected
+    assert s.stats.events_out == sum(map(len, expected))
