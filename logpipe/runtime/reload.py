@@ -121,7 +121,7 @@ async def run_reloadable(source: str | Path, spec: PipelineSpec) -> bool:
 
 def run_blocking_reloadable(source: str | Path, spec: PipelineSpec) -> int:
     from logpipe.runtime.runner import install_loop_policy
-    from logpipe.runtime.signals import STOP_SIGNALS, ignore_late_stops
+    from logpipe.runtime.signals import release_stops
 
     install_loop_policy()
 
@@ -129,11 +129,7 @@ def run_blocking_reloadable(source: str | Path, spec: PipelineSpec) -> int:
         try:
             return await run_reloadable(source, spec)
         finally:
-            # Closing the loop would put the default (fatal) action back while we exit.
-            loop = asyncio.get_running_loop()
-            for sig in STOP_SIGNALS:
-                loop.remove_signal_handler(sig)
-            ignore_late_stops()
+            release_stops(asyncio.get_running_loop())
 
     try:
         clean = asyncio.run(main())

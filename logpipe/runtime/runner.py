@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from typing import Any
 
 from logpipe.config.loader import PipelineSpec
@@ -37,17 +36,10 @@ async def run_pipeline(spec: PipelineSpec, *, stop: asyncio.Event | None = None,
                        worker_count: int = 1) -> bool:
     """Run until SIGTERM/SIGINT (or the end of finite inputs); True when clean."""
     from logpipe.core.pipeline import Pipeline
-    from logpipe.runtime.signals import early_stop
+    from logpipe.runtime.signals import take_over_stops
 
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
-    if early_stop():
-        stop.set()
+    take_over_stops(asyncio.get_running_loop(), lambda _name: stop.set())
     pipeline = Pipeline(spec, worker_index=worker_index, worker_count=worker_count, shared=shared)
     log.info("pipeline %s starting: %d inputs, %d filters, %d outputs", spec.name,
              len(spec.inputs), len(spec.filters), len(spec.outputs))

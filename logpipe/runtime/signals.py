@@ -7,15 +7,17 @@ SIGTERM right then: the default action would kill the process with nothing to
 show for it. After the loop closes, the default action is back, and a repeated
 SIGTERM (a terminal's and a supervisor's) would cut the last log lines off.
 
-:func:`hold_early_stop` records a stop that arrives before the loop is up, and
-the loop's code asks :func:`early_stop` once its handlers are installed, so
-the stop is the same graceful drain (of nothing, at that point).
-:func:`ignore_late_stops` is for the end, once the drain is done.
+:func:`hold_early_stop` records a stop that arrives before the loop is up;
+:func:`take_over_stops` routes stops through the loop and delivers a recorded
+one at once, so the stop is the same graceful drain (of nothing, at that
+point). :func:`release_stops` is for the end, once the drain is done.
 """
 from __future__ import annotations
 
+import asyncio
 import signal
 from types import FrameType
+from typing import Callable
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _requested: str | None = None
@@ -37,9 +39,29 @@ def early_stop() -> str | None:
     return _requested
 
 
-def ignore_late_stops() -> None:
-    """After the drain: further stop signals must not kill the process while it exits."""
+def take_over_stops(loop: asyncio.AbstractEventLoop, on_stop: Callable[[str], object]) -> None:
+    """SIGTERM/SIGINT call ``on_stop(name)`` in the loop; a stop recorded before is delivered now.
+
+    Off the main thread (an in-process test) the loop cannot take signals; the
+    caller's stop event still works.
+    """
     for sig in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, on_stop, sig.name)
+        except (NotImplementedError, RuntimeError):
+            pass
+    if _requested is not None:
+        on_stop(_requested)
+
+
+def release_stops(loop: asyncio.AbstractEventLoop) -> None:
+    """After the drain: further stop signals must not kill the process while it exits.
+
+    The loop's handlers go first: closing the loop would otherwise put the
+    default (fatal) action back.
+    """
+    for sig in STOP_SIGNALS:
+        loop.remove_signal_handler(sig)
         signal.signal(sig, signal.SIG_IGN)
 
 

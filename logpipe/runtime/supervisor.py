@@ -43,7 +43,7 @@ from logpipe.config.loader import PipelineSpec
 from logpipe.errors import ConfigError
 from logpipe.runtime.metrics import ClusterCollector, ClusterTotals, families_json
 from logpipe.runtime.reload import ConfigStore, Generation
-from logpipe.runtime.signals import early_stop
+from logpipe.runtime.signals import take_over_stops
 
 log = logging.getLogger("logpipe.supervisor")
 KILL_MARGIN = 5.0
@@ -484,12 +484,8 @@ class Supervisor:
     # --- main ------------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
-        loop.add_signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        name = early_stop()
-        if name is not None:
-            self.request_stop(name)
+        take_over_stops(loop, self.request_stop)
         try:
             text, spec = self.store.check()
         except ConfigError:

@@ -152,13 +152,10 @@ class Worker:
     # --- lifecycle -------------------------------------------------------------------
     async def run(self) -> int:
         from logpipe.core.pipeline import Pipeline
-        from logpipe.runtime.signals import early_stop
+        from logpipe.runtime.signals import release_stops, take_over_stops
 
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
-        if early_stop():
-            self._stop.set()
+        take_over_stops(loop, lambda _name: self._stop.set())
         if self._stats_fd is not None:
             self._feed = StatsFeed(self._stats_fd, self._lost_supervisor)
             await self._feed.open()
@@ -167,10 +164,8 @@ class Worker:
             return await self._run(Pipeline, tasks)
         finally:
             # From here on a repeated SIGTERM (the terminal's and the supervisor's) must not
-            # kill the process: closing the loop would put back the default action.
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-                signal.signal(sig, signal.SIG_IGN)
+            # kill the process.
+            release_stops(loop)
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

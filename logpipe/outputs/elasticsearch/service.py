@@ -144,6 +144,15 @@ class BulkService:
         self.metrics: BulkMetrics | None = None
         self._slots = asyncio.Semaphore(max_in_flight)
 
+    def settled(self, written: int = 0, already_written: int = 0, rejected: int = 0) -> None:
+        """Count documents that reached their outcome, in the counters and in /metrics."""
+        c = self.counters
+        c.delivered += written
+        c.already_written += already_written
+        c.rejected += rejected
+        if self.metrics is not None:
+            self.metrics.documents(written, already_written, rejected)
+
     async def _encode(self, data: bytes) -> tuple[bytes, dict[str, str]]:
         if self.compression_level is None:
             return data, NDJSON_HEADERS
@@ -195,13 +204,7 @@ class BulkService:
                 except MalformedResponse as exc:
                     what = str(exc)
                 else:
-                    c = self.counters
-                    c.delivered += result.delivered
-                    c.already_written += result.already_written
-                    c.rejected += len(result.rejected)
-                    if self.metrics is not None:
-                        self.metrics.documents(result.delivered, result.already_written,
-                                               len(result.rejected))
+                    self.settled(result.delivered, result.already_written, len(result.rejected))
                     failed.extend(Failed(pending[r.slot], r, attempts) for r in result.rejected)
                     pending = [pending[slot] for slot in result.retry]
                     if not pending:
@@ -214,7 +217,7 @@ class BulkService:
                         "type": "request_too_large",
                         "reason": f"document of {pending[0].size} bytes is larger than the "
                                   "cluster's http.max_content_length"}), attempts))
-                    self.counters.rejected += 1
+                    self.settled(rejected=1)
                     break
                 half = len(pending) // 2
                 self.log.warning("bulk request of %d documents too large (413); sending halves",
@@ -226,7 +229,7 @@ class BulkService:
                 error = _request_error(payload, what)
                 failed.extend(Failed(item, Rejection(slot, status or 400, error), attempts)
                               for slot, item in enumerate(pending))
-                self.counters.rejected += len(pending)
+                self.settled(rejected=len(pending))
                 break
             self.counters.retries += 1
             if self.metrics is not None:

@@ -52,7 +52,7 @@ class ElasticsearchOutput(Output):
                                         worker=ctx.worker_index if ctx.worker_count > 1 else None)
             await self.dlq.start()
         self._names = IndexNameCheck()
-        self.service.metrics = self._metrics = BulkMetrics(metrics_for(self.context), self.id)
+        self.service.metrics = BulkMetrics(metrics_for(self.context), self.id)
 
     @property
     def counters(self) -> Counters:
@@ -67,8 +67,7 @@ class ElasticsearchOutput(Output):
         failed = await self.service.deliver_all(
             screen_chunks(self.builder.chunks(events), refused, self._names))
         if refused:
-            self.service.counters.rejected += len(refused)
-            self._metrics.documents(0, 0, len(refused))
+            self.service.settled(rejected=len(refused))
             failed = refused + failed
         if failed:
             await self._rejected(events, failed)
@@ -76,8 +75,10 @@ class ElasticsearchOutput(Output):
     async def _rejected(self, events: list[Event], failed: list[Failed]) -> None:
         if self.dlq is not None:
             await self.dlq.write([self._record(f) for f in failed])
-            for reason, count in Counter(f.rejection.error_type for f in failed).items():
-                self._metrics.dead_lettered(reason or "unknown", count)
+            metrics = self.service.metrics
+            if metrics is not None:
+                for reason, count in Counter(f.rejection.error_type for f in failed).items():
+                    metrics.dead_lettered(reason or "unknown", count)
             self.log.warning("%d documents rejected by Elasticsearch went to the dead-letter "
                              "queue %s (first: %s)", len(failed), self.dlq.topic, _summary(failed[0]))
             return
