@@ -34,7 +34,6 @@ export DEMO_METRICS_PORT=${DEMO_METRICS_PORT:-9600}
 DATA=$ROOT/data/demo
 LOG=$DATA/logpipe.log
 VENV=$ROOT/.venv
-STAMP=$VENV/.logpipe-dev-installed
 PY=$VENV/bin/python
 LOGPIPE=$VENV/bin/logpipe
 SUPPORT=("$PY" scripts/demo_support.py --state "$DATA/run.json")
@@ -86,16 +85,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- install ----------------------------------------------------------------------------
-if [[ ! -x "$PY" ]]; then
-  say "creating $VENV"
-  python3 -m venv "$VENV"
-fi
-if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" ]]; then
-  say "installing logpipe with its dev extra into $VENV"
-  "$PY" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$PY" -m pip install -q --disable-pip-version-check -e '.[dev]'
-  touch "$STAMP"
-fi
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
+ensure_venv "$VENV"
 
 # --- services ---------------------------------------------------------------------------
 say "starting Kafka, Elasticsearch and Redis (scripts/services.sh up)"

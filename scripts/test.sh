@@ -21,20 +21,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${LOGPIPE_VENV:-$ROOT/.venv}"
-STAMP="$VENV/.logpipe-dev-installed"
 
 say() { printf '[test] %s\n' "$*" >&2; }
 
-if [[ ! -x "$VENV/bin/python" ]]; then
-  say "creating $VENV"
-  python3 -m venv "$VENV"
-fi
-if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" ]]; then
-  say "installing logpipe with its dev extra into $VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
-  touch "$STAMP"
-fi
+# shellcheck source=scripts/venv.sh
+source "$ROOT/scripts/venv.sh"
+ensure_venv "$VENV"
 
 if [[ "${LOGPIPE_NATIVE_SERVICES:-1}" != 0 ]] &&
    [[ -z "${LOGPIPE_TEST_ES:-}" || -z "${LOGPIPE_TEST_KAFKA:-}" || -z "${LOGPIPE_TEST_REDIS:-}" ]]; then
