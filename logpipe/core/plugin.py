@@ -25,9 +25,29 @@ from logpipe.core.event import Event
 
 
 class PluginConfig(BaseModel):
-    """Base of every plugin's settings: unknown keys are errors."""
+    """Base of every plugin's settings: unknown keys are errors.
+
+    A pipeline written in Logstash's language reaches a plugin through two hooks,
+    so that the same ``.conf`` gives the same documents as Logstash:
+
+    - ``logstash_defaults``: Logstash's default for each setting where it differs
+      from logpipe's own; they apply under a ``.conf`` file only (a YAML pipeline
+      keeps logpipe's defaults), and ``logpipe check`` lists them.
+    - ``from_logstash``: turns the options as written in the ``.conf`` (Logstash's
+      names, Logstash's value shapes, defaults already filled in) into this model's
+      settings. The default keeps them as they are, which suits plugins whose
+      settings already carry Logstash's names.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
+
+    #: Logstash's default per setting, where it differs from logpipe's (``.conf`` only).
+    logstash_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash options (defaults filled in) -> this model's settings."""
+        return dict(options)
 
 
 class Submitter(Protocol):
