@@ -2,10 +2,13 @@
 
 orjson does the work: it writes ``datetime`` as RFC 3339 (``Z`` for UTC) and is
 the fastest JSON library for Python. Anything it cannot serialize is written
-as its ``str()`` rather than failing the batch.
+as its ``str()`` rather than failing the batch, except a finite
+:class:`~decimal.Decimal` (an exact number, e.g. from dissect's
+``convert_datatype``), which is written as the JSON number it is.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Iterable
 
 import orjson
@@ -28,6 +31,8 @@ UTF8_FAILURE_TAG = "_utf8error"
 
 
 def _fallback(value: Any) -> Any:
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value).encode())
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     if isinstance(value, bytes):

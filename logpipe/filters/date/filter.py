@@ -1,8 +1,14 @@
-"""The date filter: read a time from a field into ``@timestamp`` (or ``target``)."""
+"""The date filter: read a time from a field into ``@timestamp`` (or ``target``).
+
+As in Logstash: formats are tried in order and the first that reads the value
+wins; an absent field is left alone; a value no format reads tags the event
+``_dateparsefailure`` (``tag_on_failure``), and ``add_tag``/``add_field`` apply
+only on success. A list value is read element by element until one parses.
+"""
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -12,7 +18,9 @@ from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions, CommonOptions, StrList
-from logpipe.filters.date.formats import UTC, Parser, parser_for, zone
+from logpipe.filters.date.formats import Parser, parser_for
+from logpipe.filters.date.names import parse_locale
+from logpipe.filters.date.zones import UTC, zone
 
 
 class DateConfig(CommonOptions):
@@ -28,15 +36,24 @@ class DateConfig(CommonOptions):
         "Zone of times that carry no offset: an IANA name (Europe/Berlin), UTC or "
         "+02:00; may be a %{field} template. Default UTC."))
     locale: str | None = Field(None, description=(
-        "Language of month and day names. Only English is supported (en, en-US, ...)."))
+        "Language of month, day and AM/PM names: BCP 47 (fr-FR) or POSIX (fr_FR), any "
+        "locale CLDR knows (through Babel). Default English."))
+    precision: Literal["millisecond", "microsecond"] = Field("microsecond", description=(
+        "Finest unit kept. Logstash keeps milliseconds (the default under a Logstash "
+        ".conf pipeline); logpipe keeps microseconds where the text has them."))
     tag_on_failure: StrList = Field(default_factory=lambda: ["_dateparsefailure"], description=(
         "Tags added when the field is present but no format fits."))
 
+    logstash_defaults: ClassVar[dict[str, Any]] = {"precision": "millisecond"}
+
     @field_validator("locale")
     @classmethod
-    def _english_only(cls, value: str | None) -> str | None:
-        if value is not None and not value.lower().replace("_", "-").split("-")[0] in ("en", "root", ""):
-            raise ValueError(f"only English month and day names are supported, not {value!r}")
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_locale(value)
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
         return value
 
 
@@ -45,6 +62,8 @@ class DateFilter(Filter):
 
     Config = DateConfig
     config: DateConfig
+    #: The current time, for patterns without a year (tests pin it).
+    clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))  # type: ignore[assignment]
 
     def __init__(self, config: DateConfig, *, id: str, context: PluginContext | None = None) -> None:
         super().__init__(config, id=id, context=context)
@@ -63,6 +82,7 @@ class DateFilter(Filter):
                     self._static_zone = zone(config.timezone)
         except ConfigError as exc:
             raise exc.located(path="match") from None
+        self._millis = config.precision == "millisecond"
         self._failure_tags = tuple(config.tag_on_failure)
         self._actions = CommonActions(config)
 
@@ -70,12 +90,14 @@ class DateFilter(Filter):
         for parser in self._parsers:
             result = parser(value, tz, now)
             if result is not None:
+                if self._millis and result.microsecond % 1000:
+                    result = result.replace(microsecond=result.microsecond - result.microsecond % 1000)
                 return result
         return None
 
     def process(self, events: list[Event]) -> list[Event]:
         done: list[Event] = []
-        now = datetime.now(UTC)
+        now = self.clock()
         for event in events:
             raw = event.get_path(self._source)
             if raw is None:

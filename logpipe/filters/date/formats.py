@@ -1,63 +1,51 @@
-"""Date formats of the date filter, each compiled once into a parse function.
+"""The named date formats, each a parse function built once.
 
-A parse function takes the field's value and returns an aware UTC datetime or
-None. Formats:
+A parse function takes the field's value, the zone for times that carry no
+offset and the current time, and returns an aware UTC datetime or None. The
+values each format accepts are Logstash's:
 
-- ``ISO8601``: ``datetime.fromisoformat`` (fast, C), with a fallback for the
-  spellings it rejects (``+0000`` style offsets, a comma before the fraction,
-  more than six fraction digits).
-- ``UNIX`` (seconds, fractions allowed), ``UNIX_MS`` (milliseconds) and
-  ``TAI64N`` (``@4000000052f8...``, as written by daemontools' multilog).
-- Anything else is a Joda-Time pattern (``dd/MMM/yyyy:HH:mm:ss Z``,
-  ``MMM  d HH:mm:ss``, ``yyyy-MM-dd HH:mm:ss,SSS``...), compiled into a regular
-  expression with one group per field plus integer conversions. Month and day
-  names are English (the only supported ``locale``). A run of spaces in the
-  pattern matches any run of spaces, so ``MMM dd`` and ``MMM  d`` both read
-  syslog's space-padded days. Without a year in the pattern the year that puts
-  the date nearest to now (and not more than a month ahead) is used.
+- ``ISO8601``: ``2001-12-07T23:54:54.123Z``, offsets as ``Z``, ``+01``,
+  ``+0100`` or ``+01:00``, a comma or a point before the fraction, a space
+  instead of the ``T``, a bare date (``2001-12-07``, ``2001-12``, ``2001``).
+  ``datetime.fromisoformat`` (C, fast) reads nearly all of them; a fallback
+  reads the rest.
+- ``UNIX``: seconds, an integer or a decimal text or number, at most
+  2147483647 (Logstash refuses later times: ``UNIX, UNIX_MS`` relies on that to
+  tell milliseconds from seconds).
+- ``UNIX_MS``: whole milliseconds (a decimal number is truncated).
+- ``TAI64N``: ``@4000000050d506482dbdf024`` (the ``@`` is optional), as
+  written by daemontools' multilog.
+
+Anything else is a Joda-Time pattern (:mod:`logpipe.filters.date.joda`).
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any, Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from logpipe.errors import ConfigError
+from logpipe.filters.date.joda import compile_joda
+from logpipe.filters.date.zones import UTC, localize
 
-UTC = timezone.utc
-Parser = Callable[[Any, tzinfo, datetime | None], "datetime | None"]
+Parser = Callable[[Any, tzinfo, "datetime | None"], "datetime | None"]
 
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december"]
-_MONTH_NUMBER = {**{m: i for i, m in enumerate(_MONTHS, 1)},
-                 **{m[:3]: i for i, m in enumerate(_MONTHS, 1)}, "sept": 9}
-_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_ZONE_ABBREVIATIONS = {"UTC": 0, "GMT": 0, "Z": 0, "UT": 0, "EST": -300, "EDT": -240,
-                       "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480,
-                       "PDT": -420, "CET": 60, "CEST": 120}
-_TAI64_EPOCH = 2 ** 62 + 10          # TAI64 label of 1970-01-01 00:00:10 TAI = UTC epoch
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_EPOCH_SECONDS = 2 ** 31 - 1
+_TAI64_LABEL_MASK = 2 ** 62 - 1
 
 
-def zone(name: str) -> tzinfo:
-    """A ``timezone`` setting: an IANA name (Europe/Berlin), UTC, or an offset (+02:00)."""
-    text = name.strip()
-    if text.upper() in ("UTC", "Z", "GMT"):
-        return UTC
-    m = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", text)
-    if m:
-        minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
-        return timezone(timedelta(minutes=minutes if m.group(1) == "+" else -minutes))
+def from_epoch_micros(micros: int) -> datetime | None:
     try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown timezone {name!r}") from None
+        return _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        return None
 
 
-# --- fixed formats ------------------------------------------------------------------------
-_ISO_FIX = re.compile(r"^(.*?[T ]\d{1,2}(?::?\d{2}(?::?\d{2})?)?)(?:[.,](\d+))?"
-                      r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$")
+# --- ISO8601 ------------------------------------------------------------------------------
+_ISO_FIX = re.compile(r"(.*?[T ]\d{1,2}(?::?\d{2}(?::?\d{2})?)?)(?:[.,](\d+))?"
+                      r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?")
+_ISO_PARTIAL_DATE = re.compile(r"([+-]?\d{4})(?:-(\d{2}))?")
 
 
 def _iso8601(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
@@ -71,12 +59,21 @@ def _iso8601(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
         if parsed is None:
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
+        parsed = localize(parsed, tz)
+        if parsed is None:
+            return None
     return parsed.astimezone(UTC)
 
 
 def _iso_fallback(value: str) -> datetime | None:
-    m = _ISO_FIX.match(value.strip())
+    text = value.strip()
+    m = _ISO_PARTIAL_DATE.fullmatch(text)
+    if m:
+        try:
+            return datetime(int(m.group(1)), int(m.group(2) or 1), 1)
+        except ValueError:
+            return None
+    m = _ISO_FIX.fullmatch(text)
     if not m:
         return None
     base, fraction, offset = m.groups()
@@ -90,260 +87,78 @@ def _iso_fallback(value: str) -> datetime | None:
         return None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _from_epoch(seconds: float) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+# --- epoch numbers ------------------------------------------------------------------------
+_SECONDS_TEXT = re.compile(r"([+-]?\d+)(?:\.(\d*))?")
+_LONG_TEXT = re.compile(r"[+-]?\d+")
 
 
 def _unix(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
-    seconds = _number(value)
-    return None if seconds is None or seconds != seconds else _from_epoch(seconds)
+    """Seconds since the epoch; the fraction is kept to the microsecond."""
+    if isinstance(value, str):
+        m = _SECONDS_TEXT.fullmatch(value)
+        if m is None:
+            return None
+        seconds = int(m.group(1))
+        if seconds > MAX_EPOCH_SECONDS:
+            return None
+        fraction = (m.group(2) or "")[:6]
+        micros = int(fraction.ljust(6, "0")) if fraction else 0
+        return from_epoch_micros(seconds * 1_000_000 + micros)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if value > MAX_EPOCH_SECONDS else from_epoch_micros(value * 1_000_000)
+    if isinstance(value, float):
+        if not -1e15 < value < MAX_EPOCH_SECONDS + 1 or int(value) > MAX_EPOCH_SECONDS:
+            return None
+        return from_epoch_micros(round(value * 1_000_000))
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.adjusted() > 15 or int(value) > MAX_EPOCH_SECONDS:
+            return None
+        return from_epoch_micros(int(value.scaleb(6)))
+    return None
 
 
 def _unix_ms(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
-    millis = _number(value)
-    return None if millis is None or millis != millis else _from_epoch(millis / 1000.0)
+    """Whole milliseconds since the epoch."""
+    if isinstance(value, str):
+        if not _LONG_TEXT.fullmatch(value):
+            return None
+        millis = int(value)
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        millis = value
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        millis = int(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or value.adjusted() > 18 or int(value) > MAX_EPOCH_SECONDS * 1000:
+            return None
+        millis = int(value)
+    else:
+        return None
+    return from_epoch_micros(millis * 1000)
 
 
-_TAI64N = re.compile(r"@?([0-9a-fA-F]{16})([0-9a-fA-F]{8})")
+_TAI64N = re.compile(r"@?([0-7][0-9a-fA-F]{15})([0-9a-fA-F]{8})")
 
 
 def _tai64n(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
+    """TAI64N label: 8 bytes of seconds (offset by 2**62 and 10 leap seconds), 4 of nanoseconds."""
     if not isinstance(value, str):
         return None
-    m = _TAI64N.fullmatch(value.strip())
+    m = _TAI64N.match(value)
     if not m:
         return None
-    seconds = int(m.group(1), 16) - _TAI64_EPOCH
+    seconds = (int(m.group(1), 16) & _TAI64_LABEL_MASK) - 10
     nanos = int(m.group(2), 16)
-    base = _from_epoch(seconds)
-    return None if base is None else base + timedelta(microseconds=nanos // 1000)
+    return from_epoch_micros(seconds * 1_000_000 + nanos // 1000)
 
 
 FIXED: dict[str, Parser] = {"ISO8601": _iso8601, "UNIX": _unix, "UNIX_MS": _unix_ms,
                             "TAI64N": _tai64n}
-
-
-# --- Joda patterns ------------------------------------------------------------------------
-_NUMERIC = set("yYxMdHhkKmsSDw")
-
-
-def _tokens(pattern: str) -> list[tuple[str, int] | str]:
-    """Split a Joda pattern into (letter, count) fields and literal strings."""
-    out: list[tuple[str, int] | str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "'":
-            j = pattern.find("'", i + 1)
-            if j < 0:
-                raise ConfigError(f"date pattern {pattern!r}: unterminated quote")
-            out.append("'" if j == i + 1 else pattern[i + 1:j])
-            i = j + 1
-        elif c.isascii() and c.isalpha():
-            j = i
-            while j < n and pattern[j] == c:
-                j += 1
-            out.append((c, j - i))
-            i = j
-        else:
-            out.append(c)
-            i += 1
-    return out
-
-
-def _number_field(name: str, count: int, fixed: bool, widest: int) -> str:
-    if fixed:
-        return f"(?P<{name}>\\d{{{count}}})"
-    return f"(?P<{name}>\\d{{1,{max(widest, count)}}})"
-
-
-@lru_cache(maxsize=256)
-def compile_joda(pattern: str) -> Parser:
-    tokens = _tokens(pattern)
-    parts: list[str] = []
-    fields: set[str] = set()
-    for idx, tok in enumerate(tokens):
-        if isinstance(tok, str):
-            if tok.isspace():
-                if not parts or parts[-1] != r"\s+":
-                    parts.append(r"\s+")
-            else:
-                parts.append(re.escape(tok))
-            continue
-        letter, count = tok
-        nxt = tokens[idx + 1] if idx + 1 < len(tokens) else None
-        fixed = count >= 2 and isinstance(nxt, tuple) and nxt[0] in _NUMERIC
-        if letter in "yYx":
-            if count == 2:
-                parts.append(r"(?P<yy>\d{2})")
-                fields.add("yy")
-            else:
-                parts.append(r"(?P<year>[+-]?\d{4})" if count == 4 or fixed
-                             else r"(?P<year>[+-]?\d{1,9})")
-                fields.add("year")
-        elif letter == "M":
-            if count >= 3:
-                parts.append(r"(?P<monthname>[A-Za-z]{3,9}\.?)")
-                fields.add("monthname")
-            else:
-                parts.append(_number_field("month", count, fixed, 2))
-                fields.add("month")
-        elif letter == "d":
-            parts.append(_number_field("day", count, fixed, 2))
-            fields.add("day")
-        elif letter in "Hk":
-            parts.append(_number_field("hour", count, fixed, 2))
-            fields.add("hour")
-        elif letter in "hK":
-            parts.append(_number_field("hour12", count, fixed, 2))
-            fields.add("hour12")
-        elif letter == "m":
-            parts.append(_number_field("minute", count, fixed, 2))
-            fields.add("minute")
-        elif letter == "s":
-            parts.append(_number_field("second", count, fixed, 2))
-            fields.add("second")
-        elif letter == "S":
-            parts.append(f"(?P<fraction>\\d{{{count}}})" if fixed else f"(?P<fraction>\\d{{1,{max(count, 9)}}})")
-            fields.add("fraction")
-        elif letter == "a":
-            parts.append(r"(?P<ampm>[AaPp]\.?[Mm]\.?)")
-            fields.add("ampm")
-        elif letter == "E":
-            parts.append(r"[A-Za-z]{3,9}\.?")
-        elif letter == "Z":
-            if count >= 3:
-                parts.append(r"(?P<zoneid>[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*)")
-                fields.add("zoneid")
-            else:
-                parts.append(r"(?P<offset>Z|[+-]\d{2}:?\d{2})")
-                fields.add("offset")
-        elif letter in "zX":
-            parts.append(r"(?P<zoneabbr>Z|[A-Z]{1,5}|[+-]\d{2}(?::?\d{2})?)")
-            fields.add("zoneabbr")
-        elif letter == "G":
-            parts.append(r"(?:AD|BC)")
-        else:
-            raise ConfigError(f"date pattern {pattern!r}: unsupported field letter {letter!r}")
-    try:
-        rx = re.compile("".join(parts) + r"\Z", re.IGNORECASE)
-    except re.error as exc:
-        raise ConfigError(f"date pattern {pattern!r}: {exc}") from None
-    return _make_parser(rx, fields)
-
-
-def _make_parser(rx: re.Pattern[str], fields: set[str]) -> Parser:
-    has_year = "year" in fields or "yy" in fields
-    match = rx.match
-
-    def parse(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
-        if not isinstance(value, str):
-            return None
-        m = match(value.strip())
-        if m is None:
-            return None
-        g = m.groupdict()
-        try:
-            if "monthname" in fields:
-                month = _MONTH_NUMBER.get(g["monthname"].rstrip(".").lower())
-                if month is None:
-                    return None
-            else:
-                month = int(g["month"]) if "month" in fields else 1
-            day = int(g["day"]) if "day" in fields else 1
-            if "hour12" in fields:
-                hour = int(g["hour12"]) % 12
-                if "ampm" in fields and g["ampm"][0] in "pP":
-                    hour += 12
-            else:
-                hour = int(g["hour"]) if "hour" in fields else 0
-            minute = int(g["minute"]) if "minute" in fields else 0
-            second = int(g["second"]) if "second" in fields else 0
-            micro = int((g["fraction"] + "00000")[:6]) if "fraction" in fields else 0
-            local: datetime | None
-            zone_info = _zone_of(g, fields, tz)
-            if zone_info is None:
-                return None
-            if has_year:
-                if "year" in fields:
-                    year = int(g["year"])
-                else:
-                    yy = int(g["yy"])
-                    year = 2000 + yy if yy < 50 else 1900 + yy
-                local = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone_info)
-            else:
-                local = _guess_year(month, day, hour, minute, second, micro, zone_info, now)
-                if local is None:
-                    return None
-            return local.astimezone(UTC)
-        except (ValueError, OverflowError):
-            return None
-
-    return parse
-
-
-@lru_cache(maxsize=256)
-def _fixed_offset(text: str) -> tzinfo:
-    """``+0000``, ``-05:00``, ``Z``: a log carries few distinct offsets, so each zone
-    object is made once rather than per line."""
-    if text in ("Z", "z"):
-        return UTC
-    digits = text[1:].replace(":", "")
-    minutes = int(digits[:2]) * 60 + int(digits[2:4])
-    return timezone(timedelta(minutes=minutes if text[0] == "+" else -minutes))
-
-
-def _zone_of(g: dict[str, Any], fields: set[str], default: tzinfo) -> tzinfo | None:
-    if "offset" in fields:
-        return _fixed_offset(g["offset"])
-    if "zoneid" in fields:
-        try:
-            return zone(g["zoneid"])
-        except ConfigError:
-            return None
-    if "zoneabbr" in fields:
-        text = g["zoneabbr"].upper()
-        if text in _ZONE_ABBREVIATIONS:
-            return timezone(timedelta(minutes=_ZONE_ABBREVIATIONS[text]))
-        try:
-            return zone(text)
-        except ConfigError:
-            return None
-    return default
-
-
-def _guess_year(month: int, day: int, hour: int, minute: int, second: int, micro: int,
-                tz: tzinfo, now: datetime | None) -> datetime | None:
-    """The year nearest to now, never more than about a month in the future."""
-    now = now or datetime.now(UTC)
-    limit = now + timedelta(days=31)
-    best: datetime | None = None
-    for year in (now.year - 1, now.year, now.year + 1):
-        try:
-            candidate = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
-        except ValueError:        # 29 February outside a leap year
-            continue
-        if candidate > limit:
-            continue
-        if best is None or abs(candidate - now) < abs(best - now):
-            best = candidate
-    return best
 
 
 def parser_for(fmt: str, locale: str | None = None) -> Parser:
@@ -351,4 +166,4 @@ def parser_for(fmt: str, locale: str | None = None) -> Parser:
     fixed = FIXED.get(fmt)
     if fixed is not None:
         return fixed
-    return compile_joda(fmt)
+    return compile_joda(fmt, locale)

@@ -102,14 +102,36 @@ def test_year_guess_uses_the_current_clock_in_the_filter() -> None:
     assert abs(e.get("@timestamp") - now) < timedelta(days=2)
 
 
-def test_only_english_locale() -> None:
+def test_month_and_day_names_follow_the_locale() -> None:
     assert date("15/Jan/2024", "dd/MMM/yyyy", locale="en-US").get("@timestamp").month == 1
+    for locale in ("fr", "fr-FR", "fr_FR"):
+        e = date("mardi 14 juillet 1789", "EEEE dd MMMM yyyy", locale=locale)
+        assert e.get("@timestamp") == datetime(1789, 7, 14, tzinfo=UTC)
+    assert date("3. Mai 2024", "d. MMMM yyyy", locale="de").get("@timestamp").month == 5
+    assert date("3 sept. 2024", "d MMM yyyy", locale="fr").get("@timestamp").month == 9
+    assert date("14 July 1789", "dd MMMM yyyy", locale="fr").tags == ["_dateparsefailure"]
     with pytest.raises(ValidationError):
-        DateFilter.Config(match=["ts", "ISO8601"], locale="fr")
+        DateFilter.Config(match=["ts", "ISO8601"], locale="xx-Nowhere")
+
+
+def test_millisecond_precision_as_logstash_keeps_it() -> None:
+    for value, fmt in (("2024-01-15T10:23:45.123456Z", "ISO8601"), ("1705314225.123456", "UNIX"),
+                       ("@4000000065a507ec075bcd15", "TAI64N")):
+        e = date(value, fmt, precision="millisecond")
+        assert e.get("@timestamp").microsecond % 1000 == 0, value
+        assert e.get("@timestamp").microsecond == date(value, fmt).get("@timestamp").microsecond // 1000 * 1000
+
+
+def test_wall_clock_times_in_a_daylight_saving_gap_fail() -> None:
+    assert date("2016-03-27 02:30:00", "yyyy-MM-dd HH:mm:ss", timezone="CET").tags == ["_dateparsefailure"]
+    assert date("2016-03-27T02:30:00", "ISO8601", timezone="CET").tags == ["_dateparsefailure"]
+    e = date("2016-03-27 03:30:00", "yyyy-MM-dd HH:mm:ss", timezone="CET")
+    assert e.get("@timestamp") == datetime(2016, 3, 27, 1, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("options", [{"match": ["ts", "yyyy-MM-dd qq"]},
-                                     {"match": ["ts", "ISO8601"], "timezone": "Mars/Base"}])
+                                     {"match": ["ts", "ISO8601"], "timezone": "Mars/Base"},
+                                     {"match": ["ts", ""]}])
 def test_config_errors(options) -> None:
     with pytest.raises(ConfigError):
         DateFilter(DateFilter.Config(**options), id="d")
