@@ -78,9 +78,14 @@ class DissectFilter(Filter):
             if not pattern:
                 continue
             try:
-                self._mappings.append((parse(field), Dissector(pattern)))
+                dissector = Dissector(pattern)
+                self._mappings.append((parse(field), dissector))
             except ConfigError as exc:
                 raise exc.located(path=f"mapping.{field}") from None
+            if dissector.never_matches:
+                self.log.warning("dissect mapping %s: %r has fields with no delimiter between "
+                                 "them, so no text fits it (every event is tagged %s)",
+                                 field, pattern, ",".join(config.tag_on_failure))
         self._conversions = [
             (parse(name), CONVERTERS[kind.lower()],
              f"_dataconversionnullvalue_{name}_{kind}", f"_dataconversionuncoercible_{name}_{kind}")

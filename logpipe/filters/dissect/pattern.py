@@ -22,8 +22,9 @@ Normal fields are stored first, then appends in their order, then indirect
 fields. The last field takes the rest of the text unless text follows it in
 the pattern, in which case that text is searched like any delimiter and what
 follows it is ignored. ``%{+&x}`` and ``%{&+x}`` are refused, as Logstash
-refuses them; so are fields with no delimiter between them (Logstash accepts
-those and then fails every event).
+refuses them. Fields with no delimiter between them (``%{a}%{b}``) load, as in
+Logstash, but no text fits such a pattern (:attr:`Dissector.never_matches`;
+the filter warns when it loads).
 """
 from __future__ import annotations
 
@@ -98,8 +99,8 @@ def parse_field(spec: str, before: str, after: str, pattern: str) -> Step:
 class Dissector:
     """One compiled pattern: ``split`` finds the texts, ``store`` writes them."""
 
-    __slots__ = ("pattern", "prefix", "steps", "_cuts", "_top", "_nested", "_appends",
-                 "_indirect", "_names")
+    __slots__ = ("pattern", "prefix", "steps", "never_matches", "_cuts", "_top", "_nested",
+                 "_appends", "_indirect", "_names")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -113,11 +114,10 @@ class Dissector:
             trailing = tail.group()
         self.prefix = found[0][0]
         steps: list[Step] = []
+        #: Two fields with nothing between them: no text can be split there.
+        self.never_matches = any(not before for before, _ in found[1:])
         for i, (before, spec) in enumerate(found):
             after = found[i + 1][0] if i + 1 < len(found) else trailing
-            if not after and i + 1 < len(found):
-                raise ConfigError(f"dissect pattern {pattern!r}: fields %{{{spec}}} and "
-                                  f"%{{{found[i + 1][1]}}} have no delimiter between them")
             steps.append(parse_field(spec, before, after, pattern))
         self.steps = tuple(steps)
         self._cuts = tuple((s.after, s.pad) for s in steps)
@@ -143,6 +143,8 @@ class Dissector:
 
     def split(self, text: str) -> list[str] | None:
         """The text of each step, or None when a delimiter is missing."""
+        if self.never_matches:
+            return None
         prefix = self.prefix
         if prefix:
             if not text.startswith(prefix):

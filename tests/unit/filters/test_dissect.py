@@ -80,7 +80,53 @@ def test_add_tag_only_on_success() -> None:
     assert ok.tags == ["dissected"] and bad.tags == ["_dissectfailure"]
 
 
-@pytest.mark.parametrize("pattern", ["no fields", "%{a}%{b}", "%{+}", "%{[bad}"])
+def test_fields_without_delimiter_between_load_but_never_match() -> None:
+    [e] = dissect({"message": "%{a}%{b} %{c}"}, "foo bar baz")
+    assert e.tags == ["_dissectfailure"] and not e.contains("a")
+
+
+@pytest.mark.parametrize("pattern", ["no fields", "%{+}", "%{[bad}", "%{+&x}", "%{&+x}", "%{+/2}"])
 def test_bad_patterns_are_config_errors(pattern: str) -> None:
     with pytest.raises(ConfigError):
         DissectFilter(DissectFilter.Config(mapping={"message": pattern}), id="d")
+
+
+def test_append_joins_with_the_delimiter_before_each_part() -> None:
+    [e] = dissect({"message": "%{key}-%{+key}-%{+key}"}, "1-2-3")
+    assert e.get("key") == "1-2-3"
+    [e] = dissect({"message": "%{+a/3} %{+a/1} %{+a/2}"}, "1 2 3")
+    assert e.get("a") == "2 3 1"
+
+
+def test_one_failing_mapping_does_not_stop_the_others() -> None:
+    f = DissectFilter(DissectFilter.Config(mapping={"message": "%{a}|%{b}", "other": "%{c} %{d}"},
+                                           add_tag=["ok"]), id="d")
+    [e] = f.process([Event({"message": "no pipe", "other": "x y"})])
+    assert (e.get("c"), e.get("d")) == ("x", "y") and not e.contains("a")
+    assert e.tags == ["_dissectfailure", "ok"]
+
+
+def test_big_numbers_are_kept_exactly_and_still_serialize() -> None:
+    from decimal import Decimal
+
+    import orjson
+
+    from logpipe.core.codec import dumps
+    [e] = dissect({"message": "%{i} %{f} %{huge} %{small}"},
+                  "43947404257507186289 43947404257507186289.345324 1e999999999 7",
+                  convert_datatype={"i": "int", "f": "float", "huge": "int", "small": "int"})
+    assert e.get("i") == 43947404257507186289 and isinstance(e.get("i"), Decimal)
+    assert e.get("f") == Decimal("43947404257507186289.345324")
+    assert e.get("small") == 7 and type(e.get("small")) is int
+    assert e.get("huge") == "1e999999999" and e.tags == ["_dataconversionuncoercible_huge_int"]
+    doc = dumps(e.data)
+    assert b'"i":43947404257507186289,' in doc and b'"f":43947404257507186289.345324' in doc
+    assert orjson.loads(doc)["small"] == 7
+
+
+def test_conversion_of_absent_or_odd_values_tags() -> None:
+    f = DissectFilter(DissectFilter.Config(convert_datatype={"n": "float", "b": "int", "x": "INT"}), id="d")
+    [e] = f.process([Event({"b": True, "x": " 5"})])
+    assert e.tags == ["_dataconversionnullvalue_n_float", "_dataconversionuncoercible_b_int",
+                      "_dataconversionuncoercible_x_INT"]
+    assert e.get("b") is True and e.get("x") == " 5"
