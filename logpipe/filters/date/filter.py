@@ -63,7 +63,7 @@ class DateFilter(Filter):
     Config = DateConfig
     config: DateConfig
     #: The current time, for patterns without a year (tests pin it).
-    clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))  # type: ignore[assignment]
+    clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))
 
     def __init__(self, config: DateConfig, *, id: str, context: PluginContext | None = None) -> None:
         super().__init__(config, id=id, context=context)

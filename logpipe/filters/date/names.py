@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
+
+import re
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import get_day_names, get_month_names, get_period_names
 
 from logpipe.errors import ConfigError
 
-_WIDTHS = ("wide", "abbreviated")
-_CONTEXTS = ("format", "stand-alone")
+_WIDTHS: tuple[Literal["wide", "abbreviated"], ...] = ("wide", "abbreviated")
+_CONTEXTS: tuple[Literal["format", "stand-alone"], ...] = ("format", "stand-alone")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,5 @@ def names_for(text: str | None) -> Names:
 
 def alternation(names: dict[str, int]) -> str:
     """A regex alternation of the names, longest first (``mars`` before ``mar``)."""
-    import re
     return "|".join(re.escape(n) + r"\.?" if not n.endswith(".") else re.escape(n)
                     for n in sorted(names, key=len, reverse=True))
