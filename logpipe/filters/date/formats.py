@@ -88,21 +88,31 @@ def _iso_fallback(value: str) -> datetime | None:
 
 
 # --- epoch numbers ------------------------------------------------------------------------
-_SECONDS_TEXT = re.compile(r"([+-]?\d+)(?:\.(\d*))?")
 _LONG_TEXT = re.compile(r"[+-]?\d+")
 
 
 def _unix(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
     """Seconds since the epoch; the fraction is kept to the microsecond."""
-    if isinstance(value, str):
-        m = _SECONDS_TEXT.fullmatch(value)
-        if m is None:
+    if type(value) is str:
+        if not value.isascii():
             return None
-        seconds = int(m.group(1))
+        head, _, fraction = value.partition(".")
+        if not head.isdigit() and not (head[:1] in "+-" and head[1:].isdigit()):
+            return None
+        if fraction and not fraction.isdigit():
+            return None
+        seconds = int(head)
         if seconds > MAX_EPOCH_SECONDS:
             return None
-        fraction = (m.group(2) or "")[:6]
-        micros = int(fraction.ljust(6, "0")) if fraction else 0
+        if seconds >= 0:
+            # A double holds seconds below 2**31 to well under half a microsecond,
+            # so reading the (cut) text as a float lands on the exact microsecond.
+            try:
+                return datetime.fromtimestamp(float(f"{head}.{fraction[:6]}") if fraction
+                                              else seconds, UTC)
+            except (OverflowError, OSError, ValueError):
+                return None
+        micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
         return from_epoch_micros(seconds * 1_000_000 + micros)
     if isinstance(value, bool):
         return None

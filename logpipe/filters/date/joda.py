@@ -24,6 +24,7 @@ import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from logpipe.errors import ConfigError
 from logpipe.filters.date.names import Names, alternation, names_for
@@ -32,6 +33,10 @@ from logpipe.filters.date.zones import UTC, fixed_offset, localize, zone
 Parser = Callable[[Any, tzinfo, "datetime | None"], "datetime | None"]
 
 _NUMERIC = set("yYxMdHhkKmsSDwCe")
+#: A month or day name: letters in any script, maybe an abbreviation's dot. The name
+#: itself is then looked up in the locale's table (one dict lookup is cheaper than a
+#: regex alternation of every name).
+_WORD = r"[^\W\d_]+\.?"
 _ZONE_ABBREVIATIONS = {"UTC": 0, "GMT": 0, "Z": 0, "UT": 0, "EST": -300, "EDT": -240,
                        "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480,
                        "PDT": -420, "CET": 60, "CEST": 120}
@@ -75,7 +80,7 @@ def _field(letter: str, count: int, fixed: bool, names: Names, pattern: str) -> 
         return (r"(?P<year>[+-]?\d{4})" if count == 4 or fixed else r"(?P<year>[+-]?\d{1,9})"), "year"
     if letter == "M":
         if count >= 3:
-            return f"(?P<monthname>{alternation(names.months)})", "monthname"
+            return f"(?P<monthname>{_WORD})", "monthname"
         return _number("month", count, fixed, 2), "month"
     simple = {"d": ("day", 2), "D": ("doy", 3), "H": ("hour", 2), "k": ("hour", 2),
               "h": ("hour12", 2), "K": ("hour12", 2), "m": ("minute", 2), "s": ("second", 2)}
@@ -88,7 +93,7 @@ def _field(letter: str, count: int, fixed: bool, names: Names, pattern: str) -> 
     if letter == "a":
         return f"(?P<ampm>{alternation(names.periods)})", "ampm"
     if letter == "E":
-        return f"(?:{alternation(names.days)})", None
+        return f"(?:{_WORD})", None
     if letter in "ewC":
         return (f"\\d{{{count}}}" if fixed else r"\d{1,2}"), None
     if letter == "Z":
@@ -136,51 +141,68 @@ def compile_joda(pattern: str, locale: str | None = None) -> Parser:
 
 
 def _make_parser(rx: re.Pattern[str], fields: frozenset[str], names: Names) -> Parser:
-    has_year = "year" in fields or "yy" in fields
+    # What the pattern holds is known here, once: the function below only tests
+    # local booleans, and builds the datetime with its zone directly unless the zone
+    # has daylight-saving rules (then :func:`localize` checks for gaps).
     match = rx.match
+    has_year, has_yy = "year" in fields, "yy" in fields
+    has_monthname, has_month = "monthname" in fields, "month" in fields
+    has_day, has_doy = "day" in fields, "doy" in fields and not ("month" in fields or "monthname" in fields)
+    has_hour12, has_ampm, has_hour = "hour12" in fields, "ampm" in fields, "hour" in fields
+    has_minute, has_second, has_fraction = "minute" in fields, "second" in fields, "fraction" in fields
+    zone_fields = bool(fields & {"offset", "zoneid", "zoneabbr"})
+    month_of, periods = names.month, names.periods
 
     def parse(value: Any, tz: tzinfo, now: datetime | None) -> datetime | None:
-        if not isinstance(value, str):
-            return None
+        if type(value) is not str:
+            if not isinstance(value, str):
+                return None
         m = match(value.strip())
         if m is None:
             return None
         g = m.groupdict()
         try:
-            if "monthname" in fields:
-                month = names.month(g["monthname"])
+            if has_monthname:
+                month = month_of(g["monthname"])
                 if month is None:
                     return None
             else:
-                month = int(g["month"]) if "month" in fields else 1
-            day = int(g["day"]) if "day" in fields else 1
-            if "hour12" in fields:
+                month = int(g["month"]) if has_month else 1
+            day = int(g["day"]) if has_day else 1
+            if has_hour12:
                 hour = int(g["hour12"]) % 12
-                if "ampm" in fields:
-                    hour += names.periods.get(g["ampm"].lower(), 0)
+                if has_ampm:
+                    hour += periods.get(g["ampm"].lower(), 0)
             else:
-                hour = int(g["hour"]) % 24 if "hour" in fields else 0
-            minute = int(g["minute"]) if "minute" in fields else 0
-            second = int(g["second"]) if "second" in fields else 0
-            micro = int((g["fraction"] + "00000")[:6]) if "fraction" in fields else 0
-            zone_info = _zone_of(g, fields, tz)
+                hour = int(g["hour"]) % 24 if has_hour else 0
+            minute = int(g["minute"]) if has_minute else 0
+            second = int(g["second"]) if has_second else 0
+            micro = int((g["fraction"] + "00000")[:6]) if has_fraction else 0
+            zone_info = _zone_of(g, fields, tz) if zone_fields else tz
             if zone_info is None:
                 return None
-            if has_year:
-                if "year" in fields:
+            if has_year or has_yy:
+                if has_year:
                     year = int(g["year"])
                 else:
                     yy = int(g["yy"])
                     year = 2000 + yy if yy < 50 else 1900 + yy
-                if "doy" in fields and "month" not in fields and "monthname" not in fields:
+                if has_doy:
                     start = date(year, 1, 1) + timedelta(days=int(g["doy"]) - 1)
                     if start.year != year:
                         return None
                     month, day = start.month, start.day
-                local = localize(datetime(year, month, day, hour, minute, second, micro), zone_info)
+                if type(zone_info) is ZoneInfo:
+                    local = localize(datetime(year, month, day, hour, minute, second, micro), zone_info)
+                    if local is None:
+                        return None
+                else:
+                    local = datetime(year, month, day, hour, minute, second, micro, zone_info)
             else:
                 local = _guess_year(month, day, hour, minute, second, micro, zone_info, now)
-            return None if local is None else local.astimezone(UTC)
+                if local is None:
+                    return None
+            return local if zone_info is UTC else local.astimezone(UTC)
         except (ValueError, OverflowError):
             return None
 
@@ -214,7 +236,7 @@ def _guess_year(month: int, day: int, hour: int, minute: int, second: int, micro
     daylight-saving gap fails rather than moving to another year.
     """
     now = now or datetime.now(UTC)
-    wall_now = now.astimezone(tz).replace(tzinfo=None)
+    wall_now = _wall_clock(now, tz)
     limit = wall_now + timedelta(days=31)
     best: datetime | None = None
     for year in (now.year - 1, now.year, now.year + 1):
@@ -227,3 +249,9 @@ def _guess_year(month: int, day: int, hour: int, minute: int, second: int, micro
         if best is None or abs(candidate - wall_now) < abs(best - wall_now):
             best = candidate
     return None if best is None else localize(best, tz)
+
+
+@lru_cache(maxsize=64)
+def _wall_clock(now: datetime, tz: tzinfo) -> datetime:
+    """``now`` on the clocks of ``tz`` (the filter passes one ``now`` per batch)."""
+    return now.astimezone(tz).replace(tzinfo=None)
