@@ -79,3 +79,39 @@ def test_timeout_tag_on_pathological_split_pattern() -> None:
 def test_bad_split_pattern_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         KvFilter(KvFilter.Config(field_split_pattern="(unclosed"), id="kv")
+
+
+def test_backslash_escaped_separators_stay_in_keys_and_values() -> None:
+    e = kv(r"msg=cruel\ world key\=x=1", whitespace="strict")
+    assert e.get("msg") == r"cruel\ world" and e.get(r"key\=x") == "1"
+
+
+def test_recursive_values_become_objects() -> None:
+    e = kv('a=1 b=(c=2 d="e=3") f=plain', recursive=True)
+    assert e.get("b") == {"c": "2", "d": {"e": "3"}} and e.get("f") == "plain"
+
+
+def test_empty_values_only_when_allowed() -> None:
+    assert not kv('a= b="" c=[]', whitespace="strict").contains("a")
+    e = kv('a= b="" c=[]', whitespace="strict", allow_empty_values=True)
+    assert (e.get("a"), e.get("b"), e.get("c")) == ("", "", "")
+
+
+def test_key_lists_and_prefix_take_templates() -> None:
+    f = KvFilter(KvFilter.Config(include_keys=["%{want}"], prefix="%{p}_"), id="kv")
+    [e] = f.process([Event({"message": "a=1 b=2", "want": "b", "p": "x"})])
+    assert e.get("x_b") == "2" and not e.contains("x_a")
+
+
+def test_add_tag_and_target_only_when_pairs_are_found() -> None:
+    f = KvFilter(KvFilter.Config(target="kv", add_tag=["parsed"]), id="kv")
+    hit, miss = f.process([Event({"message": "a=1", "kv": {"old": 1}}), Event({"message": "no pairs"})])
+    assert hit.get("kv") == {"a": "1"} and hit.tags == ["parsed"]
+    assert "tags" not in miss.data and not miss.contains("kv")
+
+
+@pytest.mark.parametrize("options", [{"field_split_pattern": ""}, {"value_split_pattern": ""},
+                                     {"value_split": ""}])
+def test_empty_split_settings_are_refused(options) -> None:
+    with pytest.raises((ConfigError, ValueError)):
+        KvFilter(KvFilter.Config(**options), id="kv")
