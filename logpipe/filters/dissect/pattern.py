@@ -124,19 +124,28 @@ class Dissector:
         appended = {s.name for s in steps if s.kind == APPEND}
         top: list[tuple[int, str]] = []
         nested: list[tuple[int, Path]] = []
+        base: dict[str, int] = {}          # appended name -> its (last) normal field
         for i, s in enumerate(steps):
-            if s.kind == NORMAL:
-                path = parse(s.name)
-                if len(path) == 1 and s.name not in appended:
-                    top.append((i, path[0]))
-                else:
-                    nested.append((i, path))
+            if s.kind != NORMAL:
+                continue
+            if s.name in appended:
+                base[s.name] = i
+                continue
+            path = parse(s.name)
+            if len(path) == 1:
+                top.append((i, path[0]))
+            else:
+                nested.append((i, path))
         self._top = tuple(top)
         self._nested = tuple(nested)
-        # Appends in Logstash's order: by ordinal, then as written (a stable sort).
-        appends = sorted(((s.order, i) for i, s in enumerate(steps) if s.kind == APPEND))
-        self._appends = tuple((i, parse(steps[i].name), steps[i].before or " ")
-                              for _, i in appends)
+        # Appends in Logstash's order: by ordinal, then as written (a stable sort);
+        # each name is joined once, starting from its normal field when it has one.
+        ordered = sorted((s.order, i) for i, s in enumerate(steps) if s.kind == APPEND)
+        parts: dict[str, list[tuple[int, str]]] = {}
+        for _, i in ordered:
+            parts.setdefault(steps[i].name, []).append((i, steps[i].before or " "))
+        self._appends = tuple((parse(name), base.get(name), tuple(found))
+                              for name, found in parts.items())
         self._indirect = tuple((i, steps[i].name, parse(steps[i].name) if steps[i].name else ())
                                for i, s in enumerate(steps) if s.kind == INDIRECT)
         self._names = tuple(s.name for s in steps)
@@ -181,14 +190,22 @@ class Dissector:
             data[key] = values[i]
         for i, path in self._nested:
             event.set_path(path, values[i])
-        for i, path, joiner in self._appends:
-            old = event.get_path(path, _MISSING)
-            if old is _MISSING or old is None:
-                event.set_path(path, values[i])
+        for path, start, found in self._appends:
+            if start is not None:
+                text_so_far = values[start]
             else:
-                text_before = old if isinstance(old, str) else str(old)
-                event.set_path(path, text_before + (joiner if separator is None else separator)
-                               + values[i])
+                old = event.get_path(path, _MISSING)
+                text_so_far = None if old is _MISSING or old is None else (
+                    old if isinstance(old, str) else str(old))
+            for i, joiner in found:
+                if text_so_far is None:
+                    text_so_far = values[i]
+                else:
+                    text_so_far += (joiner if separator is None else separator) + values[i]
+            if len(path) == 1:
+                data[path[0]] = text_so_far
+            else:
+                event.set_path(path, text_so_far)
         for i, name, path in self._indirect:
             key = self._indirect_name(event, values, i, name, path)
             if key and (key,) not in _RESERVED:
