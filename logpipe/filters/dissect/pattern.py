@@ -191,6 +191,7 @@ class Dissector:
         for i, path in self._nested:
             event.set_path(path, values[i])
         for path, start, found in self._appends:
+            text_so_far: str | None
             if start is not None:
                 text_so_far = values[start]
             else:
