@@ -37,6 +37,7 @@ _NUMERIC = set("yYxMdHhkKmsSDwCe")
 #: itself is then looked up in the locale's table (one dict lookup is cheaper than a
 #: regex alternation of every name).
 _WORD = r"[^\W\d_]+\.?"
+_WORD_RX = re.compile(_WORD)
 _ZONE_ABBREVIATIONS = {"UTC": 0, "GMT": 0, "Z": 0, "UT": 0, "EST": -300, "EDT": -240,
                        "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480,
                        "PDT": -420, "CET": 60, "CEST": 120}
@@ -66,6 +67,14 @@ def _tokens(pattern: str) -> list[tuple[str, int] | str]:
     return out
 
 
+def _names_regex(table: dict[str, int]) -> str:
+    """Names that are all words are matched as a word (then looked up); others, such
+    as Japanese ``1月``, by an alternation of the names themselves."""
+    if all(_WORD_RX.fullmatch(name) for name in table):
+        return _WORD
+    return alternation(table)
+
+
 def _number(name: str, count: int, fixed: bool, widest: int) -> str:
     if fixed:
         return f"(?P<{name}>\\d{{{count}}})"
@@ -80,7 +89,7 @@ def _field(letter: str, count: int, fixed: bool, names: Names, pattern: str) -> 
         return (r"(?P<year>[+-]?\d{4})" if count == 4 or fixed else r"(?P<year>[+-]?\d{1,9})"), "year"
     if letter == "M":
         if count >= 3:
-            return f"(?P<monthname>{_WORD})", "monthname"
+            return f"(?P<monthname>{_names_regex(names.months)})", "monthname"
         return _number("month", count, fixed, 2), "month"
     simple = {"d": ("day", 2), "D": ("doy", 3), "H": ("hour", 2), "k": ("hour", 2),
               "h": ("hour12", 2), "K": ("hour12", 2), "m": ("minute", 2), "s": ("second", 2)}
@@ -93,7 +102,7 @@ def _field(letter: str, count: int, fixed: bool, names: Names, pattern: str) -> 
     if letter == "a":
         return f"(?P<ampm>{alternation(names.periods)})", "ampm"
     if letter == "E":
-        return f"(?:{_WORD})", None
+        return f"(?:{_names_regex(names.days)})", None
     if letter in "ewC":
         return (f"\\d{{{count}}}" if fixed else r"\d{1,2}"), None
     if letter == "Z":

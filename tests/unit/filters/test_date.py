@@ -109,6 +109,9 @@ def test_month_and_day_names_follow_the_locale() -> None:
         assert e.get("@timestamp") == datetime(1789, 7, 14, tzinfo=UTC)
     assert date("3. Mai 2024", "d. MMMM yyyy", locale="de").get("@timestamp").month == 5
     assert date("3 sept. 2024", "d MMM yyyy", locale="fr").get("@timestamp").month == 9
+    assert date("sábado, 5 de octubre de 2024", "EEEE, d 'de' MMMM 'de' yyyy",
+                locale="es").get("@timestamp") == datetime(2024, 10, 5, tzinfo=UTC)
+    assert date("2024年3月5日", "yyyy年MMMd日", locale="ja").get("@timestamp").month == 3
     assert date("14 July 1789", "dd MMMM yyyy", locale="fr").tags == ["_dateparsefailure"]
     with pytest.raises(ValidationError):
         DateFilter.Config(match=["ts", "ISO8601"], locale="xx-Nowhere")
