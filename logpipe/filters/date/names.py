@@ -7,11 +7,10 @@ English, as Logstash falls back to English when the machine's locale is not.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
-
-import re
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import get_day_names, get_month_names, get_period_names
