@@ -97,7 +97,7 @@ def parse_field(spec: str, before: str, after: str, pattern: str) -> Step:
 
 
 class Dissector:
-    """One compiled pattern: ``split`` finds the texts, ``store`` writes them."""
+    """One compiled pattern: ``split`` finds the texts, ``apply`` writes them into an event."""
 
     __slots__ = ("pattern", "prefix", "steps", "never_matches", "_cuts", "_top", "_nested",
                  "_appends", "_indirect", "_names")
