@@ -20,7 +20,7 @@ import copy as _copy
 import math
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import orjson
 import regex
@@ -39,6 +39,9 @@ Conversion = Literal["integer", "integer_eu", "float", "float_eu", "string", "bo
 
 class MutateConfig(CommonOptions):
     """Settings of the mutate filter (Logstash names)."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = (
+        "coerce", "rename", "update", "replace", "convert", "split", "join", "merge", "copy")
 
     coerce: dict[str, Any] = Field(default_factory=dict, description=(
         "field -> default: set the default (a %{field} template) when the field exists "
@@ -281,6 +284,10 @@ def _per_string(fn: Callable[[str], str]) -> Callable[[Any], Any]:
 
 
 def _split_text(value: str, sep: str) -> list[str]:
+    """Ruby's ``String#split``: a single space splits on runs of whitespace, ignoring
+    leading whitespace; trailing empty items are dropped."""
+    if sep == " ":
+        return value.split()
     parts = list(value) if sep == "" else value.split(sep)
     while parts and parts[-1] == "":
         parts.pop()
@@ -441,8 +448,8 @@ class MutateFilter(Filter):
     def _copy(items: list[tuple[PathOf, PathOf]]) -> Op:
         def op(event: Event) -> None:
             for src_fn, dst_fn in items:
-                value = event.get_path(src_fn(event))
-                if value is not None:
+                value = event.get_path(src_fn(event), _MISSING)
+                if value is not _MISSING:
                     event.set_path(dst_fn(event), _copy.deepcopy(value))
         return op
 

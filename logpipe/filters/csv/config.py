@@ -1,7 +1,7 @@
 """Settings of the ``csv`` filter (Logstash's names and defaults)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -12,6 +12,8 @@ Conversion = Literal["integer", "float", "date", "date_time", "boolean"]
 
 class CsvConfig(CommonOptions):
     """Split a delimited line (CSV, TSV...) into named fields."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("convert",)
 
     source: str = Field("message", description="Field holding the line.")
     target: str | None = Field(None, description=(

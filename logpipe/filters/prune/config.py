@@ -1,7 +1,7 @@
 """Settings of the ``prune`` filter (Logstash's names and defaults)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -10,6 +10,8 @@ from logpipe.filters.common import CommonOptions, StrList
 
 class PruneConfig(CommonOptions):
     """Remove top-level fields by name (regular expressions) or by value."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("whitelist_values", "blacklist_values")
 
     whitelist_names: StrList = Field(default_factory=list, description=(
         "Keep only the top-level fields whose name matches one of these regular "

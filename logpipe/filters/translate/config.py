@@ -86,7 +86,7 @@ class TranslateConfig(CommonOptions):
     @classmethod
     def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
         """Logstash's older `field` / `destination` names are the same settings."""
-        out = dict(options)
+        out = super().from_logstash(options)
         for old, new in (("field", "source"), ("destination", "target")):
             if old in out:
                 if new in out:

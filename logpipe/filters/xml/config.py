@@ -1,7 +1,7 @@
 """Settings of the ``xml`` filter (Logstash's names and defaults)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -10,6 +10,8 @@ from logpipe.filters.common import CommonOptions, StrList
 
 class XmlConfig(CommonOptions):
     """Parse XML text: into an object (`store_xml`) and/or XPath results into fields."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("xpath", "namespaces")
 
     source: str = Field(..., description="Field holding the XML text.")
     target: str | None = Field(None, description=(
@@ -49,8 +51,3 @@ class XmlConfig(CommonOptions):
         if self.store_xml and not self.target:
             raise ValueError("`target` is required when `store_xml` is true")
         return self
-
-    @classmethod
-    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash writes ``xpath => { "expr" => "field" }``; the shape is the same."""
-        return dict(options)
