@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -42,6 +42,8 @@ _RESERVED = frozenset({("@metadata",), ("@timestamp",)})
 
 class DissectConfig(CommonOptions):
     """Split text into fields on literal delimiters."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("mapping", "convert_datatype")
 
     mapping: dict[str, str] = Field(default_factory=dict, description=(
         "Source field -> dissect pattern, e.g. {message: '%{ts} %{+ts} %{level} %{msg}'}."))

@@ -15,7 +15,7 @@ The scan runs in the ``regex`` module with ``timeout_millis`` because
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import regex
 from pydantic import Field
@@ -25,12 +25,26 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions, CommonOptions, StrList
+from logpipe.core.logstash import Options, is_false
 
 _PROTECTED = frozenset({"@timestamp", "@metadata", "tags"})
 
 
 class KvConfig(CommonOptions):
     """Extract key=value pairs from text."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("default_keys",)
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's kv options; ``recursive`` and ``allow_empty_values`` only as false."""
+        opts = Options("kv filter", super().from_logstash(options))
+        opts.refuse("recursive", "values are not parsed for nested key=value pairs",
+                    allowed=is_false)
+        opts.refuse("allow_empty_values", "keys without a value are always dropped",
+                    allowed=is_false)
+        opts.ignore("ecs_compatibility")
+        return opts.result()
 
     source: str = Field("message", description="The field holding the text.")
     target: str | None = Field(None, description=(
