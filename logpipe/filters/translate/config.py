@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from logpipe.core.logstash import Options
 from logpipe.filters.common import CommonOptions
 
 
@@ -86,11 +87,7 @@ class TranslateConfig(CommonOptions):
     @classmethod
     def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
         """Logstash's older `field` / `destination` names are the same settings."""
-        out = super().from_logstash(options)
-        for old, new in (("field", "source"), ("destination", "target")):
-            if old in out:
-                if new in out:
-                    raise ValueError(f"translate: set `{new}` or its older name `{old}`, "
-                                     "not both")
-                out[new] = out.pop(old)
-        return out
+        opts = Options("translate filter", super().from_logstash(options))
+        opts.rename("field", "source")
+        opts.rename("destination", "target")
+        return opts.result()

@@ -110,7 +110,7 @@ def test_logstash_older_names_map() -> None:
     opts = TranslateFilter.Config.from_logstash({"field": "s", "destination": "t",
                                                  "dictionary": DICT})
     assert TranslateFilter.Config.model_validate(opts).target_field == "t"
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValidationError, match="not both"):
         TranslateFilter.Config.from_logstash({"field": "s", "source": "s"})
 
 
