@@ -40,6 +40,7 @@ class ThrottleFilter(Filter):
         self._fixed_period = None if self._period else float(config.period)
         self._counters: dict[str, _Counter] = {}
         self._newest = float("-inf")
+        self._next_sweep = float("-inf")
         self._actions = CommonActions(config)
 
     def _period_of(self, event: Event) -> float | None:
@@ -81,6 +82,9 @@ class ThrottleFilter(Filter):
         counters = self._counters
         while len(counters) > self.config.max_counters:
             del counters[next(iter(counters))]
+        if self._newest < self._next_sweep:
+            return   # expired counters are looked for at most once per tenth of max_age
+        self._next_sweep = self._newest + self.config.max_age / 10
         horizon = self._newest - self.config.max_age
         stale = [k for k, c in counters.items() if c.end < horizon]
         for key in stale:

@@ -59,3 +59,11 @@ def test_common_options_only_on_throttled(**_: Any) -> None:
     f = build(ThrottleFilter, key="k", after_count=1, add_field={"x": "1"})
     out = f.process(events(("a", 0), ("a", 1)))
     assert ["x" in e.data for e in out] == [False, True]
+
+
+def test_counters_older_than_max_age_are_forgotten() -> None:
+    f = build(ThrottleFilter, key="%{host}", after_count=1, period=10, max_age=100,
+              add_tag="throttled")
+    f.process(events(("old", 0), ("old", 1)))
+    f.process(events(("new", 500)))
+    assert "old" not in f._counters and "new" in f._counters
