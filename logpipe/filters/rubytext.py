@@ -5,7 +5,8 @@ string Logstash builds, or the same event gets a different fingerprint after a
 migration. Ruby's rules differ from Python's: ``nil`` is empty text at the top
 but ``nil`` inside a container, containers use ``inspect`` (``{"a"=>1}``,
 ``[1, "b"]``), floats always show a fraction (``1.0``, ``1.0e+16``), and
-timestamps print in UTC with milliseconds.
+timestamps print in UTC with milliseconds. Objects and lists hashed by the
+fingerprint filter take the pipe-joined form of :func:`canonical`.
 """
 from __future__ import annotations
 
@@ -27,10 +28,13 @@ def _float(value: float) -> str:
 
 
 def timestamp_text(value: datetime) -> str:
-    """``2024-05-01T12:00:00.000Z``: Logstash's spelling of a timestamp."""
+    """Logstash's spelling of a timestamp, in UTC: three fraction digits, six when the
+    microseconds need them (``2024-05-01T12:00:00.000Z``, ``...00.123456Z``)."""
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    micros = value.microsecond
+    fraction = f"{micros // 1000:03d}" if micros % 1000 == 0 else f"{micros:06d}"
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z"
 
 
 def _inspect_string(value: str) -> str:
@@ -67,6 +71,17 @@ def to_s(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)):
         return inspect(value)
     return str(value)
+
+
+def canonical(value: Any) -> Any:
+    """The fingerprint filter's canonical form: an object becomes ``k|v|k|v`` with its
+    keys sorted, a list its items joined by ``|`` (at every depth); other values stay."""
+    if isinstance(value, dict):
+        return "|".join(f"{to_s(canonical(k))}|{to_s(canonical(value[k]))}"
+                        for k in sorted(value))
+    if isinstance(value, list):
+        return "|".join(to_s(canonical(v)) for v in value)
+    return value
 
 
 def deep_sorted(value: Any) -> Any:

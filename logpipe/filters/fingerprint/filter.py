@@ -3,8 +3,9 @@
 Values are turned into text the way Logstash does it (see
 :mod:`logpipe.filters.rubytext`) before hashing, so a migrated pipeline writes
 the same fingerprints (and so the same document ids) as the one it replaces.
-Integers hashed with MURMUR3 are hashed as 8 little-endian bytes, as Logstash's
-murmurhash3 library does; everything else as UTF-8 text.
+Objects and lists are hashed in Logstash's canonical ``k|v|k|v`` form. Integers
+hashed with MURMUR3 are 8 little-endian bytes, with MURMUR3_128 4 or 8 (seed 2), as
+Logstash's murmurhash3 library does; everything else is UTF-8 text.
 """
 from __future__ import annotations
 
@@ -24,11 +25,14 @@ from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.common import CommonActions
 from logpipe.filters.fingerprint.config import FingerprintConfig
-from logpipe.filters.rubytext import deep_sorted, to_s
+from logpipe.filters.rubytext import canonical, deep_sorted, to_s
 
 #: Added when IPV4_NETWORK meets a value that is no IPv4 address.
 FAILURE_TAG = "_fingerprintfailure"
 _NOT_PUNCTUATION = regex.compile(r"[^\p{P}\p{S}]")
+#: Logstash hashes MURMUR3_128 with seed 2, integers as 4 or 8 little-endian bytes.
+_MURMUR3_128_SEED = 2
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _DIGESTS = {"SHA1": "sha1", "SHA256": "sha256", "SHA384": "sha384", "SHA512": "sha512",
             "MD5": "md5"}
 
@@ -50,7 +54,13 @@ def _digest_function(config: FingerprintConfig) -> Callable[[Any], Any]:
             return mmh3.hash(to_s(value).encode(), signed=False)
         return murmur3
     if method == "MURMUR3_128":
-        return lambda value: encode(mmh3.hash_bytes(to_s(value).encode(), x64arch=True))
+        def murmur3_128(value: Any) -> str:
+            if isinstance(value, int) and not isinstance(value, bool):
+                raw = struct.pack("<i" if _INT32_MIN <= value <= _INT32_MAX else "<q", value)
+            else:
+                raw = to_s(value).encode()
+            return encode(mmh3.hash_bytes(raw, _MURMUR3_128_SEED, x64arch=True))
+        return murmur3_128
     assert method == "IPV4_NETWORK"
     bits = int(config.key or 0)
 
@@ -111,18 +121,18 @@ class FingerprintFilter(Filter):
             if value is None and not event.contains_path(path):
                 continue
             if isinstance(value, list):
-                event.set_path(self._target, [digest(deep_sorted(v)) for v in value])
+                event.set_path(self._target, [digest(canonical(v)) for v in value])
             else:
-                event.set_path(self._target, digest(deep_sorted(value)))
+                event.set_path(self._target, digest(canonical(value)))
 
     def _concatenated(self, event: Event) -> str:
         parts: list[str] = []
         if self.config.concatenate_all_fields:
             data = {k: v for k, v in event.data.items() if k != METADATA}
             for key, value in deep_sorted(data).items():
-                parts.append(f"|{key}|{to_s(value)}")
+                parts.append(f"|{key}|{to_s(canonical(value))}")
         else:
             for name, path in self._sorted_sources:
-                parts.append(f"|{name}|{to_s(deep_sorted(event.get_path(path)))}")
+                parts.append(f"|{name}|{to_s(canonical(event.get_path(path)))}")
         parts.append("|")
         return "".join(parts)

@@ -2,8 +2,8 @@
 spec), the Ruby text forms of values, and the ECS default target."""
 from __future__ import annotations
 
-import base64
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -48,16 +48,35 @@ def test_plain_digest_without_key() -> None:
 
 def test_murmur3_text_and_integer() -> None:
     assert fp({"clientip": IP}, source="clientip", method="MURMUR3") == 4013733395
-    as_int = fp({"n": 1}, source="n", method="MURMUR3")
-    as_text = fp({"n": "1"}, source="n", method="MURMUR3")
-    assert isinstance(as_int, int) and as_int != as_text   # integers hash as 8 bytes
+    assert fp({"clientip": 123}, source="clientip", method="MURMUR3") == 823512154
 
 
-def test_murmur3_128_hex_and_base64_agree() -> None:
-    hexed = fp({"message": IP}, method="MURMUR3_128")
-    b64 = fp({"message": IP}, method="MURMUR3_128", base64encode=True)
-    assert re.fullmatch(r"[0-9a-f]{32}", hexed)
-    assert base64.b64decode(b64).hex() == hexed
+@pytest.mark.parametrize(("value", "b64", "expected"), [
+    (IP, False, "41cbc4056eed401d091dfbeabf7ea9e0"),
+    (IP, True, "QcvEBW7tQB0JHfvqv36p4A=="),
+    (123, False, "286816c693ac410ed63e1430dcd6f6fe"),
+    (123, True, "KGgWxpOsQQ7WPhQw3Nb2/g=="),
+    (2148483647, False, "fdc7699a82556c8c584131f0133ee989"),
+    (2148483647, True, "/cdpmoJVbIxYQTHwEz7piQ=="),
+])
+def test_murmur3_128_as_logstash(value: Any, b64: bool, expected: str) -> None:
+    assert fp({"clientip": value}, source="clientip", method="MURMUR3_128",
+              base64encode=b64) == expected
+
+
+@pytest.mark.parametrize(("ts", "options", "expected"), [
+    (datetime(1970, 1, 1, tzinfo=timezone.utc), {"key": "0123"},
+     "1d5379ec92d86a67cfc642d55aa050ca312d3b9a"),
+    (datetime(1970, 1, 1, tzinfo=timezone.utc), {"method": "MURMUR3"}, 743372282),
+    (datetime(1970, 1, 1, tzinfo=timezone.utc), {"method": "MURMUR3_128"},
+     "37785b62a8cae473acc315d39b66d86e"),
+    (datetime(2000, 1, 1, 5, 0, 0, 120000, tzinfo=timezone.utc), {"method": "MURMUR3"},
+     4263087275),
+    (datetime(2000, 1, 1, 5, 0, 0, 123456, tzinfo=timezone.utc), {"method": "MURMUR3"},
+     4188855160),
+])
+def test_timestamps_as_logstash_8(ts: datetime, options: dict[str, Any], expected: Any) -> None:
+    assert fp({"@timestamp": ts}, source="@timestamp", **options) == expected
 
 
 def test_ipv4_network() -> None:
@@ -75,27 +94,44 @@ def test_uuid_is_random() -> None:
 
 
 def test_punctuation_keeps_only_punctuation_and_symbols() -> None:
-    assert fp({"message": "The quick, brown fox? $5 + 3 = 8!"},
-              method="PUNCTUATION") == ",?$+=!"
+    line = ("PHP Warning:  json_encode() [<a href='function.json-encode'>function.json-encode"
+            "</a>]: Invalid UTF-8 sequence in argument in /var/www/htdocs/test.php on line 233")
+    assert fp({"field1": line}, source="field1", method="PUNCTUATION") == (
+        ":_()[<='.-'>.-</>]:-////.")
 
 
-def test_concatenate_sources_builds_logstash_string() -> None:
-    # the string Logstash hashes: |name|value| per sorted source, then a closing bar
-    expected = fp({"message": "|field1|a|field2|1|"}, method="SHA256")
-    got = fp({"field2": 1, "field1": "a"}, source=["field2", "field1"],
-             concatenate_sources=True, method="SHA256")
-    assert got == expected
+def test_several_sources_last_wins_or_concatenated() -> None:
+    data = {"field1": "test1", "field2": "test2"}
+    assert fp(dict(data), source=["field1", "field2"]) == (
+        "109f4b3c50d7b0df729d299bc6f8e9ef9066971f")
+    assert fp(dict(data), source=["field1", "field2"], concatenate_sources=True) == (
+        "e3b6b71eedc656f1d29408264e8a75535db985cb")
 
 
-def test_concatenate_all_fields_uses_ruby_forms() -> None:
-    event = {"b": {"y": 1.0, "x": None}, "a": ["s", 2]}
-    text = ('|@timestamp|2024-05-01T12:00:00.000Z|a|["s", 2]|b|{"x"=>nil, "y"=>1.0}|')
-    assert fp(event, concatenate_all_fields=True) == fp({"message": text})
+def test_objects_and_lists_in_canonical_form() -> None:
+    data = {"field1": [{"inner_key": "\U0001F0A1"}, {"1": "2"}], "field2": "\U0001F0A1"}
+    assert fp(dict(data), source=["field1", "field2"]) == (
+        "58fa9e0e60c9f0d24b51d84cddb26732a39eeb3d")
+    assert fp(dict(data), source=["field1", "field2"], concatenate_sources=True) == (
+        "d2a1c14e0c9ef137d67114db23b3f2fdbcc90d08")
+
+
+def test_concatenate_all_fields() -> None:
+    data = {"@timestamp": datetime(2017, 7, 26, 14, 44, 27, 64000, tzinfo=timezone.utc),
+            "@version": "1", "clientip": IP, "message": "This is a test message",
+            "log_level": "INFO", "offset": 123456789, "type": "test"}
+    assert fp(data, concatenate_all_fields=True) == "cbf022518e97860403160ed8a41847c0db104e63"
+
+
+def test_hash_order_does_not_matter() -> None:
+    one = fp({"a": {"a0": 0, "a1": 1}, "b": {"b0": 0}}, concatenate_all_fields=True)
+    two = fp({"b": {"b0": 0}, "a": {"a1": 1, "a0": 0}}, concatenate_all_fields=True)
+    assert one == two
 
 
 def test_list_source_gives_list_of_hashes() -> None:
-    out = fp({"l": ["abc", "abc"]}, source="l")
-    assert out == ["a9993e364706816aba3e25717850c26c9cd0d89d"] * 2
+    assert fp({"clientip": [IP, "223.223.223.223"]}, source="clientip") == [
+        "3a5076c520b4b463f43806896ea0b3978d09dcae", "47bbc4e06edebbace047fed35abeceec64968b81"]
 
 
 def test_missing_source_writes_nothing_and_ecs_target() -> None:
