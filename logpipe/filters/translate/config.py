@@ -24,17 +24,20 @@ class TranslateConfig(CommonOptions):
     dictionary_path: str | None = Field(None, description=(
         "A dictionary file instead: `.yml`/`.yaml` or `.json` (one object), or `.csv` "
         "(two columns: value, translation). Re-read when it changes (see "
-        "`refresh_interval`); a file that fails to read keeps the previous dictionary."))
+        "`refresh_interval`); a file that fails to re-read keeps the previous dictionary. A "
+        "file missing or unreadable at start fails the pipeline (Logstash starts with an "
+        "empty dictionary)."))
     refresh_interval: float = Field(300, description=(
         "Seconds between checks of `dictionary_path` for changes; 0 or less never re-reads."))
     refresh_behaviour: Literal["merge", "replace"] = Field("merge", description=(
         "On reload, `merge` keeps entries removed from the file; `replace` drops them."))
     exact: bool = Field(True, description=(
         "True: the whole value must equal a key (or match it, with `regex`). False: every "
-        "occurrence of any key inside the value is replaced by its translation."))
+        "occurrence of any key (taken literally, tried in dictionary order) inside the value "
+        "is replaced by its translation."))
     regex: bool = Field(False, description=(
-        "Keys are regular expressions; the first key (in dictionary order) that matches "
-        "anywhere in the value gives the translation."))
+        "With `exact`: keys are regular expressions; the first key (in dictionary order) "
+        "that matches anywhere in the value gives the translation."))
     fallback: str | None = Field(None, description=(
         "Written to `target` when nothing matched (a %{field} template)."))
     override: bool | None = Field(None, description=(
@@ -42,8 +45,9 @@ class TranslateConfig(CommonOptions):
         "`source` field, false otherwise."))
     iterate_on: str | None = Field(None, description=(
         "A list field to translate item by item. When it is the `source` field (a list of "
-        "values), `target` receives the list of translations; otherwise each item is an "
-        "object whose `source` key is looked up and whose `target` key receives the result."))
+        "values), `target` receives the list of translations (`fallback`, or null, for items "
+        "without one); otherwise each item is an object whose `source` field is looked up "
+        "and whose `target` field receives the result (overwritten whatever `override` says)."))
     ecs_compatibility: Literal["disabled", "v1", "v8"] = Field("v8", description=(
         "Selects the default `target` (see there)."))
     yaml_dictionary_code_point_limit: int | None = Field(None, gt=0, description=(
@@ -67,11 +71,16 @@ class TranslateConfig(CommonOptions):
     def _one_dictionary(self) -> TranslateConfig:
         if self.dictionary and self.dictionary_path:
             raise ValueError("`dictionary` and `dictionary_path` are mutually exclusive")
-        if not self.dictionary and not self.dictionary_path and self.fallback is None:
-            raise ValueError("set `dictionary` or `dictionary_path`")
         if self.dictionary_path and not self.dictionary_path.lower().endswith(
                 (".yml", ".yaml", ".json", ".csv")):
             raise ValueError("`dictionary_path` must end in .yml, .yaml, .json or .csv")
+        if self.yaml_dictionary_code_point_limit is not None and not (
+                self.dictionary_path or "").lower().endswith((".yml", ".yaml")):
+            raise ValueError("`yaml_dictionary_code_point_limit` only applies to a YAML "
+                             "`dictionary_path`")
+        if self.override is False and self.target_field == self.source:
+            raise ValueError("`override => false` has no effect when translating in place "
+                             "(target is the source field); remove it")
         return self
 
     @property

@@ -25,6 +25,8 @@ def read_dictionary(path: str, code_point_limit: int | None = None) -> dict[str,
     with open(path, encoding="utf-8", newline="") as handle:
         text = handle.read()
     lower = path.lower()
+    if not text.strip():
+        return {}    # an empty file is an empty dictionary (Logstash starts with it too)
     if lower.endswith(".csv"):
         rows = csv.reader(text.splitlines())
         data: Any = {row[0]: (row[1] if len(row) > 1 else None) for row in rows if row}
@@ -34,7 +36,7 @@ def read_dictionary(path: str, code_point_limit: int | None = None) -> dict[str,
         if code_point_limit is not None and len(text) > code_point_limit:
             raise ValueError(f"{len(text)} characters, more than "
                              f"yaml_dictionary_code_point_limit {code_point_limit}")
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError("the file must hold one mapping of value -> translation")
     return {str(k): v for k, v in data.items()}

@@ -32,23 +32,22 @@ class _Table:
     def __init__(self, entries: dict[str, Any], *, exact: bool, use_regex: bool) -> None:
         self.entries = entries
         self.exact = exact
-        self.use_regex = use_regex
         self.patterns: list[tuple[regex.Pattern[str], Any]] = []
         self.union: regex.Pattern[str] | None = None
-        try:
-            if use_regex:
+        if exact and use_regex:
+            try:
                 self.patterns = [(regex.compile(k), v) for k, v in entries.items()]
-            if not exact and entries:
-                keys = sorted(entries, key=len, reverse=True)   # longest key wins at a position
-                body = "|".join(k if use_regex else regex.escape(k) for k in keys)
-                self.union = regex.compile(body)
-        except regex.error as exc:
-            raise ConfigError(f"dictionary key is no valid regular expression: {exc}",
-                              path="dictionary") from None
+            except regex.error as exc:
+                raise ConfigError(f"dictionary key is no valid regular expression: {exc}",
+                                  path="dictionary") from None
+        elif not exact and entries:
+            # Keys are literal and tried in dictionary order at each position, as Ruby's
+            # Regexp.union of strings does.
+            self.union = regex.compile("|".join(regex.escape(k) for k in entries))
 
     def lookup(self, text: str) -> Any:
         if self.exact:
-            if self.use_regex:
+            if self.patterns:
                 for pattern, value in self.patterns:
                     if pattern.search(text):
                         return value
@@ -56,16 +55,8 @@ class _Table:
             return self.entries.get(text, _MISSING)
         if self.union is None:
             return _MISSING
-        translated = self.union.sub(lambda m: to_s(self._replacement(m.group(0))), text)
+        translated = self.union.sub(lambda m: to_s(self.entries.get(m.group(0))), text)
         return _MISSING if translated == text else translated
-
-    def _replacement(self, found: str) -> Any:
-        if found in self.entries or not self.use_regex:
-            return self.entries.get(found, found)
-        for pattern, value in self.patterns:
-            if pattern.fullmatch(found):
-                return value
-        return found
 
 
 class TranslateFilter(Filter):
@@ -77,11 +68,10 @@ class TranslateFilter(Filter):
     def __init__(self, config: TranslateConfig, *, id: str,
                  context: PluginContext | None = None) -> None:
         super().__init__(config, id=id, context=context)
-        self._source_name = config.source
-        self._target_name = config.target_field
         self._source = parse(config.source)
         self._target = parse(config.target_field)
         self._override = config.overrides
+        self._in_place = config.target_field == config.source
         self._fallback = text_of(config.fallback) if config.fallback is not None else None
         self._iterate = parse(config.iterate_on) if config.iterate_on else None
         self._file: FileDictionary | None = None
@@ -121,54 +111,75 @@ class TranslateFilter(Filter):
         self._refresh()
         done: list[Event] = []
         for event in events:
-            matched = (self._iterate_event(event) if self._iterate is not None
-                       else self._translate_event(event))
+            if self._iterate is None:
+                matched = self._translate_event(event)
+            elif self._iterate == self._source:
+                matched = self._translate_values(event)
+            else:
+                matched = self._translate_objects(event)
             if matched:
                 done.append(event)
         self._actions.apply(done)
         return events
 
-    def _result(self, value: Any, event: Event) -> Any:
+    def _found(self, value: Any) -> Any:
         found = self.translate(value)
-        if found is _MISSING:
-            return self._fallback(event) if self._fallback is not None else _MISSING
-        return copy.deepcopy(found) if isinstance(found, (dict, list)) else found
+        if found is not _MISSING and isinstance(found, (dict, list)):
+            return copy.deepcopy(found)
+        return found
+
+    def _result(self, value: Any, event: Event) -> Any:
+        found = self._found(value)
+        if found is _MISSING and self._fallback is not None:
+            return self._fallback(event)
+        return found
 
     def _translate_event(self, event: Event) -> bool:
+        """One value; the common options also apply to in-place lookups that missed."""
+        if not self._override and event.contains_path(self._target):
+            return False
         value = event.get_path(self._source, _MISSING)
         if value is _MISSING:
             return False
+        result = self._result(value, event)
+        if result is not _MISSING:
+            event.set_path(self._target, result)
+            return True
+        return self._in_place
+
+    def _translate_values(self, event: Event) -> bool:
+        """``iterate_on`` is the source: a list of translations, one per item."""
         if not self._override and event.contains_path(self._target):
             return False
-        result = self._result(value, event)
-        if result is _MISSING:
+        value = event.get_path(self._source, _MISSING)
+        if value is _MISSING:
             return False
-        event.set_path(self._target, result)
-        return True
-
-    def _iterate_event(self, event: Event) -> bool:
-        assert self._iterate is not None
-        items = event.get_path(self._iterate)
-        if not isinstance(items, list):
-            return self._translate_event(event) if self._iterate == self._source else False
-        matched = False
-        if self._iterate == self._source:
-            if not self._override and event.contains_path(self._target) \
-                    and self._target != self._source:
-                return False
-            results = [self._result(item, event) for item in items]
-            if any(r is not _MISSING for r in results):
-                event.set_path(self._target, [r if r is not _MISSING else item
-                                              for r, item in zip(results, items)])
-                matched = True
-            return matched
+        items = value if isinstance(value, list) else [value]
+        default = self._fallback(event) if self._fallback is not None else None
+        results = []
         for item in items:
-            if not isinstance(item, dict) or self._source_name not in item:
+            found = self._found(item)
+            results.append(default if found is _MISSING else found)
+        event.set_path(self._target, results)
+        return any(r is not None for r in results) or self._in_place
+
+    def _translate_objects(self, event: Event) -> bool:
+        """``iterate_on`` holds objects: ``source`` and ``target`` are fields of each."""
+        assert self._iterate is not None
+        items = event.get_path(self._iterate, _MISSING)
+        if items is _MISSING:
+            return False
+        matched = False
+        for item in items if isinstance(items, list) else [items]:
+            if not isinstance(item, dict):
                 continue
-            if not self._override and self._target_name in item:
+            holder = Event.__new__(Event)
+            holder.data, holder.metadata = item, {}
+            value = holder.get_path(self._source)
+            if value is None:
                 continue
-            result = self._result(item[self._source_name], event)
+            result = self._result(value, event)
             if result is not _MISSING:
-                item[self._target_name] = result
+                holder.set_path(self._target, result)
                 matched = True
-        return matched
+        return matched or self._in_place

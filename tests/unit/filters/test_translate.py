@@ -69,6 +69,12 @@ def test_not_exact_replaces_every_occurrence() -> None:
     assert "t" not in tr({"d": "nothing"}, source="d", target="t", dictionary=d, exact=False)
 
 
+def test_not_exact_keys_are_literal_and_tried_in_order() -> None:
+    d = {"a": "1", "ab": "2", ".": "dot"}
+    assert tr({"d": "ab.x"}, source="d", target="t", dictionary=d, exact=False,
+              regex=True)["t"] == "1bdotx"
+
+
 def test_values_may_be_objects_and_are_copied() -> None:
     d = {"a": {"team": "core", "tier": 1}}
     f = build(TranslateFilter, source="s", target="owner", dictionary=d)
@@ -81,14 +87,28 @@ def test_values_may_be_objects_and_are_copied() -> None:
 def test_iterate_on_list_of_values() -> None:
     out = tr({"codes": ["200", "404", "777"]}, source="codes", iterate_on="codes",
              target="texts", dictionary=DICT)
-    assert out["texts"] == ["OK", "Not Found", "777"]
+    assert out["texts"] == ["OK", "Not Found", None]
+    out = tr({"codes": ["200", "777"]}, source="codes", iterate_on="codes", target="texts",
+             dictionary=DICT, fallback="?")
+    assert out["texts"] == ["OK", "?"]
+    out = tr({"codes": ["200", "404"]}, source="codes", iterate_on="codes", dictionary=DICT)
+    assert out["codes"] == ["OK", "Not Found"]      # in place (ECS default target)
 
 
 def test_iterate_on_list_of_objects() -> None:
-    out = tr({"reqs": [{"code": "200"}, {"code": "500"}, {"other": 1}]}, iterate_on="reqs",
-             source="code", target="text", dictionary=DICT)
-    assert out["reqs"] == [{"code": "200", "text": "OK"}, {"code": "500", "text": "Server Error"},
-                           {"other": 1}]
+    out = tr({"reqs": [{"code": "200"}, {"code": "777"}, {"other": 1},
+                       {"http": {"code": 500}}]},
+             iterate_on="reqs", source="code", target="text", dictionary=DICT, fallback="?")
+    assert out["reqs"] == [{"code": "200", "text": "OK"}, {"code": "777", "text": "?"},
+                           {"other": 1}, {"http": {"code": 500}}]
+    out = tr({"reqs": [{"http": {"code": 500, "text": "old"}}]}, iterate_on="reqs",
+             source="[http][code]", target="[http][text]", dictionary=DICT)
+    assert out["reqs"] == [{"http": {"code": 500, "text": "Server Error"}}]
+
+
+def test_in_place_applies_common_options_even_without_a_match() -> None:
+    assert tr({"s": "999"}, source="s", dictionary=DICT, add_tag="seen") == {
+        "s": "999", "tags": ["seen"]}
 
 
 def test_dictionary_as_flat_list() -> None:
@@ -98,8 +118,11 @@ def test_dictionary_as_flat_list() -> None:
 def test_config_errors() -> None:
     with pytest.raises(ValidationError, match="mutually exclusive"):
         TranslateFilter.Config(source="s", dictionary={"a": "b"}, dictionary_path="/x.yml")
-    with pytest.raises(ValidationError, match="dictionary"):
-        TranslateFilter.Config(source="s")
+    with pytest.raises(ValidationError, match="in place"):
+        TranslateFilter.Config(source="s", dictionary=DICT, override=False)
+    with pytest.raises(ValidationError, match="YAML"):
+        TranslateFilter.Config(source="s", dictionary_path="/d.json",
+                               yaml_dictionary_code_point_limit=10)
     with pytest.raises(ValidationError, match=".yml"):
         TranslateFilter.Config(source="s", dictionary_path="/x.txt")
     with pytest.raises(ConfigError, match="regular expression"):
@@ -123,6 +146,14 @@ def test_dictionary_files(tmp_path: Path, name: str, text: str) -> None:
     path = tmp_path / name
     path.write_text(text)
     assert tr({"s": "404"}, source="s", target="t", dictionary_path=str(path))["t"] == "Not Found"
+
+
+@pytest.mark.parametrize("name", ["e.yml", "e.json", "e.csv"])
+def test_empty_dictionary_file_uses_fallback(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text("")
+    assert tr({"s": "a"}, source="s", target="t", dictionary_path=str(path),
+              fallback="no match")["t"] == "no match"
 
 
 def test_missing_or_bad_dictionary_file_fails_at_start(tmp_path: Path) -> None:
