@@ -1,9 +1,8 @@
 """The de_dot filter.
 
-Without ``fields`` every name at every depth is rewritten; objects are walked
-first, so ``{"a.b": {"c.d": 1}}`` becomes ``{"a_b": {"c_d": 1}}`` (or, nested,
-``{"a": {"b": {"c": {"d": 1}}}}``). A rewritten name that already exists is
-overwritten, as in Logstash.
+``a.b`` becomes ``a_b`` (or, ``nested``, ``{"a": {"b": ...}}``, merged into an
+existing ``a`` object); with ``recursive`` the names inside objects are rewritten
+too. A rewritten name that already exists is overwritten, as in Logstash.
 """
 from __future__ import annotations
 
@@ -14,17 +13,6 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.common import CommonActions
 from logpipe.filters.de_dot.config import DeDotConfig
-
-
-def _place(target: dict[str, Any], keys: list[str], value: Any) -> None:
-    cur = target
-    for key in keys[:-1]:
-        nxt = cur.get(key)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            cur[key] = nxt
-        cur = nxt
-    cur[keys[-1]] = value
 
 
 class DeDotFilter(Filter):
@@ -39,38 +27,43 @@ class DeDotFilter(Filter):
         self._paths: list[Path] = [parse(f) for f in config.fields]
         self._actions = CommonActions(config)
 
-    def _rewrite(self, obj: dict[str, Any], deep: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in obj.items():
-            if deep and isinstance(value, dict):
-                value = self._rewrite(value, deep)
-            if "." not in key or key == TIMESTAMP:
-                out[key] = value
-            elif self.config.nested:
-                _place(out, [k for k in key.split(".") if k] or [key], value)
+    def _fix(self, container: dict[str, Any], key: str, recursive: bool) -> None:
+        value = container[key]
+        if "." in key and key != TIMESTAMP:
+            del container[key]
+            if self.config.nested:
+                parts = [p for p in key.split(".") if p] or [key]
+                cur = container
+                for part in parts[:-1]:
+                    nxt = cur.get(part)
+                    if not isinstance(nxt, dict):
+                        nxt = {}
+                        cur[part] = nxt
+                    cur = nxt
+                cur[parts[-1]] = value
             else:
-                out[key.replace(".", self.config.separator)] = value
-        return out
-
-    def _one(self, event: Event, path: Path) -> None:
-        name = path[-1]
-        if "." not in name or not event.contains_path(path):
-            return
-        value = event.delete_path(path)
-        parent = event.get_path(path[:-1]) if len(path) > 1 else event.data
-        if not isinstance(parent, dict):
-            return
-        if self.config.nested:
-            _place(parent, [k for k in name.split(".") if k] or [name], value)
-        else:
-            parent[name.replace(".", self.config.separator)] = value
+                container[key.replace(".", self.config.separator)] = value
+        if recursive and isinstance(value, dict):
+            for inner in list(value):
+                self._fix(value, inner, recursive)
 
     def process(self, events: list[Event]) -> list[Event]:
+        recursive = self.config.recursive
+        done: list[Event] = []
         for event in events:
-            if self._paths:
-                for path in self._paths:
-                    self._one(event, path)
-            else:
-                event.data = self._rewrite(event.data, deep=True)
-        self._actions.apply(events)
+            try:
+                if self._paths:
+                    for path in self._paths:
+                        parent = event.get_path(path[:-1]) if len(path) > 1 else event.data
+                        if isinstance(parent, dict) and path[-1] in parent:
+                            self._fix(parent, path[-1], recursive)
+                else:
+                    for key in list(event.data):
+                        self._fix(event.data, key, recursive)
+            except (TypeError, ValueError) as exc:
+                self.log.debug("de_dot failed: %s", exc)
+                event.add_tag(self.config.tag_on_failure)
+                continue
+            done.append(event)
+        self._actions.apply(done)
         return events

@@ -1,7 +1,8 @@
 """The syslog_pri filter: PRI = facility * 8 + severity.
 
 A value that is not a whole number (``<13>`` is read as 13) gets
-``_syslogpriparsefailure`` and no fields, instead of Logstash's silent 0.
+``_syslogpriparsefailure`` and no fields, instead of Logstash's silent 0; a facility
+without a label gets the same tag (codes written, no names), as in Logstash.
 """
 from __future__ import annotations
 
@@ -54,7 +55,6 @@ class SyslogPriFilter(Filter):
         self._actions = CommonActions(config)
 
     def process(self, events: list[Event]) -> list[Event]:
-        done: list[Event] = []
         facilities = self.config.facility_labels
         severities = self.config.severity_labels
         for event in events:
@@ -65,11 +65,13 @@ class SyslogPriFilter(Filter):
             facility, severity = pri >> 3, pri & 7
             event.set_path(self._facility_code, facility)
             event.set_path(self._severity_code, severity)
-            if self.config.use_labels:
-                if facility < len(facilities):
-                    event.set_path(self._facility, facilities[facility])
-                if severity < len(severities):
-                    event.set_path(self._severity, severities[severity])
-            done.append(event)
-        self._actions.apply(done)
+            if not self.config.use_labels:
+                continue
+            if facility >= len(facilities):
+                event.add_tag(FAILURE_TAG)    # no label for it, as in Logstash
+                continue
+            event.set_path(self._facility, facilities[facility])
+            if severity < len(severities):
+                event.set_path(self._severity, severities[severity])
+        self._actions.apply(events)    # Logstash applies them to every event
         return events

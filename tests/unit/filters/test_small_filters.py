@@ -102,20 +102,25 @@ def test_uuid_sets_keeps_and_overwrites() -> None:
 
 
 # --- de_dot ------------------------------------------------------------------------------
-def test_de_dot_everywhere() -> None:
-    assert one(DeDotFilter, {"a.b": {"c.d": 1}, "e": 2}) == {"a_b": {"c_d": 1}, "e": 2}
-    assert one(DeDotFilter, {"a.b": {"c.d": 1}}, separator="__") == {"a__b": {"c__d": 1}}
+def test_de_dot_top_level_by_default_recursive_on_request() -> None:
+    assert one(DeDotFilter, {"a.b": {"c.d": 1}, "e": 2}) == {"a_b": {"c.d": 1}, "e": 2}
+    assert one(DeDotFilter, {"a.b": {"c.d": 1}}, separator="__", recursive=True) == {
+        "a__b": {"c__d": 1}}
+    with pytest.raises(ValidationError):
+        DeDotFilter.Config(separator=".")
 
 
-def test_de_dot_nested() -> None:
-    assert one(DeDotFilter, {"a.b": 1, "a.c": {"x.y": 2}}, nested=True) == {
-        "a": {"b": 1, "c": {"x": {"y": 2}}}}
+def test_de_dot_nested_merges_into_objects() -> None:
+    assert one(DeDotFilter, {"a.b": 1, "a.c": {"x.y": 2}, "a": {"z": 0}}, nested=True,
+               recursive=True) == {"a": {"z": 0, "b": 1, "c": {"x": {"y": 2}}}}
 
 
 def test_de_dot_listed_fields_only() -> None:
-    out = one(DeDotFilter, {"a.b": 1, "c.d": 2, "top": {"x.y": 3}}, fields=["a.b", "[top][x.y]"])
-    # "a.b" as a field reference is the nested path a -> b; brackets name a dotted key
-    assert out == {"a.b": 1, "c.d": 2, "top": {"x_y": 3}}
+    cfg = DeDotFilter.Config
+    options = cfg.from_logstash({"fields": ["c.d", "[top][x.y]"]})
+    assert options["fields"] == ["[c.d]", "[top][x.y]"]   # Logstash names are single keys
+    out = one(DeDotFilter, {"a.b": 1, "c.d": 2, "top": {"x.y": 3}}, **options)
+    assert out == {"a.b": 1, "c_d": 2, "top": {"x_y": 3}}
 
 
 # --- syslog_pri --------------------------------------------------------------------------
@@ -137,7 +142,11 @@ def test_syslog_pri_legacy_names_default_and_labels() -> None:
 
 def test_syslog_pri_bad_value_tagged() -> None:
     out = one(SyslogPriFilter, {"p": "abc"}, syslog_pri_field_name="p", add_tag="ok")
-    assert out == {"p": "abc", "tags": ["_syslogpriparsefailure"]}
+    assert out == {"p": "abc", "tags": ["_syslogpriparsefailure", "ok"]}
+    out = one(SyslogPriFilter, {"p": 200}, syslog_pri_field_name="p",
+              ecs_compatibility="disabled")
+    assert out == {"p": 200, "syslog_facility_code": 25, "syslog_severity_code": 0,
+                   "tags": ["_syslogpriparsefailure"]}
 
 
 # --- cidr --------------------------------------------------------------------------------
