@@ -1,7 +1,9 @@
 """An XML element as plain data, following the shape Logstash's xml filter writes
 (the XmlSimple conventions): attributes and children by name, text under
 ``content`` when the element also has attributes or children, one list per
-child name with ``force_array``. Whitespace-only text is ignored.
+child name with ``force_array``. Namespace prefixes are kept (``h:div``) and an
+element's own namespace declarations read as attributes (``xmlns:h``), as
+XmlSimple reports them. Whitespace-only text is ignored.
 """
 from __future__ import annotations
 
@@ -15,16 +17,13 @@ def local_name(tag: str) -> str:
 
 
 class Converter:
-    def __init__(self, *, force_array: bool, force_content: bool, suppress_empty: bool,
-                 remove_namespaces: bool) -> None:
+    def __init__(self, *, force_array: bool, force_content: bool,
+                 suppress_empty: bool) -> None:
         self.force_array = force_array
         self.force_content = force_content
         self.suppress_empty = suppress_empty
-        self.remove_namespaces = remove_namespaces
 
     def _name(self, tag: str, element: etree._Element) -> str:
-        if self.remove_namespaces:
-            return local_name(tag)
         if tag.startswith("{"):
             uri, _, name = tag[1:].partition("}")
             prefix = next((p for p, u in element.nsmap.items() if u == uri and p), None)
@@ -39,6 +38,11 @@ class Converter:
     def convert(self, element: etree._Element) -> Any:
         """The value of one element: text, an object, or None when empty."""
         out: dict[str, Any] = {}
+        parent = element.getparent()
+        inherited = parent.nsmap if parent is not None else {}
+        for prefix, uri in element.nsmap.items():
+            if inherited.get(prefix) != uri:
+                out[f"xmlns:{prefix}" if prefix else "xmlns"] = uri
         for key, value in element.attrib.items():
             out[self._name(str(key), element)] = value
         for child in element:

@@ -46,23 +46,52 @@ def test_suppress_empty() -> None:
 def test_xpath_results_are_text_lists() -> None:
     out = one('<foo><bar id="7">baz</bar><bar id="8">qux</bar></foo>', store_xml=False,
               xpath={"/foo/bar/text()": "texts", "//bar/@id": "ids", "/foo/bar[1]": "el",
-                     "/foo/none": "absent"})
-    assert out == {"texts": ["baz", "qux"], "ids": ["7", "8"], "el": ['<bar id="7">baz</bar>']}
+                     "/foo/none": "absent", "count(//bar)": "n", "count(//bar) > 1": "many"})
+    assert out == {"texts": ["baz", "qux"], "ids": ["7", "8"], "el": ['<bar id="7">baz</bar>'],
+                   "n": ["2.0"], "many": ["true"]}
 
 
-def test_namespaces_kept_removed_and_in_xpath() -> None:
-    doc = '<r xmlns:h="http://h"><h:a>1</h:a></r>'
-    assert one(doc, target="d") == {"d": {"h:a": ["1"]}}
-    assert one(doc, target="d", remove_namespaces=True) == {"d": {"a": ["1"]}}
-    assert one(doc, store_xml=False, namespaces={"x": "http://h"},
-               xpath={"/r/x:a/text()": "v"}) == {"v": ["1"]}
-    assert one(doc, store_xml=False, remove_namespaces=True, xpath={"/r/a/text()": "v"}) == {
-        "v": ["1"]}
+def test_xpath_single_value_without_force_array_and_replaces() -> None:
+    out = fields(run(XmlFilter, {"x": "<element><field1>bbb</field1><field3>e3f<field3></element>",
+                                 "field1": "old"},
+                     source="x", store_xml=False, force_array=False,
+                     xpath={"/element/field1/text()": "field1"})[0])
+    assert out["field1"] == "bbb"      # a broken document still answers XPath
+
+
+def test_namespaces_as_logstash() -> None:
+    doc = '<foo xmlns:h="http://www.w3.org/TR/html4/"><h:div>Content</h:div></foo>'
+    assert one(doc, store_xml=False, xpath={"/foo/h:div": "f"}) == {
+        "f": ["<h:div>Content</h:div>"]}
+    child = '<foo><h:div xmlns:h="http://www.w3.org/TR/html4/">Content</h:div></foo>'
+    assert one(child, store_xml=False, namespaces={"h": "http://www.w3.org/TR/html4/"},
+               xpath={"/foo/h:div": "f"}) == {
+        "f": ['<h:div xmlns:h="http://www.w3.org/TR/html4/">Content</h:div>']}
+    assert one(doc, store_xml=False, remove_namespaces=True, xpath={"/foo/div": "f"}) == {
+        "f": ["<div>Content</div>"]}
+    assert one(doc, target="d") == {"d": {"xmlns:h": "http://www.w3.org/TR/html4/",
+                                          "h:div": ["Content"]}}
+
+
+def test_source_shapes() -> None:
+    cases = [(["<foo bar=\"baz\"/>"], {"data": {"bar": "baz"}}),
+             (["<a/>", "<b/>"], {"tags": ["_xmlparsefailure"]}),
+             ([], {"tags": ["_xmlparsefailure"]}),
+             ({"foo": "bar"}, {"tags": ["_xmlparsefailure"]}),
+             ("   ", {})]
+    for raw, expected in cases:
+        out = fields(run(XmlFilter, {"raw": raw}, source="raw", target="data")[0])
+        out.pop("raw")
+        assert out == expected, raw
 
 
 def test_parse_failure_tagged_and_common_options_skipped() -> None:
-    assert one("<open>", target="d", add_tag="ok") == {"tags": ["_xmlparsefailure"]}
+    assert one("<foo /", target="d", add_tag="ok") == {"tags": ["_xmlparsefailure"]}
     assert one("not xml", target="d") == {"tags": ["_xmlparsefailure"]}
+    broken = "<xml> <sample attr='foo' attr=\"bar\"> <invalid> </sample> </xml>"
+    assert "tags" not in one(broken, store_xml=False, xpath={"//sample": "s"})  # recovered
+    assert one(broken, store_xml=False, xpath={"//sample": "s"}, parse_options="strict") == {
+        "tags": ["_xmlparsefailure"]}
 
 
 def test_entities_are_not_expanded() -> None:
@@ -77,3 +106,6 @@ def test_config_errors() -> None:
         XmlFilter.Config(source="m")
     with pytest.raises(ConfigError, match="XPath"):
         build(XmlFilter, source="m", store_xml=False, xpath={"/a[": "x"})
+    with pytest.raises(ValidationError, match="unsupported parse option"):
+        XmlFilter.Config(source="m", store_xml=False, parse_options="strict,invalid0")
+    assert XmlFilter.Config(source="m", store_xml=False, parse_options="no_error,NOWARNING")
