@@ -1,7 +1,11 @@
 """The csv filter, on Python's ``csv`` module (strict quoting).
 
-An unquoted empty value is null (skipped with ``skip_empty_columns``); values
-are not trimmed. A line whose quotes do not balance gets ``tag_on_failure``.
+An empty value is null (skipped with ``skip_empty_columns``); values are not
+trimmed. A line whose quotes do not balance gets ``tag_on_failure``; an empty
+line too, or ``_csvskippedemptyfield`` with ``skip_empty_rows`` (as in Logstash,
+the event is kept). Conversions follow Ruby's CSV converters: a value that does
+not convert stays as it was (``boolean`` takes only true/false, and otherwise
+leaves the value trimmed and lower-cased).
 """
 from __future__ import annotations
 
@@ -17,14 +21,13 @@ from logpipe.filters.csv.config import CsvConfig
 from logpipe.filters.date.formats import parser_for
 
 _MISSING: Any = object()
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
+EMPTY_ROW_TAG = "_csvskippedemptyfield"
 _iso = parser_for("ISO8601")
 
 
 def _boolean(text: str) -> Any:
     low = text.strip().lower()
-    return True if low in _TRUE else False if low in _FALSE else _MISSING
+    return True if low == "true" else False if low == "false" else low
 
 
 def _date(text: str) -> Any:
@@ -32,17 +35,26 @@ def _date(text: str) -> Any:
     return _MISSING if parsed is None else parsed
 
 
-def _number(kind: type) -> Callable[[str], Any]:
-    def convert(text: str) -> Any:
-        try:
-            return kind(text.strip())
-        except ValueError:
-            return _MISSING
-    return convert
+def _integer(text: str) -> Any:
+    try:
+        return int(text.strip())
+    except ValueError:
+        pass
+    try:
+        return int(text.strip(), 0)     # 0x1A, 0b101, 0o17 as Ruby's Integer() reads them
+    except ValueError:
+        return _MISSING
+
+
+def _float(text: str) -> Any:
+    try:
+        return float(text.strip())
+    except ValueError:
+        return _MISSING
 
 
 _CONVERTERS: dict[str, Callable[[str], Any]] = {
-    "integer": _number(int), "float": _number(float), "date": _date, "date_time": _date,
+    "integer": _integer, "float": _float, "date": _date, "date_time": _date,
     "boolean": _boolean}
 
 
@@ -76,23 +88,27 @@ class CsvFilter(Filter):
             if not isinstance(line, str):
                 out.append(event)
                 continue
+            line = line.rstrip("\r\n")
+            out.append(event)
+            if not line:
+                event.add_tag(EMPTY_ROW_TAG if self.config.skip_empty_rows
+                              else self.config.tag_on_failure[0])
+                continue
             try:
-                values = self._parse(line.rstrip("\r\n"))
+                values = self._parse(line)
             except csv.Error as exc:
                 self.log.debug("csv parse failure: %s", exc)
                 event.add_tag(*self.config.tag_on_failure)
-                out.append(event)
                 continue
             if not self._detected:
                 self._columns = [v or f"column{i + 1}" for i, v in enumerate(values)]
                 self._detected = True
-                continue    # the header line itself is no event
-            if self.config.skip_header and [v or "" for v in values] == self._columns:
+                out.pop()    # the header line itself is no event
                 continue
-            if self.config.skip_empty_rows and all(v is None for v in values):
+            if self.config.skip_header and [v or "" for v in values] == self._columns:
+                out.pop()
                 continue
             self._write(event, values)
-            out.append(event)
             done.append(event)
         self._actions.apply(done)
         return out
@@ -114,4 +130,6 @@ class CsvFilter(Filter):
                 converted = convert(value)
                 if converted is not _MISSING:
                     result = converted
-            event.set_path(self._target + parse(name), result)
+            # "[a][b]" is a field reference; any other name is one key, dots and all
+            key = parse(name) if name.startswith("[") else (name,)
+            event.set_path(self._target + key, result)

@@ -44,11 +44,12 @@ def test_empty_columns_null_or_skipped() -> None:
 
 
 def test_conversions_keep_text_that_does_not_convert() -> None:
-    out = one({"message": "1,2.5,true,2024-05-01T10:00:00Z,x"},
-              columns=["i", "f", "b", "d", "bad"],
+    out = one({"message": "1,2.5,true,2024-05-01T10:00:00Z,x,0x1A, Yes "},
+              columns=["i", "f", "b", "d", "bad", "hex", "b2"],
               convert={"i": "integer", "f": "float", "b": "boolean", "d": "date_time",
-                       "bad": "integer"})
+                       "bad": "integer", "hex": "integer", "b2": "boolean"})
     assert out["i"] == 1 and out["f"] == 2.5 and out["b"] is True and out["bad"] == "x"
+    assert out["hex"] == 26 and out["b2"] == "yes"
     assert out["d"] == datetime(2024, 5, 1, 10, tzinfo=timezone.utc)
 
 
@@ -63,12 +64,19 @@ def test_autodetect_column_names_and_skip_header() -> None:
     assert [(e.data["host"], e.data["code"]) for e in out] == [("h1", "200"), ("h2", "404")]
 
 
-def test_skip_empty_rows_and_bad_quoting() -> None:
+def test_empty_lines_and_bad_quoting() -> None:
     f = build(CsvFilter, skip_empty_rows=True)
-    out = f.process([Event({"message": ",,"}), Event({"message": 'a,"b'}),
+    out = f.process([Event({"message": ""}), Event({"message": 'a,"b'}),
                      Event({"message": "x"})])
     assert [fields(e) for e in out] == [
+        {"message": "", "tags": ["_csvskippedemptyfield"]},
         {"message": 'a,"b', "tags": ["_csvparsefailure"]}, {"message": "x", "column1": "x"}]
+    assert one({"message": ""}) == {"message": "", "tags": ["_csvparsefailure"]}
+
+
+def test_column_names_are_keys_unless_bracketed() -> None:
+    assert one({"message": "a,b"}, columns=["x.y", "[n][m]"]) == {
+        "message": "a,b", "x.y": "a", "n": {"m": "b"}}
 
 
 def test_multi_character_separator_is_refused() -> None:
