@@ -25,12 +25,14 @@ class ThrottleConfig(CommonOptions):
     after_count: int = Field(-1, description=(
         "Events of a period numbered above this are throttled; -1 turns the check off."))
     period: str = Field("60", description=(
-        "Length of a period in seconds (may be a %{field} template). Periods follow the "
-        "events' `@timestamp` and start at the first event of the key."))
+        "Length of a period in whole seconds (may be a %{field} template; a value that "
+        "does not read as a number means 60). Periods follow the events' `@timestamp`, "
+        "back to back from the first event of the key."))
     max_age: float = Field(3600, gt=0, description=(
         "Periods that ended this many seconds before the newest event are forgotten."))
     max_counters: int = Field(100000, gt=0, description=(
-        "At most this many counters are kept; the oldest are forgotten first."))
+        "At most this many keys are counted; the oldest are forgotten first (Logstash "
+        "shortens max_age instead)."))
 
     @field_validator("period", mode="before")
     @classmethod
@@ -41,10 +43,10 @@ class ThrottleConfig(CommonOptions):
     def _sane(self) -> ThrottleConfig:
         if not is_template(self.period):
             try:
-                if float(self.period) <= 0:
+                if int(self.period) <= 0:
                     raise ValueError
             except ValueError:
-                raise ValueError(f"period must be a positive number of seconds, "
+                raise ValueError(f"period must be a positive whole number of seconds, "
                                  f"not {self.period!r}") from None
         if self.before_count < -1 or self.after_count < -1:
             raise ValueError("before_count and after_count are -1 (off) or a count")

@@ -1,13 +1,15 @@
-"""The throttle filter: a counter per key and period, in this worker process.
+"""The throttle filter: counters per key and time slot, in this worker process.
 
-A key's period opens with the first event of the key (by ``@timestamp``) and
-lasts ``period`` seconds; the next event after it opens a new one. The n-th
-event of a period is throttled when n < ``before_count`` or n > ``after_count``.
-Counters live in an insertion-ordered dict, so forgetting the oldest (past
-``max_counters``) and the expired (past ``max_age``) is cheap.
+As in Logstash, a key's slots are ``period`` seconds long and aligned on the
+first event seen for the key (by ``@timestamp``, in whole seconds): slot =
+epoch - (epoch - first) mod period. The n-th event of a slot is throttled when
+n < ``before_count`` or n > ``after_count``. Slots older than ``max_age`` behind
+the key's newest are dropped, keys idle for ``max_age`` behind the newest event
+are forgotten, and beyond ``max_counters`` keys the oldest go first.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from logpipe.core.event import Event
@@ -16,14 +18,24 @@ from logpipe.core.sprintf import is_template
 from logpipe.filters.common import CommonActions, text_of
 from logpipe.filters.throttle.config import ThrottleConfig
 
+_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
+#: Logstash's fallback when the period does not read as a number.
+DEFAULT_PERIOD = 60
 
-class _Counter:
-    __slots__ = ("start", "end", "count")
 
-    def __init__(self, start: float, period: float) -> None:
-        self.start = start
-        self.end = start + period
-        self.count = 0
+def ruby_to_i(text: str) -> int:
+    """Ruby's ``String#to_i``: the leading integer, 0 when there is none."""
+    match = _LEADING_INT.match(text)
+    return int(match.group(1)) if match else 0
+
+
+class _Key:
+    __slots__ = ("created", "latest", "slots")
+
+    def __init__(self, epoch: int) -> None:
+        self.created = epoch
+        self.latest = epoch
+        self.slots: dict[int, int] = {}
 
 
 class ThrottleFilter(Filter):
@@ -37,42 +49,42 @@ class ThrottleFilter(Filter):
         super().__init__(config, id=id, context=context)
         self._key = text_of(config.key)
         self._period = text_of(config.period) if is_template(config.period) else None
-        self._fixed_period = None if self._period else float(config.period)
-        self._counters: dict[str, _Counter] = {}
-        self._newest = float("-inf")
-        self._next_sweep = float("-inf")
+        self._fixed_period = None if self._period else ruby_to_i(config.period)
+        self._counters: dict[str, _Key] = {}
+        self._newest = 0
+        self._next_sweep = 0
         self._actions = CommonActions(config)
 
-    def _period_of(self, event: Event) -> float | None:
+    def _period_of(self, event: Event) -> int:
         if self._fixed_period is not None:
             return self._fixed_period
         assert self._period is not None
-        try:
-            value = float(self._period(event))
-        except ValueError:
-            return None
-        return value if value > 0 else None
+        period = ruby_to_i(self._period(event))
+        return period if period > 0 else DEFAULT_PERIOD
 
     def process(self, events: list[Event]) -> list[Event]:
         throttled: list[Event] = []
         before, after = self.config.before_count, self.config.after_count
+        max_age = self.config.max_age
         for event in events:
             period = self._period_of(event)
-            if period is None:
-                continue
             ts = event.data.get("@timestamp")
-            now = ts.timestamp() if isinstance(ts, datetime) else event.timestamp.timestamp()
-            self._newest = max(self._newest, now)
+            epoch = int((ts if isinstance(ts, datetime) else event.timestamp).timestamp())
+            self._newest = max(self._newest, epoch)
             key = self._key(event)
-            counter = self._counters.get(key)
-            if counter is None or not counter.start <= now < counter.end:
-                if counter is not None:
-                    del self._counters[key]
-                counter = _Counter(now, period)
-                self._counters[key] = counter
-            counter.count += 1
-            n = counter.count
-            if (before != -1 and n < before) or (after != -1 and n > after):
+            state = self._counters.get(key)
+            if state is None:
+                state = self._counters[key] = _Key(epoch)
+            state.latest = max(state.latest, epoch)
+            slot = epoch - (epoch - state.created) % period
+            slots = state.slots
+            count = slots.get(slot, 0) + 1
+            slots[slot] = count
+            if count == 1 and len(slots) > 1:    # a new slot: drop the ones too old
+                oldest = max(slots) - max_age
+                for old in [s for s in slots if s < oldest]:
+                    del slots[old]
+            if (before != -1 and count < before) or (after != -1 and count > after):
                 throttled.append(event)
         self._expire()
         self._actions.apply(throttled)
@@ -83,9 +95,8 @@ class ThrottleFilter(Filter):
         while len(counters) > self.config.max_counters:
             del counters[next(iter(counters))]
         if self._newest < self._next_sweep:
-            return   # expired counters are looked for at most once per tenth of max_age
-        self._next_sweep = self._newest + self.config.max_age / 10
+            return   # idle keys are looked for at most once per tenth of max_age
+        self._next_sweep = self._newest + max(1, int(self.config.max_age / 10))
         horizon = self._newest - self.config.max_age
-        stale = [k for k, c in counters.items() if c.end < horizon]
-        for key in stale:
+        for key in [k for k, state in counters.items() if state.latest < horizon]:
             del counters[key]

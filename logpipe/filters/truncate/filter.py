@@ -1,7 +1,8 @@
 """The truncate filter: text longer than ``length_bytes`` bytes is cut.
 
 A cut never splits a UTF-8 character, so the result may be a few bytes shorter
-than the limit. Non-text values are left alone; lists and objects are walked.
+than the limit. Non-text values are left alone; text in lists is cut and objects
+are walked. The common options apply to the events that were cut.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from logpipe.filters.truncate.config import TruncateConfig
 
 
 def truncate_text(text: str, limit: int) -> str:
-    if len(text) * 4 <= limit:   # cannot be over the limit: skip the encoding
+    if len(text) * 4 <= limit and limit:   # cannot be over the limit: skip the encoding
         return text
     raw = text.encode("utf-8")
     if len(raw) <= limit:
@@ -37,24 +38,35 @@ class TruncateFilter(Filter):
         self._actions = CommonActions(config)
 
     def _cut(self, value: Any) -> Any:
+        """Text is cut; lists have their text items cut; objects are walked."""
         if isinstance(value, str):
             return truncate_text(value, self._limit)
         if isinstance(value, list):
-            return [self._cut(v) for v in value]
+            return [truncate_text(v, self._limit) if isinstance(v, str) else v for v in value]
         if isinstance(value, dict):
             return {k: self._cut(v) for k, v in value.items()}
         return value
 
     def process(self, events: list[Event]) -> list[Event]:
+        done: list[Event] = []
         for event in events:
+            changed = False
             if self._paths:
                 for path in self._paths:
                     value = event.get_path(path)
                     if value is not None:
-                        event.set_path(path, self._cut(value))
+                        cut = self._cut(value)
+                        if cut != value:
+                            event.set_path(path, cut)
+                            changed = True
             else:
                 for name, value in list(event.data.items()):
                     if name != TIMESTAMP:
-                        event.data[name] = self._cut(value)
-        self._actions.apply(events)
+                        cut = self._cut(value)
+                        if cut != value:
+                            event.data[name] = cut
+                            changed = True
+            if changed:
+                done.append(event)
+        self._actions.apply(done)   # only events that were cut, as in Logstash
         return events

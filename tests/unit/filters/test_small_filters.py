@@ -85,6 +85,12 @@ def test_truncate_bytes_at_character_boundary() -> None:
     assert out == {"a": "hello", "b": "éé", "n": 123456, "l": ["abcde"]}
 
 
+def test_truncate_common_options_only_when_cut() -> None:
+    events = run(TruncateFilter, [{"a": "abcdef"}, {"a": "ab"}], length_bytes=3, add_tag="cut")
+    assert [e.data.get("tags") for e in events] == [["cut"], None]
+    assert one(TruncateFilter, {"a": "abc"}, length_bytes=0) == {"a": ""}
+
+
 def test_truncate_only_listed_fields() -> None:
     out = one(TruncateFilter, {"a": "abcdef", "b": {"c": "abcdef"}, "d": "abcdef"},
               length_bytes=2, fields=["a", "[b][c]"])

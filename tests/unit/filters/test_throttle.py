@@ -28,6 +28,13 @@ def test_after_count_per_key_and_period() -> None:
     assert throttled(f.process(batch)) == [False, False, False, True, True, False, False]
 
 
+def test_slots_are_aligned_on_the_first_event_of_the_key() -> None:
+    # key first seen at 10: slots are [10, 70), [70, 130)... even after a gap
+    f = build(ThrottleFilter, key="k", after_count=1, period=60, add_tag="throttled")
+    batch = events(("a", 10), ("a", 100), ("a", 129), ("a", 131), ("a", 50))
+    assert throttled(f.process(batch)) == [False, False, True, False, True]
+
+
 def test_before_count_and_both() -> None:
     # from the plugin's documentation: before 3, after 5 -> events 1, 2 and 6+ are throttled
     f = build(ThrottleFilter, key="%{host}", before_count=3, after_count=5, period="3600",
@@ -41,14 +48,18 @@ def test_state_carries_across_batches_and_max_counters() -> None:
               add_tag="throttled")
     assert throttled(f.process(events(("a", 0)))) == [False]
     assert throttled(f.process(events(("a", 1)))) == [True]
-    f.process(events(("b", 2), ("c", 3)))            # "a" is the oldest counter and goes
+    f.process(events(("b", 2), ("c", 3)))            # "a" is the oldest key and goes
     assert throttled(f.process(events(("a", 4)))) == [False]
 
 
 def test_period_from_event_and_bad_settings() -> None:
-    f = build(ThrottleFilter, key="%{host}", after_count=0, period="%{p}", add_tag="throttled")
-    batch = [Event({"host": "a", "p": "10"}), Event({"host": "b", "p": "x"})]
-    assert throttled(f.process(batch)) == [True, False]
+    f = build(ThrottleFilter, key="%{host}", after_count=1, period="%{p}", add_tag="throttled")
+    batch = [Event({"host": "a", "p": "10", "@timestamp": T}),
+             Event({"host": "a", "p": "10", "@timestamp": T + timedelta(seconds=11)}),
+             Event({"host": "b", "p": "x", "@timestamp": T}),
+             Event({"host": "b", "p": "x", "@timestamp": T + timedelta(seconds=11)})]
+    # "x" reads as no number: Logstash's 60 seconds, so b's second event is throttled
+    assert throttled(f.process(batch)) == [False, False, False, True]
     with pytest.raises(ValidationError):
         ThrottleFilter.Config(key="k", period="0")
     with pytest.raises(ValidationError):
