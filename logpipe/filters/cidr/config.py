@@ -16,11 +16,16 @@ class CidrConfig(CommonOptions):
     address: StrList = Field(default_factory=list, description=(
         "Addresses to check, as %{field} templates (e.g. `%{[source][ip]}`); a field "
         "holding a list checks each item."))
+    address_field: str | None = Field(None, description=(
+        "A field holding the address (or a list of addresses) to check, instead of "
+        "`address`."))
     network: StrList = Field(default_factory=list, description=(
-        "Networks in CIDR notation (IPv4 or IPv6; %{field} templates allowed)."))
+        "Networks in CIDR notation (IPv4 or IPv6; %{field} templates allowed; an entry "
+        "may list several, separated by commas)."))
     network_path: str | None = Field(None, description=(
-        "A file of networks, separated by `separator`; `#` starts a comment. Re-read when "
-        "it changes (see `refresh_interval`)."))
+        "A file of networks, separated by `separator`; `#` starts a comment and entries "
+        "that are no network are skipped with a warning. Re-read when it changes (see "
+        "`refresh_interval`)."))
     refresh_interval: float = Field(600, description=(
         "Seconds between checks of `network_path` for changes; 0 or less never re-reads."))
     separator: str = Field("\n", min_length=1, description="Separator of `network_path` entries.")
@@ -28,8 +33,10 @@ class CidrConfig(CommonOptions):
     @field_validator("network")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for net in value:
-            if not is_template(net):
+        for entry in value:
+            if is_template(entry):
+                continue
+            for net in entry.split(","):
                 try:
                     ipaddress.ip_network(net.strip(), strict=False)
                 except ValueError as exc:
@@ -40,4 +47,6 @@ class CidrConfig(CommonOptions):
     def _one_source(self) -> CidrConfig:
         if self.network and self.network_path:
             raise ValueError("`network` and `network_path` are mutually exclusive")
+        if self.address and self.address_field:
+            raise ValueError("`address` and `address_field` are mutually exclusive")
         return self

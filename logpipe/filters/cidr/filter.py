@@ -7,29 +7,40 @@ debug log, as in Logstash.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import time
 from typing import Any
 
 from logpipe.core.event import Event
+from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import is_template
 from logpipe.errors import ConfigError
 from logpipe.filters.cidr.config import CidrConfig
 from logpipe.filters.common import CommonActions, text_of
 
+log = logging.getLogger("logpipe.filter.cidr")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def read_networks(path: str, separator: str) -> list[Network]:
+    """The networks of a file; entries that are no network are skipped with a warning.
+    A file without any network is an error (a wrong ``separator``, most likely)."""
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     networks: list[Network] = []
     for entry in text.split(separator):
         entry = entry.split("#", 1)[0].strip()
-        if entry:
+        if not entry:
+            continue
+        try:
             networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            log.warning("%s: %r is no network, skipped", path, entry)
+    if not networks:
+        raise ValueError("no network in the file (check `separator`)")
     return networks
 
 
@@ -55,7 +66,9 @@ class CidrFilter(Filter):
         super().__init__(config, id=id, context=context)
         self._address = [(a, text_of(a)) for a in config.address]
         self._static: list[Network] = [ipaddress.ip_network(n.strip(), strict=False)
-                                       for n in config.network if not is_template(n)]
+                                       for entry in config.network if not is_template(entry)
+                                       for n in entry.split(",")]
+        self._address_field = parse(config.address_field) if config.address_field else None
         self._dynamic = [text_of(n) for n in config.network if is_template(n)]
         self._signature: tuple[int, int] | None = None
         self._next_check = 0.0
@@ -94,13 +107,16 @@ class CidrFilter(Filter):
             return self._static
         nets = list(self._static)
         for render in self._dynamic:
-            try:
-                nets.append(ipaddress.ip_network(render(event).strip(), strict=False))
-            except ValueError:
-                continue
+            for text in render(event).split(","):
+                try:
+                    nets.append(ipaddress.ip_network(text.strip(), strict=False))
+                except ValueError:
+                    continue
         return nets
 
     def _event_addresses(self, event: Event) -> list[Address]:
+        if self._address_field is not None:
+            return _addresses(event.get_path(self._address_field))
         found: list[Address] = []
         for template, render in self._address:
             body = template.strip()

@@ -176,6 +176,20 @@ def test_cidr_network_file_and_bad_network(tmp_path: Path) -> None:
         build(CidrFilter, address="%{ip}", network_path=str(tmp_path / "absent"))
 
 
+def test_cidr_address_field_and_comma_lists(tmp_path: Path) -> None:
+    events = run(CidrFilter, [{"ips": ["8.8.8.8", "10.1.1.1"]}, {"ips": "8.8.4.4"}],
+                 address_field="ips", network=["192.168.0.0/16,10.0.0.0/8"], add_tag="in")
+    assert [e.data.get("tags") for e in events] == [["in"], None]
+    path = tmp_path / "nets"
+    path.write_text("10.0.0.0/8,not a net,172.16.0.0/12")
+    events = run(CidrFilter, {"ip": "172.16.0.1"}, address="%{ip}", network_path=str(path),
+                 separator=",", add_tag="in")
+    assert events[0].data["tags"] == ["in"]
+    path.write_text("nothing useful")
+    with pytest.raises(ConfigError, match="separator"):
+        build(CidrFilter, address="%{ip}", network_path=str(path))
+
+
 def test_cidr_network_from_event() -> None:
     events = run(CidrFilter, [{"ip": "10.1.2.3", "net": "10.1.0.0/16"},
                               {"ip": "10.1.2.3", "net": "10.2.0.0/16"}],
