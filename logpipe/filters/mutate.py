@@ -448,8 +448,8 @@ class MutateFilter(Filter):
     def _copy(items: list[tuple[PathOf, PathOf]]) -> Op:
         def op(event: Event) -> None:
             for src_fn, dst_fn in items:
-                value = event.get_path(src_fn(event), _MISSING)
-                if value is not _MISSING:
+                value = event.get_path(src_fn(event))
+                if value is not None:    # Logstash skips absent and null sources alike
                     event.set_path(dst_fn(event), _copy.deepcopy(value))
         return op
 

@@ -92,8 +92,8 @@ def test_split_on_a_space_is_ruby_awk_style() -> None:
     assert ls({"a": "  x  y "}, split={"a": " "}) == {"a": ["x", "y"]}
 
 
-def test_copy_keeps_null_values() -> None:
-    assert ls({"a": None}, copy={"a": "b"}) == {"a": None, "b": None}
+def test_copy_skips_null_values() -> None:
+    assert ls({"a": None, "b": 1}, copy={"a": "b"}) == {"a": None, "b": 1}
 
 
 def test_options_without_effect_are_accepted() -> None:
