@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy as _copy
 import math
+from decimal import Decimal, InvalidOperation
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Callable, ClassVar, Literal
@@ -30,6 +31,7 @@ from logpipe.core.event import Event
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
+from logpipe.filters.rubytext import to_s as ruby_to_s
 from logpipe.filters.common import (CommonActions, CommonOptions, PathOf, StrList, ValueOf,
                                     path_of, value_of)
 
@@ -107,6 +109,8 @@ def to_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return ruby_to_s(value)     # 1.0e+16, as Ruby writes floats
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, (dict, list)):
@@ -123,6 +127,17 @@ def _number_text(value: str, eu: bool) -> str:
     return text.replace(",", "")
 
 
+def _hex(text: str) -> float | int | None:
+    """``0x7b`` (an integer) or ``0x1.edcdp6`` (a C99 hex float), signed; else None."""
+    bare = text.lstrip("+-")
+    if bare[:2].lower() != "0x":
+        return None
+    sign = -1 if text.startswith("-") else 1
+    if "." in bare or "p" in bare.lower():
+        return sign * float.fromhex(bare)
+    return sign * int(bare, 16)
+
+
 def _to_float(value: Any, eu: bool = False) -> float:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
@@ -130,9 +145,8 @@ def _to_float(value: Any, eu: bool = False) -> float:
         return float(value)
     if isinstance(value, str):
         text = _number_text(value, eu)
-        sign = -1.0 if text.startswith("-") else 1.0
-        bare = text.lstrip("+-")
-        number = sign * float(int(bare[2:], 16)) if bare[:2].lower() == "0x" else float(text)
+        hexed = _hex(text)
+        number = float(hexed) if hexed is not None else float(text)
         if not math.isfinite(number):
             raise ValueError(f"{value!r} is not a finite number")
         return number
@@ -151,14 +165,20 @@ def _to_int(value: Any, eu: bool = False) -> int:
         return value
     if isinstance(value, str):
         text = _number_text(value, eu)
+        hexed = _hex(text)
+        if hexed is not None:
+            return int(hexed)
         try:
-            return int(text, 0) if text.lstrip("+-")[:2].lower() == "0x" else int(text)
-        except ValueError:
-            pass
+            number = Decimal(text)     # exact: "9007199254740993.0" stays ...993
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a finite number")
+        return int(number)             # truncates, as Logstash does
     number = _to_float(value, eu)
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
-    return int(number)   # truncates, as Logstash does
+    return int(number)
 
 
 def _to_bool(value: Any) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from logpipe.core.event import Event
 from logpipe.filters.mutate import MutateFilter
 
@@ -98,3 +100,58 @@ def test_copy_skips_null_values() -> None:
 
 def test_options_without_effect_are_accepted() -> None:
     assert ls({"a": "x"}, uppercase="a", enable_metric=False, periodic_flush=False) == {"a": "X"}
+
+
+def test_case_changes_are_unicode_aware() -> None:
+    out = ls({"lowerme": ["АБВГД\0MMM", "こにちわ", "XyZółć", "NÎcË GÛŸ"],
+              "upperme": ["аБвгд\0mmm", "こにちわ", "xYzółć", "Nîcë gûÿ"],
+              "capitalizeme": ["АБВГД\0mmm", "こにちわ", "xyzółć", "nÎcË gÛŸ"]},
+             lowercase=["lowerme"], uppercase=["upperme"], capitalize=["capitalizeme"])
+    assert out == {"lowerme": ["абвгд\0mmm", "こにちわ", "xyzółć", "nîcë gûÿ"],
+                   "upperme": ["АБВГД\0MMM", "こにちわ", "XYZÓŁĆ", "NÎCË GÛŸ"],
+                   "capitalizeme": ["Абвгд\0mmm", "こにちわ", "Xyzółć", "Nîcë gûÿ"]}
+
+
+BIG = "680564693277057720000000000000000000000"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (123, "123"), (123.0, "123.0"), ("0x7b", "0x7b"), ("1.230000e+02", "1.230000e+02"),
+    (123.45, "123.45"), (1.6777217e7, "16777217.0"), (2.147483648e9, "2147483648.0"),
+    (9007199254740993, "9007199254740993"), (1e16, "1.0e+16"),
+])
+def test_convert_to_string(value: Any, expected: str) -> None:
+    assert ls({"a": value}, convert={"a": "string"})["a"] == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (123, 123), (123.0, 123), ("123", 123), ("0x7b", 123), ("123.0", 123),
+    ("1.230000e+02", 123), (123.45, 123), ("123.45", 123), ("1.234500e+02", 123),
+    ("0x1.edcdp6", 123), (-123.45, -123), ("-123.45", -123), ("-1.234500e+02", -123),
+    ("-0x1.edcdp6", -123), (1.6777217e7, 16777217), ("16777217.0", 16777217),
+    (2.147483648e9, 2147483648), ("9007199254740993", 9007199254740993),
+    ("9007199254740993.0", 9007199254740993), ("9.007199254740993e+15", 9007199254740993),
+    ("9223372036854775808", 9223372036854775808),
+    ("9223372036854775808.0", 9223372036854775808), (BIG, int(BIG)), (BIG + ".0", int(BIG)),
+])
+def test_convert_to_integer(value: Any, expected: int) -> None:
+    out = ls({"a": value}, convert={"a": "integer"})["a"]
+    assert out == expected and type(out) is int
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (123, 123.0), ("0x7b", 123.0), ("1.230000e+02", 123.0), ("0x1.edcdp6", 123.4501953125),
+    ("-0x1.edcdp6", -123.4501953125), ("9007199254740993", 9.007199254740992e15),
+    ("9223372036854775808.0", 9.223372036854775808e18), (BIG, 6.805646932770577e+38),
+    ("3,141.5926", 3141.5926), ("3,141", 3141.0), (True, 1.0), (False, 0.0),
+])
+def test_convert_to_float(value: Any, expected: float) -> None:
+    out = ls({"a": value}, convert={"a": "float"})["a"]
+    assert out == pytest.approx(expected) and type(out) is float
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("3141,5926", 3141.5926), ("3.141,5926", 3141.5926), ("3.141", 3141.0), ("3141", 3141.0),
+])
+def test_convert_to_float_eu(value: str, expected: float) -> None:
+    assert ls({"a": value}, convert={"a": "float_eu"})["a"] == pytest.approx(expected)
