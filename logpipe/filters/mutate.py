@@ -175,10 +175,10 @@ def _to_int(value: Any, eu: bool = False) -> int:
         if not number.is_finite():
             raise ValueError(f"{value!r} is not a finite number")
         return int(number)             # truncates, as Logstash does
-    number = _to_float(value, eu)
-    if not math.isfinite(number):
+    as_float = _to_float(value, eu)
+    if not math.isfinite(as_float):
         raise ValueError(f"{value!r} is not a finite number")
-    return int(number)
+    return int(as_float)
 
 
 def _to_bool(value: Any) -> bool:
