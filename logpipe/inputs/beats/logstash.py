@@ -18,7 +18,9 @@ def from_logstash(options: dict[str, Any]) -> dict[str, Any]:
     ssl_options(opts)
     # What these change lives in @metadata (never written out) or in thread pools.
     opts.ignore("enrich", "ecs_compatibility", "executor_threads", "event_loop_threads",
-                "ssl_peer_metadata", "include_codec_tag")
+                "ssl_peer_metadata")
+    opts.refuse("include_codec_tag", "the `beats_input_codec_*_applied` tag is never added; "
+                "remove the option (or set it to false)", allowed=is_false)
     opts.refuse("add_hostname", "adding `host` from the Beat's name is not supported (the Beat "
                 "already sends `host.name`)", allowed=is_false)
     opts.refuse("tls_max_version", "TLS versions below 1.3 as the highest are not offered",

@@ -37,8 +37,8 @@ def false_() -> bool:
 
 def test_beats_refusals_name_the_option() -> None:
     text = refused("input", "beats", port=5044, add_hostname=True, type="syslog",
-                   ssl_keystore_path="/ks.jks")
-    for name in ("add_hostname", "type", "ssl_keystore_path"):
+                   ssl_keystore_path="/ks.jks", include_codec_tag=True)
+    for name in ("add_hostname", "type", "ssl_keystore_path", "include_codec_tag"):
         assert name in text
     assert "mutate" in text    # says what to use instead
 
