@@ -68,3 +68,27 @@ def test_clone_empty_list_and_required() -> None:
     assert process(CloneFilter, [{"m": 1}], clones=[]) == [{"m": 1}]
     with pytest.raises(ValidationError):
         CloneFilter.Config()
+
+
+# --- cases of logstash-filter-split's spec -----------------------------------------------
+def test_split_spec_trailing_terminator_and_tab() -> None:
+    assert process(SplitFilter, [{"message": "big\n"}]) == [{"message": "big"}]
+    assert [e["message"] for e in process(SplitFilter, [{"message": "big\tbird\tsesame street"}],
+                                          terminator="\t")] == ["big", "bird", "sesame street"]
+
+
+def test_split_spec_custom_field_leaves_others() -> None:
+    out = process(SplitFilter, [{"custom": "big\nbird", "do_not_touch": "1\n2\n3"}],
+                  field="custom")
+    assert out == [{"custom": "big", "do_not_touch": "1\n2\n3"},
+                   {"custom": "bird", "do_not_touch": "1\n2\n3"}]
+
+
+def test_split_spec_arrays_skip_nulls_and_empties_keep_numbers() -> None:
+    assert [e["array"] for e in process(SplitFilter, [{"array": ["big", None, "bird", None]}],
+                                        field="array")] == ["big", "bird"]
+    assert [e["element"] for e in process(SplitFilter, [{"array": [1, 2, "three", ""]}],
+                                          field="array", target="element")] == [1, 2, "three"]
+    assert process(SplitFilter, [{"array": ["single-element"], "u": 1}], field="array") == [
+        {"array": "single-element", "u": 1}]
+    assert process(SplitFilter, [{"array": []}], field="array") == []   # nothing to emit
