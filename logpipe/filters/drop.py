@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from logpipe.core.event import Event
-from logpipe.core.plugin import Filter, PluginConfig, PluginContext
 from logpipe.core.logstash import Options
+from logpipe.core.plugin import Filter, PluginConfig, PluginContext
 
 
 class DropConfig(PluginConfig):

@@ -10,7 +10,7 @@ not text (missing, or already an object) is left alone.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 from pydantic import Field

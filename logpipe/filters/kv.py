@@ -22,10 +22,10 @@ from pydantic import Field
 
 from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
+from logpipe.core.logstash import Options, is_false
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions, CommonOptions, StrList
-from logpipe.core.logstash import Options, is_false
 
 _PROTECTED = frozenset({"@timestamp", "@metadata", "tags"})
 

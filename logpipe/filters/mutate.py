@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import copy as _copy
 import math
-from decimal import Decimal, InvalidOperation
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Callable, ClassVar, Literal
 
@@ -31,9 +31,9 @@ from logpipe.core.event import Event
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
-from logpipe.filters.rubytext import to_s as ruby_to_s
 from logpipe.filters.common import (CommonActions, CommonOptions, PathOf, StrList, ValueOf,
                                     path_of, value_of)
+from logpipe.filters.rubytext import to_s as ruby_to_s
 
 _MISSING: Any = object()
 Conversion = Literal["integer", "integer_eu", "float", "float_eu", "string", "boolean"]

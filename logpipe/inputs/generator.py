@@ -14,8 +14,8 @@ from pydantic import Field
 
 from logpipe.core.codec import event_from_json
 from logpipe.core.event import Event, now
-from logpipe.core.plugin import Input, InputContext, PluginConfig
 from logpipe.core.logstash import Options, input_common
+from logpipe.core.plugin import Input, InputContext, PluginConfig
 
 
 class GeneratorConfig(PluginConfig):

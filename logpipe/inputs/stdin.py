@@ -12,8 +12,8 @@ from typing import Any, BinaryIO, ClassVar, Literal
 from pydantic import Field
 
 from logpipe.core.codec import event_from_json, event_from_line
-from logpipe.core.plugin import Input, InputContext, PluginConfig
 from logpipe.core.logstash import Options, input_common
+from logpipe.core.plugin import Input, InputContext, PluginConfig
 
 
 class StdinConfig(PluginConfig):

@@ -17,8 +17,8 @@ from pydantic import Field
 
 from logpipe.core.codec import event_from_json, event_from_line
 from logpipe.core.event import TIMESTAMP, Event, adopt, now
-from logpipe.core.plugin import Input, InputContext, PluginConfig
 from logpipe.core.logstash import Options, input_common
+from logpipe.core.plugin import Input, InputContext, PluginConfig
 
 log = logging.getLogger("logpipe.input.tcp")
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import OrderedDict
-from typing import Any, ClassVar, IO
+from typing import IO, Any, ClassVar
 
 from pydantic import Field
 
 from logpipe.core.codec import json_lines
 from logpipe.core.event import Event
+from logpipe.core.logstash import Options, is_false, output_common
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import DeliveryError
-from logpipe.core.logstash import Options, is_false, output_common
 
 
 class FileConfig(PluginConfig):

@@ -4,8 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from logpipe.core.logstash import Options, output_common
-from logpipe.net.kafka_logstash import (KAFKA_TUNING, kafka_numbers, kafka_security,
-                                        no_java_classes)
+from logpipe.net.kafka_logstash import (
+    KAFKA_TUNING,
+    kafka_numbers,
+    kafka_security,
+    no_java_classes,
+)
 
 #: Logstash's defaults where logpipe's differ and the difference shows in what is written.
 #: (Logstash's ``acks => "1"`` is not taken: logpipe keeps ``all`` with idempotence, which

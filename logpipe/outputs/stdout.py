@@ -8,8 +8,8 @@ from pydantic import Field
 
 from logpipe.core.codec import dumps_pretty, json_lines
 from logpipe.core.event import Event
-from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.logstash import Options, output_common
+from logpipe.core.plugin import Output, PluginConfig
 
 
 class StdoutConfig(PluginConfig):

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from logpipe.core.codec import json_lines
 from logpipe.core.event import Event
+from logpipe.core.logstash import Options, output_common
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template
-from logpipe.core.logstash import Options, output_common
 
 log = logging.getLogger("logpipe.output.tcp")
 

@@ -17,11 +17,11 @@ from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
+from logpipe.filters.common import CommonActions
 from logpipe.filters.geoip import address
 from logpipe.filters.geoip.config import GEO_FIELDS, GeoipConfig
 from logpipe.filters.geoip.database import DatabaseUnavailable, WatchedDatabase
 from logpipe.filters.geoip.record import Template, as_object, geo_object
-from logpipe.filters.common import CommonActions
 
 TAG_PRIVATE = "_geoip_private"
 TAG_UNAVAILABLE = "_geoip_database_unavailable"

@@ -19,7 +19,6 @@ from logpipe.filters.prune.config import PruneConfig
 from logpipe.filters.rubytext import to_s
 
 
-
 @lru_cache(maxsize=512)
 def _compile(text: str) -> regex.Pattern[str]:
     return regex.compile(text)

@@ -12,9 +12,9 @@ from typing import Any, Callable
 from logpipe.core.event import Event
 from logpipe.core.fieldref import parse as parse_ref
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.filters.common import CommonActions
 from logpipe.filters.useragent.config import UserAgentConfig
 from logpipe.filters.useragent.parser import parse, resolver, resolver_name
-from logpipe.filters.common import CommonActions
 
 #: What access logs write when the client sent no User-Agent.
 _ABSENT = frozenset({"", "-"})

@@ -7,7 +7,6 @@ from pydantic import Field, field_validator, model_validator
 
 from logpipe.filters.common import CommonOptions, StrList
 
-
 _PARSE_OPTIONS = frozenset({"strict", "recover", "noblanks", "noerror", "nowarning", "nonet",
                             "nocdata", "default_xml"})
 

@@ -5,9 +5,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from logpipe.inputs.beats import logstash as _logstash
 from logpipe.inputs.beats.protocol import Limits, MiB
 from logpipe.net.tls import TlsServerOptions
-from logpipe.inputs.beats import logstash as _logstash
 
 
 class BeatsConfig(TlsServerOptions):

@@ -6,8 +6,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from logpipe.net.tls import TlsServerOptions
 from logpipe.inputs.http import logstash as _logstash
+from logpipe.net.tls import TlsServerOptions
 
 MiB = 1024 * 1024
 

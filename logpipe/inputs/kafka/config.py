@@ -5,8 +5,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from logpipe.net.kafka_security import KafkaSecurityConfig
 from logpipe.inputs.kafka import logstash as _logstash
+from logpipe.net.kafka_security import KafkaSecurityConfig
 
 
 class KafkaInputConfig(KafkaSecurityConfig):

@@ -4,8 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from logpipe.core.logstash import Options, as_list, input_common
-from logpipe.net.kafka_logstash import (KAFKA_TUNING, kafka_numbers, kafka_security,
-                                        no_java_classes)
+from logpipe.net.kafka_logstash import (
+    KAFKA_TUNING,
+    kafka_numbers,
+    kafka_security,
+    no_java_classes,
+)
 
 #: Logstash's defaults where logpipe's differ.
 DEFAULTS: dict[str, Any] = {"topics": ["logstash"], "group_id": "logstash",

@@ -13,8 +13,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from logpipe.core.logstash import (Options, api_key_header, as_list, is_false, is_true,
-                                   output_common)
+from logpipe.core.logstash import (
+    Options,
+    api_key_header,
+    as_list,
+    is_false,
+    is_true,
+    output_common,
+)
 
 #: Logstash's defaults where logpipe's differ. ``index`` and ``action`` depend on
 #: ``data_stream`` and are settled in :func:`from_logstash`.

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from logpipe.core.event import Event
 from logpipe.core import registry
+from logpipe.core.event import Event
 from tests.unit.logstash._helpers import settle
 
 
