@@ -47,7 +47,7 @@ class PythonFilter(Filter):
     def _run_once(self, code: Any, what: str) -> None:
         try:
             exec(code, self._globals)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise ConfigError(f"{what} failed: {type(exc).__name__}: {exc}",
                               path=what) from None
 
@@ -66,7 +66,7 @@ class PythonFilter(Filter):
         if callable(register):
             try:
                 register(dict(self.config.script_params))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 raise ConfigError(f"register() of {path} failed: "
                                   f"{type(exc).__name__}: {exc}", path="script_params") from None
 

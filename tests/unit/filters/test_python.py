@@ -115,6 +115,8 @@ def test_load_errors_are_clear(tmp_path: Path) -> None:
         PythonFilter.Config(code="pass", path="x.py")
     with pytest.raises(ConfigError, match="init failed: NameError"):
         build(PythonFilter, code="pass", init="undefined_name")
+    with pytest.raises(ConfigError, match="init failed: SystemExit"):
+        build(PythonFilter, code="pass", init="raise SystemExit(1)")
     script = tmp_path / "no_filter.py"
     script.write_text("def register(params):\n    pass\n")
     with pytest.raises(ConfigError, match="does not define filter"):
