@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from logpipe.core.logstash import Options, input_common, ssl_options
+from logpipe.core.logstash import (Options, input_common, ssl_client_authentication,
+                                   ssl_options)
 
 #: Logstash accepts bodies up to 100 MiB.
 DEFAULTS: dict[str, Any] = {"max_content_length": 104857600}
@@ -19,6 +20,7 @@ _REQUEST_FIELDS = ("request details are kept in [@metadata][http] (see `metadata
 def from_logstash(options: dict[str, Any]) -> dict[str, Any]:
     opts = Options("http input", options)
     input_common(opts)
+    opts.rename("verify_mode", "ssl_client_authentication", ssl_client_authentication)
     ssl_options(opts)
     size = opts.take("max_content_length", None)
     if size is not None:

@@ -50,6 +50,8 @@ def test_http_defaults_and_names() -> None:
     assert c.max_body_bytes == c.max_decompressed_bytes == 104857600   # Logstash's 100 MiB
     assert c.user == "u" and c.password.get_secret_value() == "p"
     assert settle("input", "http", max_content_length=1024).max_body_bytes == 1024  # type: ignore[attr-defined]
+    c = settle("input", "http", verify_mode="peer", ssl_certificate_authorities="/ca.pem")
+    assert c.ssl_client_authentication == "optional"
 
 
 def test_http_refusals() -> None:
