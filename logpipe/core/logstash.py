@@ -161,9 +161,19 @@ def ssl_options(opts: Options) -> None:
     opts.rename("ssl_verify_mode", "ssl_client_authentication", ssl_client_authentication)
     opts.rename("ssl_handshake_timeout", "ssl_handshake_timeout", ms_to_seconds)
     opts.rename("tls_min_version", "ssl_supported_protocols", _tls_versions)
-    opts.rename("cipher_suites", "ssl_cipher_suites", lambda v: ":".join(as_list(v)))
-    opts.rename("ssl_cipher_suites", "ssl_cipher_suites", lambda v: ":".join(as_list(v)))
+    opts.rename("cipher_suites", "ssl_cipher_suites", openssl_ciphers)
+    opts.rename("ssl_cipher_suites", "ssl_cipher_suites", openssl_ciphers)
     opts.rename("ssl_certificate_authorities", "ssl_certificate_authorities", as_list)
+
+
+def openssl_ciphers(value: Any) -> str:
+    """Cipher suites as an OpenSSL cipher list; Java's IANA names are refused with help."""
+    names = [str(v) for v in as_list(value)]
+    java = [n for n in names if n.startswith("TLS_")]
+    if java:
+        raise ValueError(f"{', '.join(java)}: Java (IANA) cipher names are not understood; "
+                         "write OpenSSL names such as ECDHE-RSA-AES128-GCM-SHA256")
+    return ":".join(names)
 
 
 def _tls_versions(value: Any) -> list[str]:

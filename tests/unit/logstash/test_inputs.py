@@ -41,6 +41,8 @@ def test_beats_refusals_name_the_option() -> None:
     for name in ("add_hostname", "type", "ssl_keystore_path", "include_codec_tag"):
         assert name in text
     assert "mutate" in text    # says what to use instead
+    text = refused("input", "beats", ssl_cipher_suites=["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"])
+    assert "OpenSSL names" in text
 
 
 # --- http --------------------------------------------------------------------------------
