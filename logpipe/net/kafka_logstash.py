@@ -65,6 +65,8 @@ def kafka_security(opts: Options) -> None:
     opts.refuse("sasl_client_callback_handler_class", "Java callback handlers cannot run here")
     opts.refuse("sasl_oauthbearer_token_endpoint_url", "SASL OAUTHBEARER is not supported")
     opts.refuse("sasl_login_callback_handler_class", "Java callback handlers cannot run here")
+    opts.refuse("sasl_iam_jar_paths", "AWS IAM authentication (Java jars) is not supported; use "
+                "SCRAM or PLAIN credentials")
     for store, target in (("ssl_truststore", "ssl_cafile"), ("ssl_keystore", "ssl_certfile")):
         kind = str(opts.take(f"{store}_type", "JKS")).upper()
         if opts.has(f"{store}_location"):
@@ -88,8 +90,19 @@ def kafka_numbers(opts: Options, *names: str) -> None:
 
 #: Client options with no effect on what is read or written (connection and buffer tuning).
 KAFKA_TUNING = ("connections_max_idle_ms", "metadata_max_age_ms", "receive_buffer_bytes",
-                "send_buffer_bytes", "reconnect_backoff_ms", "retry_backoff_ms",
-                "client_dns_lookup", "check_crcs", "client_rack")
+                "send_buffer_bytes", "reconnect_backoff_ms", "reconnect_backoff_max_ms",
+                "retry_backoff_ms", "client_dns_lookup", "check_crcs", "client_rack",
+                "sasl_login_connect_timeout_ms", "sasl_login_read_timeout_ms",
+                "sasl_login_retry_backoff_ms", "sasl_login_retry_backoff_max_ms",
+                "sasl_oauthbearer_scope_claim_name")
+
+#: Options of Logstash's Avro schema-registry support, all refused.
+SCHEMA_REGISTRY = ("schema_registry_url", "schema_registry_key", "schema_registry_secret",
+                   "schema_registry_proxy", "schema_registry_validation",
+                   "schema_registry_ssl_keystore_location", "schema_registry_ssl_keystore_password",
+                   "schema_registry_ssl_keystore_type", "schema_registry_ssl_truststore_location",
+                   "schema_registry_ssl_truststore_password",
+                   "schema_registry_ssl_truststore_type")
 
 
 def no_java_classes(opts: Options, *names: str, default: Any) -> None:

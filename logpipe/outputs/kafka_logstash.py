@@ -4,12 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from logpipe.core.logstash import Options, output_common
-from logpipe.net.kafka_logstash import (
-    KAFKA_TUNING,
-    kafka_numbers,
-    kafka_security,
-    no_java_classes,
-)
+from logpipe.net.kafka_logstash import (KAFKA_TUNING, SCHEMA_REGISTRY, kafka_numbers,
+                                        kafka_security, no_java_classes)
 
 #: Logstash's defaults where logpipe's differ and the difference shows in what is written.
 #: (Logstash's ``acks => "1"`` is not taken: logpipe keeps ``all`` with idempotence, which
@@ -28,11 +24,11 @@ def from_logstash(options: dict[str, Any]) -> dict[str, Any]:
     if acks is not None and str(acks) != "all" and not opts.has("enable_idempotence"):
         opts.set("enable_idempotence", False)   # Kafka only de-duplicates with acks all
     # Partitioning and buffer tuning change where and when records go, not what they hold.
-    opts.ignore("partitioner", "buffer_memory", "max_block_ms",
+    opts.ignore("partitioner", "buffer_memory", "max_block_ms", "metadata_fetch_timeout_ms",
                 *[n for n in KAFKA_TUNING if n != "retry_backoff_ms"])
     no_java_classes(opts, "key_serializer", "value_serializer", default=_SERIALIZER)
     opts.refuse("message_headers", "record headers are not written; put the values in the "
                 "event instead")
-    for name in ("schema_registry_url", "schema_registry_key", "schema_registry_secret"):
+    for name in SCHEMA_REGISTRY:
         opts.refuse(name, "Avro with a schema registry is not supported; produce JSON")
     return opts.result()

@@ -4,12 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from logpipe.core.logstash import Options, as_list, input_common
-from logpipe.net.kafka_logstash import (
-    KAFKA_TUNING,
-    kafka_numbers,
-    kafka_security,
-    no_java_classes,
-)
+from logpipe.net.kafka_logstash import (KAFKA_TUNING, SCHEMA_REGISTRY, kafka_numbers,
+                                        kafka_security, no_java_classes)
 
 #: Logstash's defaults where logpipe's differ.
 DEFAULTS: dict[str, Any] = {"topics": ["logstash"], "group_id": "logstash",
@@ -35,14 +31,13 @@ def from_logstash(options: dict[str, Any]) -> dict[str, Any]:
     # says; consumer_threads is what pipeline workers do here; decorate_events: the Kafka
     # coordinates are always in @metadata, which is never written out.
     opts.ignore("enable_auto_commit", "consumer_threads", "decorate_events",
-                "partition_assignment_strategy", "auto_create_topics", *KAFKA_TUNING)
+                "partition_assignment_strategy", "auto_create_topics", "group_protocol",
+                "exclude_internal_topics", *KAFKA_TUNING)
     opts.refuse("isolation_level", "only read_uncommitted is supported",
                 allowed=lambda v: str(v) == "read_uncommitted")
     no_java_classes(opts, "key_deserializer_class", "value_deserializer_class",
                     default=_DESERIALIZER)
-    for name in ("schema_registry_url", "schema_registry_key", "schema_registry_secret",
-                 "schema_registry_proxy", "schema_registry_validation",
-                 "schema_registry_ssl_truststore_location"):
+    for name in SCHEMA_REGISTRY:
         opts.refuse(name, "Avro with a schema registry is not supported; produce JSON")
     opts.refuse("group_instance_id", "static group membership is not supported")
     return opts.result()
