@@ -113,6 +113,9 @@ def from_logstash(options: dict[str, Any]) -> dict[str, Any]:
                  "parent", "join_field"):
         opts.refuse(name, _UPDATES + " (no upserts, scripts, versions or routing)")
     opts.refuse("document_type", "mapping types no longer exist in Elasticsearch")
+    opts.refuse("drop_error_types", "rejected documents go to the dead-letter queue or fail "
+                "the batch (`on_rejected`); dropping them by error type is not supported",
+                allowed=lambda v: v in ([], "", None))
     for name in ("cloud_id", "cloud_auth"):
         opts.refuse(name, "Elastic Cloud ids are not read; put the deployment's URL in "
                     "`hosts` and use `user`/`password` or `api_key`")

@@ -54,9 +54,10 @@ def test_elasticsearch_api_key_and_tls_host_scheme() -> None:
 def test_elasticsearch_refusals() -> None:
     text = refused("elasticsearch", index="x", action="update", doc_as_upsert=True,
                    template="/t.json", ilm_rollover_alias="logs", document_type="doc",
-                   cloud_id="x:y", sniffing=True)
+                   cloud_id="x:y", sniffing=True,
+                   drop_error_types=["version_conflict_engine_exception"])
     for name in ("action", "doc_as_upsert", "template", "ilm_rollover_alias", "document_type",
-                 "cloud_id", "sniffing"):
+                 "cloud_id", "sniffing", "drop_error_types"):
         assert name in text
     assert "data_stream_auto_routing" in refused("elasticsearch", data_stream_auto_routing=True)
 
