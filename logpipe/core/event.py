@@ -42,6 +42,53 @@ def _get_slow(root: Any, path: Path, default: Any) -> Any:
     return cur
 
 
+def _index(items: list[Any], key: str) -> int | None:
+    """The position ``key`` names in a list (negative counts from the end), if any."""
+    try:
+        index = int(key)
+    except ValueError:
+        return None
+    if -len(items) <= index < len(items):
+        return index if index >= 0 else len(items) + index
+    return None
+
+
+def _slot(items: list[Any], key: str) -> int | None:
+    """Like :func:`_index`, but a position past the end grows the list with nulls."""
+    index = _index(items, key)
+    if index is None and key.isdigit():
+        index = int(key)
+        items.extend([None] * (index + 1 - len(items)))
+    return index
+
+
+def _item(items: Any, key: str) -> Any:
+    if isinstance(items, list):
+        index = _index(items, key)
+        return None if index is None else items[index]
+    return None
+
+
+def _set_in_list(items: list[Any], path: Path, value: Any) -> None:
+    """Set ``path`` (its first key a position in ``items``) below a list element."""
+    index = _slot(items, path[0])
+    assert index is not None
+    if len(path) == 1:
+        items[index] = value
+        return
+    element = items[index]
+    if isinstance(element, list) and _slot(element, path[1]) is not None:
+        _set_in_list(element, path[1:], value)
+        return
+    if not isinstance(element, dict):
+        element = {}
+        items[index] = element
+    holder = Event.__new__(Event)
+    holder.data = element
+    holder.metadata = {}
+    holder.set_path(path[1:], value)
+
+
 class Event:
     """One log event.
 
@@ -119,6 +166,9 @@ class Event:
             key = path[i]
             nxt = cur.get(key)
             if nxt.__class__ is not dict:
+                if isinstance(nxt, list) and _slot(nxt, path[i + 1]) is not None:
+                    _set_in_list(nxt, path[i + 1:], value)   # ``[list][0]`` is an element
+                    return
                 if not isinstance(nxt, dict):
                     nxt = {}
                     cur[key] = nxt
@@ -140,9 +190,12 @@ class Event:
             cur = self.metadata
             path = path[1:]
         for key in path[:-1]:
-            cur = cur.get(key)
-            if not isinstance(cur, dict):
+            cur = cur.get(key) if isinstance(cur, dict) else _item(cur, key)
+            if not isinstance(cur, (dict, list)):
                 return None
+        if isinstance(cur, list):
+            index = _index(cur, path[-1])
+            return None if index is None else cur.pop(index)
         return cur.pop(path[-1], None)
 
     # --- tags ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ add fields, remove fields, add tags, remove tags.
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, Callable, Iterable
+from typing import Annotated, Any, Callable, ClassVar, Iterable
 
 from pydantic import BeforeValidator, Field
 
@@ -31,8 +31,34 @@ def _as_list(value: Any) -> Any:
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
 
 
+def hash_from_pairs(value: Any) -> Any:
+    """Logstash takes ``[k1, v1, k2, v2]`` wherever it takes a hash; here it is the hash."""
+    if isinstance(value, list) and len(value) % 2 == 0 and all(
+            isinstance(k, str) for k in value[::2]):
+        return {value[i]: value[i + 1] for i in range(0, len(value), 2)}
+    return value
+
+
+#: Options every Logstash filter has that change nothing in the documents:
+#: metrics are always on here, and no logpipe filter buffers events to flush.
+LOGSTASH_NO_EFFECT = ("enable_metric", "periodic_flush")
+
+
 class CommonOptions(PluginConfig):
     """Settings shared by every filter."""
+
+    #: Settings that Logstash types as hashes, accepted as flat pairs under ``.conf``.
+    logstash_hashes: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's shapes: flat ``[key, value, ...]`` lists for hashes; the options
+        that have no effect here (``enable_metric``, ``periodic_flush``) dropped."""
+        out = {k: v for k, v in options.items() if k not in LOGSTASH_NO_EFFECT}
+        for name in ("add_field", *cls.logstash_hashes):
+            if name in out:
+                out[name] = hash_from_pairs(out[name])
+        return out
 
     add_field: dict[str, Any] = Field(default_factory=dict, description=(
         "Fields to add when the filter succeeds: name -> value, both %{field} templates. "

@@ -8,15 +8,28 @@ deliberate drop never holds up an input.
 from __future__ import annotations
 
 import random
+from typing import Any, ClassVar
 
 from pydantic import Field
 
 from logpipe.core.event import Event
+from logpipe.core.logstash import Options
 from logpipe.core.plugin import Filter, PluginConfig, PluginContext
 
 
 class DropConfig(PluginConfig):
     """Settings of the drop filter."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's drop never applies the common filter options (a dropped event is gone,
+        a spared one is left untouched): they are accepted without effect."""
+        opts = Options("drop filter", options)
+        opts.ignore("add_field", "add_tag", "remove_field", "remove_tag", "enable_metric",
+                    "periodic_flush")
+        return opts.result()
 
     percentage: float = Field(default=100, ge=0, le=100, description=(
         "Share of events to drop, 0 to 100; each event is dropped independently at "

@@ -27,6 +27,13 @@ TIMESTAMP_FAILURE = "_timestampparsefailure"
 class JsonConfig(CommonOptions):
     """Decode a JSON string field."""
 
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``ecs_compatibility`` only changes a warning in Logstash: accepted, no effect."""
+        out = super().from_logstash(options)
+        out.pop("ecs_compatibility", None)
+        return out
+
     source: str = Field(..., description="The field holding the JSON text.")
     target: str | None = Field(None, description=(
         "Store the decoded value here; without it an object's keys are merged into "

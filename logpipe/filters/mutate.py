@@ -19,8 +19,9 @@ from __future__ import annotations
 import copy as _copy
 import math
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Callable, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import orjson
 import regex
@@ -32,6 +33,7 @@ from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
 from logpipe.filters.common import (CommonActions, CommonOptions, PathOf, StrList, ValueOf,
                                     path_of, value_of)
+from logpipe.filters.rubytext import to_s as ruby_to_s
 
 _MISSING: Any = object()
 Conversion = Literal["integer", "integer_eu", "float", "float_eu", "string", "boolean"]
@@ -39,6 +41,9 @@ Conversion = Literal["integer", "integer_eu", "float", "float_eu", "string", "bo
 
 class MutateConfig(CommonOptions):
     """Settings of the mutate filter (Logstash names)."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = (
+        "coerce", "rename", "update", "replace", "convert", "split", "join", "merge", "copy")
 
     coerce: dict[str, Any] = Field(default_factory=dict, description=(
         "field -> default: set the default (a %{field} template) when the field exists "
@@ -104,6 +109,8 @@ def to_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return ruby_to_s(value)     # 1.0e+16, as Ruby writes floats
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, (dict, list)):
@@ -120,6 +127,17 @@ def _number_text(value: str, eu: bool) -> str:
     return text.replace(",", "")
 
 
+def _hex(text: str) -> float | int | None:
+    """``0x7b`` (an integer) or ``0x1.edcdp6`` (a C99 hex float), signed; else None."""
+    bare = text.lstrip("+-")
+    if bare[:2].lower() != "0x":
+        return None
+    sign = -1 if text.startswith("-") else 1
+    if "." in bare or "p" in bare.lower():
+        return sign * float.fromhex(bare)
+    return sign * int(bare, 16)
+
+
 def _to_float(value: Any, eu: bool = False) -> float:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
@@ -127,9 +145,8 @@ def _to_float(value: Any, eu: bool = False) -> float:
         return float(value)
     if isinstance(value, str):
         text = _number_text(value, eu)
-        sign = -1.0 if text.startswith("-") else 1.0
-        bare = text.lstrip("+-")
-        number = sign * float(int(bare[2:], 16)) if bare[:2].lower() == "0x" else float(text)
+        hexed = _hex(text)
+        number = float(hexed) if hexed is not None else float(text)
         if not math.isfinite(number):
             raise ValueError(f"{value!r} is not a finite number")
         return number
@@ -148,14 +165,20 @@ def _to_int(value: Any, eu: bool = False) -> int:
         return value
     if isinstance(value, str):
         text = _number_text(value, eu)
+        hexed = _hex(text)
+        if hexed is not None:
+            return int(hexed)
         try:
-            return int(text, 0) if text.lstrip("+-")[:2].lower() == "0x" else int(text)
-        except ValueError:
-            pass
-    number = _to_float(value, eu)
-    if not math.isfinite(number):
+            number = Decimal(text)     # exact: "9007199254740993.0" stays ...993
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a finite number")
+        return int(number)             # truncates, as Logstash does
+    as_float = _to_float(value, eu)
+    if not math.isfinite(as_float):
         raise ValueError(f"{value!r} is not a finite number")
-    return int(number)   # truncates, as Logstash does
+    return int(as_float)
 
 
 def _to_bool(value: Any) -> bool:
@@ -281,6 +304,10 @@ def _per_string(fn: Callable[[str], str]) -> Callable[[Any], Any]:
 
 
 def _split_text(value: str, sep: str) -> list[str]:
+    """Ruby's ``String#split``: a single space splits on runs of whitespace, ignoring
+    leading whitespace; trailing empty items are dropped."""
+    if sep == " ":
+        return value.split()
     parts = list(value) if sep == "" else value.split(sep)
     while parts and parts[-1] == "":
         parts.pop()
@@ -442,7 +469,7 @@ class MutateFilter(Filter):
         def op(event: Event) -> None:
             for src_fn, dst_fn in items:
                 value = event.get_path(src_fn(event))
-                if value is not None:
+                if value is not None:    # Logstash skips absent and null sources alike
                     event.set_path(dst_fn(event), _copy.deepcopy(value))
         return op
 

@@ -8,16 +8,30 @@ from __future__ import annotations
 import asyncio
 from itertools import cycle
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from logpipe.core.codec import event_from_json
 from logpipe.core.event import Event, now
+from logpipe.core.logstash import Options, input_common
 from logpipe.core.plugin import Input, InputContext, PluginConfig
 
 
 class GeneratorConfig(PluginConfig):
+    """Generate events from a fixed line, a list of lines or a file."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's generator input options (see docs/logstash-plugins.md)."""
+        opts = Options("generator input", options)
+        input_common(opts)
+        opts.rename("lines", "lines", lambda v: v if isinstance(v, list) else [v])
+        opts.ignore("threads", "ecs_compatibility")
+        return opts.result()
+
     count: int = Field(0, ge=0, description="Events to emit; 0 means until stopped.")
     message: str = Field("Hello world!", description="The line when neither lines nor file is set.")
     lines: list[str] | None = Field(None, description="Lines to cycle through.")

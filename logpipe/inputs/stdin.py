@@ -7,15 +7,28 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from pydantic import Field
 
 from logpipe.core.codec import event_from_json, event_from_line
+from logpipe.core.logstash import Options, input_common
 from logpipe.core.plugin import Input, InputContext, PluginConfig
 
 
 class StdinConfig(PluginConfig):
+    """Read events from standard input, one per line."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's stdin input has only the common options (see docs/logstash-plugins.md)."""
+        opts = Options("stdin input", options)
+        input_common(opts)
+        opts.ignore("ecs_compatibility")
+        return opts.result()
+
     codec: Literal["lines", "json_lines"] = Field("lines", description="How each line becomes an event.")
     chunk_bytes: int = Field(1 << 20, ge=1024, description="Bytes read per chunk.")
     max_line_bytes: int = Field(1 << 20, ge=64, description="Longer lines are cut and tagged _line_too_long.")

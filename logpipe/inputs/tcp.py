@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from logpipe.core.codec import event_from_json, event_from_line
 from logpipe.core.event import TIMESTAMP, Event, adopt, now
+from logpipe.core.logstash import Options, input_common
 from logpipe.core.plugin import Input, InputContext, PluginConfig
 
 log = logging.getLogger("logpipe.input.tcp")
@@ -38,6 +39,29 @@ def _text_events(block: bytes) -> list[Event] | None:
 
 
 class TcpConfig(PluginConfig):
+    """Receive lines (or JSON lines) over plain TCP."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's tcp input options (see docs/logstash-plugins.md): server mode without
+        TLS only; ``host`` keeps logpipe's loopback default."""
+        opts = Options("tcp input", options)
+        input_common(opts)
+        opts.refuse("mode", "only `server` mode is supported", allowed=lambda v: v == "server")
+        opts.refuse("proxy_protocol", "the PROXY protocol is not supported",
+                    allowed=lambda v: v is False or str(v).lower() == "false")
+        for name in ("ssl_enable", "ssl_enabled", "ssl_cert", "ssl_certificate", "ssl_key",
+                     "ssl_key_passphrase", "ssl_extra_chain_certs", "ssl_certificate_authorities",
+                     "ssl_verify", "ssl_client_authentication", "ssl_supported_protocols",
+                     "ssl_cipher_suites"):
+            opts.refuse(name, "the tcp input has no TLS; use the beats or http input for "
+                        "encrypted transport", allowed=lambda v: v is False)
+        # Connection details go to @metadata in Logstash's ECS mode: nothing to write.
+        opts.ignore("tcp_keep_alive", "dns_reverse_lookup_enabled", "ecs_compatibility")
+        return opts.result()
+
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(5000, ge=0, le=65535, description="Port to listen on (0: any free port).")
     codec: Literal["lines", "json_lines"] = Field("lines", description="How each line becomes an event.")

@@ -9,18 +9,38 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import OrderedDict
-from typing import IO
+from typing import IO, Any, ClassVar
 
 from pydantic import Field
 
 from logpipe.core.codec import json_lines
 from logpipe.core.event import Event
+from logpipe.core.logstash import Options, is_false, output_common
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import DeliveryError
 
 
 class FileConfig(PluginConfig):
+    """Append events to files, one JSON document per line."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's file output options (see docs/logstash-plugins.md)."""
+        opts = Options("file output", options)
+        output_common(opts)
+        # Files are flushed before each batch is acknowledged and re-opened when deleted.
+        opts.ignore("flush_interval", "stale_cleanup_interval", "create_if_deleted")
+        opts.refuse("gzip", "compressed output files are not supported", allowed=is_false)
+        opts.refuse("write_behavior", "files are only appended to",
+                    allowed=lambda v: v == "append")
+        for name in ("dir_mode", "file_mode"):
+            opts.refuse(name, "modes follow the process umask", allowed=lambda v: int(v) == -1)
+        opts.refuse("filename_failure", "not supported", allowed=lambda v: v == "_filepath_failures")
+        return opts.result()
+
     path: str = Field(description="File to append to; may use %{[field]} templates.")
     fsync: bool = Field(False, description="fsync after each batch, before acknowledging.")
     max_open_files: int = Field(64, ge=1, description="Files kept open at once for templated paths.")

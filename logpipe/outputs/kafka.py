@@ -15,7 +15,7 @@ connection is retried on each batch, and batches fail (retriably) meanwhile.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import aiokafka.codec
 from aiokafka import AIOKafkaProducer
@@ -28,6 +28,7 @@ from logpipe.core.plugin import Output
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError, DeliveryError
 from logpipe.net.kafka_security import KafkaSecurityConfig, client_kwargs, describe
+from logpipe.outputs import kafka_logstash as _logstash
 
 _COMPRESSION_AVAILABLE: dict[str, Callable[[], bool]] = {
     "gzip": aiokafka.codec.has_gzip,
@@ -38,6 +39,15 @@ _COMPRESSION_AVAILABLE: dict[str, Callable[[], bool]] = {
 
 
 class KafkaOutputConfig(KafkaSecurityConfig):
+    """Produce each event as one Kafka record."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(options)
+
     bootstrap_servers: str = Field(
         "localhost:9092", description="Comma-separated host:port list used to discover the cluster.")
     topic_id: str = Field(description="Topic to write to; may use %{[field]} templates.")

@@ -2,16 +2,28 @@
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from pydantic import Field
 
 from logpipe.core.codec import dumps_pretty, json_lines
 from logpipe.core.event import Event
+from logpipe.core.logstash import Options, output_common
 from logpipe.core.plugin import Output, PluginConfig
 
 
 class StdoutConfig(PluginConfig):
+    """Write events to standard output."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's stdout output has only the common options."""
+        opts = Options("stdout output", options)
+        output_common(opts)
+        return opts.result()
+
     codec: Literal["json_lines", "pretty"] = Field("json_lines", description="Output format.")
 
 

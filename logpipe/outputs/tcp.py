@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from logpipe.core.codec import json_lines
 from logpipe.core.event import Event
+from logpipe.core.logstash import Options, output_common
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template
 
@@ -23,6 +24,27 @@ log = logging.getLogger("logpipe.output.tcp")
 
 
 class TcpOutputConfig(PluginConfig):
+    """Send events to a TCP server, one line each."""
+
+    #: Logstash waits 10 seconds before reconnecting.
+    logstash_defaults: ClassVar[dict[str, Any]] = {"reconnect_interval": 10}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's tcp output options (see docs/logstash-plugins.md)."""
+        opts = Options("tcp output", options)
+        output_common(opts)
+        opts.refuse("mode", "only `client` mode is supported", allowed=lambda v: v == "client")
+        for name in ("ssl_enable", "ssl_enabled", "ssl_cert", "ssl_certificate", "ssl_key",
+                     "ssl_key_passphrase", "ssl_cacert", "ssl_certificate_authorities",
+                     "ssl_verify", "ssl_verification_mode", "ssl_supported_protocols",
+                     "ssl_cipher_suites"):
+            opts.refuse(name, "the tcp output has no TLS; use the kafka, http or "
+                        "elasticsearch outputs for encrypted transport",
+                        allowed=lambda v: v is False)
+        opts.ignore("keep_alive")
+        return opts.result()
+
     host: str = Field("127.0.0.1", description="Server address.")
     port: int = Field(ge=1, le=65535, description="Server port.")
     codec: Literal["json_lines", "lines"] = Field("json_lines", description="Line format.")

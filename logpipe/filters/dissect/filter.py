@@ -11,7 +11,7 @@ its value.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -28,6 +28,8 @@ _MISSING: Any = object()
 
 class DissectConfig(CommonOptions):
     """Split text into fields on literal delimiters."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("mapping", "convert_datatype")
 
     mapping: dict[str, str] = Field(default_factory=dict, description=(
         "Source field -> dissect pattern, e.g. {message: '%{ts} %{+ts} %{level} %{msg}'}. "

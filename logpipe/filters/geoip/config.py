@@ -1,11 +1,12 @@
 """Settings of the ``geoip`` filter."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from logpipe.core.plugin import PluginConfig
+from logpipe.filters.common import CommonOptions
+from logpipe.filters.geoip import logstash as _logstash
 
 #: ECS ``*.geo`` properties the filter can write, in the order it writes them.
 GEO_FIELDS: tuple[str, ...] = (
@@ -16,8 +17,15 @@ GEO_FIELDS: tuple[str, ...] = (
 AS_FIELDS: tuple[str, ...] = ("as.number", "as.organization.name")
 
 
-class GeoipConfig(PluginConfig):
+class GeoipConfig(CommonOptions):
     """Where a client address is, from MaxMind City (and optionally ASN) databases."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(super().from_logstash(options))
 
     source: str = Field("source.ip", description=(
         "Field holding the IP address to look up (text, IPv4 or IPv6)."))

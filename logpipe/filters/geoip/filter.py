@@ -17,6 +17,7 @@ from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
+from logpipe.filters.common import CommonActions
 from logpipe.filters.geoip import address
 from logpipe.filters.geoip.config import GEO_FIELDS, GeoipConfig
 from logpipe.filters.geoip.database import DatabaseUnavailable, WatchedDatabase
@@ -59,6 +60,7 @@ class GeoipFilter(Filter):
         self._as_target = parse(cfg.asn_target) if cfg.asn_target else _as_target(self._target)
         self._tag_failure = tuple(cfg.tag_on_failure)
         self._tag_private = cfg.private == "tag"
+        self._actions = CommonActions(cfg)
         keep = frozenset(cfg.fields) if cfg.fields is not None else None
         self._keep = keep
         self._want_geo = keep is None or any(f in keep for f in GEO_FIELDS)
@@ -137,10 +139,12 @@ class GeoipFilter(Filter):
             else:
                 group.append(event)
 
+        found: list[Event] = []
         for value, group in groups.items():
             outcome, geo, asn = self._resolve(value)
             if outcome == FOUND:
                 self._apply(group, geo, asn)
+                found.extend(group)
             elif outcome == PRIVATE:
                 if self._tag_private:
                     for event in group:
@@ -151,6 +155,8 @@ class GeoipFilter(Filter):
             if unavailable and outcome != PRIVATE:
                 for event in group:
                     event.add_tag(TAG_UNAVAILABLE)
+        if found:
+            self._actions.apply(found)
         return events
 
     def _apply(self, group: list[Event], geo: Any, asn: Any) -> None:

@@ -1,7 +1,7 @@
 """Settings of the grok filter (Logstash's names and defaults)."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -17,6 +17,22 @@ def _one_or_many(value: Any) -> Any:
 
 class GrokConfig(CommonOptions):
     """Parse text with named regular-expression patterns into fields."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("pattern_definitions",)
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's ``match => ["field", "pattern", "field", "pattern2"]`` lists pairs;
+        a field named twice gets both patterns, tried in order."""
+        out = super().from_logstash(options)
+        match = out.get("match")
+        if isinstance(match, list) and len(match) % 2 == 0:
+            merged: dict[str, list[str]] = {}
+            for field, pattern in zip(match[::2], match[1::2]):
+                merged.setdefault(field, []).extend(
+                    pattern if isinstance(pattern, list) else [pattern])
+            out["match"] = merged
+        return out
 
     match: Annotated[dict[str, list[str]], BeforeValidator(_one_or_many)] = Field(
         default_factory=dict, description=(

@@ -1,10 +1,11 @@
 """Settings of the kv filter: Logstash's names, meanings and defaults."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from logpipe.core.logstash import Options
 from logpipe.filters.common import CommonOptions, StrList
 
 Transform = Literal["", "lowercase", "uppercase", "capitalize"]
@@ -12,6 +13,15 @@ Transform = Literal["", "lowercase", "uppercase", "capitalize"]
 
 class KvConfig(CommonOptions):
     """Extract key=value pairs from text."""
+
+    logstash_hashes: ClassVar[tuple[str, ...]] = ("default_keys",)
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's kv options; ``ecs_compatibility`` changes nothing kv writes."""
+        opts = Options("kv filter", super().from_logstash(options))
+        opts.ignore("ecs_compatibility")
+        return opts.result()
 
     source: str = Field("message", description=(
         "The field holding the text (a list of texts is read element by element)."))

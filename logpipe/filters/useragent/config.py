@@ -1,13 +1,23 @@
 """Settings of the ``useragent`` filter."""
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from pydantic import Field
 
-from logpipe.core.plugin import PluginConfig
+from logpipe.filters.common import CommonOptions
+from logpipe.filters.useragent import logstash as _logstash
 
 
-class UserAgentConfig(PluginConfig):
+class UserAgentConfig(CommonOptions):
     """Browser, operating system and device from a User-Agent header."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(super().from_logstash(options))
 
     source: str = Field("user_agent.original", description="Field holding the User-Agent text.")
     target: str = Field("user_agent", description=(

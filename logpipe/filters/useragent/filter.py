@@ -12,6 +12,7 @@ from typing import Any, Callable
 from logpipe.core.event import Event
 from logpipe.core.fieldref import parse as parse_ref
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.filters.common import CommonActions
 from logpipe.filters.useragent.config import UserAgentConfig
 from logpipe.filters.useragent.parser import parse, resolver, resolver_name
 
@@ -30,6 +31,7 @@ class UserAgentFilter(Filter):
         self._target = parse_ref(config.target)
         self._max = config.max_length
         self._tag_failure = tuple(config.tag_on_failure)
+        self._actions = CommonActions(config)
         self._parse: Callable[[str], dict[str, Any]]
         if config.cache_size > 0:
             self._parse = lru_cache(maxsize=config.cache_size)(self._parse_uncached)
@@ -70,4 +72,6 @@ class UserAgentFilter(Filter):
                     event.set_path(target, current)
                 for key, item in parsed.items():
                     current[key] = dict(item) if type(item) is dict else item
+            if self._actions.active:
+                self._actions.apply(group)
         return events

@@ -1,13 +1,25 @@
 """Settings of the ``beats`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from pydantic import Field
 
+from logpipe.inputs.beats import logstash as _logstash
 from logpipe.inputs.beats.protocol import Limits, MiB
 from logpipe.net.tls import TlsServerOptions
 
 
 class BeatsConfig(TlsServerOptions):
+    """Receive events from Beats (Lumberjack v2), optionally over TLS."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(options)
+
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for every interface).")
     port: int = Field(5044, ge=0, le=65535, description="TCP port; 0 picks a free one (tests).")
     reuse_port: bool = Field(

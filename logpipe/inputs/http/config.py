@@ -2,16 +2,26 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from logpipe.inputs.http import logstash as _logstash
 from logpipe.net.tls import TlsServerOptions
 
 MiB = 1024 * 1024
 
 
 class HttpConfig(TlsServerOptions):
+    """Receive events over HTTP(S): JSON, NDJSON or text bodies."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(options)
+
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for every interface).")
     port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one (tests).")
     reuse_port: bool = Field(

@@ -1,15 +1,23 @@
 """Settings of the ``kafka`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from logpipe.inputs.kafka import logstash as _logstash
 from logpipe.net.kafka_security import KafkaSecurityConfig
 
 
 class KafkaInputConfig(KafkaSecurityConfig):
     """Consume topics as a member of a consumer group, committing only delivered offsets."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(options)
 
     bootstrap_servers: str = Field(
         "localhost:9092", description="Comma-separated host:port list used to discover the cluster.")

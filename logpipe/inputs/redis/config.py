@@ -1,11 +1,12 @@
 """Settings of the ``redis`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from logpipe.core.plugin import PluginConfig
+from logpipe.inputs.redis import logstash as _logstash
 
 
 class RedisInputConfig(PluginConfig):
@@ -23,6 +24,14 @@ class RedisInputConfig(PluginConfig):
       Messages published while logpipe is disconnected, or dropped by Redis
       when a slow subscriber exceeds its output buffer limit, are never seen.
     """
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(options)
+
 
     host: str = Field("127.0.0.1", description="Redis server host name or address.")
     port: int = Field(6379, ge=1, le=65535, description="Redis server port.")

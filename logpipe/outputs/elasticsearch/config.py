@@ -4,18 +4,26 @@ Every field's description is the user's documentation of that setting.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from logpipe.core.plugin import PluginConfig
 from logpipe.dlq.config import DeadLetterQueueConfig
+from logpipe.outputs.elasticsearch import logstash as _logstash
 
 MIB = 1024 * 1024
 
 
 class ElasticsearchConfig(PluginConfig):
     """Bulk-index events into Elasticsearch."""
+
+    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
+        return _logstash.from_logstash(options)
 
     hosts: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:9200"],

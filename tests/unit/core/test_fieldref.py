@@ -90,3 +90,26 @@ def test_sprintf_fields_and_dates() -> None:
     assert e.sprintf("%{n}/%{obj}") == '5/{"k":[1]}'
     assert e.sprintf("%{[missing]}") == "%{[missing]}"
     assert e.sprintf("plain") == "plain"
+
+
+# --- list elements by position ([list][0]), as Logstash field references allow -----------
+def test_list_positions_get_set_delete() -> None:
+    from logpipe.core.event import Event
+    event = Event({"l": ["a", {"k": 1}, ["x", "y"]]})
+    assert event.get("[l][0]") == "a" and event.get("[l][-1]") == ["x", "y"]
+    event.set("[l][0]", "A")
+    event.set("[l][1][k]", 2)
+    event.set("[l][2][-1]", "Y")
+    event.set("[l][4]", "grown")
+    assert event.data["l"] == ["A", {"k": 2}, ["x", "Y"], None, "grown"]
+    assert event.delete("[l][2][0]") == "x"
+    assert event.delete("[l][9]") is None
+    assert event.data["l"] == ["A", {"k": 2}, ["Y"], None, "grown"]
+
+
+def test_digit_keys_of_objects_stay_keys() -> None:
+    from logpipe.core.event import Event
+    event = Event({"m": {"0": "zero"}})
+    event.set("[m][0]", "changed")
+    event.set("[m][1]", "one")
+    assert event.data["m"] == {"0": "changed", "1": "one"}
