@@ -8,8 +8,8 @@ import tempfile
 from logpipe.config.loader import PipelineSpec, load_file, resolve
 
 
-def add_pipeline_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group(required=True)
+def add_pipeline_args(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--pipeline", "-p", metavar="NAME|PATH",
                        help="pipelines/NAME.yaml, or a path to a pipeline file (.yaml, or a "
                             "Logstash .conf)")

@@ -78,9 +78,13 @@ class Translation:
 
 class Translator:
     def __init__(self, config: Config, *, env: Mapping[str, str] | None = None,
-                 collect: bool = False, settings: dict[str, Any] | None = None) -> None:
+                 collect: bool = False, settings: dict[str, Any] | None = None,
+                 keep_env: bool = False) -> None:
         import os
         self.config = config
+        #: Write ``${VAR}`` references out in YAML's spelling instead of resolving them
+        #: (``logpipe convert``); plugin options are then not validated here.
+        self.keep_env = keep_env
         self.env = os.environ if env is None else env
         self.collect = collect
         doc: dict[str, Any] = {"inputs": [], "filters": [], "outputs": []}
@@ -98,6 +102,9 @@ class Translator:
         """``${VAR}`` and ``${VAR:default}`` from the environment, as Logstash does."""
         if "${" not in text:
             return text
+        if self.keep_env:
+            return _PLACEHOLDER.sub(lambda m: "${" + m.group(1) + (
+                f":-{m.group(2)}" if m.group(2) is not None else "") + "}", text)
 
         def repl(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
@@ -264,9 +271,10 @@ class Translator:
             self.refuse(f"{kind} {name!r}: {message}", plugin.loc, kind, name)
             return None
         try:
-            config.model_validate(settings)
+            if not self.keep_env:
+                config.model_validate(settings)
         except ValidationError as exc:
-            known = ", ".join(sorted(config.model_fields))
+            known = ", ".join(sorted(f.alias or n for n, f in config.model_fields.items()))
             for error in exc.errors():
                 key = error["loc"][0] if error["loc"] else None
                 loc = locs.get(key, plugin.loc) if isinstance(key, str) else plugin.loc
@@ -314,5 +322,6 @@ class Translator:
 
 
 def translate(config: Config, *, env: Mapping[str, str] | None = None, collect: bool = False,
-              settings: dict[str, Any] | None = None) -> Translation:
-    return Translator(config, env=env, collect=collect, settings=settings).run()
+              settings: dict[str, Any] | None = None, keep_env: bool = False) -> Translation:
+    return Translator(config, env=env, collect=collect, settings=settings,
+                      keep_env=keep_env).run()
