@@ -27,6 +27,9 @@ def add_pipeline_args(parser: argparse.ArgumentParser, *, required: bool = True)
                         metavar="MS", help="Logstash pipeline.batch.delay for -f/-e")
     parser.add_argument("--pipeline.ordered", dest="ls_ordered", choices=("auto", "true", "false"),
                         help="Logstash pipeline.ordered for -f/-e")
+    parser.add_argument("--config.support_escapes", dest="ls_escapes", action="store_true",
+                        default=None, help="decode \\n \\t \\\" ... in .conf strings (as Logstash's "
+                                           "setting of that name; off by default there too)")
 
 
 def logstash_settings(args: argparse.Namespace) -> dict[str, object]:
@@ -35,7 +38,8 @@ def logstash_settings(args: argparse.Namespace) -> dict[str, object]:
         "pipeline.workers": getattr(args, "ls_workers", None),
         "pipeline.batch.size": getattr(args, "ls_batch_size", None),
         "pipeline.batch.delay": getattr(args, "ls_batch_delay", None),
-        "pipeline.ordered": getattr(args, "ls_ordered", None)})
+        "pipeline.ordered": getattr(args, "ls_ordered", None),
+        "config.support_escapes": getattr(args, "ls_escapes", None)})
 
 
 def config_source(args: argparse.Namespace) -> str:
@@ -60,11 +64,13 @@ def config_source(args: argparse.Namespace) -> str:
 def load_pipeline(args: argparse.Namespace) -> PipelineSpec:
     source = config_source(args)
     settings = logstash_settings(args)
-    if settings:
-        import json
+    import json
 
-        from logpipe.config.logstash import SETTINGS_ENV
+    from logpipe.config.logstash import SETTINGS_ENV
+    if settings:
         os.environ[SETTINGS_ENV] = json.dumps(settings)   # for worker processes and reloads
+    else:
+        os.environ.pop(SETTINGS_ENV, None)
     if getattr(args, "config_string", None) is not None:
         from logpipe.config.logstash import load_logstash_text
         spec = load_logstash_text(args.config_string, source="<config string>", name="main",

@@ -21,9 +21,12 @@ from logpipe.errors import ConfigError
 __all__ = ["LogstashSyntaxError", "Refusal", "Translation", "load_logstash_text", "load_path",
            "load_sources", "read_sources", "settings_from_logstash", "translate_sources"]
 
+#: Not a pipeline setting: how strings are read (Logstash's config.support_escapes).
+ESCAPES_KEY = "support_escapes"
 #: pipelines.yml / logstash.yml keys -> logpipe's settings.
 _SETTINGS = {"pipeline.workers": "pipeline_workers", "pipeline.batch.size": "batch_size",
-             "pipeline.batch.delay": "batch_delay_ms", "pipeline.ordered": "ordered"}
+             "pipeline.batch.delay": "batch_delay_ms", "pipeline.ordered": "ordered",
+             "config.support_escapes": ESCAPES_KEY}
 
 
 #: Pipeline settings given on the command line (-w, -b, ...) travel to worker processes here.
@@ -83,7 +86,10 @@ def load_sources(sources: list[Source], *, name: str, env: Mapping[str, str] | N
                  settings: dict[str, Any] | None = None) -> Any:
     from logpipe.config.loader import build_spec
 
-    out = translate_sources(sources, env=env, settings=_inherited_settings(settings))
+    settings = dict(_inherited_settings(settings) or {})
+    escapes = bool(settings.pop(ESCAPES_KEY, False))
+    out = translate(parse_sources(sources, support_escapes=escapes), env=env,
+                    settings=settings or None)
     source = sources[0].name if len(sources) == 1 else ", ".join(s.name for s in sources)
     spec = build_spec(out.document, out.where, source=source, name=name)
     spec.notes.extend(out.notes)

@@ -9,7 +9,7 @@ expression matches, ``in`` / ``not in``, ``!`` and parentheses, joined by
 ``and``, ``or``, ``xor``, ``nand``; ``#`` comments wherever blanks may be.
 
 Strings keep what is written between their quotes, as Logstash does unless its
-``config.support_escapes`` is on (then ``\\\\ \\" \\' \\n \\r \\t`` are decoded):
+``config.support_escapes`` is on (then ``\\\\ \\" \\' \\n \\r \\t \\0`` are decoded):
 ``support_escapes=True`` does the same here.
 
 Several files are parsed as one text, joined by newlines, in the order given
@@ -34,7 +34,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _BAREWORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]*)?")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
-_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t", "0": "\0"}
 
 
 class LogstashSyntaxError(ConfigError):
@@ -48,12 +48,14 @@ class Source:
 
 
 def process_escapes(text: str) -> str:
+    """Logstash's escapes: ``\\" \\' \\\\ \\n \\r \\t \\0``; a backslash before any other
+    character is dropped, a trailing one is kept."""
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
         c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in _ESCAPES:
-            out.append(_ESCAPES[text[i + 1]])
+        if c == "\\" and i + 1 < n:
+            out.append(_ESCAPES.get(text[i + 1], text[i + 1]))
             i += 2
         else:
             out.append(c)
