@@ -21,8 +21,10 @@ How the merge finds each result's place:
   events after having returned its own) has each new event placed after the
   last of its own events that preceded it, and the stage moves to runs.
 
-``ordered=False`` skips all this and returns passed-over events first, then each
-route's results (the cheapest form when order does not matter).
+``ordered=False`` never processes runs: each route gets its events as one list,
+1:1 and dropping routes still come back in order (that costs nothing), and new
+events are placed by the rule above (after the last of the route's own events
+that preceded them), which is Logstash's unordered behaviour at worst.
 """
 from __future__ import annotations
 
@@ -65,12 +67,7 @@ def route_batch(events: list[Event], labels: Sequence[int], routes: Sequence[Rou
                 ordered: bool, habits: RouteHabits) -> list[Event]:
     """``events`` after each went through ``routes[label]`` (``PASS``: untouched)."""
     if not ordered:
-        passed = [e for e, lab in zip(events, labels) if lab == PASS]
-        for index, route in enumerate(routes):
-            group = [e for e, lab in zip(events, labels) if lab == index]
-            if group:
-                passed.extend(route(group))
-        return passed
+        return _by_groups(events, labels, routes, None)
     if habits.runs or not habits.known.issuperset(labels):
         return _by_runs(events, labels, routes, habits)
     return _by_groups(events, labels, routes, habits)
@@ -102,7 +99,7 @@ def _by_runs(events: list[Event], labels: Sequence[int], routes: Sequence[Route]
 
 
 def _by_groups(events: list[Event], labels: Sequence[int], routes: Sequence[Route],
-               habits: RouteHabits) -> list[Event]:
+               habits: RouteHabits | None) -> list[Event]:
     groups: dict[int, list[Event]] = {}
     for event, label in zip(events, labels):
         if label != PASS:
@@ -130,7 +127,7 @@ def _by_groups(events: list[Event], labels: Sequence[int], routes: Sequence[Rout
                 lead.setdefault(id(group[0]), []).append(item)
             else:
                 extra.setdefault(anchor, []).append(item)
-    if extra or lead:
+    if (extra or lead) and habits is not None:
         habits.runs = True
     out: list[Event] = []
     for event in events:

@@ -56,7 +56,7 @@ class FilterStage:
 
     def run(self, events: list[Event]) -> list[Event]:
         """The batch after this stage, each event (or what the plugin made of it) where
-        it entered when ``ordered``; else the events passed over come first.
+        it entered (exactly when ``ordered``; see logpipe.core.ordering).
 
         When the condition chooses every event or none (a guard on a field that
         every event of the batch has, or that none has), the batch is not split:
