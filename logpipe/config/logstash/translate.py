@@ -270,6 +270,12 @@ class Translator:
             message = err.message if isinstance(err, ConfigError) else str(err)
             self.refuse(f"{kind} {name!r}: {message}", plugin.loc, kind, name)
             return None
+        for key, value in settings.items():
+            if key not in locs:   # renamed by from_logstash: find the option it came from
+                source = next((k for k, v in values.items() if k not in settings and v is value
+                               or (k not in settings and v == value and k in locs)), None)
+                if source is not None and source in locs:
+                    locs[key] = locs[source]
         try:
             if not self.keep_env:
                 config.model_validate(settings)
