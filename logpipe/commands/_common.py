@@ -64,13 +64,6 @@ def config_source(args: argparse.Namespace) -> str:
 def load_pipeline(args: argparse.Namespace) -> PipelineSpec:
     source = config_source(args)
     settings = logstash_settings(args)
-    import json
-
-    from logpipe.config.logstash import SETTINGS_ENV
-    if settings:
-        os.environ[SETTINGS_ENV] = json.dumps(settings)   # for worker processes and reloads
-    else:
-        os.environ.pop(SETTINGS_ENV, None)
     if getattr(args, "config_string", None) is not None:
         from logpipe.config.logstash import load_logstash_text
         spec = load_logstash_text(args.config_string, source="<config string>", name="main",
@@ -84,6 +77,16 @@ def load_pipeline(args: argparse.Namespace) -> PipelineSpec:
     if settings:
         raise_settings_need_conf()
     return load_file(source)
+
+
+def export_logstash_settings(args: argparse.Namespace) -> None:
+    """Hand -w/-b/-u/--pipeline.ordered to worker processes and reloads (``logpipe run``)."""
+    import json
+
+    from logpipe.config.logstash import SETTINGS_ENV
+    settings = logstash_settings(args)
+    if settings:
+        os.environ[SETTINGS_ENV] = json.dumps(settings)
 
 
 def raise_settings_need_conf() -> None:
