@@ -8,7 +8,6 @@ own settings are validated. Any problem becomes one ``ConfigError`` rendered as
 from __future__ import annotations
 
 import builtins
-
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

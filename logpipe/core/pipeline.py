@@ -11,18 +11,61 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable, cast
 
-from logpipe.config.loader import ConditionalEntry, FilterItem, PipelineSpec, PluginEntry
+from logpipe.config.loader import (
+    ConditionalEntry,
+    FilterItem,
+    PipelineSpec,
+    PluginEntry,
+)
 from logpipe.core.batch import Batch, DoneCallback, flatten
+from logpipe.core.decorate import decorator_for
 from logpipe.core.event import Event
 from logpipe.core.metrics import PipelineStats
-from logpipe.core.plugin import Filter, Input, InputContext, Output, Plugin, PluginContext
+from logpipe.core.plugin import (
+    Filter,
+    Input,
+    InputContext,
+    Output,
+    Plugin,
+    PluginContext,
+)
 from logpipe.core.queue import BoundedQueue
-from logpipe.core.decorate import decorator_for
-from logpipe.core.stages import ConditionalStage, FilterStage, OutputStage, describe_exception
+from logpipe.core.stages import (
+    ConditionalStage,
+    FilterStage,
+    OutputStage,
+    describe_exception,
+)
 
 log = logging.getLogger("logpipe.engine")
+
+
+def build_filter_stages(items: list[FilterItem], build: Callable[[PluginEntry], Plugin],
+                        stats: PipelineStats, *, ordered: bool) -> list[FilterStage | ConditionalStage]:
+    """The filter stage tree: a FilterStage per plugin, a ConditionalStage per block."""
+    stages: list[FilterStage | ConditionalStage] = []
+    for item in items:
+        if isinstance(item, ConditionalEntry):
+            branches = [(pred, build_filter_stages(body, build, stats, ordered=ordered))
+                        for _cond, pred, body in item.branches]
+            stages.append(ConditionalStage(
+                branches, build_filter_stages(item.otherwise, build, stats, ordered=ordered),
+                ordered=ordered))
+        else:
+            stages.append(FilterStage(cast(Filter, build(item)), item.predicate,
+                                      stats.plugin("filter", item.type, item.id), ordered=ordered))
+    return stages
+
+
+def filter_plugins(stages: list[FilterStage | ConditionalStage]) -> list[Filter]:
+    """Every filter plugin of a stage tree, in file order."""
+    out: list[Filter] = []
+    for stage in stages:
+        inner = stage.stages() if isinstance(stage, ConditionalStage) else [stage]
+        out.extend(s.plugin for s in inner if isinstance(s, FilterStage))
+    return out
 
 
 class Pipeline:
@@ -54,27 +97,12 @@ class Pipeline:
         return entry.cls(entry.config, id=entry.id, context=self.context)
 
     def _stages(self, items: list[FilterItem]) -> list[FilterStage | ConditionalStage]:
-        """The filter stage tree: a FilterStage per plugin, a ConditionalStage per block."""
-        stages: list[FilterStage | ConditionalStage] = []
-        for item in items:
-            if isinstance(item, ConditionalEntry):
-                branches = [(pred, self._stages(body)) for _cond, pred, body in item.branches]
-                stages.append(ConditionalStage(branches, self._stages(item.otherwise),
-                                               ordered=self.ordered))
-            else:
-                stages.append(FilterStage(self._build(item), item.predicate,  # type: ignore[arg-type]
-                                          self.stats.plugin("filter", item.type, item.id),
-                                          ordered=self.ordered))
-        return stages
+        return build_filter_stages(items, self._build, self.stats, ordered=self.ordered)
 
     @property
     def filters(self) -> list[Filter]:
         """Every filter plugin, those inside conditionals included, in file order."""
-        out: list[Filter] = []
-        for stage in self.filter_stages:
-            inner = stage.stages() if isinstance(stage, ConditionalStage) else [stage]
-            out.extend(s.plugin for s in inner if isinstance(s, FilterStage))
-        return out
+        return filter_plugins(self.filter_stages)
 
     @property
     def outputs(self) -> list[Output]:

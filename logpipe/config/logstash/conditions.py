@@ -14,8 +14,26 @@ import re
 from typing import Callable
 
 from logpipe.config.logstash.ast import (
-    Array, Bare, BoolChain, Compare, Condition, Group, Hash, In, Loc, Match, Not, Num, Plugin,
-    Regex, RValue, Selector, Str, Truthy, Value)
+    Array,
+    Bare,
+    BoolChain,
+    Compare,
+    Condition,
+    Group,
+    Hash,
+    In,
+    Loc,
+    Match,
+    Not,
+    Num,
+    Plugin,
+    Regex,
+    RValue,
+    Selector,
+    Str,
+    Truthy,
+    Value,
+)
 from logpipe.errors import ConfigError
 
 Substitute = Callable[[str, Loc], str]

@@ -23,9 +23,34 @@ import re
 from dataclasses import dataclass
 
 from logpipe.config.logstash.ast import (
-    Array, Attribute, Bare, BoolChain, Branch, Case, Comment, Compare, Condition, Config, Group,
-    Hash, HashEntry, In, Loc, Match, Not, Num, Plugin, Regex, RValue, Section, Selector, Statement,
-    Str, Truthy, Value)
+    Array,
+    Attribute,
+    Bare,
+    BoolChain,
+    Branch,
+    Case,
+    Comment,
+    Compare,
+    Condition,
+    Config,
+    Group,
+    Hash,
+    HashEntry,
+    In,
+    Loc,
+    Match,
+    Not,
+    Num,
+    Plugin,
+    Regex,
+    RValue,
+    Section,
+    Selector,
+    Statement,
+    Str,
+    Truthy,
+    Value,
+)
 from logpipe.errors import ConfigError
 
 SECTIONS = ("input", "filter", "output")

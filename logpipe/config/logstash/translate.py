@@ -29,7 +29,19 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from logpipe.config.logstash.ast import (
-    Array, Attribute, Bare, Branch, Config, Hash, Loc, Num, Plugin, Statement, Str, Value)
+    Array,
+    Attribute,
+    Bare,
+    Branch,
+    Config,
+    Hash,
+    Loc,
+    Num,
+    Plugin,
+    Statement,
+    Str,
+    Value,
+)
 from logpipe.config.logstash.conditions import render
 from logpipe.config.logstash.names import ALIASES, INSTEAD, python_skeleton
 from logpipe.core import registry
@@ -282,8 +294,9 @@ class Translator:
         except ValidationError as exc:
             known = ", ".join(sorted(f.alias or n for n, f in config.model_fields.items()))
             for error in exc.errors():
-                key = error["loc"][0] if error["loc"] else None
-                loc = locs.get(key, plugin.loc) if isinstance(key, str) else plugin.loc
+                first = error["loc"][0] if error["loc"] else None
+                loc = locs.get(first, plugin.loc) if isinstance(first, str) else plugin.loc
+                key = str(first)
                 if error.get("type") == "extra_forbidden":
                     message = (f"unknown option {key!r} for {kind} {name!r} "
                                f"(its options: {known})")

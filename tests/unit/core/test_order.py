@@ -3,7 +3,6 @@ conditional stages and blocks, 1:1 filters, filters that drop, filters that spli
 through ``logpipe filter`` and ``logpipe run`` alike."""
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys

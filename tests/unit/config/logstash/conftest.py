@@ -6,8 +6,8 @@ from typing import Any, Callable
 
 import pytest
 
-from logpipe.config.logstash import load_logstash_text
 from logpipe.config.loader import PipelineSpec
+from logpipe.config.logstash import load_logstash_text
 from logpipe.core.event import Event
 from logpipe.core.pipeline import Pipeline
 

@@ -5,9 +5,30 @@ from __future__ import annotations
 import pytest
 
 from logpipe.config.logstash.ast import (
-    Array, Bare, BoolChain, Branch, Compare, Group, Hash, In, Match, Not, Num, Plugin, Regex,
-    Selector, Str, Truthy, plain)
-from logpipe.config.logstash.parser import LogstashSyntaxError, Source, parse_sources, parse_text
+    Array,
+    Bare,
+    BoolChain,
+    Branch,
+    Compare,
+    Group,
+    Hash,
+    In,
+    Match,
+    Not,
+    Num,
+    Plugin,
+    Regex,
+    Selector,
+    Str,
+    Truthy,
+    plain,
+)
+from logpipe.config.logstash.parser import (
+    LogstashSyntaxError,
+    Source,
+    parse_sources,
+    parse_text,
+)
 
 
 def only_plugin(text: str) -> Plugin:
