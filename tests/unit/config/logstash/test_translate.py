@@ -246,3 +246,12 @@ def test_pipeline_settings_from_logstash_names() -> None:
             {"pipeline.workers": 2, "pipeline.ordered": "true"}))
     with pytest.raises(ConfigError, match="unsupported pipeline setting 'queue.type'"):
         settings_from_logstash({"queue.type": "persisted"})
+
+
+def test_logpipe_check_prints_the_differing_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from logpipe.cli import main
+    assert main(["check", "-e", "filter { shout { } }"]) == 0
+    out = capsys.readouterr().out
+    assert "Logstash defaults in effect that differ from a YAML pipeline's:" in out
+    assert "filter shout: volume = 11 (Logstash's default; a YAML pipeline gets 3)" in out
+    assert "suffix = '!' (Logstash's default; a YAML pipeline gets '.')" in out
