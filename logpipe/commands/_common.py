@@ -43,33 +43,34 @@ def logstash_settings(args: argparse.Namespace) -> dict[str, object]:
 
 
 def config_source(args: argparse.Namespace) -> str:
-    """The pipeline's source path; ``-e`` text is written to a private ``.conf`` file so that
-    reloads and worker processes read it like any other file."""
-    text = getattr(args, "config_string", None)
-    if text is not None:
-        cached = getattr(args, "_config_string_path", None)
-        if cached:
-            return str(cached)
-        fd, path = tempfile.mkstemp(prefix="logpipe-e-", suffix=".conf")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        args._config_string_path = path
-        return path
+    """The pipeline's source path (``-e`` text has none: see :func:`materialize_config_string`)."""
     path_config = getattr(args, "path_config", None)
     if path_config is not None:
         return str(path_config)
     return str(resolve(args.pipeline, getattr(args, "config_dir", None)))
 
 
+def materialize_config_string(args: argparse.Namespace, spec: PipelineSpec) -> None:
+    """``logpipe run -e``: the text goes to a private ``.conf`` file (removed at exit) so that
+    reloads and worker processes read it like any other file."""
+    if getattr(args, "config_string", None) is None:
+        return
+    import atexit
+
+    fd, path = tempfile.mkstemp(prefix="logpipe-e-", suffix=".conf")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(args.config_string)
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    spec.source = path
+
+
 def load_pipeline(args: argparse.Namespace) -> PipelineSpec:
-    source = config_source(args)
     settings = logstash_settings(args)
     if getattr(args, "config_string", None) is not None:
         from logpipe.config.logstash import load_logstash_text
-        spec = load_logstash_text(args.config_string, source="<config string>", name="main",
+        return load_logstash_text(args.config_string, source="<config string>", name="main",
                                   settings=settings)
-        spec.source = source
-        return spec
+    source = config_source(args)
     from logpipe.config.loader import is_logstash_source
     if is_logstash_source(source):
         from logpipe.config.logstash import load_path
