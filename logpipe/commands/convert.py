@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     checked = translate(config)   # with the environment: every error shows here
     build_spec(checked.document, checked.where, source=sources[0].name, name="main")
     # Written out with ${VAR} references kept, so the YAML reads the environment when run.
-    text = to_yaml(translate(config, keep_env=True), config.comments)
+    text = to_yaml(translate(config, keep_env=True), config)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text)

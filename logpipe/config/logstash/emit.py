@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from logpipe.config.logstash.ast import Comment
+from logpipe.config.logstash.ast import Comment, Config
 from logpipe.config.logstash.translate import Path, Translation
 
 _HEADER = "# Converted from Logstash configuration by `logpipe convert`."
@@ -30,9 +30,11 @@ def _simple(value: Any) -> bool:
 
 
 class _Emitter:
-    def __init__(self, translation: Translation, comments: list[Comment]) -> None:
+    def __init__(self, translation: Translation, comments: list[Comment], header_end: int) -> None:
         self.attached: dict[Path, list[str]] = {}
         self.trailing: list[str] = []
+        #: Comments above the first section: the file's own header.
+        self.header: list[str] = []
         anchors = translation.anchors
         offsets = [a[0] for a in anchors]
         for comment in comments:
@@ -40,7 +42,9 @@ class _Emitter:
                 continue
             i = bisect.bisect_right(offsets, comment.offset)
             text = "#" + comment.text
-            if i < len(anchors):
+            if comment.offset < header_end:
+                self.header.append(text)
+            elif i < len(anchors):
                 self.attached.setdefault(anchors[i][1], []).append(text)
             else:
                 self.trailing.append(text)
@@ -84,6 +88,8 @@ class _Emitter:
 
     def document(self, doc: dict[str, Any]) -> str:
         lines = [_HEADER]
+        if self.header:
+            lines.extend(["", *self.header])
         for key, value in doc.items():
             if not value and key != "outputs" and key != "inputs":
                 continue
@@ -104,5 +110,6 @@ class _Emitter:
         return "\n".join(lines) + "\n"
 
 
-def to_yaml(translation: Translation, comments: list[Comment]) -> str:
-    return _Emitter(translation, comments).document(translation.document)
+def to_yaml(translation: Translation, config: Config) -> str:
+    header_end = config.sections[0].start if config.sections else 1 << 62
+    return _Emitter(translation, config.comments, header_end).document(translation.document)
