@@ -51,17 +51,27 @@ def test_same_documents_through_logpipe_filter(traffic: Path) -> None:
         assert c == y
 
 
-def test_same_documents_and_metadata_in_process(traffic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_documents_and_metadata_in_process(traffic: Path, monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """The YAML, the .conf and the YAML that `logpipe convert` makes of the .conf."""
     import asyncio
 
     from logpipe.core.event import Event
     from logpipe.core.pipeline import Pipeline
 
     monkeypatch.setenv("LOGPIPE_SCRUB_KEY", "k")
+    from logpipe.cli import main
+    from logpipe.config.loader import load_text
+
     lines = traffic.read_text().splitlines()
+    converted = tmp_path / "converted.yaml"
+    assert main(["convert", str(ROOT / "pipelines" / "graphmemory.conf"), "-o", str(converted)]) == 0
+    specs = [load_file(ROOT / "pipelines" / "graphmemory.yaml"),
+             load_file(ROOT / "pipelines" / "graphmemory.conf"),
+             load_text(converted.read_text(), source="converted.yaml")]
     results = []
-    for path in ("pipelines/graphmemory.yaml", "pipelines/graphmemory.conf"):
-        pipeline = Pipeline(load_file(ROOT / path))
+    for spec in specs:
+        pipeline = Pipeline(spec)
 
         async def run(pipeline: Pipeline = pipeline) -> list[Event]:
             for plugin in pipeline.filters:
@@ -77,11 +87,12 @@ def test_same_documents_and_metadata_in_process(traffic: Path, monkeypatch: pyte
             return out
 
         results.append([(e.data, e.metadata) for e in asyncio.run(run())])
-    yaml_events, conf_events = results
+    yaml_events, conf_events, converted_events = results
     assert len(yaml_events) == COUNT
     categories = {m.get("category") for _d, m in yaml_events}
     assert {"access", "app"} <= categories
     assert conf_events == yaml_events
+    assert converted_events == yaml_events
 
 
 def test_the_conf_outputs_match_the_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
