@@ -48,7 +48,7 @@ from logpipe.core import registry
 from logpipe.errors import ConditionError, ConfigError, PluginNotFound
 
 Path = tuple[Any, ...]
-_PLACEHOLDER = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_.][A-Za-z0-9_.]*)(?::([^}]*))?\}")
 _SECTION_KEY = {"input": "inputs", "filter": "filters", "output": "outputs"}
 #: Options every plugin of a kind takes that logpipe accepts and has nothing to do for.
 _ACCEPTED = {"input": ("enable_metric",), "filter": ("enable_metric", "periodic_flush"),
@@ -209,7 +209,8 @@ class Translator:
         if isinstance(value, Array):
             return [self.value(v) for v in value.items]
         if isinstance(value, Hash):
-            return {self.sub(e.key, e.loc): self.value(e.value) for e in value.entries}
+            # Logstash substitutes ${VAR} in hash values, never in keys.
+            return {e.key: self.value(e.value) for e in value.entries}
         out: dict[str, Any] = {"type": value.name}
         for name, (v, _loc) in self.merged(value.attributes).items():
             out[name] = v

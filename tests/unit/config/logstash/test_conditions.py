@@ -164,3 +164,13 @@ def test_a_field_that_reads_as_a_list_is_refused_with_its_place(through: Through
     with pytest.raises(ConfigError) as info:
         through("filter {\n  if [404] { drop {} }\n}", [])
     assert str(info.value).startswith("t.conf:2:6: the field [404] cannot be written")
+
+
+def test_environment_variables_reach_every_value_shape_but_not_hash_keys(through: Through) -> None:
+    conf = """filter { mutate {
+      add_field => { "${KEY}" => "${A}" "[nested]" => "${B.C:dotted default}" }
+      add_tag => [ "${A}", "x-${MISSING:}-y" ]
+    } }"""
+    [out] = through(conf, [{}], env={"A": "alpha", "KEY": "unused"})
+    assert out["${KEY}"] == "alpha" and out["nested"] == "dotted default"
+    assert out["tags"] == ["alpha", "x--y"]
