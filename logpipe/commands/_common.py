@@ -60,7 +60,10 @@ def materialize_config_string(args: argparse.Namespace, spec: PipelineSpec) -> N
     fd, path = tempfile.mkstemp(prefix="logpipe-e-", suffix=".conf")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(args.config_string)
-    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    def remove() -> None:
+        if os.path.exists(path):
+            os.unlink(path)
+    atexit.register(remove)
     spec.source = path
 
 

@@ -71,7 +71,8 @@ def read_sources(path: str) -> list[Source]:
     sources = []
     for name in files:
         try:
-            sources.append(Source(name, Path(name).read_text(encoding="utf-8")))
+            # utf-8-sig: a byte-order mark, which some editors write, is not part of the text.
+            sources.append(Source(name, Path(name).read_text(encoding="utf-8-sig")))
         except OSError as exc:
             raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
     return sources
