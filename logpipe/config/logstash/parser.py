@@ -62,6 +62,18 @@ _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "r": "\r", "t": "\t", "0": "\0"}
 
 
+def _number(text: str) -> int | float:
+    """Logstash's numbers: a dot makes a float; a leading zero makes an integer octal
+    (``010`` is 8), as Ruby's ``Integer()`` reads it. Raises ValueError for ``09``."""
+    if "." in text:
+        return float(text)
+    digits = text.lstrip("-")
+    if len(digits) > 1 and digits.startswith("0"):
+        value = int(digits, 8)
+        return -value if text.startswith("-") else value
+    return int(text)
+
+
 class LogstashSyntaxError(ConfigError):
     """A ``.conf`` text that does not parse: where, what was expected, what was found."""
 
@@ -298,9 +310,7 @@ class Parser:
             return self.hash()
         m = _NUMBER.match(self.s, self.pos)
         if m is not None and not (m.end() < self.n and _WORD_CHAR.match(self.s, m.end())):
-            self.pos = m.end()
-            text = m.group()
-            return Num(float(text) if "." in text else int(text), loc)
+            return Num(self.number(m), loc)
         m = _NAME.match(self.s, self.pos)
         if m is not None:
             save = self.pos
@@ -314,6 +324,14 @@ class Parser:
                 raise self.error("a value: string, number, bareword, array, hash or plugin", save)
             return Bare(m.group(), loc)
         raise self.error("a value: string, number, bareword, array, hash or plugin")
+
+    def number(self, m: re.Match[str]) -> int | float:
+        try:
+            value = _number(m.group())
+        except ValueError:
+            raise self.error("a number (a leading 0 makes it octal: digits 0 to 7)") from None
+        self.pos = m.end()
+        return value
 
     def string(self) -> Str:
         quote = self.s[self.pos]
@@ -466,9 +484,7 @@ class Parser:
             return self.array()
         m = _NUMBER.match(self.s, self.pos)
         if m is not None:
-            self.pos = m.end()
-            text = m.group()
-            return Num(float(text) if "." in text else int(text), loc)
+            return Num(self.number(m), loc)
         if _BAREWORD.match(self.s, self.pos):
             m2 = _BAREWORD.match(self.s, self.pos)
             assert m2 is not None

@@ -67,6 +67,9 @@ def test_empty_config_and_empty_blocks() -> None:
     ("a => -7", {"a": -7}),
     ("a => 2.5", {"a": 2.5}),
     ("a => 3.", {"a": 3.0}),
+    ("a => 010", {"a": 8}),                      # octal, as Ruby's Integer() reads it
+    ("a => 0", {"a": 0}),
+    ("a => 0.5", {"a": 0.5}),
     ("a => bareword", {"a": "bareword"}),
     ("a => true b => false", {"a": True, "b": False}),
     ('a => [1, "x", bare, [2]]', {"a": [1, "x", "bare", [2]]}),
@@ -201,6 +204,29 @@ def test_condition_forms(cond: str, kind: type, check) -> None:  # type: ignore[
     assert check(node)
 
 
+def test_conditions_may_span_lines() -> None:
+    b = parse_text("""filter {
+      if [notathing] {
+      } else if [something]
+            or [anotherthing]
+            or [onemorething] {
+      }
+    }""").sections[0].body[0]
+    assert isinstance(b, Branch)
+    chain = b.cases[1].condition
+    assert isinstance(chain, BoolChain) and len(chain.rest) == 2
+
+
+def test_single_quoted_names_and_hashes_holding_arrays() -> None:
+    plugin = only_plugin("""input { example {
+      'foo' => 'bar'
+      test => { 'bar' => 'baz' }
+      match => { "message"=> ["pattern1", "pattern2"] }
+    } }""")
+    assert {a.name: plain(a.value) for a in plugin.attributes} == {
+        "foo": "bar", "test": {"bar": "baz"}, "match": {"message": ["pattern1", "pattern2"]}}
+
+
 def test_a_bareword_field_name_is_not_an_operator_prefix() -> None:
     # `android` starts with `and` but is one word; fields named like keywords need brackets anyway.
     node = branch("[android] or [orange]").cases[0].condition
@@ -227,6 +253,9 @@ def test_a_bareword_field_name_is_not_an_operator_prefix() -> None:
     ("filter { if ([a] { } }", "t.conf:1:18", "')' or and, or, xor, nand"),
     ('filter { m { h => { "k" => 1 "k" => 2 } } }', "t.conf:1:30", "duplicate key 'k'"),
     ("filter { m { a => 1 }", "t.conf:1:22", "'}' to close the filter block"),
+    ("filter { m { a => 09 } }", "t.conf:1:19", "a leading 0 makes it octal"),
+    ('input { x { m => { "a" => 1 ""more"" => 2 } } }', "t.conf:1:31", "'=>' after the hash key ''"),
+    ('input { x { m => { "a" => { "c" => 1 "c" => 2 } } } }', "t.conf:1:38", "duplicate key 'c'"),
 ])
 def test_parse_errors_say_where_what_was_expected_and_what_was_found(
         text: str, where: str, expected: str) -> None:
