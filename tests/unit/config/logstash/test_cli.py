@@ -134,3 +134,30 @@ def test_settings_flags_reach_the_pipeline(capsys: pytest.CaptureFixture[str]) -
     assert "batch_size=7" in out and "pipeline_workers=1" in out and "ordered=yes" in out
     assert main(["check", "-e", FILTER_ONLY, "-w", "3", "--pipeline.ordered", "true"]) == 2
     assert "ordered: true needs pipeline_workers: 1" in capsys.readouterr().err
+
+
+TRICKY = r"""
+input { generator { lines => [ "a \"quoted\" line", 'single \'q\'', "back\\slash", "ünïcödé ✓" ] count => 0 } }
+filter {
+  mutate {
+    add_field => { "[a][b]" => "%{[x][y]} %{+YYYY.MM.dd}" "colon: key" => "- dash" "empty" => "" }
+    add_tag => [ "yes", "no", "true", "null", "1", "#hash" ]
+    gsub => [ "message", "[\\]", "/", "message", "[\r\n]", " " ]
+  }
+  grok { match => { "message" => [ "^%{IP:ip}\s+\[%{HTTPDATE:ts}\]$", '"quoted"' ] } tag_on_failure => [] }
+  if [a] =~ /^x: y\/z$/ and "'q'" in [tags] or [n] == -1.5 { drop { } }
+}
+output { stdout { codec => json_lines } }
+"""
+
+
+def test_convert_writes_every_value_so_that_yaml_reads_it_back_the_same(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from logpipe.config.logstash import translate_sources
+    from logpipe.config.logstash.parser import Source
+
+    assert main(["convert", "-e", TRICKY]) == 0
+    text = capsys.readouterr().out
+    expected = translate_sources([Source("<config string>", TRICKY)], env={}).document
+    assert yaml.safe_load(text) == expected
+    load_text(text, source="tricky.yaml")
