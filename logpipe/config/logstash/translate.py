@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from typing import Any, Mapping
 
 from pydantic import ValidationError
@@ -247,7 +248,11 @@ class Translator:
             cls = registry.get(kind, logpipe_name)
         except PluginNotFound:
             instead = INSTEAD.get((kind, name))
-            hint = f": {instead}" if instead else f" (logpipe has: {', '.join(registry.names(kind))})"
+            known_plugins = registry.names(kind)
+            close = get_close_matches(name, known_plugins, n=1)
+            hint = (f": {instead}" if instead else
+                    (f"; did you mean {close[0]!r}?" if close else "")
+                    + f" (logpipe has: {', '.join(known_plugins)})")
             self.refuse(f"unknown {kind} plugin {name!r}{hint}", plugin.loc, kind, name)
             return None
         try:
@@ -293,13 +298,16 @@ class Translator:
             if not self.keep_env:
                 config.model_validate(settings)
         except ValidationError as exc:
-            known = ", ".join(sorted(f.alias or n for n, f in config.model_fields.items()))
+            names = sorted(f.alias or n for n, f in config.model_fields.items())
+            known = ", ".join(names)
             for error in exc.errors():
                 first = error["loc"][0] if error["loc"] else None
                 loc = locs.get(first, plugin.loc) if isinstance(first, str) else plugin.loc
                 key = str(first)
                 if error.get("type") == "extra_forbidden":
-                    message = (f"unknown option {key!r} for {kind} {name!r} "
+                    close = get_close_matches(key, names, n=1)
+                    guess = f"; did you mean {close[0]!r}?" if close else ""
+                    message = (f"unknown option {key!r} for {kind} {name!r}{guess} "
                                f"(its options: {known})")
                 elif error.get("type") == "missing":
                     message = f"{kind} {name!r} needs the option {key!r}"

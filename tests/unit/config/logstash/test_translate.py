@@ -158,7 +158,7 @@ def test_input_type_tags_add_field_decorate_events(through: Through) -> None:
      "t.conf:2:3: unknown filter plugin 'jdbc_streaming': lookups against live services"),
     ("filter { nosuch { } }", "t.conf:1:10: unknown filter plugin 'nosuch' (logpipe has: "),
     ("filter {\n  mutate {\n    add_tga => ['x']\n  }\n}",
-     "t.conf:3:5: unknown option 'add_tga' for filter 'mutate' (its options: "),
+     "t.conf:3:5: unknown option 'add_tga' for filter 'mutate'; did you mean 'add_tag'? (its options: "),
     ("filter { shout { loud => 'very' } }",
      "t.conf:1:18: filter 'shout' option volume: Input should be a valid integer"),
     ("input { stdin { }\n}\nfilter { if [a] { } }\ninput { if [x] { stdin {} } }",
