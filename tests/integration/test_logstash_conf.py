@@ -125,3 +125,64 @@ def test_run_f_conf_from_kafka_to_elasticsearch(kafka_bootstrap: str, es_url: st
     review = es(es_url, f"/{unique_index}-audit/_count", {"query": {"term": {"tags.keyword": "review"}}})
     expected = len([i for i in range(count) if i % 25 and (i % 7 == 0 or ACTIONS[i % 4] in ("DELETE", "GRANT"))])
     assert review["count"] == expected
+
+
+HTTP_CONF = """input {
+  http { port => %(port)d auth_token => "${INGEST_TOKEN}" type => "web" tags => [ "curl" ] }
+}
+filter {
+  if [status] >= 500 { mutate { add_tag => [ "server_error" ] } }
+  else if [status] == 404 { drop { } }
+}
+output {
+  if "server_error" in [tags] { file { path => "%(dir)s/errors.jsonl" } }
+  file { path => "%(dir)s/all.jsonl" }
+}
+"""
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_e_http_input_with_curl_to_file_outputs(tmp_path: Path) -> None:
+    import os
+    port = free_port()
+    env = {**os.environ, "INGEST_TOKEN": "s3cret"}
+    proc = subprocess.Popen([sys.executable, "-m", "logpipe", "run", "--workers", "1", "-e",
+                             HTTP_CONF % {"port": port, "dir": tmp_path}],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def healthy() -> bool:
+            got = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", base + "/health"],
+                                 capture_output=True, text=True, timeout=10)
+            return got.stdout == "200"
+        wait_for(healthy, 30, proc)
+        body = "".join(json.dumps({"status": s, "n": i}) + "\n" for i, s in enumerate([200, 503, 404, 500, 201]))
+        denied = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                 "-H", "Content-Type: application/x-ndjson", "--data-binary", body,
+                                 base + "/"], capture_output=True, text=True, timeout=30)
+        assert denied.stdout == "401"
+        sent = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                               "-H", "Authorization: Bearer s3cret",
+                               "-H", "Content-Type: application/x-ndjson", "--data-binary", body,
+                               base + "/"], capture_output=True, text=True, timeout=30)
+        assert sent.stdout == "200"   # answered once the outputs have the events
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    all_docs = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
+    errors = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert [d["n"] for d in all_docs] == [0, 1, 3, 4]
+    assert [d["n"] for d in errors] == [1, 3]
+    assert all(d["type"] == "web" and d["tags"][0] == "curl" for d in all_docs)
+    assert errors[0]["tags"] == ["curl", "server_error"]
