@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from logpipe.core.event import Event
 from logpipe.core.metrics import PluginStats
-from logpipe.core.ordering import PASS, RouteHabits, route_batch
+from logpipe.core.ordering import PASS, RouteHabits, route_batch, route_one
 from logpipe.core.plugin import Filter, Output
 
 log = logging.getLogger("logpipe.engine")
@@ -70,9 +70,8 @@ class FilterStage:
             if not any(verdicts):
                 return events
             if not all(verdicts):
-                labels = [0 if v else PASS for v in verdicts]
-                return route_batch(events, labels, (self._counted,), ordered=self.ordered,
-                                   habits=self._habits)
+                return route_one(events, verdicts, self._counted, ordered=self.ordered,
+                                 habits=self._habits)
         return self._counted(events)
 
     def _counted(self, events: list[Event]) -> list[Event]:
@@ -155,7 +154,7 @@ class ConditionalStage:
         else_label = len(self.branches) if self.otherwise else PASS
         if len(self.predicates) == 1:
             verdicts = _verdicts(self.predicates[0], events)
-            labels = [0 if v else else_label for v in verdicts]
+            labels = list(map((else_label, 0).__getitem__, map(bool, verdicts)))
         else:
             labels = [else_label] * len(events)
             undecided = list(range(len(events)))
