@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from logpipe.commands._common import (add_pipeline_args, export_logstash_settings, load_pipeline,
-                                      materialize_config_string)
+from logpipe.commands._common import (
+    add_pipeline_args,
+    export_logstash_settings,
+    load_pipeline,
+    materialize_config_string,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

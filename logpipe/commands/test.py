@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +28,7 @@ from logpipe.commands._common import add_pipeline_args
 from logpipe.errors import ConfigError
 
 if TYPE_CHECKING:
-    from logpipe.core.plugin import Filter
+    pass
 
 
 class Case(BaseModel):
@@ -96,8 +96,8 @@ async def _run_cases(args: argparse.Namespace) -> int:
     from logpipe.config.loader import load_file, resolve
     from logpipe.core.event import Event
     from logpipe.core.metrics import PipelineStats
-    from logpipe.core.plugin import PluginContext
     from logpipe.core.pipeline import build_filter_stages, filter_plugins
+    from logpipe.core.plugin import PluginContext
 
     pipeline_path = resolve(args.pipeline, args.config_dir)
     cases_path = Path(args.cases) if args.cases else pipeline_path.with_name(pipeline_path.stem + ".tests.yaml")

@@ -8,12 +8,11 @@ import pytest
 
 from logpipe.config import load_text
 from logpipe.config.logstash import load_logstash_text
-from logpipe.core.pipeline import Pipeline
-from logpipe.errors import ConfigError
-
 from logpipe.core import registry
 from logpipe.core.event import Event
+from logpipe.core.pipeline import Pipeline
 from logpipe.core.plugin import Output, PluginConfig
+from logpipe.errors import ConfigError
 
 
 class Keeping(Output):
