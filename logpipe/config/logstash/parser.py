@@ -488,6 +488,11 @@ class Parser:
         if _BAREWORD.match(self.s, self.pos):
             m2 = _BAREWORD.match(self.s, self.pos)
             assert m2 is not None
+            if m2.group() in ("true", "false", "null", "nil"):
+                raise LogstashSyntaxError(
+                    f"expected a value, found {m2.group()!r}: Logstash conditions have no "
+                    f"{m2.group()} literal; test the field alone ([field] or ![field]) or compare "
+                    f"with a string", file=loc.file, line=loc.line, column=loc.column)
             raise LogstashSyntaxError(
                 f"expected a value (a [field], \"string\", number, [list] or /regex/), found "
                 f"bareword {m2.group()!r}: fields are written [{m2.group()}] and strings in quotes",

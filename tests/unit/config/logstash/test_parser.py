@@ -248,6 +248,7 @@ def test_a_bareword_field_name_is_not_an_operator_prefix() -> None:
     ("filter { if [a] =~ [b] { } }", "t.conf:1:23", "a /regex/ or a string after '=~'"),
     ("filter { if /x/ { } }", "t.conf:1:16", "=~ or !~ before a /regex/"),
     ("filter { if message == 'x' { } }", "t.conf:1:13", "fields are written [message]"),
+    ("filter { if [ok] == true { } }", "t.conf:1:21", "Logstash conditions have no true literal"),
     ("filter { if [a] not [b] { } }", "t.conf:1:21", "'in' after 'not'"),
     ("filter { if !x { } }", "t.conf:1:14", "'(' or a [field] after '!'"),
     ("filter { if ([a] { } }", "t.conf:1:18", "')' or and, or, xor, nand"),
