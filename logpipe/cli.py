@@ -12,7 +12,7 @@ import sys
 
 from logpipe.errors import ConfigError
 
-COMMANDS = ("run", "check", "filter", "test", "grok", "setup", "dlq", "generate", "bench", "top",
+COMMANDS = ("run", "check", "filter", "convert", "test", "grok", "setup", "dlq", "generate", "bench", "top",
             "plugins", "version")
 
 

@@ -21,17 +21,20 @@ class ConfigError(LogpipeError):
     """A configuration problem, reported as ``file:line: path: message``."""
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 path: str | None = None) -> None:
+                 path: str | None = None, column: int | None = None) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.path = path
+        #: 1-based column, when the source gives one (``.conf`` files do).
+        self.col = column
         super().__init__(self.render())
 
     def render(self) -> str:
         where = ""
         if self.file:
-            where = self.file + (f":{self.line}" if self.line else "") + ": "
+            where = self.file + (f":{self.line}" if self.line else "") + (
+                f":{self.col}" if self.line and self.col else "") + ": "
         elif self.line:
             where = f"line {self.line}: "
         field = f"{self.path}: " if self.path else ""
@@ -41,7 +44,7 @@ class ConfigError(LogpipeError):
                 path: str | None = None) -> ConfigError:
         """Return a copy with location filled in where this one has none."""
         err = ConfigError(self.message, file=self.file or file, line=self.line or line,
-                          path=self.path or path)
+                          path=self.path or path, column=self.col)
         return err
 
 

@@ -662,7 +662,7 @@ def compare(lines: list[bytes]) -> tuple[int, int, list[tuple[bytes, bytes]]]:
     from logpipe.filters.classify.config import ClassifyConfig
 
     spec = load_variant([], [{"type": "blackhole"}])
-    for entry in spec.filters:
+    for entry in spec.filter_entries():
         if isinstance(entry.config, ClassifyConfig):
             entry.config.brute_force.enabled = False
 

@@ -30,10 +30,13 @@ def run(args: argparse.Namespace) -> int:
     stdin_cls = registry.get("input", "stdin")
     stdout_cls = registry.get("output", "stdout")
     codec = "json_lines" if args.format == "json" else "lines"
+    # One input's own type/tags/add_field still apply: conditions often test them.
+    decoration = spec.inputs[0].decoration if len(spec.inputs) == 1 else None
     spec = dataclasses.replace(
         spec,
         settings=spec.settings.model_copy(update={"pipeline_workers": 1}),
-        inputs=[PluginEntry("input", "stdin", "stdin", stdin_cls, stdin_cls.Config.model_validate({"codec": codec}))],
+        inputs=[PluginEntry("input", "stdin", "stdin", stdin_cls, stdin_cls.Config.model_validate({"codec": codec}),
+                            decoration=decoration)],
         outputs=[PluginEntry("output", "stdout", "stdout", stdout_cls, stdout_cls.Config())],
     )
     return run_blocking(spec)

@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from logpipe.commands._common import add_pipeline_args, load_pipeline
+from logpipe.commands._common import (
+    add_pipeline_args,
+    export_logstash_settings,
+    load_pipeline,
+    materialize_config_string,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -63,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("LOGPIPE_WORKER_INDEX", "0")
     os.environ.setdefault("LOGPIPE_WORKER_COUNT", "1")
     spec = load_pipeline(args)
+    export_logstash_settings(args)
+    materialize_config_string(args, spec)
     logs.setup(args.log_level or spec.settings.log_level, args.log_format)
     workers = args.workers or spec.settings.workers or default_workers(spec)
     metrics_port = args.metrics_port if args.metrics_port is not None else spec.settings.metrics_port

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +28,7 @@ from logpipe.commands._common import add_pipeline_args
 from logpipe.errors import ConfigError
 
 if TYPE_CHECKING:
-    from logpipe.core.plugin import Filter
+    pass
 
 
 class Case(BaseModel):
@@ -96,8 +96,8 @@ async def _run_cases(args: argparse.Namespace) -> int:
     from logpipe.config.loader import load_file, resolve
     from logpipe.core.event import Event
     from logpipe.core.metrics import PipelineStats
+    from logpipe.core.pipeline import build_filter_stages, filter_plugins
     from logpipe.core.plugin import PluginContext
-    from logpipe.core.stages import FilterStage
 
     pipeline_path = resolve(args.pipeline, args.config_dir)
     cases_path = Path(args.cases) if args.cases else pipeline_path.with_name(pipeline_path.stem + ".tests.yaml")
@@ -112,10 +112,11 @@ async def _run_cases(args: argparse.Namespace) -> int:
     spec = load_file(pipeline_path)
     stats = PipelineStats()
     context = PluginContext(pipeline=spec.name, settings=spec.settings)
-    stages = [FilterStage(cast("Filter", e.cls(e.config, id=e.id, context=context)), e.predicate,
-                          stats.plugin("filter", e.type, e.id)) for e in spec.filters]
-    for stage in stages:
-        await stage.plugin.start()
+    stages = build_filter_stages(spec.filters, lambda e: e.cls(e.config, id=e.id, context=context),
+                                 stats, ordered=True)
+    plugins = filter_plugins(stages)
+    for plugin in plugins:
+        await plugin.start()
     failed = 0
     try:
         for case in cases.tests:
@@ -136,8 +137,8 @@ async def _run_cases(args: argparse.Namespace) -> int:
                 for e in events:
                     print(dumps_pretty(e.data).decode())
     finally:
-        for stage in stages:
-            await stage.plugin.stop()
+        for plugin in plugins:
+            await plugin.stop()
     passed = len(cases.tests) - failed
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

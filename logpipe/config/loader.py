@@ -8,17 +8,16 @@ own settings are validated. Any problem becomes one ``ConfigError`` rendered as
 from __future__ import annotations
 
 import builtins
-
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Union
 
 import yaml
 from pydantic import ValidationError
 
 from logpipe.config.env import substitute_tree
-from logpipe.config.models import PipelineFile, PluginSpec, Settings
+from logpipe.config.models import ConditionalSpec, PipelineFile, PluginSpec, Settings
 from logpipe.core import registry
 from logpipe.core.plugin import Plugin, PluginConfig
 from logpipe.errors import ConditionError, ConfigError
@@ -37,6 +36,15 @@ def render_path(path: Loc) -> str:
 
 
 @dataclass
+class InputDecoration:
+    """What the engine adds to every event an input submits (Logstash's common input options)."""
+
+    event_type: str | None = None
+    tags: list[str] = field(default_factory=list)
+    add_field: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class PluginEntry:
     """A plugin ready to build: its class, checked config and condition."""
 
@@ -48,6 +56,38 @@ class PluginEntry:
     condition: str | None = None
     predicate: Callable[[Any], bool] | None = None
     line: int | None = None
+    #: Inputs only: type, tags and add_field applied to each event as it is submitted.
+    decoration: InputDecoration | None = None
+
+
+@dataclass
+class ConditionalEntry:
+    """A nested ``if`` / ``else if`` / ``else`` in ``filters``: each branch its own list."""
+
+    #: (condition text, compiled predicate, entries) per ``if`` and ``else if``, in order.
+    branches: list[tuple[str, Callable[[Any], bool], list[FilterItem]]]
+    otherwise: list[FilterItem] = field(default_factory=list)
+    line: int | None = None
+    kind: str = "conditional"
+
+    def plugin_entries(self) -> list[PluginEntry]:
+        out: list[PluginEntry] = []
+        for items in [*(b[2] for b in self.branches), self.otherwise]:
+            out.extend(_flatten_items(items))
+        return out
+
+
+FilterItem = Union[PluginEntry, ConditionalEntry]
+
+
+def _flatten_items(items: list[FilterItem]) -> list[PluginEntry]:
+    out: list[PluginEntry] = []
+    for item in items:
+        if isinstance(item, ConditionalEntry):
+            out.extend(item.plugin_entries())
+        else:
+            out.append(item)
+    return out
 
 
 @dataclass
@@ -56,8 +96,17 @@ class PipelineSpec:
     source: str
     settings: Settings
     inputs: list[PluginEntry] = field(default_factory=list)
-    filters: list[PluginEntry] = field(default_factory=list)
+    filters: list[FilterItem] = field(default_factory=list)
     outputs: list[PluginEntry] = field(default_factory=list)
+    #: Remarks ``logpipe check`` prints (Logstash defaults that differ from logpipe's).
+    notes: list[str] = field(default_factory=list)
+
+    def filter_entries(self) -> list[PluginEntry]:
+        """Every filter plugin, those inside conditionals included, in file order."""
+        return _flatten_items(self.filters)
+
+    def plugin_entries(self) -> list[PluginEntry]:
+        return [*self.inputs, *self.filter_entries(), *self.outputs]
 
     def describe(self) -> str:
         """The plan ``logpipe check`` prints."""
@@ -65,16 +114,28 @@ class PipelineSpec:
         s = self.settings
         lines.append(f"  settings: batch_size={s.batch_size} batch_delay_ms={s.batch_delay_ms:g} "
                      f"pipeline_workers={s.pipeline_workers} queue={s.queue_max_events} events/"
-                     f"{s.queue_max_bytes} bytes")
+                     f"{s.queue_max_bytes} bytes ordered={'yes' if s.is_ordered else 'no'}")
         for title, entries in (("inputs", self.inputs), ("filters", self.filters),
                                ("outputs", self.outputs)):
             lines.append(f"  {title}:")
             if not entries:
                 lines.append("    (none)")
-            for e in entries:
-                cond = f" if {e.condition}" if e.condition else ""
-                lines.append(f"    - {e.id} ({e.type}){cond}")
+            _describe_items(entries, lines, "    ")
         return "\n".join(lines)
+
+
+def _describe_items(items: list[Any], lines: list[str], indent: str) -> None:
+    for e in items:
+        if isinstance(e, ConditionalEntry):
+            for n, (cond, _pred, body) in enumerate(e.branches):
+                lines.append(f"{indent}{'if' if n == 0 else 'else if'} {cond}:")
+                _describe_items(body, lines, indent + "    ")
+            if e.otherwise:
+                lines.append(f"{indent}else:")
+                _describe_items(e.otherwise, lines, indent + "    ")
+            continue
+        cond = f" if {e.condition}" if e.condition else ""
+        lines.append(f"{indent}- {e.id} ({e.type}){cond}")
 
 
 class _Lines:
@@ -108,7 +169,9 @@ class _Lines:
 def resolve(name_or_path: str, config_dir: str | None = None) -> Path:
     """A NAME is pipelines/NAME.yaml (cwd, then --config-dir); a path is used as is."""
     candidate = Path(name_or_path)
-    looks_like_path = os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml"))
+    if is_logstash_source(name_or_path) and not candidate.is_file():
+        return candidate   # a directory or a glob of .conf files: read by the Logstash loader
+    looks_like_path = os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml", ".conf"))
     if looks_like_path:
         if not candidate.is_file():
             raise ConfigError(f"pipeline file {name_or_path} not found")
@@ -125,7 +188,21 @@ def resolve(name_or_path: str, config_dir: str | None = None) -> Path:
                       + ", ".join(str(p) for p in searched) + ")")
 
 
+#: Where a value sits: (file, line, column); column is None for YAML.
+Where = tuple[str, "int | None", "int | None"]
+Locate = Callable[[Loc], Where]
+
+
+def is_logstash_source(path: str | Path) -> bool:
+    """A ``.conf`` file, a directory or a glob: Logstash's pipeline language."""
+    text = str(path)
+    return text.endswith(".conf") or Path(text).is_dir() or any(c in text for c in "*?[")
+
+
 def load_file(path: str | Path, env: Mapping[str, str] | None = None) -> PipelineSpec:
+    if is_logstash_source(path):
+        from logpipe.config.logstash import load_path
+        return load_path(str(path), env=env)
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -145,6 +222,10 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
 
 def load_text(text: str, *, source: str = "<string>", name: str = "main",
               env: Mapping[str, str] | None = None) -> PipelineSpec:
+    """A YAML pipeline (or, when ``source`` ends in ``.conf``, a Logstash one) from text."""
+    if source.endswith(".conf"):
+        from logpipe.config.logstash import load_logstash_text
+        return load_logstash_text(text, source=source, name=name, env=env)
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -164,61 +245,165 @@ def load_text(text: str, *, source: str = "<string>", name: str = "main",
         raise ConfigError("a pipeline file must be a mapping with settings, inputs, filters, outputs",
                           file=source, line=1)
 
+    def where(path: Loc) -> Where:
+        return source, lines.line(path), None
+
     def locate(err: ConfigError, path: Loc) -> ConfigError:
-        return ConfigError(err.message, file=source, line=lines.line(path), path=render_path(path))
+        return _error(err.message, where, path)
 
     raw = substitute_tree(raw, (), locate, env)
+    return build_spec(raw, where, source=source, name=name)
 
+
+def _error(message: str, where: Locate, path: Loc) -> ConfigError:
+    file, line, column = where(path)
+    return ConfigError(message, file=file, line=line, column=column, path=render_path(path))
+
+
+def _validation_error(exc: ValidationError, where: Locate, base: Loc) -> ConfigError:
+    first = exc.errors()[0]
+    return _error(_pydantic_message(first), where, base + tuple(first["loc"]))
+
+
+def build_spec(raw: dict[str, Any], where: Locate, *, source: str, name: str) -> PipelineSpec:
+    """Check a pipeline document (parsed YAML, or a translated ``.conf``) into a spec.
+
+    ``where`` maps a value's path in the document to its place in the source, so
+    every error points at what the user wrote.
+    """
     try:
         shape = PipelineFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        raise ConfigError(_pydantic_message(first), file=source, line=lines.line(loc),
-                          path=render_path(loc)) from None
-
+        raise _validation_error(exc, where, ()) from None
     spec = PipelineSpec(name=name, source=source, settings=shape.settings)
     seen: set[str] = set()
-    for section, kind in (("inputs", "input"), ("filters", "filter"), ("outputs", "output")):
-        for index, plugin_spec in enumerate(getattr(shape, section)):
-            entry = _entry(kind, section, index, plugin_spec, lines, source)
-            if entry.id in seen:
-                raise ConfigError(f"duplicate id {entry.id!r}", file=source,
-                                  line=lines.line((section, index, "id")), path=f"{section}[{index}].id")
-            seen.add(entry.id)
-            getattr(spec, section).append(entry)
+    builder = _Builder(where, seen)
+    for index, item in enumerate(shape.inputs):
+        spec.inputs.append(builder.plugin("input", item, ("inputs", index), index))
+    spec.filters = builder.items("filter", shape.filters, ("filters",))
+    spec.outputs = _flatten_outputs(builder.items("output", shape.outputs, ("outputs",)))
     return spec
 
 
-def _entry(kind: str, section: str, index: int, plugin_spec: PluginSpec, lines: _Lines,
-           source: str) -> PluginEntry:
-    base: Loc = (section, index)
-    try:
-        cls = registry.get(kind, plugin_spec.type)
-    except ConfigError as err:
-        raise ConfigError(err.message, file=source, line=lines.line(base + ("type",)),
-                          path=render_path(base + ("type",))) from None
-    try:
-        config = cls.Config.model_validate(plugin_spec.options())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = base + tuple(first["loc"])
-        raise ConfigError(_pydantic_message(first), file=source, line=lines.line(loc),
-                          path=render_path(loc)) from None
-    except ConfigError as err:
-        raise ConfigError(err.message, file=source, line=lines.line(base), path=render_path(base)) from None
-    predicate = None
-    if plugin_spec.if_ is not None:
-        if kind == "input":
-            raise ConfigError("inputs take no condition", file=source,
-                              line=lines.line(base + ("if",)), path=render_path(base + ("if",)))
+def _flatten_outputs(items: list[FilterItem], guard: str | None = None) -> list[PluginEntry]:
+    """Outputs do not change events, so a conditional around outputs becomes one
+    combined condition per output: ``(guard) and !(earlier branch) and (this branch)``."""
+    from logpipe.core.conditions import compile_condition
+
+    out: list[PluginEntry] = []
+    for item in items:
+        if isinstance(item, PluginEntry):
+            if guard is not None:
+                cond = guard if item.condition is None else f"({guard}) and ({item.condition})"
+                item.condition = cond
+                item.predicate = compile_condition(cond)
+            out.append(item)
+            continue
+        previous: list[str] = []
+        parts = [] if guard is None else [f"({guard})"]
+        for cond, _pred, body in item.branches:
+            here = " and ".join([*parts, *(f"!({p})" for p in previous), f"({cond})"])
+            out.extend(_flatten_outputs(body, here))
+            previous.append(cond)
+        if item.otherwise:
+            here = " and ".join([*parts, *(f"!({p})" for p in previous)])
+            out.extend(_flatten_outputs(item.otherwise, here))
+    return out
+
+
+_INPUT_COMMON = ("event_type", "tags", "add_field")
+
+
+class _Builder:
+    def __init__(self, where: Locate, seen: set[str]) -> None:
+        self.where = where
+        self.seen = seen
+        self.counts: dict[str, int] = {}
+
+    def items(self, kind: str, raw_items: list[dict[str, Any]], base: Loc) -> list[FilterItem]:
+        out: list[FilterItem] = []
+        for index, item in enumerate(raw_items):
+            path = base + (index,)
+            if "type" not in item and "then" in item:
+                out.append(self.conditional(kind, item, path))
+            else:
+                self.counts[kind] = self.counts.get(kind, 0) + 1
+                out.append(self.plugin(kind, item, path, self.counts[kind] - 1))
+        return out
+
+    def conditional(self, kind: str, item: dict[str, Any], path: Loc) -> ConditionalEntry:
+        try:
+            block = ConditionalSpec.model_validate(item)
+        except ValidationError as exc:
+            raise _validation_error(exc, self.where, path) from None
+        branches = [(block.if_, self.predicate(block.if_, path + ("if",)),
+                     self.items(kind, block.then, path + ("then",)))]
+        for n, extra in enumerate(block.else_if):
+            sub = path + ("else_if", n)
+            if not isinstance(extra, dict) or set(extra) != {"if", "then"} \
+                    or not isinstance(extra.get("then"), list):
+                raise _error("each else_if entry is a mapping with exactly 'if' and 'then' "
+                             "(a list)", self.where, sub)
+            cond = extra["if"]
+            branches.append((cond, self.predicate(cond, sub + ("if",)),
+                             self.items(kind, extra["then"], sub + ("then",))))
+        otherwise = self.items(kind, block.else_, path + ("else",))
+        return ConditionalEntry(branches, otherwise, line=self.where(path)[1])
+
+    def predicate(self, cond: Any, path: Loc) -> Callable[[Any], bool]:
         from logpipe.core.conditions import compile_condition
         try:
-            predicate = compile_condition(plugin_spec.if_)
+            return compile_condition(cond)
         except ConditionError as err:
-            raise ConfigError(err.message, file=source, line=lines.line(base + ("if",)),
-                              path=render_path(base + ("if",))) from None
-    default_id = {"input": "{t}_in_{n}", "filter": "{t}_{n}", "output": "{t}_out_{n}"}[kind]
-    plugin_id = plugin_spec.id or default_id.format(t=plugin_spec.type, n=index + 1)
-    return PluginEntry(kind=kind, type=plugin_spec.type, id=plugin_id, cls=cls, config=config,
-                       condition=plugin_spec.if_, predicate=predicate, line=lines.line(base))
+            raise _error(err.message, self.where, path) from None
+
+    def plugin(self, kind: str, item: dict[str, Any], base: Loc, index: int) -> PluginEntry:
+        try:
+            plugin_spec = PluginSpec.model_validate(item)
+        except ValidationError as exc:
+            raise _validation_error(exc, self.where, base) from None
+        try:
+            cls = registry.get(kind, plugin_spec.type)
+        except ConfigError as err:
+            raise _error(err.message, self.where, base + ("type",)) from None
+        options = plugin_spec.options()
+        decoration = None
+        if kind == "input":
+            fields = cls.Config.model_fields
+            common = {k: options.pop(k) for k in _INPUT_COMMON if k in options and k not in fields}
+            if common:
+                decoration = self.decoration(common, base)
+        try:
+            config = cls.Config.model_validate(options)
+        except ValidationError as exc:
+            raise _validation_error(exc, self.where, base) from None
+        except ConfigError as err:
+            raise _error(err.message, self.where, base) from None
+        predicate = None
+        if plugin_spec.if_ is not None:
+            if kind == "input":
+                raise _error("inputs take no condition", self.where, base + ("if",))
+            predicate = self.predicate(plugin_spec.if_, base + ("if",))
+        default_id = {"input": "{t}_in_{n}", "filter": "{t}_{n}", "output": "{t}_out_{n}"}[kind]
+        plugin_id = plugin_spec.id or default_id.format(t=plugin_spec.type, n=index + 1)
+        if plugin_id in self.seen:
+            raise _error(f"duplicate id {plugin_id!r}", self.where, base + ("id",))
+        self.seen.add(plugin_id)
+        return PluginEntry(kind=kind, type=plugin_spec.type, id=plugin_id, cls=cls, config=config,
+                           condition=plugin_spec.if_, predicate=predicate,
+                           line=self.where(base)[1], decoration=decoration)
+
+    def decoration(self, common: dict[str, Any], base: Loc) -> InputDecoration:
+        event_type = common.get("event_type")
+        tags = common.get("tags", [])
+        add_field = common.get("add_field", {})
+        if isinstance(tags, str):
+            tags = [tags]
+        if event_type is not None and not isinstance(event_type, str):
+            raise _error("event_type must be a string", self.where, base + ("event_type",))
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise _error("tags must be a list of strings", self.where, base + ("tags",))
+        if not isinstance(add_field, dict):
+            raise _error("add_field must be a mapping of field -> value", self.where,
+                         base + ("add_field",))
+        return InputDecoration(event_type, list(tags), dict(add_field))

@@ -1,9 +1,9 @@
 """The shape of a pipeline file: ``settings`` and the three plugin lists."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Settings(BaseModel):
@@ -25,6 +25,24 @@ class Settings(BaseModel):
     log_level: str = Field("info", description="Our own log level: debug, info, warning, error.")
     metrics_host: str = Field("127.0.0.1", description="Address of the /metrics and /health endpoint.")
     metrics_port: int | None = Field(None, ge=0, le=65535, description="Port of /metrics; none disables it.")
+    ordered: bool | Literal["auto"] = Field("auto", description=(
+        "Keep events in the order they entered through filters and outputs, even across "
+        "conditionals and filters that drop or split events. auto: when pipeline_workers "
+        "is 1; true requires pipeline_workers 1 (as Logstash's pipeline.ordered)."))
+
+    @model_validator(mode="after")
+    def _ordered_needs_one_worker(self) -> Settings:
+        if self.ordered is True and self.pipeline_workers > 1:
+            raise ValueError("ordered: true needs pipeline_workers: 1 (batches processed "
+                             "concurrently would overtake each other)")
+        return self
+
+    @property
+    def is_ordered(self) -> bool:
+        """Whether stages keep order: ``ordered``, with auto meaning one pipeline worker."""
+        if self.ordered == "auto":
+            return self.pipeline_workers == 1
+        return bool(self.ordered)
 
 
 class PluginSpec(BaseModel):
@@ -40,10 +58,26 @@ class PluginSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
+class ConditionalSpec(BaseModel):
+    """A nested conditional in ``filters`` or ``outputs``: an entry with ``if`` and ``then``
+    and no ``type``. ``else_if`` holds more ``{if, then}`` pairs, tried in order; ``else``
+    what runs when none holds. Each ``then``/``else`` is a list like ``filters`` itself,
+    so blocks nest."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    if_: str = Field(alias="if")
+    then: list[dict[str, Any]]
+    else_if: list[dict[str, Any]] = Field(default_factory=list)
+    else_: list[dict[str, Any]] = Field(default_factory=list, alias="else")
+
+
 class PipelineFile(BaseModel):
+    """The top level; each list entry is checked on its own (a plugin or a conditional)."""
+
     model_config = ConfigDict(extra="forbid")
 
     settings: Settings = Field(default_factory=Settings)
-    inputs: list[PluginSpec] = Field(default_factory=list)
-    filters: list[PluginSpec] = Field(default_factory=list)
-    outputs: list[PluginSpec] = Field(default_factory=list)
+    inputs: list[dict[str, Any]] = Field(default_factory=list)
+    filters: list[dict[str, Any]] = Field(default_factory=list)
+    outputs: list[dict[str, Any]] = Field(default_factory=list)

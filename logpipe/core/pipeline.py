@@ -11,17 +11,61 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable, cast
 
-from logpipe.config.loader import PipelineSpec, PluginEntry
+from logpipe.config.loader import (
+    ConditionalEntry,
+    FilterItem,
+    PipelineSpec,
+    PluginEntry,
+)
 from logpipe.core.batch import Batch, DoneCallback, flatten
+from logpipe.core.decorate import decorator_for
 from logpipe.core.event import Event
 from logpipe.core.metrics import PipelineStats
-from logpipe.core.plugin import Filter, Input, InputContext, Output, Plugin, PluginContext
+from logpipe.core.plugin import (
+    Filter,
+    Input,
+    InputContext,
+    Output,
+    Plugin,
+    PluginContext,
+)
 from logpipe.core.queue import BoundedQueue
-from logpipe.core.stages import FilterStage, OutputStage, describe_exception
+from logpipe.core.stages import (
+    ConditionalStage,
+    FilterStage,
+    OutputStage,
+    describe_exception,
+)
 
 log = logging.getLogger("logpipe.engine")
+
+
+def build_filter_stages(items: list[FilterItem], build: Callable[[PluginEntry], Plugin],
+                        stats: PipelineStats, *, ordered: bool) -> list[FilterStage | ConditionalStage]:
+    """The filter stage tree: a FilterStage per plugin, a ConditionalStage per block."""
+    stages: list[FilterStage | ConditionalStage] = []
+    for item in items:
+        if isinstance(item, ConditionalEntry):
+            branches = [(pred, build_filter_stages(body, build, stats, ordered=ordered))
+                        for _cond, pred, body in item.branches]
+            stages.append(ConditionalStage(
+                branches, build_filter_stages(item.otherwise, build, stats, ordered=ordered),
+                ordered=ordered))
+        else:
+            stages.append(FilterStage(cast(Filter, build(item)), item.predicate,
+                                      stats.plugin("filter", item.type, item.id), ordered=ordered))
+    return stages
+
+
+def filter_plugins(stages: list[FilterStage | ConditionalStage]) -> list[Filter]:
+    """Every filter plugin of a stage tree, in file order."""
+    out: list[Filter] = []
+    for stage in stages:
+        inner = stage.stages() if isinstance(stage, ConditionalStage) else [stage]
+        out.extend(s.plugin for s in inner if isinstance(s, FilterStage))
+    return out
 
 
 class Pipeline:
@@ -36,8 +80,8 @@ class Pipeline:
                                      shared=shared if shared is not None else {})
         self.context.shared.setdefault("pipeline", self)
         self.inputs: list[Input] = [self._build(e) for e in spec.inputs]  # type: ignore[misc]
-        self.filter_stages = [FilterStage(self._build(e), e.predicate,  # type: ignore[arg-type]
-                                          self.stats.plugin("filter", e.type, e.id)) for e in spec.filters]
+        self.ordered = self.settings.is_ordered
+        self.filter_stages: list[FilterStage | ConditionalStage] = self._stages(spec.filters)
         self.output_stages = [OutputStage(self._build(e), e.predicate,  # type: ignore[arg-type]
                                           self.stats.plugin("output", e.type, e.id)) for e in spec.outputs]
         self.stopping = asyncio.Event()
@@ -52,9 +96,13 @@ class Pipeline:
     def _build(self, entry: PluginEntry) -> Plugin:
         return entry.cls(entry.config, id=entry.id, context=self.context)
 
+    def _stages(self, items: list[FilterItem]) -> list[FilterStage | ConditionalStage]:
+        return build_filter_stages(items, self._build, self.stats, ordered=self.ordered)
+
     @property
     def filters(self) -> list[Filter]:
-        return [s.plugin for s in self.filter_stages]
+        """Every filter plugin, those inside conditionals included, in file order."""
+        return filter_plugins(self.filter_stages)
 
     @property
     def outputs(self) -> list[Output]:
@@ -68,9 +116,13 @@ class Pipeline:
 
     def _context_for(self, plugin: Input) -> InputContext:
         input_id = plugin.id
+        entry = next((e for e in self.spec.inputs if e.id == input_id), None)
+        decorate = decorator_for(entry.decoration if entry is not None else None)
 
         async def submit(events: list[Event], *, size: int = 0, on_done: DoneCallback | None = None,
                          token: Any = None) -> Batch:
+            if decorate is not None:
+                decorate(events)
             batch = Batch(events, size=size, input_id=input_id, on_done=on_done, token=token)
             await self.queue.put(batch)
             self._accepted(batch)
@@ -78,6 +130,8 @@ class Pipeline:
 
         def try_submit(events: list[Event], *, size: int = 0, on_done: DoneCallback | None = None,
                        token: Any = None) -> Batch | None:
+            if decorate is not None:
+                decorate(events)
             batch = Batch(events, size=size, input_id=input_id, on_done=on_done, token=token)
             if not self.queue.try_put(batch):
                 return None

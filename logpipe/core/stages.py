@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 from itertools import compress
-from operator import not_
 from time import perf_counter
 from typing import Any, Callable
 
 from logpipe.core.event import Event
 from logpipe.core.metrics import PluginStats
+from logpipe.core.ordering import PASS, RouteHabits, route_batch, route_one
 from logpipe.core.plugin import Filter, Output
 
 log = logging.getLogger("logpipe.engine")
@@ -42,17 +42,21 @@ def _safe(predicate: Callable[[Event], bool], event: Event) -> Any:
 
 
 class FilterStage:
-    __slots__ = ("plugin", "predicate", "stats", "_warned")
+    __slots__ = ("plugin", "predicate", "stats", "_warned", "ordered", "_habits")
 
-    def __init__(self, plugin: Filter, predicate: Callable[[Event], bool] | None, stats: PluginStats) -> None:
+    def __init__(self, plugin: Filter, predicate: Callable[[Event], bool] | None, stats: PluginStats,
+                 *, ordered: bool = True) -> None:
         self.plugin = plugin
         self.predicate = predicate
         self.stats = stats
         self._warned = False
+        #: Keep each event's place in the batch (``pipeline.ordered``); see logpipe.core.ordering.
+        self.ordered = ordered
+        self._habits = RouteHabits()
 
     def run(self, events: list[Event]) -> list[Event]:
-        """The batch after this stage: events its condition passed over come first,
-        in their order, then what the plugin returned for the chosen ones.
+        """The batch after this stage, each event (or what the plugin made of it) where
+        it entered (exactly when ``ordered``; see logpipe.core.ordering).
 
         When the condition chooses every event or none (a guard on a field that
         every event of the batch has, or that none has), the batch is not split:
@@ -60,22 +64,19 @@ class FilterStage:
         """
         if not events:
             return events
-        started = perf_counter()
-        stats = self.stats
         predicate = self.predicate
         if predicate is not None:
             verdicts = _verdicts(predicate, events)
             if not any(verdicts):
                 return events
             if not all(verdicts):
-                chosen = list(compress(events, verdicts))
-                stats.events_in += len(chosen)
-                processed = self._process(chosen)
-                stats.events_out += len(processed)
-                stats.seconds += perf_counter() - started
-                others = list(compress(events, map(not_, verdicts)))
-                others.extend(processed)
-                return others
+                return route_one(events, verdicts, self._counted, ordered=self.ordered,
+                                 habits=self._habits)
+        return self._counted(events)
+
+    def _counted(self, events: list[Event]) -> list[Event]:
+        stats = self.stats
+        started = perf_counter()
         stats.events_in += len(events)
         out = self._process(events)
         stats.events_out += len(out)
@@ -102,6 +103,76 @@ class FilterStage:
                     event.metadata["filter_error"] = f"{self.plugin.id}: {type(err).__name__}: {err}"
                     out.append(event)
             return out
+
+
+class ConditionalStage:
+    """``if`` / ``else if`` / ``else`` over lists of stages.
+
+    Each event takes the first branch whose condition holds (or the ``else``
+    branch, or none). A batch whose events all take the same branch goes through
+    it whole; a mixed batch is split per branch and put back in order
+    (:mod:`logpipe.core.ordering`).
+    """
+
+    __slots__ = ("predicates", "branches", "otherwise", "ordered", "_habits", "_routes")
+
+    def __init__(self, branches: list[tuple[Callable[[Event], bool], list[Any]]],
+                 otherwise: list[Any] | None, *, ordered: bool = True) -> None:
+        self.predicates = [p for p, _ in branches]
+        self.branches = [stages for _, stages in branches]
+        self.otherwise = otherwise or []
+        self.ordered = ordered
+        self._habits = RouteHabits()
+        routes = [self._runner(stages) for stages in self.branches]
+        if self.otherwise:
+            routes.append(self._runner(self.otherwise))
+        self._routes = routes
+
+    @staticmethod
+    def _runner(stages: list[Any]) -> Callable[[list[Event]], list[Event]]:
+        def run(events: list[Event]) -> list[Event]:
+            for stage in stages:
+                events = stage.run(events)
+                if not events:
+                    break
+            return events
+        return run
+
+    def stages(self) -> list[Any]:
+        """Every stage inside, depth first (for listings and lifecycle)."""
+        out: list[Any] = []
+        for stages in [*self.branches, self.otherwise]:
+            for stage in stages:
+                out.append(stage)
+                if isinstance(stage, ConditionalStage):
+                    out.extend(stage.stages())
+        return out
+
+    def run(self, events: list[Event]) -> list[Event]:
+        if not events:
+            return events
+        else_label = len(self.branches) if self.otherwise else PASS
+        if len(self.predicates) == 1:
+            verdicts = _verdicts(self.predicates[0], events)
+            labels = list(map((else_label, 0).__getitem__, map(bool, verdicts)))
+        else:
+            labels = [else_label] * len(events)
+            undecided = list(range(len(events)))
+            for index, predicate in enumerate(self.predicates):
+                if not undecided:
+                    break
+                verdicts = _verdicts(predicate, [events[i] for i in undecided])
+                still: list[int] = []
+                for i, verdict in zip(undecided, verdicts):
+                    if verdict:
+                        labels[i] = index
+                    else:
+                        still.append(i)
+                undecided = still
+        first = labels[0]
+        if labels.count(first) == len(labels):
+            return events if first == PASS else self._routes[first](events)
+        return route_batch(events, labels, self._routes, ordered=self.ordered, habits=self._habits)
 
 
 class OutputStage:

@@ -60,6 +60,14 @@ class ConfigStore:
 
     def check(self, env: Mapping[str, str] | None = None) -> tuple[str, PipelineSpec]:
         """Read and validate the source file; raises ConfigError when it is not usable."""
+        from logpipe.config.loader import is_logstash_source
+        if is_logstash_source(self.source) and not self.source.is_file():
+            # A directory or glob of Logstash files: frozen as their concatenation.
+            from logpipe.config.logstash import load_sources, read_sources
+            sources = read_sources(str(self.source))
+            spec = load_sources(sources, name=self.source.name, env=env if env is not None
+                                else validation_env(self.count))
+            return "\n".join(src.text for src in sources), spec
         try:
             text = self.source.read_text(encoding="utf-8")
         except OSError as exc:
@@ -73,7 +81,11 @@ class ConfigStore:
         self.generation += 1
         folder = self.rundir / f"gen-{self.generation}"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / self.source.name
+        name = self.source.name
+        from logpipe.config.loader import is_logstash_source
+        if is_logstash_source(self.source) and not name.endswith(".conf"):
+            name = "pipeline.conf"
+        path = folder / name
         path.write_text(text, encoding="utf-8")
         gen = Generation(self.generation, path, spec)
         self.current = gen

@@ -116,7 +116,7 @@ class Worker:
         doc["queue"] = {"events": q.events, "bytes": q.bytes, "max_events": q.max_events,
                         "max_bytes": q.max_bytes}
         plugins = []
-        for entry in (*self.spec.inputs, *self.spec.filters, *self.spec.outputs):
+        for entry in self.spec.plugin_entries():
             s = stats.plugins.get(entry.id)
             plugins.append({"kind": entry.kind, "type": entry.type, "id": entry.id,
                             "events_in": s.events_in if s else 0, "events_out": s.events_out if s else 0,
