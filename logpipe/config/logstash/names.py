@@ -12,8 +12,6 @@ INSTEAD: dict[tuple[str, str], str] = {
     ("filter", "multiline"): "use codec => multiline { ... } on the input instead",
     ("filter", "metrics"): "logpipe counts every plugin's events itself: scrape /metrics",
     ("filter", "environment"): 'use add_field => { "[field]" => "${VAR}" } instead',
-    ("filter", "aggregate"): "aggregate needs all related events in one process; logpipe "
-                             "runs several worker processes, so it cannot be made correct",
     ("filter", "elasticsearch"): "lookups against live services are not supported: export the "
                                  "data to a translate dictionary file",
     ("filter", "jdbc_streaming"): "lookups against live services are not supported: export the "

@@ -313,7 +313,8 @@ class Translator:
                     message = f"{kind} {name!r} needs the option {key!r}"
                 else:
                     where = ".".join(str(p) for p in error["loc"])
-                    message = f"{kind} {name!r} option {where}: {error.get('msg')}"
+                    subject = f"{kind} {name!r} option {where}" if where else f"{kind} {name!r}"
+                    message = f"{subject}: {error.get('msg')}"
                 self.refuse(message, loc, kind, name)
                 if not self.collect:
                     break

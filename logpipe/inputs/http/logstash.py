@@ -25,7 +25,8 @@ def from_logstash(options: dict[str, Any]) -> dict[str, Any]:
     size = opts.take("max_content_length", None)
     if size is not None:
         opts.set("max_body_bytes", int(size))
-        opts.set("max_decompressed_bytes", int(size))
+        if not opts.has("max_decompressed_bytes"):
+            opts.set("max_decompressed_bytes", int(size))
     opts.ignore("threads", "max_pending_requests", "ecs_compatibility")
     opts.refuse("response_code", "the answer is 200 once the events are delivered (or 202 "
                 "with `response_on => \"accept\"`); other codes are not supported",

@@ -163,7 +163,8 @@ def test_input_type_tags_add_field_decorate_events(through: Through) -> None:
      "t.conf:1:18: filter 'shout' option volume: Input should be a valid integer"),
     ("input { stdin { }\n}\nfilter { if [a] { } }\ninput { if [x] { stdin {} } }",
      "t.conf:4:9: conditionals are not allowed in the input section"),
-    ("filter { aggregate { } }", "t.conf:1:10: unknown filter plugin 'aggregate': aggregate needs"),
+    ("filter { aggregate { } }", "t.conf:1:10: filter 'aggregate': Value error, the aggregate "
+                                 "filter is not supported"),
     ("filter { multiline { } }", "use codec => multiline"),
 ])
 def test_refusals_point_at_the_place(text: str, expected: str) -> None:
