@@ -1,7 +1,8 @@
 """Store captured text in the event the way Logstash's grok does.
 
 For each capture that matched something (an empty string counts only with
-``keep_empty_captures``): a field listed in ``overwrite`` is replaced; a missing
+``keep_empty_captures``, which also stores a null for an optional capture that
+took no part in the match, as Logstash does): a field listed in ``overwrite`` is replaced; a missing
 field is set; an existing list gets the value appended; an existing string is
 turned into a two-element list ``[old, new]``; a field holding anything else
 (a number, an object) is left as it is.
@@ -12,6 +13,7 @@ key) is worked out once per capture when the plan is built.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 from logpipe.core.event import METADATA, Event
@@ -19,22 +21,37 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.filters.grok.compiler import CaptureSpec
 
 
-def to_int(text: str) -> Any:
-    """Integer conversion; "12.7" gives 12; text that is no number stays text."""
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return int(float(text))
-        except (ValueError, OverflowError):
-            return text
+_LEADING_INT = re.compile(r"\s*([+-]?[0-9]+)")
+_LEADING_FLOAT = re.compile(r"\s*([+-]?(?:[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+))")
 
 
-def to_float(text: str) -> Any:
+def to_int(text: str) -> int:
+    """Ruby's ``String#to_i``, which Logstash's grok applies: the leading integer, else 0.
+
+    "12.7" gives 12, "42abc" gives 42, "abc" gives 0.
+    """
     try:
-        return float(text)
+        return int(text)               # the common case: the whole text is a number
     except ValueError:
-        return text
+        m = _LEADING_INT.match(text)
+        return int(m.group(1)) if m else 0
+
+
+def to_float(text: str) -> float:
+    """Ruby's ``String#to_f``: the leading decimal number ("0.001\\t-" gives 0.001), else 0.0."""
+    try:
+        value = float(text)            # the common case; but "inf"/"nan" are not numbers to Ruby
+        if value - value == 0.0:
+            return value
+    except ValueError:
+        pass
+    m = _LEADING_FLOAT.match(text)
+    if not m:
+        return 0.0
+    try:
+        return float(m.group(1))
+    except OverflowError:
+        return float("inf")
 
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
@@ -97,8 +114,16 @@ def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Seque
         src.append("    if _all(groups) and _fresh(data):")
         src.extend(f"        data[{leaf!r}] = groups[{i}]" for i, leaf in enumerate(leaves))
         src.append("        return None")
+    if keep_empty:
+        namespace["_keep_unset"] = _keep_unset
     for i, (parents, leaf, path, convert, overwrite, via_event) in enumerate(slots):
         src.append(f"    v = groups[{i}]")
+        if keep_empty:
+            # An optional group that did not take part in the match still names its
+            # field, which Logstash stores as nil (JSON null).
+            namespace[f"_path{i}"] = path
+            src.append("    if v is None:")
+            src.append(f"        _keep_unset(event, _path{i})")
         src.append("    if v is not None:" if keep_empty else "    if v:")
         if convert is not None:
             namespace[f"_convert{i}"] = convert
@@ -127,6 +152,12 @@ def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Seque
         src.append("    return None")
     exec(compile("\n".join(src), "<grok capture plan>", "exec"), namespace)  # noqa: S102
     return namespace["apply"]
+
+
+def _keep_unset(event: Event, path: Path) -> None:
+    """``keep_empty_captures``: a capture that matched nothing leaves a null field (if none is there)."""
+    if event.get_path(path) is None:
+        event.set_path(path, None)
 
 
 def _descend(node: dict[str, Any], key: str, child: Any) -> dict[str, Any]:

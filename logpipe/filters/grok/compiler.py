@@ -12,7 +12,12 @@ spellings into the syntax our engines read:
   fewer groups make matching cheaper (unless numbered backreferences need them);
 - ``(?m)`` (Oniguruma's "dot matches newline") becomes ``(?s)``, and an isolated
   option such as ``(?i)`` is scoped to the end of its group as Oniguruma does;
-- ``\\h`` (hex digit) and ``\\z`` are spelled out.
+- ``\\h`` (hex digit) and ``\\z`` are spelled out;
+- ``^`` and ``$`` become line anchors (Onigmo's meaning), and ``.`` matches a
+  newline (grok compiles with Ruby's MULTILINE flag; see the engine);
+- POSIX classes ``[[:alnum:]]``, ``[[:alpha:]]`` and ``[[:word:]]`` match Unicode
+  letters, as in Onigmo (``\\w``, ``\\d``, ``\\s`` and ``\\b`` stay ASCII there too);
+- inline definitions ``%{NAME=regex}`` and ``%{NAME:field=regex}`` are expanded.
 
 It also notes whether the result stays inside what RE2 accepts (no
 lookaround, atomic groups, possessive quantifiers or backreferences), and
@@ -34,6 +39,33 @@ TYPES = {"int": "int", "integer": "int", "long": "int",
          "float": "float", "double": "float",
          "bool": "bool", "boolean": "bool"}
 
+_NAME = re.compile(r"[A-Za-z0-9_]+")
+#: Inside ``%{...}``: the pattern name, an optional ``:semantic[:type]``, an optional
+#: ``=definition``; anything else up to the closing brace is ignored, as Logstash does.
+_REFERENCE = re.compile(r"(?P<name>[A-Za-z0-9_]+)(?::(?P<sub>[@\[\]A-Za-z0-9_:.-]+))?"
+                        r"(?:=(?P<definition>.*))?", re.DOTALL)
+
+
+def _reference_end(text: str, start: int) -> int:
+    """Index of the ``}`` closing a ``%{`` whose content starts at ``start`` (-1: none).
+
+    Braces inside an inline definition nest (``%{ID=\\d{3}}``); a backslash escapes.
+    """
+    depth = 0
+    i, n = start, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return -1
 _QUANTIFIER = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
 _FLAGS = re.compile(r"([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])")
 _HEX_CLASS = "0-9A-Fa-f"
@@ -44,6 +76,39 @@ _POSIX_CLASSES = {
     "print": " -~", "punct": "!-/:-@\\[-`{-~", "space": "\\s", "upper": "A-Z",
     "word": "\\w", "xdigit": "0-9A-Fa-f",
 }
+
+
+#: POSIX classes that match Unicode letters (and digits) in Onigmo: the Python
+#: spelling (a Unicode-scoped group, since ``re`` has no property classes) and
+#: the members of an RE2 class.
+_UNICODE_PY = {"alnum": "(?u:[^\\W_])", "alpha": "(?u:[^\\W\\d_])", "word": "(?u:\\w)"}
+_UNICODE_RE2 = {"alnum": "\\p{L}\\p{N}", "alpha": "\\p{L}", "word": "\\p{L}\\p{N}_"}
+
+
+def _unicode_posix(text: str, i: int) -> list[str]:
+    """The Unicode POSIX classes directly inside the bracket expression at ``text[i]``."""
+    found: list[str] = []
+    j, n = i + 1, len(text)
+    if j < n and text[j] == "]":
+        j += 1
+    while j < n:
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "]":
+            return found
+        if text.startswith("[:", j):
+            k = text.find(":]", j + 2)
+            if k < 0:
+                return []
+            name = text[j + 2:k]
+            if name in _UNICODE_PY and name not in found:
+                found.append(name)
+            j = k + 2
+            continue
+        j += 1
+    return []
 
 
 @dataclass(frozen=True)
@@ -71,6 +136,10 @@ class Translation:
     #: user may add alternations, optional groups and single-atom repetition such
     #: as ``\s+``: each alternative only multiplies the work by a constant.
     audited: bool = False
+    #: The gate for a text without a newline, where Onigmo's line anchors are
+    #: plain start and end anchors: RE2 then knows where a match can start
+    #: instead of searching for it. None when it would equal ``gate``.
+    gate_single_line: str | None = None
 
 
 class _Unnamed:
@@ -86,8 +155,17 @@ class _Open:
         self.text = f"(?P<{group}>"
 
 
+class _Anchor:
+    """``^`` or ``$``: a line anchor in Onigmo, kept apart so the single-line gate can differ."""
+
+    __slots__ = ("char",)
+
+    def __init__(self, char: str) -> None:
+        self.char = char
+
+
 _UNNAMED = _Unnamed()
-_Token = str | tuple[str, str] | _Unnamed | _Open
+_Token = str | tuple[str, str] | _Unnamed | _Open | _Anchor
 
 
 class GrokSyntaxError(ConfigError):
@@ -150,7 +228,7 @@ class _Translator:
                 i += 1
                 prev_quant = False
             elif c == "%" and text.startswith("%{", i):
-                j = text.find("}", i + 2)
+                j = _reference_end(text, i + 2)
                 if j < 0:
                     raise self._error(text, f"unterminated %{{ at position {i + 1}")
                 self.choices.append(False)
@@ -158,6 +236,11 @@ class _Translator:
                 i = j + 1
                 prev_quant = False
                 self._close(text, i, audited)
+            elif c == "^" or c == "$":
+                # Onigmo's ^ and $ are line anchors whatever the options are.
+                emit(_Anchor(c))
+                i += 1
+                prev_quant = False
             elif c in "*+?":
                 if prev_quant and c == "+":
                     self.blockers.add("possessive quantifier")
@@ -265,6 +348,18 @@ class _Translator:
         return f"(?P={group})"
 
     def _char_class(self, text: str, i: int) -> int:
+        """A bracket expression. POSIX letter classes match Unicode letters, as in Onigmo.
+
+        Python's ``re`` has no Unicode property classes, so a positive class that
+        holds ``[:alnum:]``, ``[:alpha:]`` or ``[:word:]`` becomes an alternation of a
+        Unicode-scoped class and the rest of the members; RE2 (the gate) gets one
+        class with ``\\p{L}``/``\\p{N}``, which matches the same characters.
+        """
+        negated = text.startswith("[^", i)
+        if not negated:
+            unicode_parts = _unicode_posix(text, i)
+            if unicode_parts:
+                return self._unicode_class(text, i, unicode_parts)
         emit = self.out.append
         n = len(text)
         emit("[")
@@ -294,6 +389,55 @@ class _Translator:
                 emit("\\[")
             elif c == "&" and text.startswith("&&", j):
                 raise self._error(text, "character class intersection (&&) is not supported")
+            elif c == "]":
+                emit("]")
+                return j + 1
+            else:
+                emit(c)
+            j += 1
+        raise self._error(text, f"unterminated character class at position {i + 1}")
+
+    def _unicode_class(self, text: str, i: int, parts: list[str]) -> int:
+        """``[[:alnum:]_.-]`` -> ``(?:(?u:[^\\W_])|[_.-])`` for Python, one class for RE2."""
+        start = len(self.out)
+        end = self._char_class_members(text, i, skip_unicode=True)
+        # Class members are emitted as plain text (no engine-specific tokens).
+        rest = "".join(t for t in self.out[start:] if isinstance(t, str))
+        del self.out[start:]
+        py = "|".join(_UNICODE_PY[p] for p in parts)
+        re2 = "".join(_UNICODE_RE2[p] for p in parts)
+        if rest != "[]":
+            py += "|" + rest
+            re2 += rest[1:-1]
+        self.out.append((f"(?:{py})", f"[{re2}]"))
+        return end
+
+    def _char_class_members(self, text: str, i: int, *, skip_unicode: bool) -> int:
+        """Emit ``[members]`` without the Unicode POSIX classes; returns the end index."""
+        emit = self.out.append
+        n = len(text)
+        emit("[")
+        j = i + 1
+        if j < n and text[j] == "]":
+            emit("\\]")
+            j += 1
+        while j < n:
+            c = text[j]
+            if c == "\\":
+                j = self._escape(text, j, in_class=True)
+                continue
+            if c == "[" and text.startswith("[:", j):
+                k = text.find(":]", j + 2)
+                name = text[j + 2:k]
+                if not (skip_unicode and name in _UNICODE_PY):
+                    posix = _POSIX_CLASSES.get(name)
+                    if posix is None:
+                        raise self._error(text, f"unknown POSIX class {text[j:k + 2]}")
+                    emit(posix)
+                j = k + 2
+                continue
+            if c == "[":
+                emit("\\[")
             elif c == "]":
                 emit("]")
                 return j + 1
@@ -371,11 +515,21 @@ class _Translator:
         return _Open(group)
 
     def _reference(self, inner: str, stack: tuple[str, ...]) -> None:
-        name, _, rest = inner.partition(":")
+        m = _REFERENCE.match(inner)
+        if m is None:
+            raise GrokSyntaxError(f"bad pattern reference %{{{inner}}}")
+        # As in Logstash's grok, text after the name and semantic is ignored
+        # (``%{NAME - a comment}`` is ``%{NAME}``).
+        name, rest, definition = m.group("name"), m.group("sub") or "", m.group("definition")
+        inline = definition is not None
         semantic, _, type_ = rest.partition(":")
-        if "=" in name:
-            raise GrokSyntaxError(f"inline definitions (%{{{inner}}}) are not supported; "
-                                  "use pattern_definitions")
+        if inline:
+            # %{NAME=regex} / %{NAME:field=regex}: NAME is defined on the spot, for the
+            # rest of this expression (as in Logstash, where each expression has its own
+            # copy of the library).
+            if not definition or not _NAME.fullmatch(name):
+                raise GrokSyntaxError(f"bad inline pattern definition %{{{inner}}}")
+            self.library = {**self.library, name: definition}
         body = self.library.get(name)
         if body is None:
             raise GrokSyntaxError(f"unknown grok pattern %{{{name}}}")
@@ -407,7 +561,15 @@ class _Translator:
         py: list[str] = []
         r2: list[str] = []
         gate: list[str] = []
+        single: list[str] = []        # the gate with plain anchors (see Translation)
         for tok in self.out:
+            if isinstance(tok, _Anchor):
+                anchor = f"(?m:{tok.char})"
+                py.append(anchor)
+                r2.append(anchor)
+                gate.append(anchor)
+                single.append(tok.char)
+                continue
             if isinstance(tok, _Unnamed):
                 py.append(unnamed)
                 r2.append(unnamed)
@@ -424,10 +586,14 @@ class _Translator:
                 py.append(tok)
                 r2.append(tok)
                 gate.append(tok)
+            single.append(gate[-1])
         blockers = tuple(sorted(self.blockers))
+        gate_text = "".join(gate)
+        single_text = "".join(single)
         return Translation(expression, "".join(py), None if blockers else "".join(r2),
-                           None if blockers else "".join(gate),
-                           tuple(self.captures), blockers, not self.free_form)
+                           None if blockers else gate_text,
+                           tuple(self.captures), blockers, not self.free_form,
+                           None if blockers or single_text == gate_text else single_text)
 
 
 def _repeats(text: str, i: int) -> bool:

@@ -39,7 +39,8 @@ class GrokConfig(CommonOptions):
             "Field -> grok expression, or field -> list of expressions tried in order. "
             "Expressions use %{SYNTAX}, %{SYNTAX:SEMANTIC} and %{SYNTAX:SEMANTIC:int|float|bool}; "
             "SEMANTIC is a field reference ([http][method] or http.method). Oniguruma "
-            "named groups (?<field>...) capture too."))
+            "named groups (?<field>...) capture too, and %{NAME=regex} defines a pattern "
+            "inline. As in Logstash, '.' matches a newline and ^/$ are line anchors."))
     break_on_match: bool = Field(True, description=(
         "Stop at the first expression that matches. When false, every expression "
         "of every field is tried and all their captures are stored."))
@@ -50,7 +51,8 @@ class GrokConfig(CommonOptions):
         "Store only captures with a name. When false, %{SYNTAX} without a semantic "
         "is stored under the pattern name."))
     keep_empty_captures: bool = Field(False, description=(
-        "Store captures that matched the empty string."))
+        "Store captures that matched the empty string, and store null for an optional "
+        "capture that took no part in the match (as Logstash does)."))
     tag_on_failure: StrList = Field(default_factory=lambda: ["_grokparsefailure"], description=(
         "Tags added when no expression matches."))
     tag_on_timeout: str = Field("_groktimeout", description=(
@@ -75,3 +77,26 @@ class GrokConfig(CommonOptions):
         "(source.address, http.request.method, http.response.status_code...)."))
     target: str | None = Field(None, description=(
         "Put every capture under this field instead of at the event's root."))
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's shapes: ``match => ["field", "expr", ...]`` pairs, single strings for lists."""
+        settings = dict(options)
+        match = settings.get("match")
+        if isinstance(match, list):
+            if len(match) % 2:
+                raise ValueError("grok match as an array takes field, expression pairs")
+            merged: dict[str, list[str]] = {}
+            for field, expr in zip(match[::2], match[1::2]):
+                merged.setdefault(field, []).extend(expr if isinstance(expr, list) else [expr])
+            settings["match"] = merged
+        add_field = settings.get("add_field")
+        if isinstance(add_field, list):    # add_field => ["name", "value", ...]
+            if len(add_field) % 2:
+                raise ValueError("add_field as an array takes name, value pairs")
+            settings["add_field"] = dict(zip(add_field[::2], add_field[1::2]))
+        for name in ("overwrite", "tag_on_failure", "patterns_dir", "add_tag", "remove_field",
+                     "remove_tag"):
+            if isinstance(settings.get(name), str):
+                settings[name] = [settings[name]]
+        return settings

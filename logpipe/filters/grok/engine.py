@@ -23,9 +23,11 @@ about a fifth of stdlib ``re``, while the capture-free RE2 scan costs about
 as much as one ``re`` match. The measurements are in benchmarks/bench_parsing.py
 and in logpipe/filters/grok/README.md.
 
-Character classes are ASCII in every engine (``\\w``, ``\\d``, ``\\s``, ``\\b``), as
-in Oniguruma's Ruby syntax that grok users know, so a line gets the same
-answer whichever engine runs it.
+Every engine runs with "dot matches newline" (grok compiles with Ruby's
+MULTILINE flag, so a Java stack trace captures whole). ``\\w``, ``\\d``, ``\\s``
+and ``\\b`` are ASCII in every engine, as in Onigmo's Ruby syntax; POSIX letter
+classes are Unicode (see the compiler), so a line gets the same answer whichever
+engine runs it.
 """
 from __future__ import annotations
 
@@ -69,18 +71,24 @@ def _group_order(groupindex: dict[str, int], names: Sequence[str]) -> tuple[int,
 class Program:
     """One compiled grok expression; ``search`` returns capture texts or None."""
 
-    __slots__ = ("translation", "engine", "_gate", "_rx", "_timeout_rx", "_order", "_empty")
+    __slots__ = ("translation", "engine", "_gate", "_gate1", "_rx", "_timeout_rx", "_order", "_empty")
 
     def __init__(self, translation: Translation) -> None:
         self.translation = translation
         names = [c.group for c in translation.captures]
-        self._gate = _re2_gate(translation.gate) if translation.gate is not None else None
+        self._gate = _re2_gate("(?s)" + translation.gate) if translation.gate is not None else None
+        # Lines without a newline (nearly all) use plain anchors: with (?m:^) RE2 has to
+        # search for where the match starts; with ^ it knows.
+        single = translation.gate_single_line
+        self._gate1 = self._gate
+        if single is not None and self._gate is not None:
+            self._gate1 = _re2_gate("(?s)" + single) or self._gate
         self._rx: re.Pattern[str] | None = None
         self._timeout_rx: regex.Pattern[str] | None = None
         self._empty: Groups = ()
         if self._gate is not None and translation.audited:
             try:
-                self._rx = re.compile(translation.regex, re.ASCII)
+                self._rx = re.compile(translation.regex, re.ASCII | re.DOTALL)
             except re.error:
                 pass          # RE2-only syntax such as \p{L}: extract with ``regex``
         try:
@@ -88,7 +96,7 @@ class Program:
                 self.engine = "gated"
                 groupindex = dict(self._rx.groupindex)
             else:
-                self._timeout_rx = regex.compile(translation.regex, regex.ASCII | regex.V0)
+                self._timeout_rx = regex.compile(translation.regex, regex.ASCII | regex.V0 | regex.DOTALL)
                 self.engine = "gated-timeout" if self._gate is not None else "timeout"
                 groupindex = dict(self._timeout_rx.groupindex)
         except regex.error as exc:
@@ -103,8 +111,10 @@ class Program:
         backtracking ``regex`` engine. Raises GrokTimeout.
         """
         start = 0
-        gate = self._gate
+        gate = self._gate1
         if gate is not None:
+            if "\n" in text and self._gate is not None:
+                gate = self._gate
             if text.isascii():
                 data = text.encode("ascii")
                 span = gate.Match(_UNANCHORED, data, 0, len(data))[0]

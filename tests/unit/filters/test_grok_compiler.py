@@ -24,7 +24,30 @@ def test_unnamed_groups_are_not_captured() -> None:
 
 def test_onig_multiline_flag_means_dot_all() -> None:
     assert captures("(?m)%{GREEDYDATA:all}", "one\ntwo") == {"all": "one\ntwo"}
-    assert captures("%{GREEDYDATA:first}", "one\ntwo") == {"first": "one"}
+
+
+def test_dot_matches_newline_as_grok_compiles_with_ruby_multiline() -> None:
+    trace = "java.lang.Error: boom\n\tat a.B.c(B.java:1)\n"
+    assert captures("%{GREEDYDATA:all}", trace) == {"all": trace}
+    assert captures("^%{WORD:w}: %{GREEDYDATA:rest}$", "Error: one\ntwo") == {"w": "Error",
+                                                                             "rest": "one\ntwo"}
+
+
+def test_caret_and_dollar_are_line_anchors_as_in_onigmo() -> None:
+    assert captures("^%{INT:n}$", "header\n42\nfooter") == {"n": "42"}
+    assert captures(r"\A%{INT:n}\z", "header\n42") is None
+
+
+def test_posix_letter_classes_match_unicode_letters() -> None:
+    assert captures("^%{UNIXPATH:p}$", "/opt/Čierný_Peter/.中") == {"p": "/opt/Čierný_Peter/.中"}
+    assert captures("^(?<w>[[:alpha:]]+)$", "Mär") == {"w": "Mär"}
+    assert captures(r"^(?<w>\w+)$", "Mär") is None          # \w stays ASCII, as in Onigmo
+
+
+def test_inline_pattern_definitions() -> None:
+    assert captures("%{FIZZLE:f=\\d+} x", "hello 1234 x") == {"f": "1234"}
+    c = Compiler(named_captures_only=False)
+    assert c.compile("%{FIZZLE=[a-c]+}").program.search("xxabcx", 1) == ("abc",)
 
 
 def test_isolated_option_is_scoped_to_its_group() -> None:
@@ -117,7 +140,7 @@ def test_choices_outside_repetition_extract_what_the_guarded_engine_extracts() -
     assert captures(expr, "10.0.0.1 - bob [] end") is None
 
 
-@pytest.mark.parametrize("expr", ["%{A", "(?<>x)", "a)", "(?~x)", r"\g<x>", "%{X=y}",
+@pytest.mark.parametrize("expr", ["%{A", "(?<>x)", "a)", "(?~x)", r"\g<x>", "%{X=}",
                                   r"(a)\1(?<b>c)"])
 def test_syntax_errors(expr: str) -> None:
     with pytest.raises(GrokSyntaxError):
@@ -131,3 +154,19 @@ def test_numbered_backreference_without_named_groups() -> None:
 
 def test_several_posix_classes_in_one_set() -> None:
     assert captures(r"(?<v>[[:digit:][:punct:]]+)", "ab 12.5% x") == {"v": "12.5%"}
+
+
+def test_text_after_the_name_in_a_reference_is_ignored_as_in_logstash() -> None:
+    assert captures("%{INT:n - the count}", "n=7") == {"n": "7"}
+
+
+def test_inline_definition_may_hold_braces() -> None:
+    assert captures(r"%{AREA:area=\d{3}}-", "tel 555-1234") == {"area": "555"}
+
+
+def test_single_line_gate_and_multi_line_gate_agree_on_anchors() -> None:
+    expr = Compiler().compile("^%{WORD:w}$")
+    assert expr.program.translation.gate_single_line is not None
+    assert expr.program.search("alpha", 1) == ("alpha",)
+    assert expr.program.search("x y\nalpha\nz w", 1) == ("alpha",)
+    assert expr.program.search("x alpha", 1) is None

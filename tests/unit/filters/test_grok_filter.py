@@ -232,3 +232,28 @@ def test_flat_captures_land_the_same_with_or_without_missing_groups() -> None:
     assert not partial.contains("bytes")
     [clash] = grok({"message": expr}, {"message": "GET /a 12", "path": "/old"})
     assert clash.get("path") == ["/old", "/a"] and clash.get("bytes") == "12"
+
+
+def test_int_and_float_convert_like_ruby_to_i_and_to_f() -> None:
+    [e] = grok({"message": r"%{NOTSPACE:a:int} %{NOTSPACE:b:int} %{NOTSPACE:c:float}"},
+               {"message": "42abc xyz 0.5s"})
+    assert (e.get("a"), e.get("b"), e.get("c")) == (42, 0, 0.5)
+
+
+def test_keep_empty_captures_stores_null_for_an_unmatched_optional_capture() -> None:
+    expr = "1=%{WORD:foo1} *(?:2=%{WORD:foo2})?"
+    [kept] = grok({"message": expr}, {"message": "1=test"}, keep_empty_captures=True)
+    assert "foo2" in kept.data and kept.data["foo2"] is None and kept.get("foo1") == "test"
+    [dropped] = grok({"message": expr}, {"message": "1=test"})
+    assert "foo2" not in dropped.data
+
+
+def test_logstash_array_shapes_of_match_and_add_field() -> None:
+    settings = GrokFilter.Config.from_logstash(
+        {"match": ["message", "%{INT:n}", "other", "%{WORD:w}"], "add_field": ["k", "%{n}"],
+         "overwrite": "message"})
+    assert settings["match"] == {"message": ["%{INT:n}"], "other": ["%{WORD:w}"]}
+    assert settings["add_field"] == {"k": "%{n}"} and settings["overwrite"] == ["message"]
+    f = GrokFilter(GrokFilter.Config.model_validate(settings), id="g")
+    [e] = f.process([Event({"message": "n 5"})])
+    assert e.get("k") == "5"
