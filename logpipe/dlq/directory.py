@@ -89,6 +89,9 @@ class DirectoryDeadLetterQueue:
     def _append(self, data: bytes) -> None:
         limit = self.settings.max_bytes
         if self._total + len(data) > limit:
+            # Segments may have been replayed or removed since: look again before refusing.
+            self._total = sum(p.stat().st_size for p in self.path.glob(f"*{SUFFIX}"))
+        if self._total + len(data) > limit:
             raise DeadLetterQueueUnavailable(
                 f"dead-letter directory {self.path} is full ({self._total} of {limit} bytes, "
                 f"max_bytes); replay or remove segments to make room")
