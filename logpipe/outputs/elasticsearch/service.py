@@ -144,6 +144,21 @@ class BulkService:
         if self.metrics is not None:
             self.metrics.documents(written, already_written, rejected)
 
+    async def reachable(self, timeout: float = 3.0) -> bool:
+        """Whether the cluster answers a light request now (readiness)."""
+        try:
+            await self.client.options(request_timeout=timeout).perform_request(
+                "GET", "/_cluster/health", params={"timeout": f"{int(timeout)}s"},
+                headers={"accept": "application/json"}, endpoint_id="cluster.health")
+        except ApiError as exc:
+            ok = exc.meta.status < 500
+        except (TransportError, OSError, TimeoutError):
+            ok = False
+        else:
+            ok = True
+        self.healthy = ok
+        return ok
+
     async def _encode(self, data: bytes) -> tuple[bytes, dict[str, str]]:
         if self.compression_level is None:
             return data, NDJSON_HEADERS

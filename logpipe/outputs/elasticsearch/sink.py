@@ -12,8 +12,8 @@ dead-letter queue, and the documents beside them are delivered. An output-level
 ``dead_letter_queue`` (a Kafka topic) still takes them here instead, and
 ``on_rejected: drop_with_log`` logs and drops them.
 
-``ready()`` is False while the last bulk requests found the cluster unreachable
-(or answered 5xx) and a ping fails, so ``/readyz`` takes the replica out.
+``ready()`` is False while the cluster does not answer (or answers 5xx), so
+``/readyz`` takes the replica out until it is back.
 """
 from __future__ import annotations
 
@@ -76,19 +76,14 @@ class ElasticsearchOutput(Output):
         return self.service.counters
 
     async def ready(self) -> bool:
-        """False while the cluster is unreachable: the last requests found no answer (or
-        5xx) and a ping does not get through either."""
-        if self.service.healthy:
-            return True
-        try:
-            reachable = bool(await self._client.options(request_timeout=3).ping())
-        except Exception:
-            reachable = False
+        """Whether the cluster answers now (any answer below 500, even a refusal for lack of
+        privileges, proves it is there) and this output's own dead-letter queue, if it has
+        one, can be written."""
+        reachable = await self.service.reachable()
         if reachable:
             self.service.healthy = True
-        if self.dlq is not None:
-            ok, _ = self.dlq.ready()
-            reachable = reachable and ok
+        if self.dlq is not None and not self.dlq.ready()[0]:
+            return False
         return reachable
 
     async def send(self, events: list[Event]) -> Delivery | None:
