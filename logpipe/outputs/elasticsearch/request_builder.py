@@ -102,15 +102,15 @@ class RequestBuilder:
         render_pipeline = self._pipeline
         out: list[BulkItem] = []
         for n, event in enumerate(events, start):
+            index = const if const is not None else render_index(event)
             try:
                 doc = dumps(event.data)
             except TypeError as exc:
                 if refused is None:
                     raise
-                refused.append(_unserializable(n, exc))
+                refused.append(_unserializable(n, index, exc))
                 continue
             doc_id = assign(event, doc)
-            index = const if const is not None else render_index(event)
             pipeline = render_pipeline(event) if render_pipeline is not None else None
             out.append(BulkItem(n, index, doc_id, self.action_line(index, doc_id, pipeline), doc, pipeline))
         return out
@@ -134,11 +134,11 @@ class RequestBuilder:
             yield pending
 
 
-def _unserializable(pos: int, exc: Exception) -> Failed:
+def _unserializable(pos: int, index: str, exc: Exception) -> Failed:
     from logpipe.outputs.elasticsearch.response import Rejection
     from logpipe.outputs.elasticsearch.service import Failed
 
-    item = BulkItem(pos, "", None, b"", b"")
+    item = BulkItem(pos, index, None, b"", b"")
     return Failed(item, Rejection(0, 400, {"type": "serialization_error",
                                            "reason": f"the event cannot be written as JSON: {exc}"}), 0)
 
