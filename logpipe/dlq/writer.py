@@ -43,8 +43,9 @@ def spill_path_for(config: DeadLetterQueueConfig, owner_id: str, worker: int | N
 
 
 def destination_of(config: DeadLetterQueueConfig) -> str:
-    """What a spill file records as its destination: the brokers and the topic."""
-    return f"kafka://{','.join(sorted(config.servers()))}/{config.topic}"
+    """What a spill file records as its destination: the topic. (Not the brokers: the same
+    cluster may be reached by other addresses after a move.)"""
+    return f"kafka topic {config.topic}"
 
 
 def make_producer(config: DeadLetterQueueConfig) -> Any:

@@ -77,5 +77,5 @@ def test_a_spill_file_records_its_destination_and_is_not_drained_elsewhere(tmp_p
     assert kafka.records == []
     spill = tmp_path / "dlq-spill" / "gm" / "elasticsearch.jsonl"
     assert spill.exists()
-    assert (spill.parent / "elasticsearch.jsonl.destination").read_text() == "kafka://k:9092/topic-a"
+    assert (spill.parent / "elasticsearch.jsonl.destination").read_text() == "kafka topic topic-a"
     assert os.path.getsize(spill) > 0
