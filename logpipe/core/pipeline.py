@@ -114,12 +114,13 @@ class Pipeline:
         return InputContext(submit, try_submit, self.stopping, lambda: self.queue.full)
 
     def _settle(self, batches: list[Batch], ok: bool, reason: str | None, *, retriable: bool = True,
-                rejected: list[str] | None = None, dead_lettered: int = 0) -> None:
+                rejected: list[str] | None = None,
+                dead_lettered: dict[int, int] | None = None) -> None:
         count = 0
-        for batch in batches:
+        for n, batch in enumerate(batches):
             count += len(batch.events)
             batch.complete(ok, reason, retriable=retriable, rejected=rejected,
-                           dead_lettered=dead_lettered)
+                           dead_lettered=dead_lettered.get(n, 0) if dead_lettered else 0)
         self.events_settled += count
         if ok:
             self.stats.events_acked += count
@@ -230,7 +231,9 @@ class Pipeline:
                           len(refused), refused[0])
                 self._settle(batches, False, refused[0], retriable=False, rejected=refused)
                 continue
-            self._settle(batches, True, None, dead_lettered=len(combined.rejected))
+            self._settle(batches, True, None,
+                         dead_lettered=_owners(batches, events, combined.rejected)
+                         if combined.rejected else None)
 
     async def _run_input(self, plugin: Input) -> None:
         ctx = self._context_for(plugin)
@@ -347,3 +350,17 @@ def _reason_type(reason: str) -> str:
     from logpipe.dlq.record import error_type_of
 
     return error_type_of(reason)
+
+
+def _owners(batches: list[Batch], events: list[Event], rejected: list[Rejection]) -> dict[int, int]:
+    """Dead letters per input batch (by index): each rejected event is traced back to the
+    batch it came in (filters keep event objects); one a filter made is not counted."""
+    if len(batches) == 1:
+        return {0: len(rejected)}
+    owner = {id(e): n for n, b in enumerate(batches) for e in b.events}
+    counts: dict[int, int] = {}
+    for r in rejected:
+        n = owner.get(id(events[r.position]))
+        if n is not None:
+            counts[n] = counts.get(n, 0) + 1
+    return counts
