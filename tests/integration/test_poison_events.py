@@ -78,3 +78,36 @@ outputs:
 
 async def _committed(bootstrap: str, group: str, offset: int) -> bool:
     return (await committed_offsets(bootstrap, group)).get(0) == offset
+
+
+@sync
+async def test_a_pipeline_with_a_kafka_dead_letter_queue_sends_any_outputs_rejects_there(
+        kafka_bootstrap: str, unique_topic: Callable[..., str], tmp_path: Path) -> None:
+    """The file output refuses the poison event; the pipeline's Kafka dead-letter topic gets it,
+    and ``logpipe dlq inspect --pipeline`` finds that topic from the pipeline's settings."""
+    dlq_topic = unique_topic(1)
+    out = tmp_path / "out.jsonl"
+    pipeline_file = tmp_path / "kdlq.yaml"
+    pipeline_file.write_text(f"""
+settings:
+  batch_delay_ms: 5
+  "path.data": "{tmp_path}"
+  dead_letter_queue: {{type: kafka, kafka: {{bootstrap_servers: "{kafka_bootstrap}", topic: {dlq_topic}}}}}
+inputs: [{{type: generator, count: 2, batch: 2, lines: ["id=1 bytes=1", "id=2 bytes={POISON}"]}}]
+filters:
+  - {{type: dissect, mapping: {{message: "id=%{{id}} bytes=%{{bytes}}"}}, convert_datatype: {{bytes: int}}}}
+outputs: [{{type: file, id: archive, path: "{out}"}}]
+""")
+    from logpipe.config import load_file
+    from logpipe.core.pipeline import Pipeline
+
+    assert await Pipeline(load_file(pipeline_file)).run()
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["1"]
+    stdout = io.StringIO()
+    with redirect_stdout(stdout):
+        code = await asyncio.to_thread(cli, ["dlq", "inspect", "--pipeline", str(pipeline_file),
+                                             "--json"])
+    assert code == 0
+    [record] = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert record["plugin_id"] == "archive" and record["pipeline"] == "kdlq"
+    assert record["error"]["type"] == "serialization_error" and record["event"]["bytes"] == POISON
