@@ -1,8 +1,9 @@
-"""Settings of a dead-letter queue: a Kafka topic plus a local spill file.
+"""Settings of dead-letter queues.
 
-The section is the same wherever it appears (under an ``elasticsearch``
-output today, under any output that can reject events tomorrow), so it lives
-here rather than in one output's config.
+:class:`DeadLetterQueueConfig` is a Kafka topic plus a local spill file; it is
+the ``kafka:`` part of the pipeline's ``dead_letter_queue`` and an elasticsearch
+output's own ``dead_letter_queue``. :class:`PipelineDeadLetterQueue` is the
+pipeline-level setting: a directory of segment files (default), Kafka, or none.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class DeadLetterQueueConfig(KafkaSecurityConfig):
     topic: str = Field(DEFAULT_TOPIC, description="Topic that receives dead-lettered events.")
     spill_path: str | None = Field(
         None, description="Append-only file used while Kafka is unreachable; drained to the topic "
-                          "when it is back. Default: data/dlq-spill/<output id>.jsonl.")
+                          "when it is back. Default: <path.data>/dlq-spill/<pipeline>/<output id>.jsonl.")
     scrub: bool = Field(
         False, description="Run the scrub filter's masking over each event again before it is "
                            "written (the pipeline normally scrubs earlier).")
