@@ -25,7 +25,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +34,9 @@ from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
 from logpipe.core.telemetry import MetricsRegistry
 from logpipe.core.services import DeadLetters, Resources, Scrubbing
+
+if TYPE_CHECKING:
+    from logpipe.config.models import Settings
 
 
 class PluginConfig(BaseModel):
@@ -79,7 +82,8 @@ class PluginContext:
     pipeline: str = "main"
     worker_index: int = 0
     worker_count: int = 1
-    settings: Any = None
+    #: The pipeline's settings (None for a plugin built outside a pipeline).
+    settings: Settings | None = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("logpipe"))
     #: The process's registry for a plugin's own series (the engine counts in/out/time).
     metrics: MetricsRegistry = field(default_factory=MetricsRegistry)
