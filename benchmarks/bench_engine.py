@@ -4,6 +4,11 @@ Both sides build the same events (a dict with a timestamp and a message) and do
 the same mutation (add a field, rename one, uppercase one, add a tag); the ratio
 of their rates is how much of the time the framework itself takes.
 
+The pipeline runs twice, with filters in their own thread (the default, so the
+event loop keeps serving I/O while filters work) and on the event loop
+(``filter_thread: false``), alternating, so the cost of the thread hand-off is
+measured in the same run.
+
     python benchmarks/bench_engine.py [--events N] [--json]
 """
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import orjson
 
 PIPELINE = """
-settings: {{batch_size: 1000, pipeline_workers: 1, batch_delay_ms: 0}}
+settings: {{batch_size: 1000, pipeline_workers: 1, batch_delay_ms: 0, filter_thread: {thread}}}
 inputs:
   - type: generator
     count: {count}
@@ -60,13 +65,14 @@ def reference_loop(count: int) -> float:
     return time.perf_counter() - started
 
 
-def framework(count: int) -> float:
+def framework(count: int, thread: bool = True) -> float:
     from logpipe.config import load_text
     from logpipe.core.pipeline import Pipeline
     from logpipe.runtime.runner import install_loop_policy
 
     install_loop_policy()
-    spec = load_text(PIPELINE.format(count=count), source="bench_engine.yaml")
+    spec = load_text(PIPELINE.format(count=count, thread=str(thread).lower()),
+                     source="bench_engine.yaml")
 
     async def go() -> float:
         p = Pipeline(spec)
@@ -82,13 +88,20 @@ def framework(count: int) -> float:
 def run(count: int) -> dict[str, Any]:
     framework(min(count, 20_000))  # warm caches and imports
     ref = min(reference_loop(count) for _ in range(3))
-    ours = min(framework(count) for _ in range(3))
+    threaded: list[float] = []
+    on_loop: list[float] = []
+    for _ in range(3):
+        threaded.append(framework(count, thread=True))
+        on_loop.append(framework(count, thread=False))
+    ours, loop_only = min(threaded), min(on_loop)
     return {
         "scenario": "engine: generator -> mutate -> blackhole (1 worker)",
         "events": count,
         "logpipe_events_per_s": round(count / ours),
         "reference_events_per_s": round(count / ref),
         "ratio": round(ref / ours, 3),
+        "filters_on_loop_events_per_s": round(count / loop_only),
+        "filter_thread_cost": round(1 - loop_only / ours, 3),
     }
 
 

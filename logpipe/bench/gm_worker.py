@@ -62,7 +62,7 @@ def run_reference(pool: str, count: int, batch: int) -> dict[str, Any]:
     return {"events": done, "start": start, "end": end, "cpu": time.process_time() - cpu}
 
 
-def run_logpipe(pool: str, count: int, batch: int) -> dict[str, Any]:
+def run_logpipe(pool: str, count: int, batch: int, filter_thread: bool = True) -> dict[str, Any]:
     from logpipe.bench import pool_input
     from logpipe.bench.pipelines import load_variant
     from logpipe.core.pipeline import Pipeline
@@ -71,6 +71,7 @@ def run_logpipe(pool: str, count: int, batch: int) -> dict[str, Any]:
     pool_input.register()
     spec = load_variant([{"type": pool_input.NAME, "file": pool, "count": count, "batch": batch}],
                         [{"type": "blackhole"}])
+    spec.settings.filter_thread = filter_thread
 
     async def main() -> dict[str, Any]:
         pipeline = Pipeline(spec)
@@ -97,18 +98,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=0, help="events to process (default: the pool once)")
     p.add_argument("--batch", type=int, default=500)
     p.add_argument("--no-wait", action="store_true", help="start at once (for profilers)")
+    p.add_argument("--filters-on-loop", action="store_true",
+                   help="logpipe: run filters on the event loop instead of their own thread")
     args = p.parse_args(argv)
     global _WAIT
     _WAIT = not args.no_wait
     ensure_scrub_key()
-    run = run_logpipe if args.subject == "logpipe" else run_reference
     with tempfile.TemporaryDirectory() as tmp:
         pool = args.pool
         if pool is None:
             pool = str(Path(tmp) / "pool.ndjson")
             write_pool(Path(pool), make_pool(args.pool_size))
         count = args.count or len(read_pool(pool))
-        result = run(pool, count, args.batch)
+        if args.subject == "logpipe":
+            result = run_logpipe(pool, count, args.batch, not args.filters_on_loop)
+        else:
+            result = run_reference(pool, count, args.batch)
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     sys.stdout.flush()
     return 0

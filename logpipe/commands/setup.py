@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--es", metavar="URL", help="Elasticsearch URL (overrides the pipeline's hosts)")
     p.add_argument("--resources", metavar="DIR",
                    help="directory holding ilm/ and index_templates/ (default: the working "
-                        "directory, else the logpipe checkout)")
+                        "directory, else --config-dir, else the ones shipped with logpipe)")
     p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     p.set_defaults(func=run)
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from logpipe.setup.resources import load
 
     configs = cluster_configs(args)
-    resources = load(args.resources)
+    resources = load(args.resources, getattr(args, "config_dir", None))
     status = 0
     for cfg in configs:
         status = max(status, asyncio.run(_setup(cfg, resources, args.dry_run)))

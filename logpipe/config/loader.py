@@ -167,7 +167,8 @@ class _Lines:
 
 
 def resolve(name_or_path: str, config_dir: str | None = None) -> Path:
-    """A NAME is pipelines/NAME.yaml (cwd, then --config-dir); a path is used as is."""
+    """A NAME is pipelines/NAME.yaml (cwd, then --config-dir, then the pipelines shipped with
+    logpipe); a path is used as is."""
     candidate = Path(name_or_path)
     if is_logstash_source(name_or_path) and not candidate.is_file():
         return candidate   # a directory or a glob of .conf files: read by the Logstash loader
@@ -180,7 +181,11 @@ def resolve(name_or_path: str, config_dir: str | None = None) -> Path:
     if config_dir:
         searched.append(Path(config_dir) / f"{name_or_path}.yaml")
         searched.append(Path(config_dir) / "pipelines" / f"{name_or_path}.yaml")
-    searched.append(Path(__file__).resolve().parent.parent.parent / "pipelines" / f"{name_or_path}.yaml")
+    from logpipe.shipped import shipped
+
+    packaged = shipped("pipelines")
+    if packaged is not None:
+        searched.append(packaged / f"{name_or_path}.yaml")
     for path in searched:
         if path.is_file():
             return path

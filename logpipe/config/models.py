@@ -5,11 +5,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from logpipe.dlq.config import PipelineDeadLetterQueue
+
 
 class Settings(BaseModel):
     """Pipeline-wide settings; every one has a default that suits a small node."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     batch_size: int = Field(500, ge=1, description="Most events a pipeline worker takes at once.")
     batch_delay_ms: float = Field(
@@ -43,6 +45,21 @@ class Settings(BaseModel):
         if self.ordered == "auto":
             return self.pipeline_workers == 1
         return bool(self.ordered)
+    path_data: str = Field(
+        "data", alias="path.data",
+        description="Directory for files logpipe keeps (dead letters, spill files, state); "
+                    "relative paths are relative to the working directory.")
+    path_dead_letter_queue: str | None = Field(
+        None, alias="path.dead_letter_queue",
+        description="Directory of the file dead-letter queue (default: <path.data>/dead_letter_queue); "
+                    "each pipeline writes under its own name.")
+    dead_letter_queue: PipelineDeadLetterQueue = Field(
+        default_factory=PipelineDeadLetterQueue,
+        description="Where every output's rejected events go: `type: directory` (default), "
+                    "`kafka` or `none`.")
+    filter_thread: bool = Field(
+        True, description="Run filters in a thread of their own, so that keepalives, heartbeats "
+                          "and HTTP answers keep flowing while a filter works on a hard batch.")
 
 
 class PluginSpec(BaseModel):

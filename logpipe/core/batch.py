@@ -20,7 +20,7 @@ DoneCallback = Callable[["Batch"], None]
 
 class Batch:
     __slots__ = ("events", "size", "input_id", "delivered", "reason", "_on_done", "_future",
-                 "token")
+                 "token", "retriable", "rejected", "dead_lettered")
 
     def __init__(self, events: list[Event], *, size: int = 0, input_id: str = "",
                  on_done: DoneCallback | None = None, token: Any = None) -> None:
@@ -29,6 +29,14 @@ class Batch:
         self.input_id = input_id
         self.delivered: bool | None = None
         self.reason: str | None = None
+        #: When not delivered: whether sending again may succeed (False: some events were
+        #: rejected for good and no dead-letter queue took them).
+        self.retriable = True
+        #: Reasons of the events rejected for good that no dead-letter queue took.
+        self.rejected: list[str] = []
+        #: Events of this batch that went to the dead-letter queue (the batch still counts
+        #: as delivered: they are kept, with their reason).
+        self.dead_lettered = 0
         self._on_done = on_done
         self._future: asyncio.Future[bool] | None = None
         #: Opaque data for the input (a window's sequence number, Kafka offsets).
@@ -38,12 +46,22 @@ class Batch:
     def done(self) -> bool:
         return self.delivered is not None
 
-    def complete(self, delivered: bool, reason: str | None = None) -> None:
-        """Settle the batch; later calls are ignored so a batch is settled once."""
+    def complete(self, delivered: bool, reason: str | None = None, *, retriable: bool = True,
+                 rejected: list[str] | None = None, dead_lettered: int = 0) -> None:
+        """Settle the batch; later calls are ignored so a batch is settled once.
+
+        ``delivered`` is True when every event was delivered or dead-lettered;
+        otherwise ``retriable`` says whether the input should offer it again
+        (HTTP: 503 versus 4xx) and ``rejected`` lists why events were refused.
+        """
         if self.delivered is not None:
             return
         self.delivered = delivered
         self.reason = reason
+        self.retriable = retriable
+        self.dead_lettered = dead_lettered
+        if rejected:
+            self.rejected = rejected
         if self._on_done is not None:
             self._on_done(self)
         if self._future is not None and not self._future.done():

@@ -25,6 +25,8 @@ class PipelineStats:
     batches: int = 0
     events_acked: int = 0
     events_failed: int = 0
+    #: Events an output rejected that went to the dead-letter queue (counted in events_acked).
+    events_dead_lettered: int = 0
 
     def plugin(self, kind: str, type_: str, id_: str) -> PluginStats:
         stats = self.plugins.get(id_)
@@ -37,5 +39,6 @@ class PipelineStats:
             "batches": self.batches,
             "events_acked": self.events_acked,
             "events_failed": self.events_failed,
+            "events_dead_lettered": self.events_dead_lettered,
             "plugins": {k: vars(v).copy() for k, v in self.plugins.items()},
         }

@@ -1,16 +1,24 @@
 """The pipeline engine: inputs -> bounded queue -> workers (filters, outputs) -> acks.
 
 A worker takes up to ``batch_size`` events' worth of input batches, runs the
-filter stages in order, hands the result to every output concurrently, and
-only then settles the input batches: delivered when every output returned,
-failed when one raised. Inputs turn that outcome into their own protocol's
-acknowledgement. When the queue is full, ``submit`` waits, and the wait
-propagates to the sender: that is the backpressure.
+filter stages in order (in a thread of their own, so the event loop keeps
+serving keepalives, heartbeats and HTTP answers), hands the result to every
+output concurrently, and combines what each output says about each event
+(:mod:`logpipe.core.outcome`). Only then are the input batches settled:
+delivered when every event was delivered or went to the pipeline's dead-letter
+queue; not delivered (retriable) when an output wants an event sent again; not
+delivered for good when events were rejected and no dead-letter queue took them.
+Inputs turn that outcome into their own protocol's acknowledgement. When the
+queue is full, ``submit`` waits, and the wait propagates to the sender: that is
+the backpressure. A dead-letter queue that cannot take records is backpressure
+too: the worker holds the batch, logs, and tries again.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Callable, cast
 
 from logpipe.config.loader import (
@@ -38,6 +46,9 @@ from logpipe.core.stages import (
     OutputStage,
     describe_exception,
 )
+from logpipe.core.outcome import Combined, Rejection
+from logpipe.core.services import DeadLetter, DeadLetters, Resources
+from logpipe.core.telemetry import MetricsRegistry
 
 log = logging.getLogger("logpipe.engine")
 
@@ -70,20 +81,36 @@ def filter_plugins(stages: list[FilterStage | ConditionalStage]) -> list[Filter]
 
 class Pipeline:
     def __init__(self, spec: PipelineSpec, *, worker_index: int = 0, worker_count: int = 1,
-                 shared: dict[str, Any] | None = None) -> None:
+                 metrics: MetricsRegistry | None = None, resources: Resources | None = None) -> None:
+        from logpipe.dlq.queue import build as build_dead_letter_queue
+
         self.spec = spec
         self.settings = spec.settings
         self.stats = PipelineStats()
         self.queue = BoundedQueue(self.settings.queue_max_events, self.settings.queue_max_bytes)
+        dlq_settings = self.settings.dead_letter_queue
+        self.dead_letter_queue = build_dead_letter_queue(
+            dlq_settings, pipeline=spec.name, data_dir=self.settings.path_data,
+            directory=self.settings.path_dead_letter_queue,
+            worker=worker_index if worker_count > 1 else None, log=logging.getLogger("logpipe.dlq"))
+        self.dead_letters = DeadLetters(self.dead_letter_queue, pipeline=spec.name,
+                                        scrub=dlq_settings.scrub)
         self.context = PluginContext(pipeline=spec.name, worker_index=worker_index,
                                      worker_count=worker_count, settings=self.settings,
-                                     shared=shared if shared is not None else {})
-        self.context.shared.setdefault("pipeline", self)
+                                     metrics=metrics if metrics is not None else MetricsRegistry(),
+                                     dead_letters=self.dead_letters,
+                                     data_dir=Path(self.settings.path_data),
+                                     resources=resources if resources is not None else Resources())
         self.inputs: list[Input] = [self._build(e) for e in spec.inputs]  # type: ignore[misc]
         self.ordered = self.settings.is_ordered
         self.filter_stages: list[FilterStage | ConditionalStage] = self._stages(spec.filters)
         self.output_stages = [OutputStage(self._build(e), e.predicate,  # type: ignore[arg-type]
                                           self.stats.plugin("output", e.type, e.id)) for e in spec.outputs]
+        # The pipeline's own scrub settings scrub what leaves it by other ways (dead letters).
+        scrubber = next((getattr(f, "scrubber") for f in self.filters if hasattr(f, "scrubber")), None)
+        self.context.scrubber = self.dead_letters.scrubber = scrubber
+        self._filter_thread = (ThreadPoolExecutor(1, thread_name_prefix=f"filters-{spec.name}")
+                               if self.settings.filter_thread and self.filter_stages else None)
         self.stopping = asyncio.Event()
         self._input_tasks: list[asyncio.Task[None]] = []
         self._worker_tasks: list[asyncio.Task[None]] = []
@@ -138,13 +165,16 @@ class Pipeline:
             self._accepted(batch)
             return batch
 
-        return InputContext(submit, try_submit, self.stopping, self.queue)
+        return InputContext(submit, try_submit, self.stopping, lambda: self.queue.full)
 
-    def _settle(self, batches: list[Batch], ok: bool, reason: str | None) -> None:
+    def _settle(self, batches: list[Batch], ok: bool, reason: str | None, *, retriable: bool = True,
+                rejected: list[str] | None = None,
+                dead_lettered: dict[int, int] | None = None) -> None:
         count = 0
-        for batch in batches:
+        for n, batch in enumerate(batches):
             count += len(batch.events)
-            batch.complete(ok, reason)
+            batch.complete(ok, reason, retriable=retriable, rejected=rejected,
+                           dead_lettered=dead_lettered.get(n, 0) if dead_lettered else 0)
         self.events_settled += count
         if ok:
             self.stats.events_acked += count
@@ -153,13 +183,77 @@ class Pipeline:
         if self.events_settled >= self.events_submitted:
             self._all_settled.set()
 
+    # --- outputs and dead letters ------------------------------------------------------
+    async def _deliver(self, events: list[Event]) -> Combined:
+        """Every output's outcome for every event, combined."""
+        outputs = self.output_stages
+        combined = Combined()
+        if len(outputs) == 1:
+            stage = outputs[0]
+            combined.add(await stage.send(events), None, stage.plugin.id, stage.plugin.plugin_name)
+        elif outputs:
+            deliveries = await asyncio.gather(*(o.send(events) for o in outputs))
+            for stage, delivery in zip(outputs, deliveries):
+                combined.add(delivery, None, stage.plugin.id, stage.plugin.plugin_name)
+        return combined
+
+    async def _dead_letter(self, events: list[Event], rejected: list[Rejection]) -> list[str]:
+        """Put rejected events into the dead-letter queue; returns the reasons of those no
+        queue took (only with ``type: none``). A queue that is full or cannot be written
+        holds the batch: logged loudly, tried again with backoff, never dropped."""
+        from logpipe.dlq.queue import DeadLetterQueueUnavailable
+
+        letters = [DeadLetter(events[r.position], r.plugin_id, r.plugin_type, r.reason,
+                              r.details or None) for r in rejected]
+        delay = 0.5
+        while True:
+            try:
+                await self.dead_letters.put(letters)
+            except DeadLetterQueueUnavailable as exc:
+                if not exc.retriable:
+                    return [f"{r.plugin_id}: {r.reason}" for r in rejected]
+                log.error("dead-letter queue (%s) cannot take %d rejected events: %s; holding "
+                          "their batch and trying again in %.1fs", self.dead_letters.destination,
+                          len(letters), exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            break
+        self.stats.events_dead_lettered += len(letters)
+        counters = self.context.metrics
+        for r in rejected:
+            counters.counter("dlq_events_total", {"id": r.plugin_id, "reason": _reason_type(r.reason)},
+                             help="Events written to the dead-letter queue.").inc()
+        log.warning("%d rejected events went to the dead-letter queue (%s); first: %s: %s",
+                    len(letters), self.dead_letters.destination, rejected[0].plugin_id,
+                    rejected[0].reason)
+        return []
+
+    async def _run_filters(self, events: list[Event]) -> list[Event]:
+        if self._filter_thread is None:
+            return run_stages(self.filter_stages, events)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._filter_thread, run_stages, self.filter_stages, events)
+
+    async def ready(self) -> tuple[bool, str]:
+        """Whether this pipeline can deliver: every output that can tell says so, and the
+        dead-letter queue can be written."""
+        ok, reason = self.dead_letters.ready()
+        if not ok:
+            return False, reason
+        for output in self.outputs:
+            try:
+                if not await asyncio.wait_for(output.ready(), 5.0):
+                    return False, f"output {output.id} cannot deliver"
+            except Exception as exc:
+                return False, f"output {output.id}: {describe_exception(exc)}"
+        return True, ""
+
     # --- workers -------------------------------------------------------------------
     async def _worker(self) -> None:
         queue = self.queue
         size = self.settings.batch_size
         delay = self.settings.batch_delay_ms / 1000.0
-        stages = self.filter_stages
-        outputs = self.output_stages
         while True:
             batches = await queue.get_many(size, delay)
             if not batches:
@@ -167,16 +261,17 @@ class Pipeline:
             self.stats.batches += 1
             events = flatten(batches)
             try:
-                for stage in stages:
-                    events = stage.run(events)
-                if len(outputs) == 1:
-                    await outputs[0].send(events)
-                elif outputs:
-                    results = await asyncio.gather(*(o.send(events) for o in outputs),
-                                                   return_exceptions=True)
-                    for result in results:
-                        if isinstance(result, BaseException):
-                            raise result
+                events = await self._run_filters(events)
+                combined = await self._deliver(events)
+                if combined.needs_retry:
+                    reason = combined.first_retry_reason()
+                    log.error("batch of %d events not delivered (%d to retry): %s", len(events),
+                              len(combined.retry), reason)
+                    self._settle(batches, False, reason)
+                    continue
+                refused: list[str] = []
+                if combined.rejected:
+                    refused = await self._dead_letter(events, combined.rejected)
             except asyncio.CancelledError:
                 self._settle(batches, False, "shutdown")
                 raise
@@ -185,7 +280,14 @@ class Pipeline:
                 log.error("batch of %d events not delivered: %s", len(events), reason)
                 self._settle(batches, False, reason)
                 continue
-            self._settle(batches, True, None)
+            if refused:
+                log.error("%d events rejected and no dead-letter queue takes them: %s",
+                          len(refused), refused[0])
+                self._settle(batches, False, refused[0], retriable=False, rejected=refused)
+                continue
+            self._settle(batches, True, None,
+                         dead_lettered=_owners(batches, events, combined.rejected)
+                         if combined.rejected else None)
 
     async def _run_input(self, plugin: Input) -> None:
         ctx = self._context_for(plugin)
@@ -209,7 +311,8 @@ class Pipeline:
 
     # --- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
-        """Start outputs, then filters, then workers, then inputs."""
+        """Start the dead-letter queue, outputs, then filters, then workers, then inputs."""
+        await self.dead_letter_queue.start()
         for plugin in [*self.outputs, *self.filters]:
             await plugin.start()
             self._started.append(plugin)
@@ -272,6 +375,13 @@ class Pipeline:
                     clean = False
                     log.error("stopping %s %s failed: %s", plugin.kind, plugin.id, describe_exception(exc))
             self._started.clear()
+            try:
+                await self.dead_letter_queue.stop()
+            except Exception as exc:
+                clean = False
+                log.error("closing the dead-letter queue failed: %s", describe_exception(exc))
+            if self._filter_thread is not None:
+                self._filter_thread.shutdown(wait=False, cancel_futures=True)
         unacked = self.events_submitted - self.events_settled
         if unacked > 0:
             clean = False
@@ -282,3 +392,29 @@ class Pipeline:
     @property
     def unacknowledged(self) -> int:
         return self.events_submitted - self.events_settled
+
+
+def run_stages(stages: list[FilterStage | ConditionalStage], events: list[Event]) -> list[Event]:
+    for stage in stages:
+        events = stage.run(events)
+    return events
+
+
+def _reason_type(reason: str) -> str:
+    from logpipe.dlq.record import error_type_of
+
+    return error_type_of(reason)
+
+
+def _owners(batches: list[Batch], events: list[Event], rejected: list[Rejection]) -> dict[int, int]:
+    """Dead letters per input batch (by index): each rejected event is traced back to the
+    batch it came in (filters keep event objects); one a filter made is not counted."""
+    if len(batches) == 1:
+        return {0: len(rejected)}
+    owner = {id(e): n for n, b in enumerate(batches) for e in b.events}
+    counts: dict[int, int] = {}
+    for r in rejected:
+        n = owner.get(id(events[r.position]))
+        if n is not None:
+            counts[n] = counts.get(n, 0) + 1
+    return counts

@@ -8,20 +8,35 @@ belong to the engine.
   events to ``InputContext.submit``.
 - :class:`Filter` turns a list of events into a list of events (it may modify,
   drop or split); it is synchronous because filters are CPU work.
-- :class:`Output` takes a list of events and returns once every one of them is
-  delivered (or dead-lettered); raising means the batch is not acknowledged.
+- :class:`Output` takes a list of events and returns once each one has its
+  outcome: ``None`` (all delivered) or a :class:`~logpipe.core.outcome.Delivery`
+  naming the events to retry or rejected for good (the engine dead-letters
+  those). Raising :class:`~logpipe.errors.DeliveryError` settles the whole
+  batch by its ``retriable`` flag; any other exception means retry.
+
+Plugins get what they may use from their :class:`PluginContext`: metrics, dead
+letters, the pipeline's scrubber, a logger, the data directory and shared
+resources. Inputs hand events over with :class:`InputContext`'s ``submit`` and
+``try_submit``. See docs/plugin-contract.md.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from logpipe.core.batch import Batch, DoneCallback
 from logpipe.core.event import Event
+from logpipe.core.outcome import Delivery
+from logpipe.core.telemetry import MetricsRegistry
+from logpipe.core.services import DeadLetters, Resources, Scrubbing
+
+if TYPE_CHECKING:
+    from logpipe.config.models import Settings
 
 
 class PluginConfig(BaseModel):
@@ -55,17 +70,31 @@ class Submitter(Protocol):
                        on_done: DoneCallback | None = None, token: Any = None) -> Batch: ...
 
 
+class TrySubmitter(Protocol):
+    def __call__(self, events: list[Event], *, size: int = 0,
+                 on_done: DoneCallback | None = None, token: Any = None) -> Batch | None: ...
+
+
 @dataclass
 class PluginContext:
-    """What the engine tells a plugin about where it runs."""
+    """What the engine gives a plugin: where it runs and the services it may use."""
 
     pipeline: str = "main"
     worker_index: int = 0
     worker_count: int = 1
-    settings: Any = None
+    #: The pipeline's settings (None for a plugin built outside a pipeline).
+    settings: Settings | None = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("logpipe"))
-    #: Shared objects by name (a dead-letter writer, a metrics registry).
-    shared: dict[str, Any] = field(default_factory=dict)
+    #: The process's registry for a plugin's own series (the engine counts in/out/time).
+    metrics: MetricsRegistry = field(default_factory=MetricsRegistry)
+    #: The pipeline's dead-letter queue.
+    dead_letters: DeadLetters = field(default_factory=lambda: DeadLetters(None, pipeline="main"))
+    #: The pipeline's own scrubber (its ``scrub`` filter's settings and key), if it has one.
+    scrubber: Scrubbing | None = None
+    #: Where plugins keep files (``path.data``), created on first use.
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    #: Objects shared by the plugins of this process (clients, connection pools).
+    resources: Resources = field(default_factory=Resources)
 
 
 class Plugin:
@@ -88,19 +117,25 @@ class Plugin:
 
 
 class InputContext:
-    """Handed to ``Input.run``: submit events, learn whether to stop."""
+    """Handed to ``Input.run``: submit events, learn whether to stop.
 
-    def __init__(self, submit: Submitter, try_submit: Any, stopping: asyncio.Event,
-                 queue: Any = None) -> None:
+    ``submit`` waits while the pipeline is full (backpressure); ``try_submit``
+    answers None instead. The returned :class:`Batch` settles once every event
+    is delivered or dead-lettered (``delivered``), or not (``retriable`` then
+    says whether offering it again can help, ``rejected`` why not).
+    """
+
+    def __init__(self, submit: Submitter, try_submit: TrySubmitter, stopping: asyncio.Event,
+                 full: Any = None) -> None:
         self.submit = submit
-        #: ``try_submit(events, size=...) -> Batch | None``: None when the queue is full.
         self.try_submit = try_submit
         self.stopping = stopping
-        self.queue = queue
+        self._full = full
 
     @property
     def pipeline_full(self) -> bool:
-        return bool(self.queue is not None and self.queue.full)
+        """Whether ``try_submit`` would answer None now."""
+        return bool(self._full is not None and self._full())
 
 
 class Input(Plugin):
@@ -123,5 +158,9 @@ class Filter(Plugin):
 class Output(Plugin):
     kind = "output"
 
-    async def send(self, events: list[Event]) -> None:
+    async def send(self, events: list[Event]) -> Delivery | None:
         raise NotImplementedError
+
+    async def ready(self) -> bool:
+        """Whether this output can deliver now (``/readyz``); outputs that can tell say so."""
+        return True

@@ -13,7 +13,9 @@ from typing import Any, Callable
 from logpipe.core.event import Event
 from logpipe.core.metrics import PluginStats
 from logpipe.core.ordering import PASS, RouteHabits, route_batch, route_one
+from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Filter, Output
+from logpipe.errors import DeliveryError
 
 log = logging.getLogger("logpipe.engine")
 
@@ -176,6 +178,13 @@ class ConditionalStage:
 
 
 class OutputStage:
+    """An output with its condition and counters; turns whatever ``send`` did into a
+    :class:`Delivery` over the events the stage was given.
+
+    Outputs that return None delivered everything; ``DeliveryError`` settles every
+    event by its ``retriable`` flag; any other exception asks for a retry.
+    """
+
     __slots__ = ("plugin", "predicate", "stats")
 
     def __init__(self, plugin: Output, predicate: Callable[[Event], bool] | None, stats: PluginStats) -> None:
@@ -183,24 +192,40 @@ class OutputStage:
         self.predicate = predicate
         self.stats = stats
 
-    async def send(self, events: list[Event]) -> None:
+    async def send(self, events: list[Event]) -> Delivery:
+        positions: list[int] | None = None
+        chosen = events
         if self.predicate is not None and events:
             verdicts = _verdicts(self.predicate, events)
             if not all(verdicts):
-                events = list(compress(events, verdicts))
-        if not events:
-            return
+                positions = [i for i, v in enumerate(verdicts) if v]
+                chosen = [events[i] for i in positions]
+        if not chosen:
+            return Delivery()
         stats = self.stats
-        stats.events_in += len(events)
+        stats.events_in += len(chosen)
         started = perf_counter()
         try:
-            await self.plugin.send(events)
-        except Exception:
-            stats.failures += 1
-            raise
+            result = await self.plugin.send(chosen)
+        except DeliveryError as exc:
+            reason = describe_exception(exc)
+            result = (Delivery.all_retry(len(chosen), reason) if exc.retriable
+                      else Delivery.all_rejected(len(chosen), reason))
+        except Exception as exc:
+            result = Delivery.all_retry(len(chosen), describe_exception(exc))
         finally:
             stats.seconds += perf_counter() - started
-        stats.events_out += len(events)
+        if result is None or result.complete:
+            stats.events_out += len(chosen)
+            return Delivery()
+        missed = len(result.retry.keys() | result.rejected.keys())
+        stats.failures += missed
+        stats.events_out += len(chosen) - missed
+        if positions is None:
+            return result
+        return Delivery(retry={positions[i]: r for i, r in result.retry.items()},
+                        rejected={positions[i]: r for i, r in result.rejected.items()},
+                        details={positions[i]: d for i, d in result.details.items()})
 
 
 def describe_exception(exc: BaseException) -> str:

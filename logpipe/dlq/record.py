@@ -71,8 +71,42 @@ def build_record(*, event: bytes | dict[str, Any], error_type: str, reason: str,
         "plugin_type": plugin_type,
         "attempts": attempts,
     }
-    value = dumps(data)
+    value = safe_dumps(data)
     return DeadLetterRecord(_key(data), value, _headers(data))
+
+
+_INT64 = (-(2 ** 63), 2 ** 64 - 1)
+
+
+def _plain(value: Any) -> Any:
+    """A copy orjson can write: integers beyond 64 bits become their decimal text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if _INT64[0] <= value <= _INT64[1] else str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def safe_dumps(data: dict[str, Any]) -> bytes:
+    """JSON of a record whatever its event holds: a dead letter must be writable even
+    when the event is the one no codec could serialize (a 20-digit integer)."""
+    try:
+        return dumps(data)
+    except TypeError:
+        return dumps(_plain(data))
+
+
+def error_type_of(reason: str) -> str:
+    """``mapper_parsing_exception: ...`` -> ``mapper_parsing_exception``; else ``rejected``."""
+    head, sep, _ = reason.partition(":")
+    head = head.strip()
+    if sep and head and head.replace("_", "").replace(".", "").isalnum() and " " not in head:
+        return head
+    return "rejected"
 
 
 def fit(record: DeadLetterRecord, limit: int) -> DeadLetterRecord:

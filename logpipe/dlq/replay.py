@@ -21,6 +21,7 @@ from logpipe.core.event import Event
 from logpipe.core.timestamps import parse_iso
 from logpipe.dlq.config import DeadLetterQueueConfig
 from logpipe.dlq.reader import Entry, consumer, decode, partitions
+from logpipe.errors import DeliveryError
 
 log = logging.getLogger("logpipe.dlq.replay")
 
@@ -98,6 +99,16 @@ class RateLimiter:
             await asyncio.sleep(ahead)
 
 
+def settle(result: Any) -> None:
+    """An output's outcome for a replayed batch: anything not delivered stops the replay
+    with the batch uncommitted."""
+    if result is None or result.complete:
+        return
+    reasons = [*result.rejected.values(), *result.retry.values()]
+    raise DeliveryError(f"{len(result.rejected)} events still rejected, {len(result.retry)} to "
+                        f"retry (first: {reasons[0]})", retriable=bool(result.retry))
+
+
 async def replay(config: DeadLetterQueueConfig, output: Any, *, group: str,
                  rate: float | None = None, batch_size: int = 500) -> ReplayStats:
     """Replay every record not yet committed under ``group``; returns the counts.
@@ -140,7 +151,7 @@ async def replay(config: DeadLetterQueueConfig, output: Any, *, group: str,
                         events.append(event)
                 await limiter.take(len(events))
                 if events:
-                    await output.send(events)
+                    settle(await output.send(events))
                 await cons.commit({tp: messages[-1].offset + 1})
                 stats.replayed += len(events)
                 stats.batches += 1

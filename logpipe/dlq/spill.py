@@ -6,6 +6,11 @@ the file to ``<path>.draining`` first, so new spills go to a fresh file while
 the old one is sent; progress (lines confirmed by Kafka) is recorded in
 ``<path>.draining.done``, so a drain interrupted half way resumes where it
 stopped instead of sending everything again.
+
+A spill file records its destination (``<path>.destination``: brokers and
+topic) when it is first written, and is drained only to that destination: a
+file left behind by one pipeline is never emptied into another one's topic,
+even when both run from the same directory.
 """
 from __future__ import annotations
 
@@ -16,15 +21,37 @@ from typing import Iterator
 
 
 class SpillFile:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], destination: str | None = None) -> None:
         self.path = Path(path)
         self.draining = self.path.with_name(self.path.name + ".draining")
         self.progress = self.path.with_name(self.path.name + ".draining.done")
+        self.destination_file = self.path.with_name(self.path.name + ".destination")
+        #: Where this file's records belong (None: anywhere, for old files and tests).
+        self.destination = destination
         self._lock = asyncio.Lock()
+
+    def recorded_destination(self) -> str | None:
+        try:
+            return self.destination_file.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def foreign(self) -> str | None:
+        """The other destination this file's records belong to, if it is not ours."""
+        if self.destination is None:
+            return None
+        recorded = self.recorded_destination()
+        return recorded if recorded is not None and recorded != self.destination else None
 
     # --- writing -----------------------------------------------------------------
     def _append_sync(self, lines: list[bytes]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        foreign = self.foreign()
+        if foreign is not None:
+            raise OSError(f"spill file {self.path} holds records for {foreign}; not mixing "
+                          f"records for {self.destination} into it")
+        if self.destination is not None and not self.destination_file.exists():
+            _write_text(self.destination_file, self.destination)
         data = b"".join(line.rstrip(b"\n") + b"\n" for line in lines)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
@@ -44,12 +71,16 @@ class SpillFile:
 
     # --- draining ------------------------------------------------------------------
     def pending(self) -> bool:
-        """Whether anything waits to be drained."""
+        """Whether anything waits to be drained (to this file's own destination)."""
+        if self.foreign() is not None:
+            return False
         return _nonempty(self.draining) or _nonempty(self.path)
 
     async def take(self) -> Path | None:
         """The file to drain next (an interrupted drain first), or None."""
         async with self._lock:
+            if self.foreign() is not None:
+                return None
             if self.draining.exists():
                 return self.draining
             if not _nonempty(self.path):
@@ -88,6 +119,11 @@ class SpillFile:
                 path.unlink()
             except FileNotFoundError:
                 pass
+        if not _nonempty(self.path):
+            try:
+                self.destination_file.unlink()
+            except FileNotFoundError:
+                pass
 
 
 def _nonempty(path: Path) -> bool:
@@ -107,6 +143,10 @@ def _read_progress(path: Path) -> int:
 
 
 def _write_progress(path: Path, value: int) -> None:
+    _write_text(path, str(value))
+
+
+def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(str(value))
+    tmp.write_text(text)
     os.replace(tmp, path)

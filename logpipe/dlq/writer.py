@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -28,15 +29,23 @@ from logpipe.net.kafka_security import client_kwargs, describe
 MAX_RECORD_BYTES = 1_000_000
 
 
-def spill_path_for(config: DeadLetterQueueConfig, owner_id: str, worker: int | None = None) -> str:
-    """The spill file of one writer. Worker processes each get their own file
-    (``-w<N>`` before the extension): a file is appended to and drained by one
-    process only, which is what makes its rename-then-drain safe."""
-    path = config.spill_path or f"data/dlq-spill/{owner_id}.jsonl"
+def spill_path_for(config: DeadLetterQueueConfig, owner_id: str, worker: int | None = None, *,
+                   pipeline: str = "main", data_dir: str = "data") -> str:
+    """The spill file of one writer: under the data directory, keyed by pipeline and
+    owner. Worker processes each get their own file (``-w<N>`` before the
+    extension): a file is appended to and drained by one process only, which is
+    what makes its rename-then-drain safe."""
+    path = config.spill_path or f"{data_dir}/dlq-spill/{pipeline}/{owner_id}.jsonl"
     if worker is None:
         return path
     stem, dot, ext = path.rpartition(".")
     return f"{stem}-w{worker}.{ext}" if dot and "/" not in ext else f"{path}-w{worker}"
+
+
+def destination_of(config: DeadLetterQueueConfig) -> str:
+    """What a spill file records as its destination: the topic. (Not the brokers: the same
+    cluster may be reached by other addresses after a move.)"""
+    return f"kafka topic {config.topic}"
 
 
 def make_producer(config: DeadLetterQueueConfig) -> Any:
@@ -58,11 +67,12 @@ class WriterCounters:
 
 class DeadLetterWriter:
     def __init__(self, config: DeadLetterQueueConfig, *, owner_id: str, worker: int | None = None,
-                 log: logging.Logger | None = None,
+                 pipeline: str = "main", data_dir: str = "data", log: logging.Logger | None = None,
                  producer_factory: Callable[[DeadLetterQueueConfig], Any] = make_producer) -> None:
         self.config = config
         self.topic = config.topic
-        self.spill = SpillFile(spill_path_for(config, owner_id, worker))
+        self.spill = SpillFile(spill_path_for(config, owner_id, worker, pipeline=pipeline,
+                                              data_dir=data_dir), destination_of(config))
         self.log = log or logging.getLogger(f"logpipe.dlq.{owner_id}")
         self.counters = WriterCounters()
         self._factory = producer_factory
@@ -73,10 +83,27 @@ class DeadLetterWriter:
         #: (not waiting send_timeout each time) until a drain proves Kafka is back.
         self._healthy = True
 
+    def ready(self) -> tuple[bool, str]:
+        """Writable means: Kafka confirms, or the spill file takes records."""
+        if self._producer is not None and self._healthy:
+            return True, ""
+        try:
+            self.spill.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return False, f"dead-letter queue: Kafka unreachable and spill directory unusable: {exc}"
+        if not os.access(self.spill.path.parent, os.W_OK):
+            return False, f"dead-letter queue: Kafka unreachable and {self.spill.path.parent} not writable"
+        return True, ""
+
     # --- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         """Connect if Kafka is there (not being there is not an error) and start draining."""
         self._stopping.clear()
+        foreign = self.spill.foreign()
+        if foreign is not None:
+            self.log.error("dead-letter spill file %s holds records for %s, not for %s; it is "
+                           "left alone (move it away or replay it to its own destination)",
+                           self.spill.path, foreign, destination_of(self.config))
         await self._connect()
         self._task = asyncio.create_task(self._drain_loop(), name=f"dlq-drain-{self.topic}")
 

@@ -3,6 +3,11 @@
 ``path`` may be a template (``/var/log/out/%{[service][name]}.log``); open
 files are kept in a small cache. With ``fsync: true`` data is on disk, not only
 in the OS cache, before the batch is acknowledged.
+
+Events are serialized on the event loop and written in a thread, so a slow disk
+holds this output's batch, never the loop (keepalives, heartbeats, HTTP answers).
+An event that cannot be written as JSON is reported rejected (the engine
+dead-letters it); the events beside it are written.
 """
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from typing import IO, Any, ClassVar
 
 from pydantic import Field
 
-from logpipe.core.codec import json_lines
+from logpipe.core.codec import dumps, json_lines
 from logpipe.core.event import Event
 from logpipe.core.logstash import Options, is_false, output_common
+from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import DeliveryError
@@ -70,29 +76,44 @@ class FileOutput(Output):
             old.close()
         return f
 
-    def _write(self, groups: dict[str, list[Event]]) -> None:
-        for path, events in groups.items():
+    def _write(self, chunks: dict[str, bytes]) -> None:
+        for path, data in chunks.items():
             f = self._open(path)
-            f.write(json_lines(events))
+            f.write(data)
             f.flush()
             if self.config.fsync:
                 os.fsync(f.fileno())
 
-    async def send(self, events: list[Event]) -> None:
-        if self._path is None:
-            groups = {self.config.path: events}
-        else:
-            groups = {}
-            render = self._path
-            for e in events:
-                groups.setdefault(render(e), []).append(e)
+    async def send(self, events: list[Event]) -> Delivery | None:
+        delivery = Delivery()
+        groups: dict[str, list[tuple[int, Event]]] = {}
+        render = self._path
+        for i, e in enumerate(events):
+            groups.setdefault(render(e) if render is not None else self.config.path, []).append((i, e))
+        chunks = {path: _lines(members, delivery) for path, members in groups.items()}
         async with self._lock:
             try:
-                self._write(groups)
+                await asyncio.to_thread(self._write, chunks)
             except OSError as exc:
                 raise DeliveryError(f"cannot write {exc.filename}: {exc.strerror}", retriable=True) from exc
+        return None if delivery.complete else delivery
 
     async def stop(self) -> None:
         for f in getattr(self, "_files", {}).values():
             f.close()
         self._files = OrderedDict()
+
+
+def _lines(members: list[tuple[int, Event]], delivery: Delivery) -> bytes:
+    """JSON lines of a group; events that cannot be serialized are rejected, not written."""
+    try:
+        return json_lines([e for _, e in members])
+    except TypeError:
+        pass
+    out: list[bytes] = []
+    for i, e in members:
+        try:
+            out.append(dumps(e.data) + b"\n")
+        except TypeError as exc:
+            delivery.reject(i, f"serialization_error: the event cannot be written as JSON: {exc}")
+    return b"".join(out)

@@ -5,9 +5,10 @@ retries never duplicate or reorder records within a partition. ``send`` hands
 the whole batch to the producer (which groups records per partition, waits
 ``linger_ms`` and compresses), then waits for every record's acknowledgement.
 Records that failed with a retriable error are sent again, up to ``retries``
-times; what still fails raises :class:`~logpipe.errors.DeliveryError`, so the
-batch is not acknowledged upstream. A record Kafka can never take (too large)
-fails the batch as not retriable.
+times; what still fails is reported to be retried, so the batch is not
+acknowledged upstream. A record Kafka can never take (too large) and an event
+that cannot be written as JSON are reported rejected: the engine dead-letters
+them and the records beside them are delivered.
 
 If the brokers cannot be reached at start, the pipeline still starts: the
 connection is retried on each batch, and batches fail (retriably) meanwhile.
@@ -24,6 +25,7 @@ from pydantic import Field, field_validator, model_validator
 
 from logpipe.core.codec import dumps
 from logpipe.core.event import Event
+from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Output
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError, DeliveryError
@@ -135,40 +137,60 @@ class KafkaOutput(Output):
             self._producer = producer
             return producer
 
-    def _encode(self, events: list[Event]) -> tuple[list[str], list[bytes], list[bytes | None]]:
+    def _encode(self, events: list[Event], unwritable: dict[int, str] | None = None
+                ) -> tuple[list[str], list[bytes], list[bytes | None]]:
+        """Topics, values and keys; an event that cannot be written as JSON gets an empty
+        value and its reason in ``unwritable``."""
         cfg = self.config
         n = len(events)
         topics = [self._topic(e) for e in events] if self._topic else [cfg.topic_id] * n
         if cfg.codec == "json":
-            values = [dumps(e.data) for e in events]
+            values = []
+            for i, e in enumerate(events):
+                try:
+                    values.append(dumps(e.data))
+                except TypeError as exc:
+                    if unwritable is None:
+                        raise
+                    unwritable[i] = str(exc)
+                    values.append(b"")
         else:
             values = [str(e.data.get("message", "")).encode() for e in events]
         key_of = self._key
         keys: list[bytes | None] = [key_of(e).encode() for e in events] if key_of else [None] * n
         return topics, values, keys
 
-    async def send(self, events: list[Event]) -> None:
+    async def send(self, events: list[Event]) -> Delivery | None:
         if not events:
-            return
+            return None
         producer = self._producer or await self._connect()
-        topics, values, keys = self._encode(events)
-        todo: list[int] = list(range(len(events)))
+        unwritable: dict[int, str] = {}
+        topics, values, keys = self._encode(events, unwritable)
+        delivery = Delivery()
+        for i, why in unwritable.items():
+            delivery.reject(i, f"serialization_error: the event cannot be written as JSON: {why}")
+        todo = [i for i in range(len(events)) if i not in unwritable]
         attempts = self.config.retries + 1
+        failed: list[tuple[int, BaseException]] = []
         for attempt in range(attempts):
+            if not todo:
+                break
             failed = await self._send_once(producer, todo, topics, values, keys)
-            if not failed:
-                return
-            fatal = [exc for _, exc in failed if not _retriable(exc)]
-            if fatal:
-                raise DeliveryError(f"Kafka refused {len(fatal)} of {len(events)} records: {fatal[0]!r}",
-                                    retriable=False)
-            if attempt + 1 < attempts:
+            for i, exc in failed:
+                if not _retriable(exc):
+                    delivery.reject(i, f"{type(exc).__name__}: Kafka refused the record: {exc!r}")
+            failed = [(i, exc) for i, exc in failed if _retriable(exc)]
+            todo = [i for i, _ in failed]
+            if todo and attempt + 1 < attempts:
                 self.log.warning("%d of %d records not acknowledged (%r); sending them again",
                                  len(failed), len(events), failed[0][1])
                 await asyncio.sleep(self.config.retry_backoff_ms / 1000)
-            todo = [i for i, _ in failed]
-        raise DeliveryError(f"{len(todo)} of {len(events)} records not acknowledged by Kafka after "
-                            f"{attempts} attempts: {failed[0][1]!r}", retriable=True)
+        if todo:
+            reason = (f"{len(todo)} of {len(events)} records not acknowledged by Kafka after "
+                      f"{attempts} attempts: {failed[0][1]!r}")
+            for i in todo:
+                delivery.retry_later(i, reason)
+        return None if delivery.complete else delivery
 
     async def _send_once(self, producer: AIOKafkaProducer, todo: list[int], topics: list[str],
                          values: list[bytes], keys: list[bytes | None]) -> list[tuple[int, BaseException]]:

@@ -34,7 +34,6 @@ from logpipe.core.event import Event
 from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
-from logpipe.runtime.metrics import metrics_for
 
 _RESERVED = re.compile(r"[:|@\s]")
 Getter = Callable[[Event], Any]
@@ -182,7 +181,7 @@ class StatsdOutput(Output):
         self._prefix = sanitize(cfg.namespace) + "." if cfg.namespace else ""
         self._suffix = f"|@{cfg.sample_rate:g}".encode() if cfg.sample_rate < 1 else b""
         self._random = random.random
-        m = metrics_for(self.context)
+        m = self.context.metrics
         labels = {"id": self.id}
         self._sent = m.counter("statsd_packets_total", labels, help="Datagrams sent to StatsD.")
         self._errors = m.counter("statsd_errors_total", labels, help="StatsD sends that failed.")

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from logpipe.config.loader import PipelineSpec
+from logpipe.core.telemetry import MetricsRegistry
 
 log = logging.getLogger("logpipe.runtime")
 
@@ -32,7 +33,7 @@ def install_loop_policy() -> str:
 
 
 async def run_pipeline(spec: PipelineSpec, *, stop: asyncio.Event | None = None,
-                       shared: dict[str, Any] | None = None, worker_index: int = 0,
+                       metrics: MetricsRegistry | None = None, worker_index: int = 0,
                        worker_count: int = 1) -> bool:
     """Run until SIGTERM/SIGINT (or the end of finite inputs); True when clean."""
     from logpipe.core.pipeline import Pipeline
@@ -40,7 +41,7 @@ async def run_pipeline(spec: PipelineSpec, *, stop: asyncio.Event | None = None,
 
     stop = stop or asyncio.Event()
     take_over_stops(asyncio.get_running_loop(), lambda _name: stop.set())
-    pipeline = Pipeline(spec, worker_index=worker_index, worker_count=worker_count, shared=shared)
+    pipeline = Pipeline(spec, worker_index=worker_index, worker_count=worker_count, metrics=metrics)
     log.info("pipeline %s starting: %d inputs, %d filters, %d outputs", spec.name,
              len(spec.inputs), len(spec.filters), len(spec.outputs))
     clean = await pipeline.run(stop)

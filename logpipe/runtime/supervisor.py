@@ -433,7 +433,8 @@ class Supervisor:
             if now - w.snapshot_at > stale_after:
                 return False, f"worker {slot.index} has not reported for {now - w.snapshot_at:.0f}s"
             if not (w.snapshot or {}).get("ready"):
-                return False, f"worker {slot.index}: an output is not reachable"
+                why = (w.snapshot or {}).get("ready_reason") or "an output is not reachable"
+                return False, f"worker {slot.index}: {why}"
         return True, "ok"
 
     def status(self) -> dict[str, Any]:

@@ -91,6 +91,7 @@ class Worker:
         self.interval = interval
         self.state = "starting"
         self.ready = False
+        self.ready_reason = "starting"
         self.metrics = MetricsRegistry()
         self.pipeline: Any = None
         self._stats_fd = stats_fd
@@ -102,7 +103,7 @@ class Worker:
         p = self.pipeline
         doc: dict[str, Any] = {
             "pid": os.getpid(), "index": self.index, "generation": self.generation,
-            "state": self.state, "ready": self.ready, "time": time.time(), "pipeline": self.spec.name,
+            "state": self.state, "ready": self.ready, "ready_reason": self.ready_reason, "time": time.time(), "pipeline": self.spec.name,
             "batches": 0, "events_acked": 0, "events_failed": 0, "unacknowledged": 0,
             "queue": {"events": 0, "bytes": 0, "max_events": 0, "max_bytes": 0},
             "plugins": [], "metrics": self.metrics.snapshot(),
@@ -134,13 +135,15 @@ class Worker:
             self.publish()
 
     async def _ready_loop(self) -> None:
-        """Ask outputs that can tell (``async def ready() -> bool``) whether they are reachable."""
+        """Ask the pipeline whether it can deliver (outputs' ``ready()``, the dead-letter queue)."""
         while True:
-            ready = await outputs_ready(self.pipeline.outputs if self.pipeline else [])
+            ready, self.ready_reason = (await self.pipeline.ready() if self.pipeline is not None
+                                        else (False, "starting"))
             if ready != self.ready:
                 self.ready = ready
                 log.log(logging.INFO if ready else logging.WARNING,
-                        "worker %d: outputs %s", self.index, "reachable" if ready else "not ready")
+                        "worker %d: %s", self.index,
+                        "outputs reachable" if ready else f"not ready: {self.ready_reason}")
                 self.publish(force=True)
             await asyncio.sleep(max(self.interval, 1.0))
 
@@ -176,7 +179,7 @@ class Worker:
         settings = self.spec.settings
         try:
             self.pipeline = pipeline_cls(self.spec, worker_index=self.index, worker_count=self.count,
-                                         shared={"metrics": self.metrics})
+                                         metrics=self.metrics)
             await self.pipeline.start()
         except Exception:
             log.exception("worker %d: pipeline %s failed to start", self.index, self.spec.name)

@@ -37,13 +37,16 @@ class Resources:
         return out
 
 
-def default_root() -> Path:
+def default_root(config_dir: str | Path | None = None) -> Path:
     """The directory holding ilm/ and index_templates/: the working directory when it has
-    them, else the source checkout this package runs from."""
-    cwd = Path.cwd()
-    if (cwd / TEMPLATES_DIR).is_dir() or (cwd / ILM_DIR).is_dir():
-        return cwd
-    return Path(__file__).resolve().parent.parent.parent
+    them, else ``--config-dir`` when it has them, else the files shipped with logpipe."""
+    from logpipe.shipped import shipped_root
+
+    candidates = [Path.cwd()] + ([Path(config_dir)] if config_dir else [])
+    for root in candidates:
+        if (root / TEMPLATES_DIR).is_dir() or (root / ILM_DIR).is_dir():
+            return root
+    return shipped_root() or Path.cwd()
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -58,8 +61,8 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def load(root: str | Path | None = None) -> Resources:
-    root = Path(root) if root is not None else default_root()
+def load(root: str | Path | None = None, config_dir: str | Path | None = None) -> Resources:
+    root = Path(root) if root is not None else default_root(config_dir)
     res = Resources()
     ilm = root / ILM_DIR
     templates = root / TEMPLATES_DIR

@@ -124,29 +124,35 @@ outputs:
 
 
 @sync
-async def test_unknown_topic_fails_the_batch_retriably(kafka_bootstrap: str) -> None:
+async def test_unknown_topic_asks_for_every_record_to_be_retried(kafka_bootstrap: str) -> None:
     out = output(kafka_bootstrap, topic_id="logpipe-test-does-not-exist", request_timeout_ms=1000,
                  retries=1, retry_backoff_ms=10)
     await out.start()
     try:
-        with pytest.raises(DeliveryError) as err:
-            await out.send(events(50))
+        delivery = await out.send(events(50))
     finally:
         await out.stop()
-    assert err.value.retriable
+    assert delivery is not None and sorted(delivery.retry) == list(range(50))
+    assert not delivery.rejected
 
 
 @sync
-async def test_a_record_kafka_can_never_take_fails_not_retriably(kafka_bootstrap: str) -> None:
+async def test_a_record_kafka_can_never_take_is_rejected_alone(kafka_bootstrap: str) -> None:
+    """Too large and not serializable are rejected (for the dead-letter queue); the good
+    record beside them is on the topic."""
     topic = await create_topic(kafka_bootstrap, 1)
     out = output(kafka_bootstrap, topic_id=topic, max_request_size=1024)
     await out.start()
     try:
-        with pytest.raises(DeliveryError) as err:
-            await out.send([Event({"message": "x" * 5000})])
+        delivery = await out.send([Event({"message": "x" * 5000}), Event({"message": "fine"}),
+                                   Event({"bytes": 43947404257507186289})])
     finally:
         await out.stop()
-    assert not err.value.retriable
+    assert delivery is not None and not delivery.retry
+    assert sorted(delivery.rejected) == [0, 2]
+    assert delivery.rejected[2].startswith("serialization_error")
+    records = await read_back(kafka_bootstrap, topic, 1, 1)
+    assert [orjson.loads(r.value)["message"] for r in records] == ["fine"]
 
 
 @sync

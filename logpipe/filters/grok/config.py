@@ -26,7 +26,9 @@ class GrokConfig(CommonOptions):
         a field named twice gets both patterns, tried in order."""
         out = super().from_logstash(options)
         match = out.get("match")
-        if isinstance(match, list) and len(match) % 2 == 0:
+        if isinstance(match, list):
+            if len(match) % 2:
+                raise ValueError("grok match as an array takes field, expression pairs")
             merged: dict[str, list[str]] = {}
             for field, pattern in zip(match[::2], match[1::2]):
                 merged.setdefault(field, []).extend(
@@ -77,26 +79,3 @@ class GrokConfig(CommonOptions):
         "(source.address, http.request.method, http.response.status_code...)."))
     target: str | None = Field(None, description=(
         "Put every capture under this field instead of at the event's root."))
-
-    @classmethod
-    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash's shapes: ``match => ["field", "expr", ...]`` pairs, single strings for lists."""
-        settings = dict(options)
-        match = settings.get("match")
-        if isinstance(match, list):
-            if len(match) % 2:
-                raise ValueError("grok match as an array takes field, expression pairs")
-            merged: dict[str, list[str]] = {}
-            for field, expr in zip(match[::2], match[1::2]):
-                merged.setdefault(field, []).extend(expr if isinstance(expr, list) else [expr])
-            settings["match"] = merged
-        add_field = settings.get("add_field")
-        if isinstance(add_field, list):    # add_field => ["name", "value", ...]
-            if len(add_field) % 2:
-                raise ValueError("add_field as an array takes name, value pairs")
-            settings["add_field"] = dict(zip(add_field[::2], add_field[1::2]))
-        for name in ("overwrite", "tag_on_failure", "patterns_dir", "add_tag", "remove_field",
-                     "remove_tag"):
-            if isinstance(settings.get(name), str):
-                settings[name] = [settings[name]]
-        return settings

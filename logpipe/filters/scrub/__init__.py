@@ -6,8 +6,6 @@ they write (dead-letter queue, debug output) without running the filter.
 from logpipe.filters.scrub.config import ScrubConfig, TruncateIp
 from logpipe.filters.scrub.filter import ScrubFilter
 from logpipe.filters.scrub.patterns import luhn_valid
-from logpipe.filters.scrub.scrubber import (Scrubber, default_scrubber, scrub_event,
-                                            set_default_scrubber)
+from logpipe.filters.scrub.scrubber import Scrubber, scrub_event
 
-__all__ = ["ScrubConfig", "ScrubFilter", "Scrubber", "TruncateIp", "default_scrubber",
-           "luhn_valid", "scrub_event", "set_default_scrubber"]
+__all__ = ["ScrubConfig", "ScrubFilter", "Scrubber", "TruncateIp", "luhn_valid", "scrub_event"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from logpipe.core.event import Event
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.scrub.config import ScrubConfig
-from logpipe.filters.scrub.scrubber import Scrubber, offer_default_scrubber
+from logpipe.filters.scrub.scrubber import Scrubber
 
 
 class ScrubFilter(Filter):
@@ -16,10 +16,8 @@ class ScrubFilter(Filter):
         #: Built here so a missing key fails start-up, not the first batch.
         self.scrubber = Scrubber(config)
 
-    async def start(self) -> None:
-        # Outputs (DLQ, debug) scrub with the pipeline's own settings and key.
-        self.context.shared.setdefault("scrubber", self.scrubber)
-        offer_default_scrubber(self.scrubber)
+    # The pipeline hands this scrubber to outputs and its dead-letter queue as
+    # ``context.scrubber``, so they scrub with this pipeline's settings and key.
 
     def process(self, events: list[Event]) -> list[Event]:
         scrub = self.scrubber.scrub

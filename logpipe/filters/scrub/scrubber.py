@@ -19,11 +19,11 @@ import logging
 import os
 import re
 import secrets
-import threading
 from functools import lru_cache
 from ipaddress import ip_address, ip_network
 from typing import Any
 
+from logpipe.core.services import Scrubbing
 from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.errors import ConfigError
@@ -200,41 +200,12 @@ class Scrubber:
             event.set_path(self._report, dict(counts))
 
 
-# --- the process-wide scrubber for outputs -------------------------------------------
-_default: Scrubber | None = None
-_default_lock = threading.Lock()
+# --- scrubbing for outputs ----------------------------------------------------------
+def scrub_event(event: Event | dict[str, Any], scrubber: Scrubbing) -> Any:
+    """Scrub an event (or a plain event dict) in place before it is written; returns it.
 
-
-def set_default_scrubber(scrubber: Scrubber | None) -> None:
-    """Make ``scrubber`` the one :func:`scrub_event` uses (the ``scrub`` filter offers
-    its own on start, so outputs hash with the pipeline's key)."""
-    global _default
-    with _default_lock:
-        _default = scrubber
-
-
-def offer_default_scrubber(scrubber: Scrubber) -> None:
-    """Become the process-wide scrubber unless one is already set (first filter wins)."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = scrubber
-
-
-def default_scrubber() -> Scrubber:
-    """The process-wide scrubber: the one a ``scrub`` filter offered, else default
-    settings with the key from ``LOGPIPE_SCRUB_KEY`` (random, with a warning, when unset)."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = Scrubber(ScrubConfig.model_validate({"allow_random_key": True}))
-    return _default
-
-
-def scrub_event(event: Event | dict[str, Any], scrubber: Scrubber | None = None) -> Any:
-    """Scrub an event (or a plain event dict) in place before it is written; returns it."""
-    scrubber = scrubber or default_scrubber()
+    Outputs use the pipeline's own scrubber (``context.scrubber``), so what they
+    write is scrubbed with that pipeline's settings and key, never another's."""
     if isinstance(event, Event):
         scrubber.scrub(event)
     else:

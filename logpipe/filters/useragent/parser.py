@@ -8,7 +8,7 @@ first use, and every filter instance shares it.
 """
 from __future__ import annotations
 
-import threading
+from functools import cache
 from typing import Any, Callable
 
 import ua_parser
@@ -16,17 +16,11 @@ from ua_parser import Domain, load_builtins
 
 from logpipe.filters.useragent.devicetype import device_type
 
-_lock = threading.Lock()
-_resolver: Callable[[str, Domain], Any] | None = None
-
-
+@cache
 def resolver() -> Callable[[str, Domain], Any]:
-    global _resolver
-    if _resolver is None:
-        with _lock:
-            if _resolver is None:
-                _resolver = ua_parser.BestAvailableResolver(load_builtins())
-    return _resolver
+    """The process's matcher, built on first use (immutable once built, so shared)."""
+    resolve: Callable[[str, Domain], Any] = ua_parser.BestAvailableResolver(load_builtins())
+    return resolve
 
 
 def resolver_name() -> str:

@@ -1,8 +1,10 @@
 """The ``http`` input: events POSTed as JSON, NDJSON or text lines.
 
 A request's events form one batch; the response tells the sender what became of
-them (200 once delivered, 202 once queued with ``response_on: accept``, 429/503
-when full, 4xx when the request itself is wrong), so a sender that retries on
+them (200 once delivered or dead-lettered, 202 once queued with ``response_on:
+accept``, 429/503 when full or an output wants them again, 422 with the reasons
+when an output refused them for good and no dead-letter queue took them, 4xx
+when the request itself is wrong), so a sender that retries on
 429/503 and on no answer gets at-least-once delivery.
 """
 from __future__ import annotations

@@ -158,7 +158,13 @@ class HttpServer:
         if cfg.response_on == "accept":
             return reply(202, answer)
         if await batch.wait():
+            if batch.dead_lettered:
+                answer["dead_lettered"] = batch.dead_lettered
             return reply(200, answer)
+        if not batch.retriable:
+            # Refused for good and no dead-letter queue took them: sending again cannot help.
+            return reply(422, {"error": "events were rejected by an output",
+                               "rejected": batch.rejected[:_MAX_LISTED]})
         return reply(503, {"error": f"the events were not delivered: {batch.reason or 'output failed'}"},
                      {"Retry-After": str(cfg.retry_after)})
 

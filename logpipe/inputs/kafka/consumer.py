@@ -336,9 +336,7 @@ class KafkaInput(Input):
     def _publish_lag(self) -> None:
         """Lag per owned partition as a gauge; partitions given away lose theirs, so the
         cluster's figure for a partition comes from its present owner only."""
-        from logpipe.runtime.metrics import metrics_for
-
-        registry = metrics_for(self.context)
+        registry = self.context.metrics
         lag = self.lag()
         for tp, n in lag.items():
             registry.gauge(LAG_METRIC, self._lag_labels(tp), merge="max",

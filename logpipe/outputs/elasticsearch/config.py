@@ -85,11 +85,14 @@ class ElasticsearchConfig(PluginConfig):
         description="Item statuses dead-lettered in addition to 400 and 404 (instead of retried).")
     on_rejected: Literal["fail", "drop_with_log"] = Field(
         "fail",
-        description="What to do with documents Elasticsearch rejects when there is no "
-                    "dead_letter_queue: `fail` leaves the batch unacknowledged, `drop_with_log` "
-                    "logs each one and acknowledges.")
+        description="What to do with documents Elasticsearch rejects when this output has no "
+                    "dead_letter_queue of its own: `fail` reports them rejected, so the "
+                    "pipeline's dead-letter queue takes them (with `dead_letter_queue: {type: "
+                    "none}` in the settings their batch fails for good); `drop_with_log` logs "
+                    "each one and acknowledges.")
     dead_letter_queue: DeadLetterQueueConfig | None = Field(
-        None, description="Kafka dead-letter queue for rejected documents.")
+        None, description="A Kafka dead-letter topic of this output's own for rejected documents "
+                          "(unset: the pipeline's dead_letter_queue takes them).")
 
     @field_validator("api_key", "user", "password", mode="before")
     @classmethod

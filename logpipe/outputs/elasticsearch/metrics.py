@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from logpipe.runtime.metrics import SIZE_BUCKETS, MetricsRegistry
+from logpipe.core.telemetry import SIZE_BUCKETS, MetricsRegistry
 
 
 class BulkMetrics:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import orjson
 
@@ -18,6 +18,9 @@ from logpipe.core.codec import dumps
 from logpipe.core.event import Event
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.outputs.elasticsearch.ids import IdFactory
+
+if TYPE_CHECKING:
+    from logpipe.outputs.elasticsearch.service import Failed
 
 NDJSON_HEADERS = {"content-type": "application/x-ndjson", "accept": "application/json"}
 GZIP_HEADERS = {**NDJSON_HEADERS, "content-encoding": "gzip"}
@@ -88,29 +91,39 @@ class RequestBuilder:
         return line + b"}}"
 
     def items(self, events: Sequence[Event], start: int = 0,
-              assign: Callable[[Event, bytes], str | None] | None = None) -> list[BulkItem]:
-        """Serialize events; ``pos`` counts from ``start``."""
+              assign: Callable[[Event, bytes], str | None] | None = None,
+              refused: list[Failed] | None = None) -> list[BulkItem]:
+        """Serialize events; ``pos`` counts from ``start``. An event that cannot be
+        written as JSON (an integer beyond 64 bits) goes to ``refused`` when given,
+        so it never fails the events beside it."""
         assign = assign or self.ids()
         const = self._index_const
         render_index = self._index
         render_pipeline = self._pipeline
         out: list[BulkItem] = []
         for n, event in enumerate(events, start):
-            doc = dumps(event.data)
-            doc_id = assign(event, doc)
             index = const if const is not None else render_index(event)
+            try:
+                doc = dumps(event.data)
+            except TypeError as exc:
+                if refused is None:
+                    raise
+                refused.append(_unserializable(n, index, exc))
+                continue
+            doc_id = assign(event, doc)
             pipeline = render_pipeline(event) if render_pipeline is not None else None
             out.append(BulkItem(n, index, doc_id, self.action_line(index, doc_id, pipeline), doc, pipeline))
         return out
 
-    def chunks(self, events: Sequence[Event]) -> Iterator[list[BulkItem]]:
+    def chunks(self, events: Sequence[Event],
+               refused: list[Failed] | None = None) -> Iterator[list[BulkItem]]:
         """Requests for a batch, built as they are consumed."""
         assign = self.ids()
         step = self.batch_size
         pending: list[BulkItem] = []
         pending_bytes = 0
         for start in range(0, len(events), step):
-            for item in self.items(events[start:start + step], start, assign):
+            for item in self.items(events[start:start + step], start, assign, refused):
                 size = item.size
                 if pending and (len(pending) >= step or pending_bytes + size > self.batch_bytes):
                     yield pending
@@ -119,6 +132,15 @@ class RequestBuilder:
                 pending_bytes += size
         if pending:
             yield pending
+
+
+def _unserializable(pos: int, index: str, exc: Exception) -> Failed:
+    from logpipe.outputs.elasticsearch.response import Rejection
+    from logpipe.outputs.elasticsearch.service import Failed
+
+    item = BulkItem(pos, index, None, b"", b"")
+    return Failed(item, Rejection(0, 400, {"type": "serialization_error",
+                                           "reason": f"the event cannot be written as JSON: {exc}"}), 0)
 
 
 def body(items: Iterable[BulkItem]) -> bytes:

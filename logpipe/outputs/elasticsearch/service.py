@@ -20,6 +20,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
+from logpipe.core.services import Resources
 from logpipe.errors import DeliveryError
 from logpipe.outputs.elasticsearch.config import ElasticsearchConfig
 from logpipe.outputs.elasticsearch.request_builder import (GZIP_HEADERS, NDJSON_HEADERS, BulkItem,
@@ -83,31 +84,19 @@ def _client_key(cfg: ElasticsearchConfig) -> str:
     return hashlib.sha256(repr(sorted(opts.items())).encode()).hexdigest()
 
 
-@dataclass
-class _Shared:
-    client: AsyncElasticsearch
-    users: int = 0
+def acquire_client(resources: Resources, cfg: ElasticsearchConfig) -> tuple[str, AsyncElasticsearch]:
+    """The process's client for this cluster and these credentials (shared by outputs)."""
+    key = f"{SHARED_KEY}:{_client_key(cfg)}"
+    client = resources.acquire(key, lambda: AsyncElasticsearch(**client_options(cfg)), _close)
+    return key, client
 
 
-async def acquire_client(shared: dict[str, Any], cfg: ElasticsearchConfig) -> tuple[str, AsyncElasticsearch]:
-    pool: dict[str, _Shared] = shared.setdefault(SHARED_KEY, {})
-    key = _client_key(cfg)
-    entry = pool.get(key)
-    if entry is None:
-        entry = pool[key] = _Shared(AsyncElasticsearch(**client_options(cfg)))
-    entry.users += 1
-    return key, entry.client
+async def release_client(resources: Resources, key: str) -> None:
+    await resources.release(key)
 
 
-async def release_client(shared: dict[str, Any], key: str) -> None:
-    pool: dict[str, _Shared] = shared.get(SHARED_KEY, {})
-    entry = pool.get(key)
-    if entry is None:
-        return
-    entry.users -= 1
-    if entry.users <= 0:
-        del pool[key]
-        await entry.client.close()
+async def _close(client: AsyncElasticsearch) -> None:
+    await client.close()
 
 
 @dataclass(slots=True)
@@ -142,6 +131,8 @@ class BulkService:
         self.log = log or logging.getLogger("logpipe.output.elasticsearch")
         self.counters = Counters()
         self.metrics: BulkMetrics | None = None
+        #: False while the last request got no answer or a 5xx (readiness reads it).
+        self.healthy = True
         self._slots = asyncio.Semaphore(max_in_flight)
 
     def settled(self, written: int = 0, already_written: int = 0, rejected: int = 0) -> None:
@@ -152,6 +143,21 @@ class BulkService:
         c.rejected += rejected
         if self.metrics is not None:
             self.metrics.documents(written, already_written, rejected)
+
+    async def reachable(self, timeout: float = 3.0) -> bool:
+        """Whether the cluster answers a light request now (readiness)."""
+        try:
+            await self.client.options(request_timeout=timeout).perform_request(
+                "GET", "/_cluster/health", params={"timeout": f"{int(timeout)}s"},
+                headers={"accept": "application/json"}, endpoint_id="cluster.health")
+        except ApiError as exc:
+            ok = exc.meta.status < 500
+        except (TransportError, OSError, TimeoutError):
+            ok = False
+        else:
+            ok = True
+        self.healthy = ok
+        return ok
 
     async def _encode(self, data: bytes) -> tuple[bytes, dict[str, str]]:
         if self.compression_level is None:
@@ -197,6 +203,7 @@ class BulkService:
         while pending:
             attempts += 1
             status, payload, what = await self._post(pending)
+            self.healthy = status is not None and status < 500
             verdict = self.policy.request(status)
             if verdict is Verdict.DELIVERED:
                 try:

@@ -208,7 +208,9 @@ def test_each_worker_process_spills_to_its_own_file() -> None:
     from logpipe.dlq.writer import spill_path_for
 
     cfg = DeadLetterQueueConfig(bootstrap_servers="k:9092")
-    assert spill_path_for(cfg, "es-app") == "data/dlq-spill/es-app.jsonl"
-    assert spill_path_for(cfg, "es-app", 2) == "data/dlq-spill/es-app-w2.jsonl"
+    assert spill_path_for(cfg, "es-app") == "data/dlq-spill/main/es-app.jsonl"
+    assert spill_path_for(cfg, "es-app", 2) == "data/dlq-spill/main/es-app-w2.jsonl"
+    assert (spill_path_for(cfg, "es-app", pipeline="gm", data_dir="/var/lib/logpipe")
+            == "/var/lib/logpipe/dlq-spill/gm/es-app.jsonl")
     custom = cfg.model_copy(update={"spill_path": "/var/lib/logpipe/dlq"})
     assert spill_path_for(custom, "x", 0) == "/var/lib/logpipe/dlq-w0"

@@ -253,7 +253,8 @@ def test_logstash_array_shapes_of_match_and_add_field() -> None:
         {"match": ["message", "%{INT:n}", "other", "%{WORD:w}"], "add_field": ["k", "%{n}"],
          "overwrite": "message"})
     assert settings["match"] == {"message": ["%{INT:n}"], "other": ["%{WORD:w}"]}
-    assert settings["add_field"] == {"k": "%{n}"} and settings["overwrite"] == ["message"]
-    f = GrokFilter(GrokFilter.Config.model_validate(settings), id="g")
+    config = GrokFilter.Config.model_validate(settings)
+    assert config.add_field == {"k": "%{n}"} and config.overwrite == ["message"]
+    f = GrokFilter(config, id="g")
     [e] = f.process([Event({"message": "n 5"})])
     assert e.get("k") == "5"

@@ -34,7 +34,7 @@ def lag_samples(registry: MetricsRegistry) -> dict[int, Any]:
 def test_lag_is_published_per_owned_partition_and_dropped_when_given_away() -> None:
     registry = MetricsRegistry()
     cfg = KafkaInput.Config(bootstrap_servers="127.0.0.1:9092", topics=["t"], group_id="g")
-    kafka = KafkaInput(cfg, id="kafka", context=PluginContext(shared={"metrics": registry}))
+    kafka = KafkaInput(cfg, id="kafka", context=PluginContext(metrics=registry))
     p0, p1 = TopicPartition("t", 0), TopicPartition("t", 1)
     kafka._consumer = OwnedPartitions({p0: 100, p1: 50})  # type: ignore[assignment]
     kafka._positions = {p0: 40, p1: 50}

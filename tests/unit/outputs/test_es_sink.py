@@ -9,12 +9,11 @@ import orjson
 import pytest
 
 from logpipe.core.event import Event
+from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import PluginContext
 from logpipe.dlq.config import DeadLetterQueueConfig
 from logpipe.dlq.writer import DeadLetterWriter
-from logpipe.errors import DeliveryError
 from logpipe.outputs.elasticsearch import ElasticsearchOutput
-from logpipe.outputs.elasticsearch.service import SHARED_KEY
 from tests.unit.dlq.test_writer import FakeKafka
 from tests.unit.outputs.test_es_service import FakeClient
 
@@ -58,18 +57,19 @@ def test_rejected_documents_go_to_the_dead_letter_queue(tmp_path: Path) -> None:
     assert first["document_id"] and first["attempts"] == 1
 
 
-def test_without_a_queue_rejections_fail_the_batch_by_default() -> None:
-    async def main() -> None:
+def test_without_its_own_queue_rejections_are_rejected_outcomes_for_the_engine() -> None:
+    async def main() -> Delivery | None:
         out = await _output(FakeClient(_reject_odd))
         try:
-            await out.send(_events(4))
+            return await out.send(_events(4))
         finally:
             await out.stop()
 
-    with pytest.raises(DeliveryError) as err:
-        asyncio.run(main())
-    assert not err.value.retriable
-    assert "2 documents rejected" in str(err.value)
+    delivery = asyncio.run(main())
+    assert delivery is not None and not delivery.retry
+    assert sorted(delivery.rejected) == [1, 3]
+    assert delivery.rejected[1].startswith("document_parsing_exception: ")
+    assert delivery.details[1]["status"] == 400
 
 
 def test_drop_with_log_acknowledges_and_names_each_document(caplog: pytest.LogCaptureFixture) -> None:
@@ -92,10 +92,11 @@ def test_outputs_for_the_same_cluster_share_one_client() -> None:
         c = ElasticsearchOutput(ElasticsearchOutput.Config(hosts=["http://other:9200"]), id="c", context=ctx)
         for o in (a, b, c):
             await o.start()
-        assert len(ctx.shared[SHARED_KEY]) == 2
+        assert a._client is b._client and a._client is not c._client
+        assert a._client_key in ctx.resources and c._client_key in ctx.resources
         for o in (a, b, c):
             await o.stop()
-        assert ctx.shared[SHARED_KEY] == {}
+        assert a._client_key not in ctx.resources and c._client_key not in ctx.resources
 
     asyncio.run(main())
 
@@ -141,7 +142,7 @@ def test_requests_retries_outcomes_and_dead_letters_reach_the_metrics(tmp_path: 
         cfg = ElasticsearchOutput.Config(index="logs-%{[event][dataset]}", retry_initial_interval=0.001,
                                          retry_max_interval=0.002)
         out = ElasticsearchOutput(cfg, id="es-app",
-                                  context=PluginContext(pipeline="gm", shared={"metrics": registry}))
+                                  context=PluginContext(pipeline="gm", metrics=registry))
         await out.start()
         out.service.client = FakeClient(script)  # type: ignore[assignment]
         out.dlq = DeadLetterWriter(DeadLetterQueueConfig(bootstrap_servers="k:9092", topic="gm-dlq",

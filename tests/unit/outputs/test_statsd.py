@@ -85,7 +85,7 @@ def test_prefix_alias_decrement_and_reserved_characters(server: socket.socket) -
 
 def test_missing_or_non_numeric_values_are_skipped_and_counted(server: socket.socket) -> None:
     registry = MetricsRegistry()
-    ctx = PluginContext(shared={"metrics": registry})
+    ctx = PluginContext(metrics=registry)
     events = [Event({"ms": "fast"}), Event({}), Event({"ms": "15"})]
     run(server, events, context=ctx, namespace="", timing={"t": "ms"}, increment=["x.%{[missing]}"])
     assert lines_of(received(server, 1)) == ["t:15|ms"]
@@ -123,7 +123,7 @@ def test_sample_rate_is_applied_and_announced(server: socket.socket) -> None:
 def test_an_unreachable_server_never_fails_the_batch() -> None:
     registry = MetricsRegistry()
     out = StatsdOutput(StatsdOutput.Config(host="no-such-host.invalid", increment=["x"]), id="sd",
-                       context=PluginContext(shared={"metrics": registry}))
+                       context=PluginContext(metrics=registry))
 
     async def go() -> None:
         await out.start()

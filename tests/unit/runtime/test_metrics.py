@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from logpipe.core.plugin import PluginContext
-from logpipe.runtime.metrics import ClusterCollector, ClusterTotals, MetricsRegistry, families_json, metrics_for
+from logpipe.runtime.metrics import ClusterCollector, ClusterTotals, MetricsRegistry, families_json
 
 
 def worker_snapshot(acked: int, *, out: int, queue: int = 0, metrics: list[Any] | None = None) -> dict[str, Any]:
@@ -67,11 +67,11 @@ def test_registry_rejects_misuse() -> None:
         m.counter("z_total", {"__reserved": "1"})
 
 
-def test_metrics_for_shares_one_registry_per_context() -> None:
+def test_the_context_carries_the_process_registry() -> None:
     ctx = PluginContext()
-    assert metrics_for(ctx) is metrics_for(ctx)
+    assert isinstance(ctx.metrics, MetricsRegistry)
     own = MetricsRegistry()
-    assert metrics_for(PluginContext(shared={"metrics": own})) is own
+    assert PluginContext(metrics=own).metrics is own
 
 
 def test_totals_sum_workers_and_keep_exited_counts() -> None:
