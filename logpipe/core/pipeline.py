@@ -28,6 +28,7 @@ from logpipe.config.loader import (
     PluginEntry,
 )
 from logpipe.core.batch import Batch, DoneCallback, flatten
+from logpipe.core.bus import PipelineBus
 from logpipe.core.decorate import decorator_for
 from logpipe.core.event import Event
 from logpipe.core.metrics import PipelineStats
@@ -81,7 +82,8 @@ def filter_plugins(stages: list[FilterStage | ConditionalStage]) -> list[Filter]
 
 class Pipeline:
     def __init__(self, spec: PipelineSpec, *, worker_index: int = 0, worker_count: int = 1,
-                 metrics: MetricsRegistry | None = None, resources: Resources | None = None) -> None:
+                 metrics: MetricsRegistry | None = None, resources: Resources | None = None,
+                 bus: PipelineBus | None = None) -> None:
         from logpipe.dlq.queue import build as build_dead_letter_queue
 
         self.spec = spec
@@ -100,7 +102,8 @@ class Pipeline:
                                      metrics=metrics if metrics is not None else MetricsRegistry(),
                                      dead_letters=self.dead_letters,
                                      data_dir=Path(self.settings.path_data),
-                                     resources=resources if resources is not None else Resources())
+                                     resources=resources if resources is not None else Resources(),
+                                     pipelines=bus if bus is not None else PipelineBus())
         self.inputs: list[Input] = [self._build(e) for e in spec.inputs]  # type: ignore[misc]
         self.ordered = self.settings.is_ordered
         self.filter_stages: list[FilterStage | ConditionalStage] = self._stages(spec.filters)

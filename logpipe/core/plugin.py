@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from logpipe.core.batch import Batch, DoneCallback
+from logpipe.core.bus import PipelineBus
 from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
 from logpipe.core.telemetry import MetricsRegistry
@@ -95,6 +96,8 @@ class PluginContext:
     data_dir: Path = field(default_factory=lambda: Path("data"))
     #: Objects shared by the plugins of this process (clients, connection pools).
     resources: Resources = field(default_factory=Resources)
+    #: The addresses of this process's pipelines (``pipeline`` inputs and outputs).
+    pipelines: PipelineBus = field(default_factory=PipelineBus)
 
 
 class Plugin:
