@@ -19,6 +19,9 @@ def add_pipeline_args(parser: argparse.ArgumentParser, *, required: bool = True)
     group.add_argument("-e", "--config.string", dest="config_string", metavar="STRING",
                        help="a Logstash configuration given inline, as `logstash -e`")
     parser.add_argument("--config-dir", metavar="DIR", help="where to look for pipelines/NAME.yaml")
+    parser.add_argument("--path.settings", dest="path_settings", metavar="DIR",
+                        help="where pipelines.yml is, when no pipeline is named (default: the "
+                             "current directory)")
     parser.add_argument("-w", "--pipeline.workers", dest="ls_workers", type=int, metavar="N",
                         help="Logstash pipeline.workers for -f/-e (logpipe: pipeline_workers)")
     parser.add_argument("-b", "--pipeline.batch.size", dest="ls_batch_size", type=int, metavar="N",

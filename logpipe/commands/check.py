@@ -20,16 +20,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logpipe.errors import ConfigError
 
     if args.compat:
         from logpipe.config.logstash.compat import check_directory
         report = check_directory(args.compat)
         print(report.render())
         return 1 if report.refusals else 0
-    if not (args.pipeline or args.path_config or args.config_string is not None):
-        raise ConfigError("name a pipeline: --pipeline NAME|PATH, -f PATH or -e STRING "
-                          "(or --compat DIR)")
+    from logpipe.commands import pipelines
+    several = pipelines.pipelines_file(args)
+    if several is not None:
+        return pipelines.check(args, several)
     spec = load_pipeline(args)
     print(spec.describe())
     if spec.notes:

@@ -19,8 +19,8 @@ from logpipe.commands._common import (
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a pipeline")
-    add_pipeline_args(p)
+    p = sub.add_parser("run", help="run a pipeline (or, naming none, every pipeline of pipelines.yml)")
+    add_pipeline_args(p, required=False)
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: settings.workers, else the CPU count when every "
                         "input can share its traffic, else 1)")
@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     # Workers get their own values; these let a file that uses them load here too.
     os.environ.setdefault("LOGPIPE_WORKER_INDEX", "0")
     os.environ.setdefault("LOGPIPE_WORKER_COUNT", "1")
+    from logpipe.commands import pipelines
+    several = pipelines.pipelines_file(args)
+    if several is not None:
+        return pipelines.run(args, several)
     spec = load_pipeline(args)
     export_logstash_settings(args)
     materialize_config_string(args, spec)

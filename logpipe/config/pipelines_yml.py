@@ -191,8 +191,9 @@ def load_text_(text: str, *, source: str, base: Path,
     for index, entry in enumerate(raw):
         if not isinstance(entry, dict):
             raise fail("each pipeline is a mapping (pipeline.id, path.config, ...)", (index,))
+        written = {str(k): v for k, v in entry.items()}
         try:
-            entry = {str(k): _substitute(v, env) for k, v in entry.items()}
+            entry = {k: _substitute(v, env) for k, v in written.items()}
         except ConfigError as err:
             raise fail(err.message, (index,)) from None
         spec, frozen = _load_entry(entry, index, fail, base, env)
@@ -201,7 +202,7 @@ def load_text_(text: str, *, source: str, base: Path,
                        (index, "pipeline.id"))
         seen[spec.name] = index
         group.pipelines.append(spec)
-        group.entries.append(entry)
+        group.entries.append(written)
         group.texts.append(frozen)
     _check_links(group)
     return group

@@ -187,3 +187,58 @@ async def run_group(spec: PipelinesSpec, *, stop: asyncio.Event | None = None) -
         log.info("pipeline %s stopped: %d events acknowledged, %d failed, %d unacknowledged",
                  name, p.stats.events_acked, p.stats.events_failed, p.unacknowledged)
     return clean
+
+
+async def run_group_reloadable(source: str, spec: PipelinesSpec) -> bool:
+    """One process; SIGHUP checks the pipelines.yml and every pipeline again, and when all is
+    good drains every pipeline and starts the new set (the sockets close briefly, as with one
+    pipeline in one process)."""
+    import signal
+
+    from logpipe.config import pipelines_yml
+    from logpipe.errors import ConfigError
+
+    loop = asyncio.get_running_loop()
+    current = spec
+    while True:
+        stop = asyncio.Event()
+        pending: list[PipelinesSpec] = []
+
+        def on_hup(stop: asyncio.Event = stop, pending: list[PipelinesSpec] = pending) -> None:
+            try:
+                new = pipelines_yml.load(source)
+            except ConfigError as err:
+                log.error("reload refused, the running pipelines stay: %s", err)
+                return
+            log.info("reload: pipelines.yml accepted; draining every pipeline")
+            pending.append(new)
+            stop.set()
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        try:
+            clean = await run_group(current, stop=stop)
+        finally:
+            loop.remove_signal_handler(signal.SIGHUP)
+        if not pending:
+            return clean
+        current = pending[-1]
+
+
+def run_blocking_group(source: str, spec: PipelinesSpec) -> int:
+    from logpipe.runtime.runner import install_loop_policy
+    from logpipe.runtime.signals import release_stops
+
+    install_loop_policy()
+
+    async def main() -> bool:
+        try:
+            return await run_group_reloadable(source, spec)
+        finally:
+            release_stops(asyncio.get_running_loop())
+
+    try:
+        clean = asyncio.run(main())
+    except Exception:
+        log.exception("pipelines of %s failed", source)
+        return 1
+    return 0 if clean else 1

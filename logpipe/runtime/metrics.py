@@ -49,7 +49,7 @@ __all__ = ["DEFAULT_BUCKETS", "MERGES", "PREFIX", "SIZE_BUCKETS", "ClusterCollec
 # --- the supervisor side -----------------------------------------------------------
 PLUGIN_COUNTERS = ("events_in", "events_out", "failures", "seconds")
 PIPELINE_COUNTERS = ("batches", "events_acked", "events_failed")
-PluginKey = tuple[str, str, str]  # kind, type, id
+PluginKey = tuple[str, str, str, str]  # pipeline ("" when the worker runs one), kind, type, id
 
 
 class ClusterTotals:
@@ -84,20 +84,21 @@ class ClusterTotals:
                 queue[k] += (snap.get("queue") or {}).get(k, 0) or 0
             unacked += snap.get("unacknowledged", 0) or 0
             _merge_families(families, snap.get("metrics", ()), counters_only=False)
-        events_in = sum(v["events_out"] for k, v in plugins.items() if k[0] == "input")
+        events_in = sum(v["events_out"] for k, v in plugins.items() if k[1] == "input")
         return {
             **totals,
             "events_in": events_in,
             "unacknowledged": unacked,
             "queue": queue,
-            "plugins": [{"kind": k[0], "type": k[1], "id": k[2], **v} for k, v in plugins.items()],
+            "plugins": [{**({"pipeline": k[0]} if k[0] else {}), "kind": k[1], "type": k[2],
+                         "id": k[3], **v} for k, v in plugins.items()],
             "metrics": list(families.values()),
         }
 
 
 def _add_plugins(into: dict[PluginKey, dict[str, float]], plugins: Iterable[Mapping[str, Any]]) -> None:
     for p in plugins:
-        key = (p.get("kind", ""), p.get("type", ""), p.get("id", ""))
+        key = (p.get("pipeline", ""), p.get("kind", ""), p.get("type", ""), p.get("id", ""))
         acc = into.get(key)
         if acc is None:
             acc = into[key] = dict.fromkeys(PLUGIN_COUNTERS, 0)
@@ -191,7 +192,7 @@ class ClusterCollector:
             "logpipe_events_filtered", "Events a filter removed (in minus out, when positive).",
             labels=plabels)
         for p in totals.get("plugins", ()):
-            values = [pipeline, p["kind"], p["type"], p["id"]]
+            values = [p.get("pipeline") or pipeline, p["kind"], p["type"], p["id"]]
             for key, family in per_plugin.items():
                 if key == "events_in" and p["kind"] == "input":
                     continue

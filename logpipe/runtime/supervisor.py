@@ -198,7 +198,7 @@ class Supervisor:
                  policy: RestartPolicy | None = None, interval: float = 1.0,
                  start_timeout: float = 60.0) -> None:
         self.count = workers
-        self.store = ConfigStore(source, count=workers)
+        self.store = store_for(source, count=workers)
         self.metrics_host = metrics_host or spec.settings.metrics_host
         self.metrics_port = metrics_port if metrics_port is not None else spec.settings.metrics_port
         self.log_level = log_level
@@ -528,6 +528,15 @@ class Supervisor:
             if slot.worker is None and slot.last_exit is not None:
                 codes.append(slot.last_exit)
         return codes
+
+
+def store_for(source: str | Path, *, count: int) -> Any:
+    """The configuration store: one pipeline file, or a pipelines.yml with several."""
+    from logpipe.config.pipelines_yml import is_pipelines_file
+    if is_pipelines_file(source):
+        from logpipe.runtime.pipelines_store import PipelinesStore
+        return PipelinesStore(source, count=count)
+    return ConfigStore(source, count=count)
 
 
 def supervise(args: argparse.Namespace, spec: PipelineSpec, workers: int) -> int:

@@ -117,11 +117,14 @@ class Worker:
         doc["queue"] = {"events": q.events, "bytes": q.bytes, "max_events": q.max_events,
                         "max_bytes": q.max_bytes}
         plugins = []
-        for entry in self.spec.plugin_entries():
-            s = stats.plugins.get(entry.id)
-            plugins.append({"kind": entry.kind, "type": entry.type, "id": entry.id,
-                            "events_in": s.events_in if s else 0, "events_out": s.events_out if s else 0,
-                            "failures": s.failures if s else 0, "seconds": s.seconds if s else 0.0})
+        several = hasattr(p, "members")
+        for name, spec, member in _members(self.spec, p):
+            for entry in spec.plugin_entries():
+                s = member.stats.plugins.get(entry.id)
+                figures = {"kind": entry.kind, "type": entry.type, "id": entry.id,
+                           "events_in": s.events_in if s else 0, "events_out": s.events_out if s else 0,
+                           "failures": s.failures if s else 0, "seconds": s.seconds if s else 0.0}
+                plugins.append({"pipeline": name, **figures} if several else figures)
         doc["plugins"] = plugins
         return doc
 
@@ -177,6 +180,9 @@ class Worker:
 
     async def _run(self, pipeline_cls: Any, tasks: list[asyncio.Task[None]]) -> int:
         settings = self.spec.settings
+        if not isinstance(self.spec, PipelineSpec):  # a pipelines.yml: every pipeline, one bus
+            from logpipe.runtime.group import PipelineGroup
+            pipeline_cls = PipelineGroup
         try:
             self.pipeline = pipeline_cls(self.spec, worker_index=self.index, worker_count=self.count,
                                          metrics=self.metrics)
@@ -210,6 +216,14 @@ class Worker:
         log.info("worker %d stopped: %d events acknowledged, %d failed, %d unacknowledged", self.index,
                  stats.events_acked, stats.events_failed, self.pipeline.unacknowledged)
         return 0 if clean else 1
+
+
+def _members(spec: Any, running: Any) -> list[tuple[str, Any, Any]]:
+    """(pipeline name, spec, running pipeline) for one pipeline or each of a pipelines.yml."""
+    members = getattr(running, "members", None)
+    if members is None:
+        return [(spec.name, spec, running)]
+    return [(name, p.spec, p) for name, p in members.items()]
 
 
 async def outputs_ready(outputs: list[Any], timeout: float = READY_TIMEOUT) -> bool:
@@ -250,6 +264,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def load_worker_config(path: str) -> Any:
+    """A pipeline file, or a (frozen) pipelines.yml with every pipeline of the process."""
+    from logpipe.config import pipelines_yml
+    if pipelines_yml.is_pipelines_file(path):
+        return pipelines_yml.load(path)
+    return load_file(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     from logpipe.runtime import logs
     from logpipe.runtime.runner import install_loop_policy
@@ -266,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(_WorkerTag(args.index))
     try:
-        spec = load_file(args.pipeline)
+        spec: Any = load_worker_config(args.pipeline)
     except ConfigError as err:
         log.error("worker %d: %s", args.index, err)
         return 2
