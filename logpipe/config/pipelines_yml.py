@@ -73,8 +73,9 @@ def find(settings_dir: str | None = None) -> Path:
             if (folder / name).is_file():
                 return folder / name
     where = ", ".join(str(d / FILE_NAMES[0]) for d in dirs)
-    raise ConfigError(f"no pipeline named and no pipelines.yml found (looked for {where}); use "
-                      "--pipeline NAME|PATH, -f PATH, -e STRING or --path.settings DIR")
+    raise ConfigError("name a pipeline: --pipeline NAME|PATH, -f PATH or -e STRING (or, for "
+                      f"check, --compat DIR); or give pipelines.yml: no pipelines.yml found (looked "
+                      f"for {where}; --path.settings DIR says where it is)")
 
 
 @dataclass

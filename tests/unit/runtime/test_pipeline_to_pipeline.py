@@ -197,6 +197,7 @@ def test_a_downstream_rejection_without_dead_letters_is_dead_lettered_upstream(t
     from tests.unit.core.test_outcomes import RejectingOutput
 
     registry.register("output", "rejecting", RejectingOutput)
+    RejectingOutput.received = []
     spec = load(pipelines(tmp_path, entry("intake", """
 input { counting { batches => 1 batch => 10 } }
 output { pipeline { send_to => ["down"] } }

@@ -101,3 +101,55 @@ class _Plain:
 ])
 def test_outputs_ready(outputs: list[object], expected: bool) -> None:
     assert asyncio.run(outputs_ready(outputs, timeout=0.2)) is expected
+
+
+class _CountingOutput(Output):
+    """Publishes a series of its own, as plugins do, through context.metrics."""
+
+    Config = PluginConfig
+
+    async def start(self) -> None:
+        self._sent = self.context.metrics.counter("unit_sent_total", {"id": self.id})
+
+    async def send(self, events: list) -> None:
+        self._sent.inc(len(events))
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_a_worker_runs_every_pipeline_of_pipelines_yml_with_pipeline_labels(tmp_path: Path) -> None:
+    """Per-plugin figures and plugins' own series carry the pipeline they belong to, so two
+    pipelines' plugins with the same id stay apart on /stats and /metrics."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from logpipe.config import pipelines_yml
+    from logpipe.runtime.metrics import ClusterCollector, ClusterTotals
+
+    registry.register("output", "unit_counting", _CountingOutput)
+    (tmp_path / "pipelines.yml").write_text("""
+- pipeline.id: intake
+  config.string: |
+    input { generator { id => "gen" count => 30 lines => ["a", "b", "c"] } }
+    output { pipeline { id => "hop" send_to => ["rest"] } unit_counting { id => "out" } }
+- pipeline.id: rest
+  config.string: |
+    input { pipeline { id => "gen" address => "rest" } }
+    output { unit_counting { id => "out" } }
+""")
+    spec = pipelines_yml.load(tmp_path / "pipelines.yml")
+    read_fd, write_fd = os.pipe()
+    worker = Worker(spec, index=0, count=1, stats_fd=write_fd, interval=0.05)
+    assert asyncio.run(worker.run()) == 0
+    final = read_feed(read_fd)[-1]
+    assert final["events_acked"] == 60
+    figures = {(p["pipeline"], p["id"]): p["events_out"] for p in final["plugins"]}
+    assert figures == {("intake", "gen"): 30, ("intake", "hop"): 30, ("intake", "out"): 30,
+                       ("rest", "gen"): 30, ("rest", "out"): 30}
+
+    status = {"pipeline": spec.name, "totals": ClusterTotals().combine([final]), "workers": []}
+    exposition = CollectorRegistry(auto_describe=False)
+    exposition.register(ClusterCollector(lambda: status))
+    text = generate_latest(exposition).decode()
+    assert 'logpipe_events_out_total{id="gen",kind="input",pipeline="rest",type="pipeline"} 30.0' in text
+    assert 'logpipe_events_out_total{id="gen",kind="input",pipeline="intake",type="generator"} 30.0' in text
+    assert 'logpipe_unit_sent_total{id="out",pipeline="intake"} 30.0' in text
+    assert 'logpipe_unit_sent_total{id="out",pipeline="rest"} 30.0' in text
