@@ -49,6 +49,9 @@ __all__ = ["DEFAULT_BUCKETS", "MERGES", "PREFIX", "SIZE_BUCKETS", "ClusterCollec
 # --- the supervisor side -----------------------------------------------------------
 PLUGIN_COUNTERS = ("events_in", "events_out", "failures", "seconds")
 PIPELINE_COUNTERS = ("batches", "events_acked", "events_failed")
+#: Per pipeline of a pipelines.yml, besides the counters: the present, summed over live workers.
+PIPELINE_GAUGES = ("unacknowledged", "queue_events", "queue_bytes", "queue_max_events",
+                   "queue_max_bytes")
 PluginKey = tuple[str, str, str, str]  # pipeline ("" when the worker runs one), kind, type, id
 
 
@@ -59,6 +62,8 @@ class ClusterTotals:
         self._retired_plugins: dict[PluginKey, dict[str, float]] = {}
         self._retired: dict[str, float] = dict.fromkeys(PIPELINE_COUNTERS, 0)
         self._retired_families: dict[str, dict[str, Any]] = {}
+        #: Per pipeline, when workers run a pipelines.yml.
+        self._retired_pipelines: dict[str, dict[str, float]] = {}
 
     def retire(self, snapshot: Mapping[str, Any] | None) -> None:
         """Fold an exited worker's last counters into the base the live ones add to."""
@@ -68,6 +73,10 @@ class ClusterTotals:
         for k in PIPELINE_COUNTERS:
             self._retired[k] += snapshot.get(k, 0) or 0
         _merge_families(self._retired_families, snapshot.get("metrics", ()), counters_only=True)
+        for p in snapshot.get("pipelines", ()):
+            acc = self._retired_pipelines.setdefault(p["pipeline"], dict.fromkeys(PIPELINE_COUNTERS, 0))
+            for k in PIPELINE_COUNTERS:
+                acc[k] += p.get(k, 0) or 0
 
     def combine(self, live: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         """Cluster-wide figures: retired counters plus every live worker's snapshot."""
@@ -76,7 +85,14 @@ class ClusterTotals:
         queue = {"events": 0, "bytes": 0, "max_events": 0, "max_bytes": 0}
         unacked = 0
         families = {n: _copy_family(f) for n, f in self._retired_families.items()}
+        pipelines = {name: {**v, **dict.fromkeys(PIPELINE_GAUGES, 0)}
+                     for name, v in self._retired_pipelines.items()}
         for snap in live:
+            for p in snap.get("pipelines", ()):
+                acc = pipelines.setdefault(p["pipeline"], dict.fromkeys(
+                    (*PIPELINE_COUNTERS, *PIPELINE_GAUGES), 0))
+                for k in (*PIPELINE_COUNTERS, *PIPELINE_GAUGES):
+                    acc[k] += p.get(k, 0) or 0
             _add_plugins(plugins, snap.get("plugins", ()))
             for k in PIPELINE_COUNTERS:
                 totals[k] += snap.get(k, 0) or 0
@@ -84,8 +100,15 @@ class ClusterTotals:
                 queue[k] += (snap.get("queue") or {}).get(k, 0) or 0
             unacked += snap.get("unacknowledged", 0) or 0
             _merge_families(families, snap.get("metrics", ()), counters_only=False)
-        events_in = sum(v["events_out"] for k, v in plugins.items() if k[1] == "input")
+        # Events entering from outside: a pipeline input's come from another pipeline.
+        events_in = sum(v["events_out"] for k, v in plugins.items()
+                        if k[1] == "input" and not (k[0] and k[2] == "pipeline"))
+        for name, acc in pipelines.items():
+            acc["events_in"] = sum(v["events_out"] for k, v in plugins.items()
+                                   if k[0] == name and k[1] == "input")
         return {
+            **({"pipelines": [{"pipeline": name, **acc} for name, acc in pipelines.items()]}
+               if pipelines else {}),
             **totals,
             "events_in": events_in,
             "unacknowledged": unacked,
@@ -204,29 +227,25 @@ class ClusterCollector:
         yield from per_plugin.values()
         yield filtered
 
-        def counter(name: str, doc: str, value: float) -> CounterMetricFamily:
-            c = CounterMetricFamily(name, doc, labels=["pipeline"])
-            c.add_metric([pipeline], value)
-            return c
-
         def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
             g = GaugeMetricFamily(name, doc, labels=["pipeline"])
             g.add_metric([pipeline], value)
             return g
 
+        # One row per pipeline: the process tree's one pipeline, or each of a pipelines.yml.
         queue = totals.get("queue", {})
-        yield counter("logpipe_pipeline_events_in", "Events accepted from all inputs.", totals.get("events_in", 0))
-        yield counter("logpipe_batches", "Worker batches processed.", totals.get("batches", 0))
-        yield counter("logpipe_events_acked", "Events every output delivered (acknowledged to inputs).",
-                      totals.get("events_acked", 0))
-        yield counter("logpipe_events_failed", "Events an output failed to deliver (not acknowledged).",
-                      totals.get("events_failed", 0))
-        yield gauge("logpipe_events_unacknowledged", "Events accepted and not yet settled.",
-                    totals.get("unacknowledged", 0))
-        yield gauge("logpipe_queue_events", "Events waiting in the queues.", queue.get("events", 0))
-        yield gauge("logpipe_queue_bytes", "Bytes waiting in the queues.", queue.get("bytes", 0))
-        yield gauge("logpipe_queue_max_events", "Queue capacity in events.", queue.get("max_events", 0))
-        yield gauge("logpipe_queue_max_bytes", "Queue capacity in bytes.", queue.get("max_bytes", 0))
+        rows = totals.get("pipelines") or [{
+            "pipeline": pipeline, "events_in": totals.get("events_in", 0),
+            "batches": totals.get("batches", 0), "events_acked": totals.get("events_acked", 0),
+            "events_failed": totals.get("events_failed", 0),
+            "unacknowledged": totals.get("unacknowledged", 0),
+            **{f"queue_{k}": queue.get(k, 0) for k in ("events", "bytes", "max_events", "max_bytes")}}]
+        for kind, name, doc, key in _PIPELINE_SERIES:
+            series: Any = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(
+                name, doc, labels=["pipeline"])
+            for row in rows:
+                series.add_metric([str(row["pipeline"])], row.get(key, 0))
+            yield series
 
         workers = status.get("workers", ())
         yield gauge("logpipe_workers", "Worker processes configured.", status.get("workers_expected", 0))
@@ -247,6 +266,21 @@ class ClusterCollector:
         yield gauge("logpipe_ready", "1 when every worker runs and every output is reachable.",
                     1 if status.get("ready") else 0)
         yield from _plugin_families(totals.get("metrics", ()))
+
+
+_PIPELINE_SERIES = (
+    ("counter", "logpipe_pipeline_events_in", "Events accepted from all inputs.", "events_in"),
+    ("counter", "logpipe_batches", "Worker batches processed.", "batches"),
+    ("counter", "logpipe_events_acked", "Events every output delivered (acknowledged to inputs).",
+     "events_acked"),
+    ("counter", "logpipe_events_failed", "Events an output failed to deliver (not acknowledged).",
+     "events_failed"),
+    ("gauge", "logpipe_events_unacknowledged", "Events accepted and not yet settled.", "unacknowledged"),
+    ("gauge", "logpipe_queue_events", "Events waiting in the queues.", "queue_events"),
+    ("gauge", "logpipe_queue_bytes", "Bytes waiting in the queues.", "queue_bytes"),
+    ("gauge", "logpipe_queue_max_events", "Queue capacity in events.", "queue_max_events"),
+    ("gauge", "logpipe_queue_max_bytes", "Queue capacity in bytes.", "queue_max_bytes"),
+)
 
 
 def _plugin_families(families: Iterable[Mapping[str, Any]]) -> Iterator[Any]:

@@ -126,6 +126,13 @@ class Worker:
                            "failures": s.failures if s else 0, "seconds": s.seconds if s else 0.0}
                 plugins.append({"pipeline": name, **figures} if several else figures)
         doc["plugins"] = plugins
+        if several:
+            doc["pipelines"] = [{
+                "pipeline": name, "batches": m.stats.batches, "events_acked": m.stats.events_acked,
+                "events_failed": m.stats.events_failed, "unacknowledged": m.unacknowledged,
+                "queue_events": m.queue.events, "queue_bytes": m.queue.bytes,
+                "queue_max_events": m.queue.max_events, "queue_max_bytes": m.queue.max_bytes}
+                for name, _spec, m in _members(self.spec, p)]
         return doc
 
     def publish(self, *, force: bool = False) -> None:

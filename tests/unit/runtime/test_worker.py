@@ -153,3 +153,10 @@ def test_a_worker_runs_every_pipeline_of_pipelines_yml_with_pipeline_labels(tmp_
     assert 'logpipe_events_out_total{id="gen",kind="input",pipeline="intake",type="generator"} 30.0' in text
     assert 'logpipe_unit_sent_total{id="out",pipeline="intake"} 30.0' in text
     assert 'logpipe_unit_sent_total{id="out",pipeline="rest"} 30.0' in text
+    # The pipeline-wide series are per pipeline too; events_in counts each pipeline's inputs.
+    assert 'logpipe_events_acked_total{pipeline="intake"} 30.0' in text
+    assert 'logpipe_events_acked_total{pipeline="rest"} 30.0' in text
+    assert 'logpipe_pipeline_events_in_total{pipeline="rest"} 30.0' in text
+    assert 'logpipe_queue_events{pipeline="rest"} 0.0' in text
+    # ... and the total taken in from outside counts the generator only, not the hop.
+    assert status["totals"]["events_in"] == 30
