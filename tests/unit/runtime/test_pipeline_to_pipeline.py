@@ -239,3 +239,44 @@ output { pipeline { send_to => ["nowhere"] } }
         assert await group.shutdown(5)
 
     asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_single_process_sighup_reloads_every_pipeline(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """`logpipe run` in one process: SIGHUP with a broken pipeline is refused and the set runs
+    on; with a good file every pipeline is drained and the new set runs (the finite new
+    intake then ends the run)."""
+    import os
+    import signal
+
+    from logpipe.runtime.group import run_group_reloadable
+
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    store = 'input {{ pipeline {{ address => "store" }} }} output {{ file {{ path => "{}" }} }}'
+    (tmp_path / "store.conf").write_text(store.format(first))
+    path = tmp_path / "pipelines.yml"
+    path.write_text("""
+- pipeline.id: intake
+  config.string: 'input { generator { count => 0 rate => 0.001 batch => 4 } } output { pipeline { send_to => ["store"] } }'
+- pipeline.id: store
+  path.config: store.conf
+""")
+
+    async def scenario() -> bool:
+        task = asyncio.create_task(run_group_reloadable(str(path), load(path)))
+        await until(lambda: first.exists() and len(first.read_text().splitlines()) == 4)
+        (tmp_path / "store.conf").write_text("input { pipeline {")
+        os.kill(os.getpid(), signal.SIGHUP)
+        await until(lambda: "reload refused" in caplog.text)
+        assert not task.done()
+        (tmp_path / "store.conf").write_text(store.format(second))
+        path.write_text(path.read_text().replace("count => 0 rate => 0.001 batch => 4",
+                                                 "count => 3"))
+        os.kill(os.getpid(), signal.SIGHUP)
+        return await asyncio.wait_for(task, 20)
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(scenario()) is True
+    assert len(first.read_text().splitlines()) == 4
+    assert len(second.read_text().splitlines()) == 3
