@@ -32,7 +32,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import yaml
 from pydantic import ValidationError
@@ -57,6 +57,8 @@ _REFUSED = {
     "queue.page_capacity": "logpipe has no persisted queue",
     "queue.checkpoint.writes": "logpipe has no persisted queue",
 }
+#: Makes the error for a message at a place of pipelines.yml (an entry, or one of its keys).
+Fail = Callable[[str, Loc], ConfigError]
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)(?::-?([^}]*))?\}")
 
 
@@ -173,11 +175,12 @@ def load(path: str | Path, env: Mapping[str, str] | None = None) -> PipelinesSpe
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    return load_text_(text, source=str(path), base=path.parent, env=env)
+    return parse(text, source=str(path), base=path.parent, env=env)
 
 
-def load_text_(text: str, *, source: str, base: Path,
-               env: Mapping[str, str] | None = None) -> PipelinesSpec:
+def parse(text: str, *, source: str, base: Path,
+          env: Mapping[str, str] | None = None) -> PipelinesSpec:
+    """A pipelines.yml from its text; relative ``path.config`` are looked up under ``base``."""
     env = os.environ if env is None else env
     raw, lines = _read_yaml(text, source)
 
@@ -226,7 +229,7 @@ def _read_yaml(text: str, source: str) -> tuple[Any, _Lines]:
     return raw, lines
 
 
-def _load_entry(entry: dict[str, Any], index: int, fail: Any, base: Path,
+def _load_entry(entry: dict[str, Any], index: int, fail: Fail, base: Path,
                 env: Mapping[str, str]) -> tuple[PipelineSpec, PipelineText]:
     for key in entry:
         if key in _REFUSED:
@@ -274,7 +277,7 @@ def _exists(path: str) -> bool:
     return Path(path).exists() or bool(any(c in path for c in "*?[") and glob.glob(path))
 
 
-def _settings(entry: dict[str, Any], index: int, pid: str, fail: Any) -> dict[str, Any]:
+def _settings(entry: dict[str, Any], index: int, pid: str, fail: Fail) -> dict[str, Any]:
     """The entry's settings as logpipe's, each checked at its own line."""
     from logpipe.config.logstash import settings_from_logstash
 
@@ -314,7 +317,7 @@ def _maps_to(key: str) -> str:
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "tb": 1024 ** 4}
 
 
-def _bytes(value: Any, index: int, fail: Any) -> int:
+def _bytes(value: Any, index: int, fail: Fail) -> int:
     """Logstash's byte sizes: ``1024``, ``64mb``, ``1gb``."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -324,7 +327,7 @@ def _bytes(value: Any, index: int, fail: Any) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
-def _load_yaml_pipeline(path: str, pid: str, settings: dict[str, Any], index: int, fail: Any,
+def _load_yaml_pipeline(path: str, pid: str, settings: dict[str, Any], index: int, fail: Fail,
                         env: Mapping[str, str]) -> tuple[PipelineSpec, PipelineText]:
     """A YAML pipeline; pipelines.yml's settings override the file's own."""
     if settings.pop("support_escapes", None) is not None:

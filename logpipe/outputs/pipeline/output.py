@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Output, PluginConfig
+from logpipe.outputs.pipeline.clone import clone
 
 
 class PipelineOutputConfig(PluginConfig):
@@ -51,7 +52,7 @@ class PipelineOutput(Output):
         sender = f"pipeline {self.context.pipeline} (output {self.id})"
         addresses = self.config.send_to
         deliveries = await asyncio.gather(*(
-            bus.send(address, [e.copy() for e in events], sender=sender) for address in addresses))
+            bus.send(address, [clone(e) for e in events], sender=sender) for address in addresses))
         if len(deliveries) == 1:
             return deliveries[0]
         combined = Delivery()
