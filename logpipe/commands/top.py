@@ -80,12 +80,15 @@ def render(current: dict[str, Any], previous: dict[str, Any] | None, url: str) -
         plugins.add_column(col, no_wrap=True)
     for col in ("in/s", "out/s", "in", "out", "failures", "ms/event"):
         plugins.add_column(col, justify="right")
-    before = {(p["kind"], p["id"]): p for p in ptotals.get("plugins", ())} if previous else {}
+    before = ({(p.get("pipeline"), p["kind"], p["id"]): p for p in ptotals.get("plugins", ())}
+              if previous else {})
     for p in totals.get("plugins", ()):
-        old = before.get((p["kind"], p["id"]))
+        old = before.get((p.get("pipeline"), p["kind"], p["id"]))
         ms = p["seconds"] * 1000 / p["events_in"] if p.get("events_in") else None
+        # With pipelines.yml, ids are per pipeline: shown as pipeline/id.
+        name = f"{p['pipeline']}/{p['id']}" if p.get("pipeline") else p["id"]
         plugins.add_row(
-            p["id"], p["kind"], p["type"] or "-",
+            name, p["kind"], p["type"] or "-",
             _num(_rate(p["events_in"], old["events_in"] if old else None, seconds)) if p["kind"] != "input" else "-",
             _num(_rate(p["events_out"], old["events_out"] if old else None, seconds)),
             _num(p["events_in"]) if p["kind"] != "input" else "-", _num(p["events_out"]),
