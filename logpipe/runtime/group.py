@@ -146,13 +146,17 @@ class PipelineGroup:
         return True, ""
 
     async def shutdown(self, timeout: float) -> bool:
-        """Senders first: each drains into receivers that still run; each pipeline gets its
-        own grace period."""
+        """Senders first: each drains into receivers that still run. All of it within
+        ``timeout`` (the supervisor kills a worker soon after), each pipeline at most its own
+        grace period; a receiver left with no time still gets a moment to settle what it can
+        (what it cannot stays unacknowledged, and its sender delivers it again)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         clean = True
         for pipeline in self.order:
             if pipeline not in self._started:
                 continue
-            own = min(timeout, pipeline.settings.shutdown_timeout)
+            own = min(pipeline.settings.shutdown_timeout, max(deadline - loop.time(), 0.5))
             clean = await pipeline.shutdown(own) and clean
         self._started.clear()
         return clean

@@ -280,3 +280,28 @@ def test_single_process_sighup_reloads_every_pipeline(tmp_path: Path,
         assert asyncio.run(scenario()) is True
     assert len(first.read_text().splitlines()) == 4
     assert len(second.read_text().splitlines()) == 3
+
+
+def test_shutdown_with_a_stalled_receiver_keeps_within_one_grace_period(tmp_path: Path) -> None:
+    """SIGTERM while `down`'s output hangs: the whole group stops within the one grace
+    period it was given (not one per pipeline), reports it was not clean, and the upstream
+    batch stays unacknowledged, so its sender delivers it again."""
+    spec = load(pipelines(tmp_path, entry("intake", """
+input { counting { batches => 1 batch => 10 endless => true } }
+output { pipeline { send_to => ["down"] } }
+""") + entry("down", 'input { pipeline { address => "down" } } output { gated {} }')))
+
+    async def scenario() -> None:
+        group = PipelineGroup(spec)
+        await group.start()
+        await until(lambda: bool(GatedOutput.instances) and GatedOutput.instances[0].in_send == 1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert not await group.shutdown(4.0)
+        # one grace period (4 s) and the receiver's last moment, not 4 s per pipeline (8 s)
+        assert loop.time() - started < 6.0
+        first = CountingInput.instances[0].batches[0]
+        assert first.delivered is False
+        assert group.members["intake"].stats.events_acked == 0
+
+    asyncio.run(scenario())
