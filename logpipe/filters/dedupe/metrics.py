@@ -1,0 +1,24 @@
+"""The dedupe filter's figures, in one place so they can move with the plugin context:
+``logpipe_dedupe_events_total{pipeline, plugin, decision}`` (kept or dropped)."""
+from __future__ import annotations
+
+from typing import Any
+
+from logpipe.runtime.metrics import metrics_for
+
+NAME = "dedupe_events_total"
+HELP = "Events the dedupe filter saw, by decision (kept, dropped)."
+
+
+class DedupeMetrics:
+    def __init__(self, context: Any, plugin_id: str) -> None:
+        registry = metrics_for(context)
+        base = {"pipeline": getattr(context, "pipeline", ""), "plugin": plugin_id}
+        self._kept = registry.counter(NAME, {**base, "decision": "kept"}, help=HELP)
+        self._dropped = registry.counter(NAME, {**base, "decision": "dropped"}, help=HELP)
+
+    def add(self, kept: int, dropped: int) -> None:
+        if kept:
+            self._kept.inc(kept)
+        if dropped:
+            self._dropped.inc(dropped)

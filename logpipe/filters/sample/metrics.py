@@ -1,0 +1,28 @@
+"""The sample filter's figures on /metrics, in one place so they can move with the
+plugin context: kept and dropped events per pipeline, plugin and key.
+
+``logpipe_sample_events_total{pipeline, plugin, key, decision}`` where decision is
+``kept`` (sampled in), ``kept_always`` (a keep condition held) or ``dropped``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from logpipe.runtime.metrics import Counter, metrics_for
+
+NAME = "sample_events_total"
+HELP = "Events the sample filter saw, by key and decision (kept, kept_always, dropped)."
+
+
+class SampleMetrics:
+    def __init__(self, context: Any, plugin_id: str) -> None:
+        self._registry = metrics_for(context)
+        self._base = {"pipeline": getattr(context, "pipeline", ""), "plugin": plugin_id}
+        self._children: dict[tuple[str, str], Counter] = {}
+
+    def add(self, key: str, decision: str, n: int) -> None:
+        child = self._children.get((key, decision))
+        if child is None:
+            child = self._children[(key, decision)] = self._registry.counter(
+                NAME, {**self._base, "key": key, "decision": decision}, help=HELP)
+        child.inc(n)
