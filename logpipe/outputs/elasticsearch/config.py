@@ -80,6 +80,13 @@ class ElasticsearchConfig(PluginConfig):
         description="What to do with documents Elasticsearch rejects when there is no "
                     "dead_letter_queue: `fail` leaves the batch unacknowledged, `drop_with_log` "
                     "logs each one and acknowledges.")
+    template_check: bool = Field(True, description=(
+        "At start, check that an index template covers each index this output will write "
+        "(names derived from `index` and the fixed values the pipeline's filters give its "
+        "fields); a missing one is logged as a warning."))
+    template_required: bool = Field(False, description=(
+        "Refuse to start when an index this output will write has no template, instead of "
+        "warning (run `logpipe setup` first)."))
     dead_letter_queue: DeadLetterQueueConfig | None = Field(
         None, description="Kafka dead-letter queue for rejected documents.")
 

@@ -53,6 +53,24 @@ class ElasticsearchOutput(Output):
             await self.dlq.start()
         self._names = IndexNameCheck()
         self.service.metrics = BulkMetrics(metrics_for(self.context), self.id)
+        if cfg.template_check or cfg.template_required:
+            await self._check_templates(client)
+
+    async def _check_templates(self, client: Any) -> None:
+        """A missing index template is a loud warning, or a refusal (template_required)."""
+        from elastic_transport import ApiError, TransportError
+
+        from logpipe.outputs.elasticsearch.templates import check_templates
+
+        if self.context.worker_index != 0 and not self.config.template_required:
+            return  # one warning per pipeline, not one per worker
+        try:
+            await check_templates(client, self.config.index, self.context,
+                                  required=self.config.template_required, log=self.log)
+        except (ApiError, TransportError) as exc:
+            if self.config.template_required:
+                raise
+            self.log.warning("could not check the index templates: %s", exc)
 
     @property
     def counters(self) -> Counters:
