@@ -6,7 +6,7 @@ from typing import Any
 
 from logpipe.runtime.metrics import metrics_for
 
-NAME = "dedupe_events_total"
+DEDUPE_METRIC = "dedupe_events_total"
 HELP = "Events the dedupe filter saw, by decision (kept, dropped)."
 
 
@@ -14,8 +14,8 @@ class DedupeMetrics:
     def __init__(self, context: Any, plugin_id: str) -> None:
         registry = metrics_for(context)
         base = {"pipeline": getattr(context, "pipeline", ""), "plugin": plugin_id}
-        self._kept = registry.counter(NAME, {**base, "decision": "kept"}, help=HELP)
-        self._dropped = registry.counter(NAME, {**base, "decision": "dropped"}, help=HELP)
+        self._kept = registry.counter(DEDUPE_METRIC, {**base, "decision": "kept"}, help=HELP)
+        self._dropped = registry.counter(DEDUPE_METRIC, {**base, "decision": "dropped"}, help=HELP)
 
     def add(self, kept: int, dropped: int) -> None:
         if kept:

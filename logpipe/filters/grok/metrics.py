@@ -7,14 +7,14 @@ from typing import Any
 
 from logpipe.runtime.metrics import metrics_for
 
-NAME = "parse_failures_total"
+PARSE_FAILURES_METRIC = "parse_failures_total"
 HELP = "Events a parsing filter could not parse (tagged, and passed on)."
 
 
 class ParseFailureMetrics:
     def __init__(self, context: Any, plugin_id: str) -> None:
         self._failures = metrics_for(context).counter(
-            NAME, {"pipeline": getattr(context, "pipeline", ""), "plugin": plugin_id}, help=HELP)
+            PARSE_FAILURES_METRIC, {"pipeline": getattr(context, "pipeline", ""), "plugin": plugin_id}, help=HELP)
 
     def add(self, n: int) -> None:
         if n:

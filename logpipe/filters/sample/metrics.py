@@ -10,7 +10,7 @@ from typing import Any
 
 from logpipe.runtime.metrics import Counter, metrics_for
 
-NAME = "sample_events_total"
+SAMPLE_METRIC = "sample_events_total"
 HELP = "Events the sample filter saw, by key and decision (kept, kept_always, dropped)."
 
 
@@ -24,5 +24,5 @@ class SampleMetrics:
         child = self._children.get((key, decision))
         if child is None:
             child = self._children[(key, decision)] = self._registry.counter(
-                NAME, {**self._base, "key": key, "decision": decision}, help=HELP)
+                SAMPLE_METRIC, {**self._base, "key": key, "decision": decision}, help=HELP)
         child.inc(n)
