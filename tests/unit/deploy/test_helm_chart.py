@@ -26,6 +26,8 @@ KUSTOMIZE = ROOT / "deploy" / "kubernetes"
 #: that rolls the pods when the pipeline changes.
 HELM_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 HELM_ANNOTATIONS = ("checksum/pipeline",)
+# The first test on a fresh machine builds helm (about two minutes on two cores).
+pytestmark = pytest.mark.timeout(900)
 
 
 @lru_cache(maxsize=1)
