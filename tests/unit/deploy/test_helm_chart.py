@@ -1,9 +1,9 @@
 """The Helm chart deploy/helm/logpipe renders, with a real ``helm template``, the same
-objects as deploy/kubernetes (as ``kubectl apply -k`` would apply them), and its values
-change what they say.
+objects as a real ``kustomize build deploy/kubernetes``, and its values change what
+they say.
 
-helm is built from the Go module proxy by scripts/build-tools.sh and cached under
-~/.cache/logpipe-tools (built here on first use when missing)."""
+helm and kustomize are built from the Go module proxy by scripts/build-tools.sh and
+cached under ~/.cache/logpipe-tools (built here on first use when missing)."""
 from __future__ import annotations
 
 import copy
@@ -26,16 +26,21 @@ KUSTOMIZE = ROOT / "deploy" / "kubernetes"
 #: that rolls the pods when the pipeline changes.
 HELM_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 HELM_ANNOTATIONS = ("checksum/pipeline",)
-# The first test on a fresh machine builds helm (about two minutes on two cores).
+# The first test on a fresh machine builds the tools (a few minutes on two cores).
 pytestmark = pytest.mark.timeout(900)
 
 
 @lru_cache(maxsize=1)
+def tools() -> dict[str, str]:
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "build-tools.sh"), "helm", "kustomize"],
+                         capture_output=True, text=True, timeout=800)
+    assert out.returncode == 0, f"building the tools failed:\n{out.stderr[-3000:]}"
+    helm, kustomize = out.stdout.strip().splitlines()[-2:]
+    return {"helm": helm, "kustomize": kustomize}
+
+
 def helm() -> str:
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "build-tools.sh")], capture_output=True, text=True,
-                         timeout=600)
-    assert out.returncode == 0, f"building helm failed:\n{out.stderr[-3000:]}"
-    return out.stdout.strip().splitlines()[-1]
+    return tools()["helm"]
 
 
 def render(*args: str) -> list[dict[str, Any]]:
@@ -46,21 +51,11 @@ def render(*args: str) -> list[dict[str, Any]]:
 
 
 def kustomized() -> list[dict[str, Any]]:
-    """deploy/kubernetes as kustomize builds it: the kustomization's namespace on every
-    object and its labels added to every object's metadata."""
-    kustomization = yaml.safe_load((KUSTOMIZE / "kustomization.yaml").read_text())
-    labels: dict[str, str] = {}
-    for entry in kustomization.get("labels", ()):
-        assert not entry.get("includeSelectors") and not entry.get("includeTemplates")
-        labels.update(entry["pairs"])
-    docs = []
-    for name in kustomization["resources"]:
-        for doc in yaml.safe_load_all((KUSTOMIZE / name).read_text()):
-            if doc:
-                doc["metadata"]["namespace"] = kustomization["namespace"]
-                doc["metadata"].setdefault("labels", {}).update(labels)
-                docs.append(doc)
-    return docs
+    """deploy/kubernetes as ``kustomize build`` (what ``kubectl apply -k`` applies) makes it."""
+    out = subprocess.run([tools()["kustomize"], "build", str(KUSTOMIZE)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
 def normalized(doc: dict[str, Any]) -> dict[str, Any]:
