@@ -23,6 +23,8 @@ from logpipe.filters.dedupe.metrics import DedupeMetrics
 
 
 class DedupeFilter(Filter):
+    """Returns the events whose identity was not seen within the window, in order."""
+
     Config = DedupeConfig
     config: DedupeConfig
 

@@ -40,6 +40,8 @@ def _key_template(template: str) -> Callable[[Any], str]:
 
 
 class SampleFilter(Filter):
+    """Returns the kept events, in order, each with its rate and weight."""
+
     Config = SampleConfig
     config: SampleConfig
 
