@@ -52,7 +52,7 @@ def _fixed_values(ref: str, filters: Iterable[Any]) -> list[str]:
             for name, value in mapping.items():
                 try:
                     same = parse(str(name)) == path
-                except Exception:  # noqa: BLE001 - not a field reference: not ours
+                except Exception:
                     continue
                 for v in value if isinstance(value, list) else [value]:
                     if same and isinstance(v, str) and "%{" not in v and v not in values:

@@ -16,11 +16,15 @@ from typing import Callable
 
 import httpx
 import orjson
-import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.unit.deploy.promql_support import dashboard_exprs, metric_names, recorded, rule_exprs
+from tests.unit.deploy.promql_support import (
+    dashboard_exprs,
+    metric_names,
+    recorded,
+    rule_exprs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 200

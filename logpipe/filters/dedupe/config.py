@@ -27,7 +27,7 @@ class DedupeConfig(PluginConfig):
         "in between."))
 
     @model_validator(mode="after")
-    def _one_identity(self) -> "DedupeConfig":
+    def _one_identity(self) -> DedupeConfig:
         if bool(self.fields) == bool(self.fingerprint):
             raise ValueError("dedupe needs exactly one of `fields` or `fingerprint`")
         return self

@@ -47,7 +47,7 @@ class SampleConfig(PluginConfig):
         "rebuilds the true counts (a missing weight counts as 1)."))
 
     @model_validator(mode="after")
-    def _check(self) -> "SampleConfig":
+    def _check(self) -> SampleConfig:
         if self.rate_field == self.weight_field:
             raise ValueError("rate_field and weight_field must differ")
         return self

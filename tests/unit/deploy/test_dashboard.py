@@ -9,8 +9,14 @@ import json
 import pytest
 import yaml
 
-from tests.unit.deploy.promql_support import (DASHBOARD, ROOT, dashboard_exprs, metric_names, recorded,
-                                              rule_exprs)
+from tests.unit.deploy.promql_support import (
+    DASHBOARD,
+    ROOT,
+    dashboard_exprs,
+    metric_names,
+    recorded,
+    rule_exprs,
+)
 from tests.unit.deploy.test_manifests import exported_metric_names
 
 EXPRS = [*dashboard_exprs(), *rule_exprs()]

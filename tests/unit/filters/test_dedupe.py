@@ -40,7 +40,7 @@ def test_repeats_within_the_window_are_dropped_and_counted_later() -> None:
 def test_fingerprint_field_and_bounded_cache() -> None:
     clock = Clock()
     f = make(clock, fingerprint="[event][hash]", cache_size=2)
-    ev = lambda h: Event({"event": {"hash": h}})  # noqa: E731
+    ev = lambda h: Event({"event": {"hash": h}})
     assert len(f.process([ev("x"), ev("y"), ev("x")])) == 2
     f.process([ev("z")])  # pushes out the least recently seen ("y")
     assert len(f.process([ev("y")])) == 1
