@@ -91,6 +91,15 @@ def acked(s: dict[str, Any]) -> int:
     return int(s.get("totals", {}).get("events_acked", 0))
 
 
+def sampled_out(s: dict[str, Any]) -> int:
+    """Events the sample filters dropped (successful, fast requests: LOGPIPE_SAMPLE_RATE)."""
+    total = 0.0
+    for family in s.get("totals", {}).get("metrics", []):
+        if family.get("name") == "logpipe_sample_events_total":
+            total += sum(v for labels, v in family.get("samples", []) if labels.get("decision") == "dropped")
+    return int(total)
+
+
 def input_counts(s: dict[str, Any]) -> dict[str, int]:
     """Events each input handed to the pipeline (an input's count is its events_out)."""
     out: dict[str, int] = {}
@@ -467,16 +476,22 @@ def summary(state: State, data_dir: Path) -> int:
     since = datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(f"   see them with: logpipe dlq inspect --pipeline graphmemory --since {since}")
 
-    # The books must balance: every event logpipe took is indexed or dead-lettered.
+    # The books must balance: every event logpipe took is indexed, dead-lettered, or
+    # sampled out (counted; the kept documents carry the weight of the dropped ones).
     taken = acked(state.get("stats") or {})
     backlog = sum(int(v) for v in (state.get("backlog") or {}).values())
-    delivered = indexed + len(entries)
+    thinned = sampled_out(state.get("stats") or {})
+    delivered = indexed + len(entries) + thinned
     print("\n== accounting")
     print(f"   sent {total_sent}"
           + (f" + {backlog} left by an earlier run" if backlog else "")
-          + f"; logpipe acknowledged {taken}; indexed {indexed} + dead-lettered {len(entries)} = {delivered}")
+          + f"; logpipe acknowledged {taken}; indexed {indexed} + dead-lettered {len(entries)}"
+          + f" + sampled out {thinned} = {delivered}")
+    if taken:
+        print(f"   sampling indexed {1 - (indexed + len(entries)) / taken:.1%} fewer documents "
+              "(LOGPIPE_SAMPLE_RATE=1 turns it off)")
     if delivered == taken and taken >= total_sent:
-        print("   every event is in Elasticsearch or in the dead-letter queue: ok")
+        print("   every event is in Elasticsearch, in the dead-letter queue, or counted as sampled out: ok")
     elif backlog and total_sent <= delivered <= taken:
         print(f"   ok: {taken - delivered} of the records left by the earlier run had been indexed "
               "before it stopped; their deterministic ids made the second delivery a no-op")

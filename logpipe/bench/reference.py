@@ -77,6 +77,9 @@ def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[re.Patte
     return out
 
 
+_DIGITS = re.compile("[0-9]+")
+
+
 class _Signatures:
     """Pattern lists as one RE2 set (``re`` for the few lines RE2 refuses)."""
 
@@ -345,6 +348,14 @@ class Reference:
             else:
                 tags.append("_url_parse_failure")
 
+        # the route: the path with its numbers replaced
+        path0 = url.get("path") if type(url) is dict else None
+        if path0 is not None and path0 is not False:
+            http0 = d.get("http")
+            if type(http0) is not dict:
+                http0 = d["http"] = {}
+            http0["route"] = _DIGITS.sub(":id", str(path0))
+
         # access time
         stamp = meta.get("access_time")
         if stamp is not None:
@@ -519,6 +530,10 @@ class Reference:
             event["outcome"] = outcome
         if tags:
             d["tags"] = tags
+
+        # sampling, off in the benchmark (rate 1): every request log records its weight
+        if status is not None or (type(response) is dict and response.get("status_code") not in (None, False)):
+            event["sampling"] = {"rate": 1, "weight": 1}
 
         # the index
         perf = d.get("performance")

@@ -16,6 +16,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "kafka://HOST:PORT/TOPIC, redis://HOST:PORT/DB?key=KEY; repeat to spread traffic")
     p.add_argument("--batch", type=int, default=500, help="records per request/window")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--formats", choices=["graphmemory", "all"], default="graphmemory",
+                   help="access formats: GraphMemory's nginx and uvicorn lines, or every common "
+                        "one (nginx combined/main, Apache, gunicorn, nginx JSON) as well")
     p.add_argument("--run-id", default="gen", help="prefix of the request ids, for accounting")
     p.add_argument("--token", default=None, help="bearer token for the HTTP input")
     p.add_argument("--no-progress", action="store_true")
@@ -30,7 +33,7 @@ async def _generate(args: argparse.Namespace) -> int:
     sinks = [open_sink(t, token=args.token) for t in targets]
     for s in sinks:
         await s.open()
-    model = TrafficModel(seed=args.seed, run_id=args.run_id)
+    model = TrafficModel(seed=args.seed, run_id=args.run_id, formats=args.formats)
     show = not args.no_progress and sys.stderr.isatty() and targets != ["stdout"]
     progress = None
     task = None

@@ -32,9 +32,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cluster_configs(args: argparse.Namespace) -> list[Any]:
     """One ElasticsearchConfig per distinct cluster to set up."""
+    return _clusters(args)[0]
+
+
+def _clusters(args: argparse.Namespace) -> tuple[list[Any], Any]:
+    """The clusters to set up, and the pipeline (None without --pipeline)."""
     from logpipe.outputs.elasticsearch.config import ElasticsearchConfig
 
     configs: list[ElasticsearchConfig] = []
+    spec = None
     if args.pipeline:
         from logpipe.commands._common import load_pipeline
 
@@ -54,18 +60,38 @@ def cluster_configs(args: argparse.Namespace) -> list[Any]:
         if key not in seen:
             seen.add(key)
             unique.append(cfg)
-    return unique
+    return unique, spec
 
 
 def run(args: argparse.Namespace) -> int:
     from logpipe.setup.resources import load
 
-    configs = cluster_configs(args)
+    configs, spec = _clusters(args)
     resources = load(args.resources, getattr(args, "config_dir", None))
+    if spec is not None:
+        resources = _for_pipeline(spec, resources)
     status = 0
     for cfg in configs:
         status = max(status, asyncio.run(_setup(cfg, resources, args.dry_run)))
     return status
+
+
+def _for_pipeline(spec: Any, resources: Any) -> Any:
+    """Templates and write aliases for the indices the pipeline's outputs will write
+    (prefix and categories as resolved), instead of the shipped names."""
+    from logpipe.setup.targets import pipeline_indices, retarget
+
+    targets = pipeline_indices(spec.outputs, spec.filters)
+    for ref in targets.unresolved:
+        _say(f"warning: the index of an elasticsearch output depends on %{{{ref}}}, which no "
+             "filter sets to a fixed value: setup cannot tell which indices it will write")
+    if not targets.names:
+        return resources
+    _say("indices written by pipeline " + spec.name + ": " + ", ".join(targets.names))
+    selected, warnings = retarget(resources, targets.names)
+    for warning in warnings:
+        _say(f"warning: {warning}")
+    return selected
 
 
 def _say(text: str = "") -> None:

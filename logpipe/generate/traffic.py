@@ -9,6 +9,12 @@ queries, failed logins, attacks, and personal data that leaks into messages.
 
 Every record carries a run id and a sequence number (the nginx request id, or
 ``trace.id`` and ``labels.seq`` in JSON logs), so tests can account for each one.
+
+``formats="all"`` spreads the access lines over every common access format, not
+only GraphMemory's own nginx format and uvicorn's: nginx's default ``combined``
+and its sample ``main``, Apache common and combined, gunicorn's default line,
+and nginx JSON access logs. Access records remember their request (method, path,
+status), so tests can count per route what was really sent.
 """
 from __future__ import annotations
 
@@ -72,6 +78,10 @@ _ATTACKS = [
 _SERVICES = ["graphmemory-api", "analytics-engine", "streamlit-dashboard"]
 _NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 _DOMAINS = ["example.com", "graphmemory.io", "mail.test"]
+#: Access formats that ``formats="all"`` mixes in, with their relative weights.
+ACCESS_FORMATS = {"graphmemory": 4, "uvicorn": 2, "nginx_combined": 2, "nginx_main": 1,
+                  "apache_common": 1, "apache_combined": 1, "gunicorn": 1, "nginx_json": 1}
+FORMAT_CHOICES = ("graphmemory", "all")
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -79,10 +89,12 @@ _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 class Record:
     """One generated log record: a raw line or a JSON document."""
 
-    kind: str  # "nginx", "uvicorn" or "app"
+    kind: str  # "nginx", "uvicorn", "app", or one of ACCESS_FORMATS
     seq: int
     line: str | None = None
     doc: dict[str, Any] | None = None
+    #: (method, path, status) of an access record.
+    request: tuple[str, str, int] | None = None
 
     def as_text(self) -> str:
         return self.line if self.line is not None else orjson.dumps(self.doc).decode()
@@ -95,7 +107,12 @@ class Record:
 class TrafficModel:
     def __init__(self, seed: int = 1, run_id: str = "gen", access_share: float = 0.6,
                  uvicorn_share: float = 0.1, attack_share: float = 0.01, pii_share: float = 0.05,
-                 now: datetime | None = None) -> None:
+                 now: datetime | None = None, formats: str = "graphmemory") -> None:
+        if formats not in FORMAT_CHOICES:
+            raise ValueError(f"formats must be one of {FORMAT_CHOICES}")
+        self.formats = formats
+        self.format_names = list(ACCESS_FORMATS)
+        self.format_cum = list(accumulate(ACCESS_FORMATS.values()))
         self.rng = random.Random(seed)
         self.run_id = run_id
         self.access_share = access_share
@@ -167,7 +184,42 @@ class TrafficModel:
         seconds = self._latency_ms(typical) / 1000.0
         line = (f'{self._client()} - {user} [{stamp}] "{method} {path} HTTP/1.1" {status} {size} '
                 f'"{referer}" "{agent}" {seconds:.3f} {self.run_id}-{seq}')
-        return Record("nginx", seq, line=line)
+        return Record("nginx", seq, line=line, request=(method, path, status))
+
+    def other_access(self, seq: int, kind: str) -> Record:
+        """One access record in a format other than GraphMemory's own."""
+        rng = self.rng
+        method, path, typical, attack = self._request()
+        status = self._status(method, path)
+        agent = rng.choice(_SCANNERS).format(m=rng.randint(0, 9)) if attack else \
+            rng.choices(self.agents, cum_weights=self.agent_cum)[0]
+        ts = self._time()
+        stamp = f"{ts.day:02d}/{_MONTHS[ts.month - 1]}/{ts.year}:{ts:%H:%M:%S} +0000"
+        size = 0 if status >= 300 else rng.randint(200, 60_000)
+        client = self._client()
+        user = "-" if rng.random() < 0.9 else rng.choice(_NAMES)
+        referer = "-" if rng.random() < 0.7 else "https://graphmemory.io/dashboard/"
+        request = (method, path, status)
+        if kind == "nginx_json":
+            doc = {"time_iso8601": ts.isoformat(timespec="seconds"), "remote_addr": client,
+                   "remote_user": "" if user == "-" else user, "request_method": method,
+                   "request_uri": path, "server_protocol": "HTTP/1.1", "status": str(status),
+                   "body_bytes_sent": str(size), "http_referer": "" if referer == "-" else referer,
+                   "http_user_agent": agent,
+                   "request_time": f"{self._latency_ms(typical) / 1000.0:.3f}",
+                   "request_id": f"{self.run_id}-{seq}"}
+            return Record(kind, seq, doc=doc, request=request)
+        head = f'{client} - {user} [{stamp}] "{method} {path} HTTP/1.1" {status}'
+        if kind == "apache_common":
+            line = f"{head} {size or '-'}"
+        elif kind in ("apache_combined", "gunicorn"):
+            line = f'{head} {size or "-"} "{referer}" "{agent}"'
+        elif kind == "nginx_main":
+            forwarded = "-" if rng.random() < 0.5 else f"{self._client()}, 10.0.0.1"
+            line = f'{head} {size} "{referer}" "{agent}" "{forwarded}"'
+        else:  # nginx_combined
+            line = f'{head} {size} "{referer}" "{agent}"'
+        return Record(kind, seq, line=line, request=request)
 
     def uvicorn(self, seq: int) -> Record:
         method, path, _typical, _ = self._request()
@@ -177,7 +229,7 @@ class TrafficModel:
                   503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "OK")
         line = (f'INFO:     {self._client()}:{self.rng.randint(30000, 65000)} - '
                 f'"{method} {path} HTTP/1.1" {status} {reason}')
-        return Record("uvicorn", seq, line=line)
+        return Record("uvicorn", seq, line=line, request=(method, path, status))
 
     def app(self, seq: int) -> Record:
         rng = self.rng
@@ -241,6 +293,15 @@ class TrafficModel:
         seq = self.seq
         self.seq += 1
         r = self.rng.random()
+        if self.formats == "all":
+            if r >= self.access_share:
+                return self.app(seq)
+            kind = self.rng.choices(self.format_names, cum_weights=self.format_cum)[0]
+            if kind == "graphmemory":
+                return self.nginx(seq)
+            if kind == "uvicorn":
+                return self.uvicorn(seq)
+            return self.other_access(seq, kind)
         if r < self.uvicorn_share:
             return self.uvicorn(seq)
         if r < self.access_share:

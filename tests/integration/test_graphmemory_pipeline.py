@@ -563,6 +563,9 @@ async def run_pipeline(es_url: str, kafka_bootstrap: str, redis_url: str, names:
         "LOGPIPE_HTTP_PORT": str(http_port), "LOGPIPE_SCRUB_KEY": outcome.scrub_key,
         "LOGPIPE_STATSD_HOST": "127.0.0.1", "LOGPIPE_STATSD_PORT": str(statsd.port),
         "LOGPIPE_INDEX_PREFIX": names.prefix,
+        # Sampling off: this test accounts for every record it sent, one document each
+        # (tests/integration/test_graphmemory_sampling.py covers sampling).
+        "LOGPIPE_SAMPLE_RATE": "1",
     })
     instance = Instance(env, metrics_port, workdir / "logpipe.log")
     es = Es(es_url)

@@ -238,6 +238,8 @@ def test_three_graphmemory_replicas_absorb_a_sigkill_with_every_record_indexed_o
             "LOGPIPE_STATSD_PORT": str(statsd_port),
             "LOGPIPE_BIND": "127.0.0.1",
             "LOGPIPE_DEBUG": "",
+            # Sampling off: every produced record must be accounted for as a document.
+            "LOGPIPE_SAMPLE_RATE": "1",
         }
         for n, workers in enumerate(WORKERS):
             env = dict(common, LOGPIPE_BEATS_PORT=str(free_port()), LOGPIPE_HTTP_PORT=str(free_port()))

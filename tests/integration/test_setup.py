@@ -143,9 +143,10 @@ async def test_the_graphmemory_pipelines_own_output_fits_the_templates(es_url: s
 
     from logpipe.core.codec import event_from_json
 
-    env = {**os.environ, "LOGPIPE_SCRUB_KEY": "integration-test-key"}
+    # Sampling off: every generated record comes out and is checked against the mappings.
+    env = {**os.environ, "LOGPIPE_SCRUB_KEY": "integration-test-key", "LOGPIPE_SAMPLE_RATE": "1"}
     gen = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "logpipe", "generate", "--count", "3000", "--to", "stdout",
+        sys.executable, "-m", "logpipe", "generate", "--count", "3000", "--to", "stdout", "--formats", "all",
         "--no-progress", stdout=asyncio.subprocess.PIPE, env=env)
     raw, _ = await asyncio.wait_for(gen.communicate(), 60)
     filt = await asyncio.create_subprocess_exec(

@@ -43,7 +43,8 @@ def test_same_documents_through_logpipe_filter(traffic: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         runs.append((started, [json.loads(line) for line in proc.stdout.splitlines()]))
     (yaml_start, yaml_docs), (conf_start, conf_docs) = runs
-    assert len(yaml_docs) == COUNT and len(conf_docs) == COUNT
+    # Sampling thins both the same way: its decisions follow the events, not the run.
+    assert 0 < len(yaml_docs) < COUNT and len(conf_docs) == len(yaml_docs)
     for y, c in zip(yaml_docs, conf_docs):
         ty, tc = y.pop("@timestamp"), c.pop("@timestamp")
         # Equal, or both the moment the line was read (no time in the line itself).
@@ -88,7 +89,7 @@ def test_same_documents_and_metadata_in_process(traffic: Path, monkeypatch: pyte
 
         results.append([(e.data, e.metadata) for e in asyncio.run(run())])
     yaml_events, conf_events, converted_events = results
-    assert len(yaml_events) == COUNT
+    assert 0 < len(yaml_events) < COUNT  # sampled, the same way in all three
     categories = {m.get("category") for _d, m in yaml_events}
     assert {"access", "app"} <= categories
     assert conf_events == yaml_events

@@ -50,11 +50,13 @@ def mapped_fields() -> tuple[dict[str, str], list[str]]:
 
 
 def test_pipeline_output_is_covered_by_the_mappings(tmp_path: Path) -> None:
-    records = TrafficModel(seed=11, run_id="map").take(3000)
+    records = TrafficModel(seed=11, run_id="map", formats="all").take(3000)
     stdin = "\n".join(json.dumps(r.as_object()) for r in records) + "\n"
     out = subprocess.run([sys.executable, "-m", "logpipe", "filter", "--pipeline", "graphmemory",
                           "--format", "json"], input=stdin, capture_output=True, text=True,
-                         cwd=ROOT, env={"LOGPIPE_SCRUB_KEY": "k", "PATH": "/usr/bin:/bin"},
+                         cwd=ROOT, env={"LOGPIPE_SCRUB_KEY": "k", "PATH": "/usr/bin:/bin",
+                                        # every event out, so every field is checked
+                                        "LOGPIPE_SAMPLE_RATE": "1"},
                          check=True).stdout
     docs = [json.loads(line) for line in out.splitlines()]
     assert len(docs) == len(records)
@@ -79,3 +81,6 @@ def test_the_numbers_and_flags_operators_query_have_their_types() -> None:
     assert fields["user_agent.device.type"] == "keyword"
     assert fields["source.geo.location"] == "geo_point"
     assert "event.scrubbed.*" in dynamic_paths
+    assert fields["event.sampling.weight"] == fields["event.sampling.rate"] == "long"
+    assert fields["http.route"] == "keyword"
+    assert fields["network.forwarded_ip"] == fields["source.ip"] == "ip"

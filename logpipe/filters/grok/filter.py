@@ -15,6 +15,7 @@ from logpipe.filters.common import CommonActions
 from logpipe.filters.grok.config import GrokConfig
 from logpipe.filters.grok.engine import GrokTimeout
 from logpipe.filters.grok.matcher import Compiler, Expression
+from logpipe.filters.grok.metrics import ParseFailureMetrics
 
 _TIMEOUT_LOG_EVERY = 1000
 
@@ -66,6 +67,7 @@ class GrokFilter(Filter):
         self._event_scope = config.timeout_scope == "event" and self._timeout is not None
         self._actions = CommonActions(config)
         self._timeouts = 0
+        self._failure_metrics = ParseFailureMetrics(self.context, id)
         # The common shape, one top-level field (``message``) with break_on_match and a
         # per-pattern budget, gets a loop of its own: no per-event walk over fields,
         # values and deadlines.
@@ -83,6 +85,7 @@ class GrokFilter(Filter):
 
     def process(self, events: list[Event]) -> list[Event]:
         matched: list[Event] = []
+        failed = 0
         failure_tags = self._failure_tags
         single = self._single
         if single is not None:
@@ -110,8 +113,11 @@ class GrokFilter(Filter):
                 continue
             if ok:
                 matched.append(event)
-            elif failure_tags:
+                continue
+            failed += 1
+            if failure_tags:
                 event.add_tag(*failure_tags)
+        self._failure_metrics.add(failed)
         if self._actions.active:
             self._actions.apply(matched)
         return events

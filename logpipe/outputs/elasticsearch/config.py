@@ -90,6 +90,13 @@ class ElasticsearchConfig(PluginConfig):
                     "pipeline's dead-letter queue takes them (with `dead_letter_queue: {type: "
                     "none}` in the settings their batch fails for good); `drop_with_log` logs "
                     "each one and acknowledges.")
+    template_check: bool = Field(True, description=(
+        "At start, check that an index template covers each index this output will write "
+        "(names derived from `index` and the fixed values the pipeline's filters give its "
+        "fields); a missing one is logged as a warning."))
+    template_required: bool = Field(False, description=(
+        "Refuse to start when an index this output will write has no template, instead of "
+        "warning (run `logpipe setup` first)."))
     dead_letter_queue: DeadLetterQueueConfig | None = Field(
         None, description="A Kafka dead-letter topic of this output's own for rejected documents "
                           "(unset: the pipeline's dead_letter_queue takes them).")

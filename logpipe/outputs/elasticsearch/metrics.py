@@ -24,7 +24,12 @@ class BulkMetrics:
             result: registry.counter("output_documents_total", {"id": plugin_id, "result": result},
                                      help="Documents settled by Elasticsearch, by outcome.")
             for result in ("written", "already_written", "rejected")}
-        self._retries: dict[str, Any] = {}
+        # The common reasons exist from the start at zero, so that rate() over them (the
+        # dashboard's retries panel) has a series before the first retry.
+        self._retries: dict[str, Any] = {
+            reason: registry.counter("output_retries_total", {"id": plugin_id, "reason": reason},
+                                     help="Bulk requests sent again, by why.")
+            for reason in ("429", "unreachable")}
 
     def documents(self, written: int, already_written: int, rejected: int) -> None:
         if written:

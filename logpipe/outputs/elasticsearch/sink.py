@@ -70,6 +70,24 @@ class ElasticsearchOutput(Output):
             from logpipe.filters.scrub import ScrubConfig, Scrubber
             self._own_scrubber = Scrubber(ScrubConfig.model_validate({"allow_random_key": True}))
         self.service.metrics = BulkMetrics(self.context.metrics, self.id)
+        if cfg.template_check or cfg.template_required:
+            await self._check_templates(client)
+
+    async def _check_templates(self, client: Any) -> None:
+        """A missing index template is a loud warning, or a refusal (template_required)."""
+        from elastic_transport import ApiError, TransportError
+
+        from logpipe.outputs.elasticsearch.templates import check_templates
+
+        if self.context.worker_index != 0 and not self.config.template_required:
+            return  # one warning per pipeline, not one per worker
+        try:
+            await check_templates(client, self.config.index, self.context,
+                                  required=self.config.template_required, log=self.log)
+        except (ApiError, TransportError) as exc:
+            if self.config.template_required:
+                raise
+            self.log.warning("could not check the index templates: %s", exc)
 
     @property
     def counters(self) -> Counters:

@@ -1,0 +1,137 @@
+"""sample: always-keep conditions, per-key 1-in-N and dynamic rates, consistent
+decisions per request id, weights that rebuild the true counts, per-key metrics."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from pydantic import ValidationError
+
+from logpipe.core.event import Event
+from logpipe.core.plugin import PluginContext
+from logpipe.errors import ConfigError
+from logpipe.filters.sample import SampleFilter
+from logpipe.filters.sample.decide import Sampler, id_fraction
+from logpipe.runtime.metrics import MetricsRegistry
+
+
+def make(context: PluginContext | None = None, **settings: object) -> SampleFilter:
+    return SampleFilter(SampleFilter.Config.model_validate(settings), id="sample", context=context)
+
+
+def access(i: int, route: str = "/api/memories", status: int = 200, **extra: object) -> Event:
+    return Event({"url": {"path": route}, "http": {"response": {"status_code": status},
+                                                    "request": {"id": f"req-{i}"}}, **extra})
+
+
+def weight(e: Event) -> int:
+    return e.data["event"]["sampling"]["weight"]
+
+
+def test_keeps_one_in_n_per_key_and_weights_add_up_to_what_was_seen() -> None:
+    f = make(rate=10, key="%{[url][path]}")
+    events = [access(i, "/api/memories") for i in range(5000)] + \
+             [access(i, "/api/search") for i in range(5000, 5500)]
+    kept = f.process(events)
+    per_key = Counter(e.data["url"]["path"] for e in kept)
+    # a hash-based 1-in-10: around 500 and 50, far from keeping all or none
+    assert 400 <= per_key["/api/memories"] <= 600
+    assert 30 <= per_key["/api/search"] <= 75
+    assert all(e.data["event"]["sampling"]["rate"] == 10 for e in kept)
+    rebuilt = Counter()
+    for e in kept:
+        rebuilt[e.data["url"]["path"]] += weight(e)
+    # exact bookkeeping: short only of the dropped tail after each key's last kept event
+    assert 5000 - 60 <= rebuilt["/api/memories"] <= 5000
+    assert 500 - 60 <= rebuilt["/api/search"] <= 500
+
+
+def test_always_keep_conditions_and_tags_keep_events_whole() -> None:
+    f = make(rate=50, keep_if=["[http][response][status_code] >= 400", '"security" in [tags]'])
+    events = [access(i, status=500) for i in range(100)] + \
+             [access(i, tags=["security"]) for i in range(100, 200)] + \
+             [access(i, tags=["keep"]) for i in range(200, 300)]
+    kept = f.process(events)
+    assert kept == events
+    assert {(e.data["event"]["sampling"]["rate"], weight(e)) for e in kept} == {(1, 1)}
+
+
+def test_decisions_follow_the_request_id_in_every_process() -> None:
+    ids = [f"gen-{i}" for i in range(2000)]
+    f = make(rate=4)
+    events = [Event({"http": {"request": {"id": i}}}) for i in ids]
+    here = [e.data["http"]["request"]["id"] for e in f.process(events)]
+    # Another interpreter (its own hash salt) decides the same ids the same way.
+    code = ("from logpipe.filters.sample.decide import id_fraction\n"
+            f"ids = {ids!r}\n"
+            "print(','.join(i for i in ids if id_fraction(i, b'logpipe') * 4 < 1))")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"PYTHONHASHSEED": "12345"}).stdout.strip().split(",")
+    assert there == here and 350 < len(here) < 650
+    # Two events of one request, in different keys and batches, share their fate.
+    g = make(rate=4, key="%{[service][name]}")
+    a = g.process([Event({"service": {"name": "api"}, "trace": {"id": t}}) for t in ids])
+    b = g.process([Event({"service": {"name": "worker"}, "trace": {"id": t}}) for t in reversed(ids)])
+    assert sorted(e.data["trace"]["id"] for e in a) == sorted(e.data["trace"]["id"] for e in b)
+
+
+def test_nested_rates_keep_a_subset() -> None:
+    ids = [f"t{i}" for i in range(5000)]
+    at10 = {i for i in ids if id_fraction(i, b"s") * 10 < 1}
+    at5 = {i for i in ids if id_fraction(i, b"s") * 5 < 1}
+    assert at10 < at5
+
+
+def test_events_without_an_id_are_kept_every_nth() -> None:
+    f = make(rate=3)
+    kept = f.process([Event({"n": i}) for i in range(30)])
+    assert [e.data["n"] for e in kept] == list(range(0, 30, 3))
+    assert {weight(e) for e in kept[1:]} == {3}
+
+
+def test_rate_one_turns_sampling_off() -> None:
+    events = [access(i) for i in range(100)]
+    assert make(rate=1).process(events) == events
+
+
+def test_dynamic_mode_keeps_rare_keys_whole_and_thins_busy_ones() -> None:
+    s = Sampler(1000, target_per_second=10, window_seconds=1.0)
+    s.tick(0.0)
+    busy = [s.decide(s.state("busy")[1], None) for _ in range(1000)]
+    quiet = [s.decide(s.state("quiet")[1], None) for _ in range(5)]
+    assert all(busy) and all(quiet)  # the first window keeps everything: no rate known yet
+    s.tick(1.0)
+    assert s.state("busy")[1].rate == 100 and s.state("quiet")[1].rate == 1
+    busy = [s.decide(s.state("busy")[1], None) for _ in range(1000)]
+    quiet = [s.decide(s.state("quiet")[1], None) for _ in range(5)]
+    assert sum(1 for w in busy if w) == 10 and sum(busy) == 1000 - 99
+    assert all(w == 1 for w in quiet)
+
+
+def test_keys_beyond_the_bound_share_one_state() -> None:
+    s = Sampler(2, max_keys=3)
+    names = [s.state(f"k{i}")[0] for i in range(10)]
+    assert names[:3] == ["k0", "k1", "k2"] and set(names[3:]) == {"_other"}
+    assert len(s.keys) == 4
+
+
+def test_kept_and_dropped_counts_per_key_reach_the_registry() -> None:
+    registry = MetricsRegistry()
+    ctx = PluginContext(pipeline="gm", metrics=registry)
+    f = make(ctx, rate=5, key="%{[url][path]}", keep_if=["[http][response][status_code] >= 500"])
+    f.process([Event({"url": {"path": "/a"}, "n": i}) for i in range(100)] +
+              [access(1, "/b", status=503)])
+    (family,) = [fam for fam in registry.snapshot() if fam["name"] == "logpipe_sample_events_total"]
+    samples = {(s[0]["key"], s[0]["decision"]): s[1] for s in family["samples"]}
+    assert samples == {("/a", "kept"): 20, ("/a", "dropped"): 80, ("_always", "kept_always"): 1}
+    assert {s[0]["pipeline"] for s in family["samples"]} == {"gm"}
+    assert {s[0]["plugin"] for s in family["samples"]} == {"sample"}
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        make(rate=0)
+    with pytest.raises(ConfigError, match="keep_if"):
+        make(keep_if=["[a] =="])
