@@ -88,8 +88,13 @@ class StreamDecoder:
         return self._line(pending, self.max_line_bytes)
 
     def idle(self, now: float) -> list[Event]:
-        """Events due because the stream went quiet (multiline's ``auto_flush_interval``)."""
+        """Events due because the stream went quiet (multiline's ``auto_flush_interval``);
+        ``now`` is ``time.monotonic()``."""
         return []
+
+    def pending_lines(self) -> int:
+        """Complete lines taken but not yet in an event (multiline holds some)."""
+        return 0
 
     def _line(self, raw: bytes, limit: int) -> list[Event]:
         if raw.endswith(b"\r") and self.delimiter == b"\n":

@@ -174,6 +174,9 @@ class MultilineStream(StreamDecoder):
         tail = super().flush()   # a last line without delimiter goes through add()
         return tail + self.flush_pending()
 
+    def pending_lines(self) -> int:
+        return len(self.lines)
+
     def idle(self, now: float) -> list[Event]:
         interval = self.mcodec.config.auto_flush_interval
         if interval is None or not self.lines or now - self.last_line_at < interval:

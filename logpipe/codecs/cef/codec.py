@@ -12,9 +12,8 @@ pairs, escaped as the format requires.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from pydantic import Field, field_validator
@@ -26,6 +25,7 @@ from logpipe.codecs.plain import unescape
 from logpipe.core.codec import event_from_line
 from logpipe.core.event import Event
 from logpipe.core.sprintf import compile_template
+from logpipe.core.zones import zone_of
 
 FAILURE_TAG = "_cefparsefailure"
 _DEFAULTS = {"vendor": "Elasticsearch", "product": "Logstash", "version": "1.0",
@@ -54,24 +54,14 @@ class CefConfig(CodecConfig):
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        _zone_of(v)
+        zone_of(v)
         return v
-
-
-def _zone_of(name: str) -> timezone | ZoneInfo:
-    if name[:1] in "+-" and len(name) == 6 and name[3] == ":":
-        sign = 1 if name[0] == "+" else -1
-        return timezone(sign * timedelta(hours=int(name[1:3]), minutes=int(name[4:6])))
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
 
 
 _TIME_FORMATS = ("%b %d %Y %H:%M:%S.%f", "%b %d %Y %H:%M:%S", "%b %d %H:%M:%S.%f", "%b %d %H:%M:%S")
 
 
-def parse_time(text: str, zone: timezone | ZoneInfo) -> datetime | None:
+def parse_time(text: str, zone: tzinfo) -> datetime | None:
     """CEF's time forms: epoch milliseconds, ISO 8601, ``MMM dd [yyyy] HH:mm:ss[.SSS]``."""
     text = text.strip()
     if text.isdigit():
@@ -112,7 +102,7 @@ class CefCodec(Codec):
         cfg = self.config
         self.ecs = cfg.ecs_compatibility != "disabled"
         self.map = mapping(cfg.device)
-        self.zone = _zone_of(cfg.default_timezone)
+        self.zone = zone_of(cfg.default_timezone)
         self._delimiter = unescape(cfg.delimiter).encode() if cfg.delimiter else b"\n"
         self._templates = {k: compile_template(getattr(cfg, k)) for k in _DEFAULTS}
 
@@ -162,11 +152,11 @@ class CefCodec(Codec):
 
     def _ecs_pairs(self, event: Event, pairs: list[tuple[str, str]]) -> None:
         lookup = self.map.by_name_or_key
-        zone: timezone | ZoneInfo = self.zone
+        zone: tzinfo = self.zone
         for key, value in pairs:
             if key in ("dtz", "deviceTimeZone"):
                 try:
-                    zone = _zone_of(value)
+                    zone = zone_of(value)
                 except ValueError:
                     pass
         for key, value in pairs:
