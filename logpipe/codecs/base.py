@@ -50,6 +50,8 @@ class StreamDecoder:
         self.max_line_bytes = max_line_bytes
         self._pending = b""
         self._skipping = False
+        #: Seconds of quiet after which ``idle`` may have events (None: it never has).
+        self.idle_interval: float | None = None
 
     def feed(self, data: bytes) -> list[Event]:
         """Events for every complete line of ``data`` (with what was pending before it)."""

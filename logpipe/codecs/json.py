@@ -15,7 +15,7 @@ from pydantic import Field
 
 from logpipe.codecs.base import DEFAULT_MAX_LINE_BYTES, Codec, CodecConfig, StreamDecoder
 from logpipe.codecs.plain import unescape
-from logpipe.core.codec import JSON_FAILURE_TAG, dumps, event_from_json, event_from_line, json_lines
+from logpipe.core.codec import JSON_FAILURE_TAG, dumps, dumps_pretty, event_from_json, event_from_line, json_lines
 from logpipe.core.event import Event
 
 
@@ -101,3 +101,13 @@ class JsonLinesCodec(JsonCodec):
         if self._delimiter == b"\n":
             return json_lines(events)
         return b"".join(dumps(e.data) + self._delimiter for e in events)
+
+
+class JsonPrettyCodec(JsonCodec):
+    """``pretty``: indented JSON with sorted keys, one document after another (logpipe's own
+    readable form; ``rubydebug`` is Logstash's)."""
+
+    decodes = False
+
+    def encode(self, event: Event) -> bytes:
+        return dumps_pretty(event.data) + b"\n"

@@ -107,6 +107,7 @@ class MultilineStream(StreamDecoder):
     def __init__(self, codec: MultilineCodec, max_line_bytes: int) -> None:
         super().__init__(codec, unescape(codec.config.delimiter).encode(), max_line_bytes)
         self.mcodec = codec
+        self.idle_interval = codec.config.auto_flush_interval
         self.lines: list[str] = []
         self.nbytes = 0
         self.bad_utf8 = False

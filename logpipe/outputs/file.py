@@ -1,8 +1,10 @@
-"""``file`` output: JSON lines appended to a file, flushed before acknowledging.
+"""``file`` output: events through a codec (JSON lines by default, as Logstash) appended
+to a file, flushed before acknowledging.
 
 ``path`` may be a template (``/var/log/out/%{[service][name]}.log``); open
-files are kept in a small cache. With ``fsync: true`` data is on disk, not only
-in the OS cache, before the batch is acknowledged.
+files are kept in a small cache. ``codec: {type: line, format: "%{message}"}``
+writes text lines. With ``fsync: true`` data is on disk, not only in the OS
+cache, before the batch is acknowledged.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import IO
 
 from pydantic import Field
 
-from logpipe.core.codec import json_lines
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.event import Event
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
@@ -22,6 +24,7 @@ from logpipe.errors import DeliveryError
 
 class FileConfig(PluginConfig):
     path: str = Field(description="File to append to; may use %{[field]} templates.")
+    codec: CodecSetting = codec_field("json_lines", "How events are written: json_lines, line (with format), ...")
     fsync: bool = Field(False, description="fsync after each batch, before acknowledging.")
     max_open_files: int = Field(64, ge=1, description="Files kept open at once for templated paths.")
 
@@ -34,6 +37,7 @@ class FileOutput(Output):
         self._files: OrderedDict[str, IO[bytes]] = OrderedDict()
         self._path = compile_template(self.config.path) if is_template(self.config.path) else None
         self._lock = asyncio.Lock()
+        self.codec = self.config.codec.build().check("encode")
 
     def _open(self, path: str) -> IO[bytes]:
         f = self._files.get(path)
@@ -53,7 +57,7 @@ class FileOutput(Output):
     def _write(self, groups: dict[str, list[Event]]) -> None:
         for path, events in groups.items():
             f = self._open(path)
-            f.write(json_lines(events))
+            f.write(self.codec.encode_batch(events))
             f.flush()
             if self.config.fsync:
                 os.fsync(f.fileno())
