@@ -9,6 +9,7 @@ the batch fails with a DeliveryError saying which status and how many requests.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 import time
 
@@ -56,9 +57,12 @@ class HttpOutput(Output):
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             cfg = self.config
-            auth = aiohttp.BasicAuth(cfg.user, cfg.password.get_secret_value()) if cfg.user and cfg.password else None
+            headers = {}
+            if cfg.user and cfg.password:
+                pair = f"{cfg.user}:{cfg.password.get_secret_value()}".encode()
+                headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
             self._session = aiohttp.ClientSession(
-                auth=auth, connector=aiohttp.TCPConnector(limit=cfg.pool_max, ssl=self._ssl()),
+                headers=headers, connector=aiohttp.TCPConnector(limit=cfg.pool_max, ssl=self._ssl()),
                 timeout=aiohttp.ClientTimeout(total=cfg.request_timeout, sock_connect=cfg.connect_timeout))
         return self._session
 
