@@ -93,3 +93,24 @@ def check_codec(value: CodecSpec, allowed: Iterable[str], where: str) -> CodecSp
     if value.name not in names:
         raise ValueError(f"{where} supports codec {', '.join(sorted(names))}; got {value.type!r}")
     return value
+
+
+def logstash_codec_choice(options: dict[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
+    """For plugins whose ``codec`` is one of a few fixed modes: Logstash's codec (a name, or a
+    mapping with ``type`` and no options) becomes that mode; any other codec is refused with
+    the names this plugin takes, never ignored."""
+    if "codec" not in options:
+        return dict(options)
+    value = options["codec"]
+    if isinstance(value, CodecSpec):
+        name, extra = value.type, value.options
+    elif isinstance(value, dict):
+        name, extra = str(value.get("type", "")), {k: v for k, v in value.items() if k != "type"}
+    else:
+        name, extra = str(value), {}
+    if name not in names:
+        raise ConfigError(f"{where}: codec {name!r} is not supported here; use one of "
+                          f"{', '.join(sorted(names))}")
+    if extra:
+        raise ConfigError(f"{where}: codec {name} takes no options here (got {', '.join(sorted(extra))})")
+    return {**options, "codec": names[name]}

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import Field, field_validator, model_validator
 
+from logpipe.codecs.setting import logstash_codec_choice
 from logpipe.core.codec import dumps
 from logpipe.core.event import Event
 from logpipe.core.plugin import Output
@@ -75,6 +76,14 @@ class KafkaOutputConfig(KafkaSecurityConfig):
             raise ValueError("enable_idempotence needs acks: all (or set enable_idempotence: false)")
         return self
 
+    #: Logstash's kafka output writes plain text unless told otherwise.
+    logstash_defaults = {"codec": "plain"}
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's codec by name: json writes the event as JSON, plain its message."""
+        return logstash_codec_choice(super().from_logstash(options), {
+            "plain": "plain", "line": "plain", "json": "json", "json_lines": "json"}, "kafka output")
 
 def _retriable(exc: BaseException) -> bool:
     return bool(getattr(exc, "retriable", True)) if isinstance(exc, KafkaError) else True

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from logpipe.codecs.setting import logstash_codec_choice
 from logpipe.net.tls import TlsServerOptions
 
 MiB = 1024 * 1024
@@ -89,6 +90,12 @@ class HttpConfig(TlsServerOptions):
         return (self.auth_token is not None or self.password is not None
                 or (self.ssl_enabled and self.ssl_client_authentication == "required"))
 
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's codec by name. Without one, bodies follow Content-Type (auto), as Logstash's
+        json codec for application/json does; plain and line give one event per line of a body."""
+        return logstash_codec_choice(super().from_logstash(options), {
+            "plain": "lines", "line": "lines", "json": "json", "json_lines": "ndjson"}, "http input")
 
 def is_loopback(host: str) -> bool:
     """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""

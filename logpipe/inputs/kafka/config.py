@@ -1,10 +1,11 @@
 """Settings of the ``kafka`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from logpipe.codecs.setting import logstash_codec_choice
 from logpipe.net.kafka_security import KafkaSecurityConfig
 
 
@@ -62,3 +63,9 @@ class KafkaInputConfig(KafkaSecurityConfig):
         if self.heartbeat_interval_ms >= self.session_timeout_ms:
             raise ValueError("heartbeat_interval_ms must be below session_timeout_ms")
         return self
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's codec by name: a record is one document (json) or one message (plain)."""
+        return logstash_codec_choice(super().from_logstash(options), {
+            "plain": "plain", "line": "plain", "json": "json", "json_lines": "json"}, "kafka input")

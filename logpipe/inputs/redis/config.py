@@ -1,10 +1,11 @@
 """Settings of the ``redis`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from logpipe.codecs.setting import logstash_codec_choice
 from logpipe.core.plugin import PluginConfig
 
 
@@ -69,3 +70,9 @@ class RedisInputConfig(PluginConfig):
         if tls_files and not self.ssl and not (self.url or "").startswith("rediss://"):
             raise ValueError(f"{', '.join(tls_files)} set but ssl is false")
         return self
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's codec by name: an item is one document (json) or one message (plain)."""
+        return logstash_codec_choice(super().from_logstash(options), {
+            "plain": "plain", "line": "plain", "json": "json", "json_lines": "json"}, "redis input")

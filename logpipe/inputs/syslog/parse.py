@@ -57,7 +57,10 @@ def parse(text: str, zone: tzinfo = timezone.utc, now: datetime | None = None) -
     b = _BSD.match(body)
     if b is None:
         return None
-    return Syslog(priority=pri, rfc=3164, timestamp=_bsd_time(b.group("ts"), zone, now),
+    when = _bsd_time(b.group("ts"), zone, now)
+    if when is None:
+        return None
+    return Syslog(priority=pri, rfc=3164, timestamp=when,
                   timestamp_text=b.group("ts"), hostname=b.group("host"), program=b.group("tag"),
                   pid=b.group("pid"), message=b.group("msg"))
 
