@@ -277,3 +277,21 @@ outputs:
     repeated = [m for m in set(after) if after.count(m) > 1]
     # Only lines beyond the acknowledged position can come twice (the unacknowledged window).
     assert all(offsets[m] >= saved for m in repeated), repeated[:5]
+
+
+def test_a_closed_idle_file_rotated_away_is_not_confused_with_its_successor(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("old content line\n")
+    register_test_outputs()
+
+    async def scenario() -> None:
+        async with running(pipeline(tmp_path, pattern="app.log", close_older=0.1)) as p:
+            out = CaptureOutput.instances[0]
+            await until(lambda: len(out.events) == 1)
+            files = p.inputs[0].files  # type: ignore[attr-defined]
+            await until(lambda: all(t.handle is None for t in files.values()), what="the idle file closed")
+            os.rename(log, tmp_path / "app.log.1")
+            log.write_text("new 1\nnew 2 is longer than the old file's offset\n")
+            await until(lambda: len(out.events) == 3, what="the new file from its start")
+            assert messages(out) == ["old content line", "new 1", "new 2 is longer than the old file's offset"]
+    run(scenario())

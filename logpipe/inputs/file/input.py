@@ -60,12 +60,13 @@ class FileInput(Input):
             await ctx.stopping.wait()
             return
         cfg = self.config
-        rounds = 0
+        every = cfg.discover_interval * cfg.stat_interval
+        last_discovery = -every
         try:
             while not ctx.stopping.is_set():
-                if rounds % cfg.discover_interval == 0:
+                if time.monotonic() - last_discovery >= every:
                     self._discover()
-                rounds += 1
+                    last_discovery = time.monotonic()
                 busy = False
                 for tracked in list(self.files.values()):
                     if ctx.stopping.is_set():
@@ -108,11 +109,14 @@ class FileInput(Input):
         if tracked.completed:
             return False
         self._check_rotation(tracked)
-        try:
-            size = tracked.size()
-        except OSError:
-            self._forget(tracked)
-            return False
+        if tracked.rotated and tracked.handle is None:
+            size = tracked.read_pos           # nothing more can be read from it
+        else:
+            try:
+                size = tracked.size()
+            except OSError:
+                self._forget(tracked)
+                return False
         if size < tracked.read_pos and not tracked.rotated:
             log.info("file input %s: %s was truncated, reading it from the start", self.id, tracked.path)
             tracked.truncated()
@@ -151,14 +155,12 @@ class FileInput(Input):
         return False
 
     def _check_rotation(self, tracked: TrackedFile) -> None:
+        """A path that names another file (or none) now: the old one was rotated away. With
+        its handle open it is read to its end; a closed one was idle and fully read already
+        (its path would open the new file, so it is not reopened)."""
         if not tracked.rotated and identity(tracked.path) != tracked.key:
             tracked.rotated = True
             log.info("file input %s: %s was rotated away; finishing the old file", self.id, tracked.path)
-            if tracked.handle is None:
-                try:
-                    tracked.open()         # may fail when it was deleted: then it is gone
-                except OSError:
-                    pass
 
     async def _submit(self, ctx: InputContext, tracked: TrackedFile, events: list[Event], size: int) -> None:
         position = tracked.commit
