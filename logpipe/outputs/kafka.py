@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import Field, field_validator, model_validator
 
-from logpipe.codecs.setting import logstash_codec_choice
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.codec import dumps
 from logpipe.core.event import Event
 from logpipe.core.plugin import Output
@@ -38,12 +38,17 @@ _COMPRESSION_AVAILABLE: dict[str, Callable[[], bool]] = {
 }
 
 
+#: The text Logstash's plain codec writes for an event without a format.
+LOGSTASH_PLAIN = "%{@timestamp} %{host} %{message}"
+
+
 class KafkaOutputConfig(KafkaSecurityConfig):
     bootstrap_servers: str = Field(
         "localhost:9092", description="Comma-separated host:port list used to discover the cluster.")
     topic_id: str = Field(description="Topic to write to; may use %{[field]} templates.")
-    codec: Literal["json", "plain"] = Field(
-        "json", description="json: the event as a JSON object. plain: the `message` field as text.")
+    codec: CodecSetting = codec_field(
+        "json", "json: the event as a JSON object. plain: the `message` field as text. Any other "
+        "encoding codec (cef, line with a format, ...) writes each record.")
     message_key: str | None = Field(
         None, description="Record key (template); records with the same key go to the same partition.")
     acks: Literal["0", "1", "all"] = Field(
@@ -81,9 +86,12 @@ class KafkaOutputConfig(KafkaSecurityConfig):
 
     @classmethod
     def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash's codec by name: json writes the event as JSON, plain its message."""
-        return logstash_codec_choice(super().from_logstash(options), {
-            "plain": "plain", "line": "plain", "json": "json", "json_lines": "json"}, "kafka output")
+        """Logstash's ``plain`` writes ``@timestamp host message`` (logpipe's YAML ``plain``
+        writes the message alone), so a ``.conf`` asking for plain gets Logstash's text."""
+        out = super().from_logstash(options)
+        if out.get("codec") == "plain" or out.get("codec") == {"type": "plain"}:
+            out["codec"] = {"type": "plain", "format": LOGSTASH_PLAIN}
+        return out
 
 def _retriable(exc: BaseException) -> bool:
     return bool(getattr(exc, "retriable", True)) if isinstance(exc, KafkaError) else True
@@ -100,6 +108,7 @@ class KafkaOutput(Output):
         self._producer: AIOKafkaProducer | None = None
         self._connect_lock = asyncio.Lock()
         self._topic = compile_template(cfg.topic_id) if is_template(cfg.topic_id) else None
+        self._codec = cfg.codec.build().check("encode")
         self._key = compile_template(cfg.message_key) if cfg.message_key else None
         try:
             await self._connect()
@@ -140,8 +149,11 @@ class KafkaOutput(Output):
         topics = [self._topic(e) for e in events] if self._topic else [cfg.topic_id] * n
         if cfg.codec == "json":
             values = [dumps(e.data) for e in events]
-        else:
+        elif cfg.codec == "plain":
             values = [str(e.data.get("message", "")).encode() for e in events]
+        else:
+            encode = self._codec.encode
+            values = [encode(e) for e in events]
         key_of = self._key
         keys: list[bytes | None] = [key_of(e).encode() for e in events] if key_of else [None] * n
         return topics, values, keys

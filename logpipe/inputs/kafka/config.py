@@ -1,11 +1,11 @@
 """Settings of the ``kafka`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from logpipe.codecs.setting import logstash_codec_choice
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.net.kafka_security import KafkaSecurityConfig
 
 
@@ -23,9 +23,10 @@ class KafkaInputConfig(KafkaSecurityConfig):
     auto_offset_reset: Literal["earliest", "latest"] = Field(
         "latest", description="Where a group with no committed offset starts: earliest (the whole "
         "retained log) or latest (only new records).")
-    codec: Literal["plain", "json"] = Field(
-        "plain", description="plain: the value becomes `message`. json: the value is a JSON object; "
-        "anything else is kept in `message` and tagged _jsonparsefailure.")
+    codec: CodecSetting = codec_field(
+        "plain", "plain: the value becomes `message`. json: the value is a JSON object; anything "
+        "else is kept in `message` and tagged _jsonparsefailure. Any other decoding codec (cef, "
+        "json_lines, line, ...) reads each value.")
     max_poll_records: int = Field(500, ge=1, description="Most records taken from one poll.")
     poll_timeout_ms: int = Field(
         100, ge=1, description="How long one poll waits for records before checking for shutdown.")
@@ -63,9 +64,3 @@ class KafkaInputConfig(KafkaSecurityConfig):
         if self.heartbeat_interval_ms >= self.session_timeout_ms:
             raise ValueError("heartbeat_interval_ms must be below session_timeout_ms")
         return self
-
-    @classmethod
-    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash's codec by name: a record is one document (json) or one message (plain)."""
-        return logstash_codec_choice(super().from_logstash(options), {
-            "plain": "plain", "line": "plain", "json": "json", "json_lines": "json"}, "kafka input")

@@ -1,11 +1,11 @@
 """Settings of the ``redis`` input (Logstash's names where Logstash has the setting)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from logpipe.codecs.setting import logstash_codec_choice
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.plugin import PluginConfig
 
 
@@ -35,9 +35,9 @@ class RedisInputConfig(PluginConfig):
     key: str = Field(description="The list to read, or the channel (pattern) to subscribe to.")
     data_type: Literal["list", "channel", "pattern_channel"] = Field(
         description="list: pop items; channel: SUBSCRIBE; pattern_channel: PSUBSCRIBE.")
-    codec: Literal["json", "plain"] = Field(
-        "json", description="json: each item is a JSON object (anything else is kept in `message` and "
-        "tagged _jsonparsefailure). plain: the item becomes `message`.")
+    codec: CodecSetting = codec_field(
+        "json", "json: each item is a JSON object (anything else is kept in `message` and tagged "
+        "_jsonparsefailure). plain: the item becomes `message`. Any other decoding codec reads each item.")
     batch_count: int = Field(
         125, ge=1, le=5000, description="Most items taken from Redis at once (one batch).")
     reliable: bool = Field(
@@ -70,9 +70,3 @@ class RedisInputConfig(PluginConfig):
         if tls_files and not self.ssl and not (self.url or "").startswith("rediss://"):
             raise ValueError(f"{', '.join(tls_files)} set but ssl is false")
         return self
-
-    @classmethod
-    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash's codec by name: an item is one document (json) or one message (plain)."""
-        return logstash_codec_choice(super().from_logstash(options), {
-            "plain": "plain", "line": "plain", "json": "json", "json_lines": "json"}, "redis input")

@@ -41,8 +41,9 @@ def test_todays_yaml_codec_names_keep_working(kind: str, name: str, literal: str
 
 
 @pytest.mark.parametrize("kind, name", [("input", "stdin"), ("input", "tcp"), ("input", "udp"),
-                                        ("input", "file"), ("output", "stdout"), ("output", "file"),
-                                        ("output", "tcp"), ("output", "redis")])
+                                        ("input", "file"), ("input", "kafka"), ("input", "redis"),
+                                        ("output", "stdout"), ("output", "file"), ("output", "tcp"),
+                                        ("output", "redis"), ("output", "kafka")])
 def test_codec_plugins_take_logstash_mappings(kind: str, name: str) -> None:
     c = logstash(kind, name, codec={"type": "json_lines", "delimiter": "\\r\\n"}).codec  # type: ignore[attr-defined]
     assert c.name == "json_lines" and c.options == {"delimiter": "\\r\\n"}
@@ -56,26 +57,32 @@ def test_multiline_on_the_streaming_inputs() -> None:
         assert logstash("input", name, codec=ml).codec.name == "multiline"  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("kind, name, given, expected", [
-    ("input", "kafka", "json", "json"), ("input", "kafka", "plain", "plain"), ("input", "kafka", "json_lines", "json"),
-    ("input", "redis", {"type": "json"}, "json"), ("input", "http", "json_lines", "ndjson"),
-    ("input", "http", "plain", "lines"), ("output", "kafka", "json", "json"),
+@pytest.mark.parametrize("given, expected", [
+    ("json", "json"), ("json_lines", "ndjson"), ({"type": "json"}, "json"), ("plain", "lines"), ("line", "lines"),
 ])
-def test_fixed_mode_plugins_map_logstash_codec_names(kind: str, name: str, given: object, expected: str) -> None:
-    assert logstash(kind, name, codec=given).codec == expected  # type: ignore[attr-defined]
+def test_the_http_input_maps_logstash_codec_names_onto_its_body_modes(given: object, expected: str) -> None:
+    assert logstash("input", "http", codec=given).codec == expected  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("kind, name", [("input", "kafka"), ("input", "redis"), ("input", "http"), ("output", "kafka")])
-def test_fixed_mode_plugins_refuse_other_codecs_clearly(kind: str, name: str) -> None:
+def test_the_http_input_refuses_other_codecs_clearly() -> None:
     with pytest.raises(ConfigError, match="codec 'cef' is not supported here"):
-        logstash(kind, name, codec="cef")
+        logstash("input", "http", codec="cef")
     with pytest.raises(ConfigError, match="takes no options"):
-        logstash(kind, name, codec={"type": "json", "target": "doc"})
+        logstash("input", "http", codec={"type": "json", "target": "doc"})
+
+
+def test_kafka_output_plain_in_a_conf_writes_logstash_s_text() -> None:
+    from datetime import datetime, timezone
+    from logpipe.core.event import Event
+    c = logstash("output", "kafka").codec  # type: ignore[attr-defined]
+    e = Event({"@timestamp": datetime(2024, 1, 2, tzinfo=timezone.utc), "host": "h", "message": "m"})
+    assert c.build().encode(e) == b"2024-01-02T00:00:00Z h m"
+    assert config("output", "kafka", codec="plain").codec == "plain"  # type: ignore[attr-defined]
 
 
 def test_logstash_defaults_where_logstash_differs() -> None:
     assert logstash("output", "stdout").codec == "rubydebug"  # type: ignore[attr-defined]
-    assert logstash("output", "kafka").codec == "plain"  # type: ignore[attr-defined]
+    assert logstash("output", "kafka").codec.name == "plain"  # type: ignore[attr-defined]
     assert logstash("output", "tcp").codec == "json"  # type: ignore[attr-defined]
     assert config("output", "tcp").codec == "json_lines"  # type: ignore[attr-defined]
 
