@@ -295,3 +295,19 @@ def test_a_closed_idle_file_rotated_away_is_not_confused_with_its_successor(tmp_
             await until(lambda: len(out.events) == 3, what="the new file from its start")
             assert messages(out) == ["old content line", "new 1", "new 2 is longer than the old file's offset"]
     run(scenario())
+
+
+def test_multiline_auto_flush_sends_a_quiet_file_s_last_event_and_saves_its_end(tmp_path: Path) -> None:
+    log = tmp_path / "trace.log"
+    log.write_text("2024-01-01 ERROR boom\n  at frame 1\n  at frame 2\n")
+    register_test_outputs()
+    codec = {"type": "multiline", "pattern": "^%{TIMESTAMP_ISO8601} ", "negate": True, "what": "previous",
+             "auto_flush_interval": 0.3}
+
+    async def scenario() -> None:
+        async with running(pipeline(tmp_path, codec=codec)):
+            out = CaptureOutput.instances[0]
+            await until(lambda: len(out.events) == 1, what="the flush after a quiet file")
+            assert out.events[0].data["message"] == "2024-01-01 ERROR boom\n  at frame 1\n  at frame 2"
+            await until(lambda: sincedb_positions(tmp_path / "sincedb") == [log.stat().st_size])
+    run(scenario())

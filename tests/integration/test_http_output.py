@@ -173,3 +173,30 @@ async def test_json_batch_form_headers_method_and_basic_auth(server: str) -> Non
     form = parse_qs(Recorder.seen[0]["body"].decode())
     assert form == {"who": ["a"], "n": ["0"]}
     assert Recorder.seen[0]["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+
+
+@sync
+async def test_tls_with_the_server_s_ca_and_refused_without_it(tmp_path: Any) -> None:
+    import ssl
+
+    from tests.integration.netinput_support import Certs
+    certs = Certs(tmp_path)
+    Recorder.script = []
+    Recorder.seen = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(certs.server_cert), str(certs.server_key))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/secure"
+    try:
+        await deliver(output(url, ssl_certificate_authorities=[str(certs.ca)]), events(1))
+        assert Recorder.seen[0]["path"] == "/secure"
+        with pytest.raises(DeliveryError) as err:
+            await deliver(output(url, automatic_retries=0, retry_max_elapsed=0.2), events(1))
+        assert "certificate" in str(err.value).lower() or "ssl" in str(err.value).lower()
+        assert len(Recorder.seen) == 1
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
