@@ -15,7 +15,7 @@ at start-up, not per event.
 """
 from __future__ import annotations
 
-from typing import ClassVar, Iterable
+from typing import ClassVar
 
 from logpipe.core.codec import event_from_line
 from logpipe.core.event import Event
@@ -43,6 +43,9 @@ class StreamDecoder:
     grow memory without bound.
     """
 
+    #: True when complete lines may be held back for a later event (multiline).
+    holds_lines: ClassVar[bool] = False
+
     def __init__(self, codec: Codec, delimiter: bytes = b"\n",
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.codec = codec
@@ -60,13 +63,11 @@ class StreamDecoder:
         buf = self._pending + data if self._pending else data
         parts = buf.split(self.delimiter)
         self._pending = parts.pop()
-        out: list[Event] = []
+        if self._skipping and parts:   # the first part ends an over-long line
+            self._skipping = False
+            parts = parts[1:]
+        out = self.feed_lines(parts)
         limit = self.max_line_bytes
-        for raw in parts:
-            if self._skipping:        # the end of an over-long line
-                self._skipping = False
-                continue
-            out.extend(self._line(raw, limit))
         if len(self._pending) > limit:
             if not self._skipping:
                 out.extend(self._too_long(self._pending[:limit]))
@@ -74,11 +75,19 @@ class StreamDecoder:
             self._pending = b""
         return out
 
-    def feed_lines(self, lines: Iterable[bytes]) -> list[Event]:
-        """Events for lines that the caller already split (the file input does)."""
+    def feed_lines(self, lines: list[bytes]) -> list[Event]:
+        """Events for complete lines (the file input splits them itself). Lines that all fit
+        go to the codec at once (``decode_lines``, which plain and line do in one pass)."""
+        limit = self.max_line_bytes
+        if not lines:
+            return []
+        if max(map(len, lines)) <= limit:
+            if self.delimiter == b"\n":
+                lines = [raw[:-1] if raw.endswith(b"\r") else raw for raw in lines]
+            return self.codec.decode_lines([raw for raw in lines if raw])
         out: list[Event] = []
         for raw in lines:
-            out.extend(self._line(raw, self.max_line_bytes))
+            out.extend(self._line(raw, limit))
         return out
 
     def flush(self) -> list[Event]:
@@ -136,6 +145,11 @@ class Codec:
     def decode_line(self, line: bytes) -> list[Event]:
         """One line (delimiter removed) into events; streams call this per line."""
         return self.decode(line)
+
+    def decode_lines(self, lines: list[bytes]) -> list[Event]:
+        """Several lines (delimiters removed, none empty) into events, in order."""
+        decode = self.decode_line
+        return [e for line in lines for e in decode(line)]
 
     def stream(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> StreamDecoder:
         """A decoder for one stream (connection, file, stdin)."""

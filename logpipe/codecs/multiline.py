@@ -104,6 +104,8 @@ class MultilineCodec(Codec):
 class MultilineStream(StreamDecoder):
     """The lines gathered so far for one stream, and when the last one came."""
 
+    holds_lines = True
+
     def __init__(self, codec: MultilineCodec, max_line_bytes: int) -> None:
         super().__init__(codec, unescape(codec.config.delimiter).encode(), max_line_bytes)
         self.mcodec = codec
@@ -113,6 +115,12 @@ class MultilineStream(StreamDecoder):
         self.bad_utf8 = False
         self.last_line_at = 0.0
         self.started = now()
+
+    def feed_lines(self, lines: list[bytes]) -> list[Event]:
+        out: list[Event] = []
+        for raw in lines:          # one at a time: each line decides where the event ends
+            out.extend(self._line(raw, self.max_line_bytes))
+        return out
 
     def _line(self, raw: bytes, limit: int) -> list[Event]:
         if raw.endswith(b"\r") and self.delimiter == b"\n":

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from logpipe.codecs.base import DEFAULT_MAX_LINE_BYTES, Codec, CodecConfig, StreamDecoder
 from logpipe.core.codec import event_from_line
-from logpipe.core.event import Event
+from logpipe.core.event import TIMESTAMP, Event, adopt, now
 from logpipe.core.sprintf import compile_template
 
 _DEFAULT_TEXT = compile_template("%{@timestamp} %{host} %{message}")
@@ -48,6 +48,18 @@ class PlainCodec(Codec):
 
     def decode_line(self, line: bytes) -> list[Event]:
         return [event_from_line(line)]
+
+    def decode_lines(self, lines: list[bytes]) -> list[Event]:
+        """All lines decoded as one text and stamped with one time; when the text is not
+        UTF-8, line by line, so that only the bad lines are tagged."""
+        try:
+            texts = b"\n".join(lines).decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            return [event_from_line(line) for line in lines]
+        if len(texts) != len(lines):      # a line held a "\n" (another delimiter): one by one
+            return [event_from_line(line) for line in lines]
+        ts = now()
+        return [adopt({TIMESTAMP: ts, "message": t}, {}) for t in texts]
 
     def text(self, event: Event) -> str:
         return self._format(event) if self._format is not None else default_text(event)

@@ -164,11 +164,8 @@ class FileInput(Input):
 
     async def _submit(self, ctx: InputContext, tracked: TrackedFile, events: list[Event], size: int) -> None:
         position = tracked.commit
-        for e in events:
-            if e.get(self._path_field) is None:
-                e.set(self._path_field, tracked.path)
-            if e.get(self._host_field) is None:
-                e.set(self._host_field, self._hostname)
+        if events:
+            self._stamp(events, tracked.path)
         if not events:
             batch = Batch([], token=position)
             tracked.track(batch)
@@ -180,6 +177,26 @@ class FileInput(Input):
         tracked.track(batch)
         if batch.done:                   # settled before it was tracked (tiny pipelines)
             self._acked(tracked, batch)
+
+    def _stamp(self, events: list[Event], path: str) -> None:
+        """The file's path and this host on every event that has neither yet (the common
+        case, a fresh event, is a plain dict write; anything else goes through Event.set)."""
+        host = self._hostname
+        ecs = self._path_field != "path"
+        for e in events:
+            data = e.data
+            if ecs:
+                if "log" not in data:
+                    data["log"] = {"file": {"path": path}}
+                elif e.get(self._path_field) is None:
+                    e.set(self._path_field, path)
+                if "host" not in data:
+                    data["host"] = {"name": host}
+                elif e.get(self._host_field) is None and isinstance(data["host"], dict):
+                    e.set(self._host_field, host)
+            else:
+                data.setdefault("path", path)
+                data.setdefault("host", host)
 
     def _acked(self, tracked: TrackedFile, batch: Batch) -> None:
         if batch.delivered is False:

@@ -84,6 +84,16 @@ class TrackedFile:
         self.partial = parts.pop()
         step = len(self.delimiter)
         out: list[Event] = []
+        if not self.stream.holds_lines:
+            # Every complete line becomes its events now: decode them in one call.
+            if self.skipping and parts:
+                start += len(parts[0]) + step
+                parts = parts[1:]
+                self.skipping = False
+            out = self.stream.feed_lines(parts)
+            start += sum(len(raw) for raw in parts) + step * len(parts)
+            self.commit = start
+            parts = []
         for raw in parts:
             end = start + len(raw) + step
             if self.skipping:                       # the end of an over-long line
