@@ -56,7 +56,8 @@ def test_rfc5424_from_logger_gives_ecs_fields(transport: list[str]) -> None:
             assert e.get("[log][syslog][msgid]") == "ID47"
             assert e.get("[log][syslog][structured_data][origin@32473][x]") == "1"
             assert e.get("[host][ip]") == "127.0.0.1"
-            assert e.get("[host][hostname]") == socket.gethostname() or e.get("[host][hostname]")
+            assert e.get("[host][hostname]") == socket.gethostname().split(".")[0]
+            assert e.get("[log][syslog][structured_data][timeQuality][tzKnown]") == "1"   # logger's own
             assert abs((e.timestamp - datetime.now(timezone.utc)).total_seconds()) < 60
             assert "tags" not in e.data
     run(scenario())
@@ -80,6 +81,7 @@ def test_rfc3164_from_logger_gives_legacy_fields_without_ecs(transport: list[str
             assert e.data["program"] == "cron" and e.data["pid"].isdigit()
             assert e.data["host"] == "127.0.0.1"
             assert e.data["timestamp"][:3].isalpha()
+            assert e.data["logsource"] == socket.gethostname().split(".")[0]
     run(scenario())
 
 

@@ -80,6 +80,13 @@ def test_json_lines_stream_tags_bad_lines_and_keeps_good_ones() -> None:
     assert [e.data.get("a") or e.data.get("b") or e.tags for e in out] == [1, ["_jsonparsefailure"], 2]
 
 
+def test_json_lines_binary_blob_falls_back_to_text() -> None:
+    stream = build("json_lines").stream()
+    assert stream.feed(bytes(range(128, 256))) == []        # waits for the newline
+    (e,) = stream.feed(b"\n")
+    assert e.tags == ["_utf8error", "_jsonparsefailure"] and isinstance(e.data["message"], str)
+
+
 def test_metadata_never_written_by_json_codecs() -> None:
     e = ev(a=1)
     e.metadata["secret"] = "s"
