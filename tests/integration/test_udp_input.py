@@ -116,3 +116,18 @@ def test_several_sockets_share_the_port(workers: int) -> None:
             await until(lambda: len(out.events) == 20)
             assert len(p.inputs[0].receiver.transports) == workers  # type: ignore[attr-defined]
     run(scenario())
+
+
+def test_datagrams_queued_at_shutdown_are_still_delivered() -> None:
+    register_test_outputs()
+
+    async def scenario() -> None:
+        async with running("inputs: [{type: udp, port: 0}]\noutputs: [{type: capture}]") as p:
+            out = CaptureOutput.instances[0]
+            send(port_of(p), b"first")
+            await until(lambda: len(out.events) == 1)
+            # Two datagrams taken off the socket but not yet handed on when shutdown begins.
+            p.inputs[0].receiver.pending.extend([(b"queued 1", "127.0.0.1"), (b"queued 2", "127.0.0.1")])  # type: ignore[attr-defined]
+            await p.shutdown(10)
+            assert [e.data["message"] for e in out.events] == ["first", "queued 1", "queued 2"]
+    run(scenario())

@@ -98,6 +98,21 @@ class DatagramReceiver:
                     await ctx.submit(events, size=size)
         finally:
             stop.cancel()
+        self._last_batch(ctx, decode)
+
+    def _last_batch(self, ctx: InputContext, decode: Decode) -> None:
+        """At shutdown: stop receiving, and hand what is queued to the pipeline if it has room."""
+        self.close()
+        events: list[Event] = []
+        size = 0
+        count = len(self.pending)
+        while self.pending:
+            data, sender = self.pending.popleft()
+            size += len(data)
+            events.extend(decode(data, sender))
+        if events and ctx.try_submit(events, size=size) is None:
+            self.dropped += count
+            self.log.warning("%s: pipeline full at shutdown, %d datagrams dropped", self.name, count)
 
     def close(self) -> None:
         for t in self.transports:
