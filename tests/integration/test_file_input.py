@@ -311,3 +311,37 @@ def test_multiline_auto_flush_sends_a_quiet_file_s_last_event_and_saves_its_end(
             assert out.events[0].data["message"] == "2024-01-01 ERROR boom\n  at frame 1\n  at frame 2"
             await until(lambda: sincedb_positions(tmp_path / "sincedb") == [log.stat().st_size])
     run(scenario())
+
+
+def test_globs_reach_subdirectories_and_exclude_leaves_files_out(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "deep.log").write_text("deep\n")
+    (tmp_path / "top.log").write_text("top\n")
+    (tmp_path / "old.log.gz").write_bytes(b"\x1f\x8b not text\n")
+    register_test_outputs()
+
+    async def scenario() -> None:
+        async with running(pipeline(tmp_path, pattern="**/*.log*", exclude=["*.gz"])):
+            out = CaptureOutput.instances[0]
+            await until(lambda: len(out.events) == 2)
+            assert sorted(messages(out)) == ["deep", "top"]
+            (tmp_path / "a" / "later.log").write_text("later\n")
+            await until(lambda: len(out.events) == 3, what="a file created later in a subdirectory")
+    run(scenario())
+
+
+def test_a_deleted_file_is_finished_and_forgotten(tmp_path: Path) -> None:
+    log = tmp_path / "gone.log"
+    log.write_text("before delete\n")
+    register_test_outputs()
+
+    async def scenario() -> None:
+        async with running(pipeline(tmp_path)) as p:
+            out = CaptureOutput.instances[0]
+            await until(lambda: len(out.events) == 1)
+            with open(log, "a") as f:
+                log.unlink()
+                f.write("written to the open, deleted file\n")
+            await until(lambda: not p.inputs[0].files, what="the deleted file forgotten")  # type: ignore[attr-defined]
+            assert messages(out) == ["before delete", "written to the open, deleted file"]
+    run(scenario())

@@ -140,7 +140,11 @@ class FileInput(Input):
     async def _at_end(self, ctx: InputContext, tracked: TrackedFile, now: float) -> bool:
         cfg = self.config
         events = tracked.idle(now)
-        if cfg.mode == "read" or tracked.rotated:   # nothing more will be written to it
+        # A rotated file may still get a last write from a writer that has it open; once it
+        # has been quiet for a while it is done, and what it holds is sent.
+        rotated_done = tracked.rotated and now - max(tracked.last_growth, tracked.rotated_at) >= \
+            max(1.0, 5 * cfg.stat_interval)
+        if cfg.mode == "read" or rotated_done:
             events += tracked.finish()
         if events or tracked.commit > tracked.acked and not len(tracked.inorder):
             await self._submit(ctx, tracked, events, 0)
@@ -148,7 +152,7 @@ class FileInput(Input):
             if not len(tracked.inorder) and tracked.acked >= tracked.read_pos:
                 self._complete(tracked)
             return False
-        if tracked.rotated and not len(tracked.inorder):
+        if rotated_done and not len(tracked.inorder):
             self._forget(tracked)
         elif tracked.handle is not None and now - tracked.last_growth > cfg.close_older:
             tracked.close()
@@ -160,6 +164,7 @@ class FileInput(Input):
         (its path would open the new file, so it is not reopened)."""
         if not tracked.rotated and identity(tracked.path) != tracked.key:
             tracked.rotated = True
+            tracked.rotated_at = time.monotonic()
             log.info("file input %s: %s was rotated away; finishing the old file", self.id, tracked.path)
 
     async def _submit(self, ctx: InputContext, tracked: TrackedFile, events: list[Event], size: int) -> None:

@@ -45,6 +45,7 @@ class TrackedFile:
         self.inorder: InOrder[tuple[int, int]] = InOrder()
         self.last_growth = 0.0
         self.rotated = False          # the path now names another file (or none)
+        self.rotated_at = 0.0
         self.completed = False        # read mode: read to the end and acknowledged
 
     # --- the handle --------------------------------------------------------------------
