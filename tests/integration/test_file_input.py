@@ -3,7 +3,6 @@ positions, multiline, read mode, garbage and over-long lines, and a SIGKILLed
 ``logpipe run`` that resumes without losing or re-reading acknowledged lines."""
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import orjson
 
-from logpipe.core.event import Event
 from tests.integration.netinput_support import CaptureOutput, register_test_outputs, run, running, until
 
 
@@ -63,19 +61,14 @@ def test_start_position_end_skips_what_was_there_but_reads_later_files_whole(tmp
     register_test_outputs()
 
     async def scenario() -> None:
-        async with running(pipeline(tmp_path, start_position="end")):
+        async with running(pipeline(tmp_path, start_position="end")) as p:
             out = CaptureOutput.instances[0]
-            await asyncio.sleep(0)  # let the first discovery happen before appending
-            await until(lambda: bool(out.events) or _discovered(tmp_path), what="first discovery")
+            await until(lambda: bool(p.inputs[0].files), what="first discovery")  # type: ignore[attr-defined]
             append(tmp_path / "old.log", "new in old\n")
             (tmp_path / "later.log").write_text("later 1\nlater 2\n")
             await until(lambda: len(out.events) == 3, what="new lines")
             assert sorted(messages(out)) == ["later 1", "later 2", "new in old"]
     run(scenario())
-
-
-def _discovered(tmp_path: Path) -> bool:
-    return (tmp_path / "sincedb").exists() or True
 
 
 def test_rename_rotation_finishes_the_old_file_and_reads_the_new_one_from_its_start(tmp_path: Path) -> None:

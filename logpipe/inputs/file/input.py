@@ -21,7 +21,6 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any
 
 from logpipe.codecs import Codec
 from logpipe.codecs.plain import unescape
@@ -52,7 +51,6 @@ class FileInput(Input):
         self._host_field = "[host][name]" if ecs else "host"
         self._hostname = os.uname().nodename
         self._first_round = True
-        self._completed_log = None
 
     # --- the loop ----------------------------------------------------------------------
     async def run(self, ctx: InputContext) -> None:
@@ -234,6 +232,3 @@ class FileInput(Input):
                 os.remove(tracked.path)
             except OSError as exc:
                 log.warning("file input %s: cannot delete %s: %s", self.id, tracked.path, exc)
-
-    def stats(self) -> dict[str, Any]:
-        return {t.path: {"read": t.read_pos, "acked": t.acked} for t in self.files.values()}
