@@ -338,3 +338,21 @@ def test_a_deleted_file_is_finished_and_forgotten(tmp_path: Path) -> None:
             await until(lambda: not p.inputs[0].files, what="the deleted file forgotten")  # type: ignore[attr-defined]
             assert messages(out) == ["before delete", "written to the open, deleted file"]
     run(scenario())
+
+
+def test_ignore_older_leaves_stale_files_and_max_open_files_reads_in_turns(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / "stale.log", tmp_path / "fresh.log"
+    stale.write_text("stale\n")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    for i in range(3):
+        (tmp_path / f"f{i}.log").write_text(f"f{i}\n")
+    fresh.write_text("fresh\n")
+    register_test_outputs()
+
+    async def scenario() -> None:
+        async with running(pipeline(tmp_path, ignore_older="1 hour", max_open_files=1, close_older=0.05)) as p:
+            out = CaptureOutput.instances[0]
+            await until(lambda: len(out.events) == 4, what="the fresh files, one handle at a time")
+            assert sorted(messages(out)) == ["f0", "f1", "f2", "fresh"]
+            assert sum(t.handle is not None for t in p.inputs[0].files.values()) <= 1  # type: ignore[attr-defined]
+    run(scenario())

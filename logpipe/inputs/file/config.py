@@ -46,6 +46,12 @@ class FileInputConfig(PluginConfig):
     stat_interval: float = Field(1.0, gt=0, description="Seconds between checks for new data and rotation.")
     discover_interval: int = Field(15, ge=1, description="New files are looked for every this many stat_intervals.")
     close_older: float = Field(3600, gt=0, description="A file not written for this long is closed (reopened when it grows).")
+    ignore_older: float | None = Field(
+        None, gt=0, description="Files not modified for this long are left alone (until they change).")
+    max_open_files: int = Field(4095, ge=1, description="Files read at once; others wait for a handle to close.")
+    sincedb_write_interval: float = Field(
+        15.0, gt=0, description="Accepted for Logstash configs: positions are written at every "
+                                "acknowledgement, which is always sooner.")
     file_chunk_size: int = Field(256 * 1024, ge=1024, description="Bytes read at once.")
     max_line_bytes: int = Field(1 << 20, ge=64, description="Longer lines are cut and tagged _line_too_long.")
     file_completed_action: Literal["keep", "delete", "log", "log_and_delete"] = Field(
@@ -62,7 +68,8 @@ class FileInputConfig(PluginConfig):
     def _listify(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
 
-    @field_validator("stat_interval", "close_older", "sincedb_clean_after", mode="before")
+    @field_validator("stat_interval", "close_older", "sincedb_clean_after", "ignore_older",
+                     "sincedb_write_interval", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> Any:
         return _seconds(v)

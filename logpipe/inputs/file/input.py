@@ -89,8 +89,11 @@ class FileInput(Input):
                 continue
             entry = self.sincedb.get(key)
             try:
-                size = os.stat(path).st_size
+                st = os.stat(path)
             except OSError:
+                continue
+            size = st.st_size
+            if cfg.ignore_older is not None and time.time() - st.st_mtime > cfg.ignore_older:
                 continue
             if entry is not None:
                 position = entry.position if entry.position <= size else 0
@@ -122,6 +125,8 @@ class FileInput(Input):
         now = time.monotonic()
         if size == tracked.read_pos:
             return await self._at_end(ctx, tracked, now)
+        if tracked.handle is None and self._open_count() >= self.config.max_open_files:
+            return False                     # waits until another file's handle is closed
         try:
             tracked.open()
             data = await asyncio.get_running_loop().run_in_executor(
@@ -180,6 +185,9 @@ class FileInput(Input):
         tracked.track(batch)
         if batch.done:                   # settled before it was tracked (tiny pipelines)
             self._acked(tracked, batch)
+
+    def _open_count(self) -> int:
+        return sum(1 for t in self.files.values() if t.handle is not None)
 
     def _stamp(self, events: list[Event], path: str) -> None:
         """The file's path and this host on every event that has neither yet (the common

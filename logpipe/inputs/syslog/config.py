@@ -1,11 +1,12 @@
 """Settings of the ``syslog`` input (Logstash's names where Logstash has them)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from logpipe.core.zones import zone_of
+from logpipe.errors import ConfigError
 from logpipe.net.tls import TlsServerOptions
 
 FACILITY_LABELS = ["kernel", "user-level", "mail", "system", "security/authorization", "syslogd",
@@ -33,6 +34,26 @@ class SyslogConfig(TlsServerOptions):
     max_connections: int = Field(1000, ge=1, description="TCP connections beyond this are closed at once.")
     idle_timeout: float = Field(600.0, gt=0, description="Seconds a silent TCP connection is kept.")
     reuse_port: bool = Field(True, description="SO_REUSEPORT so worker processes share the port.")
+    locale: str | None = Field(None, description="Month names of RFC 3164 times: English only (en, en_US, ...).")
+
+    @field_validator("locale")
+    @classmethod
+    def _english(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().startswith("en"):
+            raise ValueError(f"only English month names are read (locale {v!r} is not supported)")
+        return v
+
+    @classmethod
+    def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Logstash's syslog input reads each line with the plain codec; that is what this input
+        does, so ``codec => plain`` (or line) is taken as said, and any other codec is refused."""
+        out = dict(options)
+        codec = out.pop("codec", None)
+        name = codec.get("type") if isinstance(codec, dict) else codec
+        if codec is not None and (name not in ("plain", "line") or (isinstance(codec, dict) and len(codec) > 1)):
+            raise ConfigError(f"syslog input: codec {name!r} is not supported; the syslog input reads "
+                              "each message itself (use plain, or a filter after it)")
+        return out
 
     @field_validator("timezone")
     @classmethod

@@ -62,8 +62,11 @@ class HttpOutput(Output):
                 pair = f"{cfg.user}:{cfg.password.get_secret_value()}".encode()
                 headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
             self._session = aiohttp.ClientSession(
-                headers=headers, connector=aiohttp.TCPConnector(limit=cfg.pool_max, ssl=self._ssl()),
-                timeout=aiohttp.ClientTimeout(total=cfg.request_timeout, sock_connect=cfg.connect_timeout))
+                headers=headers,
+                connector=aiohttp.TCPConnector(limit=cfg.pool_max, limit_per_host=cfg.pool_max_per_route,
+                                               force_close=not cfg.keepalive, ssl=self._ssl()),
+                timeout=aiohttp.ClientTimeout(total=cfg.request_timeout, sock_connect=cfg.connect_timeout,
+                                              sock_read=cfg.socket_timeout))
         return self._session
 
     async def send(self, events: list[Event]) -> None:
@@ -97,7 +100,7 @@ class HttpOutput(Output):
             for n in range(tries):
                 try:
                     async with self._client().request(cfg.http_method.upper(), req.url, data=req.body,
-                                                      headers=req.headers) as resp:
+                                                      headers=req.headers, proxy=cfg.proxy) as resp:
                         text = await resp.text(errors="replace")
                         verdict = self.policy.status(resp.status)
                         if verdict == "done":

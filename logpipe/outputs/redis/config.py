@@ -22,6 +22,10 @@ class RedisOutputConfig(PluginConfig):
     codec: CodecSetting = codec_field("json", "How each event is written (json by default, as Logstash).")
     batch: bool = Field(False, description="list: push up to batch_events items per RPUSH.")
     batch_events: int = Field(50, ge=1, description="Items per RPUSH when batch is on.")
+    batch_timeout: float = Field(
+        5.0, gt=0, description="Accepted for Logstash configs: events are written when their pipeline "
+                               "batch comes, never held longer.")
+    shuffle_hosts: bool = Field(True, description="Try the hosts in a random order (spreads producers).")
     congestion_threshold: int = Field(
         0, ge=0, description="list: wait while the list holds more than this many items (0: never wait).")
     congestion_interval: float = Field(1.0, gt=0, description="Seconds between congestion checks.")

@@ -11,6 +11,7 @@ at-least-once, as every Redis producer.
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -37,6 +38,9 @@ class RedisOutput(Output):
         self.codec: Codec = cfg.codec.build().check("encode")
         self._key = compile_template(cfg.key) if is_template(cfg.key) else None
         self._client: aioredis.Redis | None = None
+        self._endpoints = cfg.endpoints()
+        if cfg.shuffle_hosts:
+            random.shuffle(self._endpoints)
         self._endpoint = 0
 
     def _connect(self) -> aioredis.Redis:
@@ -54,7 +58,7 @@ class RedisOutput(Output):
         if cfg.url:
             kwargs.pop("ssl", None)
             return aioredis.Redis.from_url(cfg.url, **kwargs)
-        host, port = cfg.endpoints()[self._endpoint % len(cfg.endpoints())]
+        host, port = self._endpoints[self._endpoint % len(self._endpoints)]
         return aioredis.Redis(host=host, port=port, db=cfg.db, **kwargs)
 
     def _groups(self, events: list[Event]) -> dict[str, list[bytes]]:

@@ -88,3 +88,15 @@ def test_zone_names_and_offsets() -> None:
     assert zone_of("-05:30").utcoffset(None) == -timedelta(hours=5, minutes=30)
     with pytest.raises(ValueError):
         zone_of("Mars/Olympus")
+
+
+def test_logstash_options_of_the_syslog_input() -> None:
+    from logpipe.errors import ConfigError
+    from logpipe.inputs.syslog.config import SyslogConfig
+
+    assert "codec" not in SyslogConfig.from_logstash({"port": 514, "codec": "plain"})
+    with pytest.raises(ConfigError, match="codec 'json' is not supported"):
+        SyslogConfig.from_logstash({"codec": "json"})
+    assert SyslogConfig(locale="en_US").locale == "en_US"
+    with pytest.raises(ValueError, match="English"):
+        SyslogConfig(locale="fr_FR")
