@@ -19,6 +19,9 @@ _KEY = r"\w+(?:\.[^.=\s|\\\[\]]+)*(?:\[[0-9]+\])?"
 _PAIR = re.compile(rf"({_KEY})=((?:\S|\s++(?!{_KEY}=))*)\s*")
 _VALUE_ESCAPE = re.compile(r"\\([\\=nr])")
 _HEADER_ESCAPE = re.compile(r"\\([\\|])")
+#: One header field up to its unescaped pipe: escape pairs, a lone backslash, or any other character.
+_FIELD = r"((?:\\[\\|]|\\(?![\\|])|[^\\|])*)\|"
+_HEADER = re.compile(_FIELD * 7, re.DOTALL)
 _ESCAPED = {"\\": "\\", "=": "=", "n": "\n", "r": "\r"}
 
 
@@ -28,22 +31,11 @@ class CefSyntaxError(ValueError):
 
 def split_header(text: str) -> tuple[list[str], str]:
     """The header fields (escapes resolved) and the raw extension after the 7th ``|``."""
-    fields: list[str] = []
-    start = 0
-    i = 0
-    n = len(text)
-    while i < n and len(fields) < 7:
-        c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in "\\|":
-            i += 2
-            continue
-        if c == "|":
-            fields.append(_HEADER_ESCAPE.sub(r"\1", text[start:i]))
-            start = i + 1
-        i += 1
-    if len(fields) < 7:
-        raise CefSyntaxError(f"a CEF header has 7 fields separated by '|'; found {len(fields)}")
-    return fields, text[start:]
+    m = _HEADER.match(text)
+    if m is None:
+        raise CefSyntaxError("a CEF header has 7 fields, each ended by an unescaped '|'")
+    fields = [_HEADER_ESCAPE.sub(r"\1", f) if "\\" in f else f for f in m.groups()]
+    return fields, text[m.end():]
 
 
 def version_and_prefix(first: str) -> tuple[str, str | None]:
@@ -63,8 +55,15 @@ def extension_pairs(ext: str) -> list[tuple[str, str]]:
         return []
     out = []
     for m in _PAIR.finditer(ext):
-        out.append((m.group(1), _VALUE_ESCAPE.sub(lambda e: _ESCAPED[e.group(1)], m.group(2))))
+        value = m.group(2)
+        if "\\" in value:
+            value = _VALUE_ESCAPE.sub(_unescape, value)
+        out.append((m.group(1), value))
     return out
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return _ESCAPED[m.group(1)]
 
 
 def field_reference(key: str) -> str:

@@ -178,3 +178,10 @@ def test_delimiter_is_appended_and_round_trip_decodes() -> None:
     assert data.endswith(b"\r\n")
     back = codec.decode(data)
     assert back[0].get("[source][ip]") == "10.0.0.1" and back[0].get("message") == "a=b c\nd"
+
+
+@pytest.mark.parametrize("garbage", [b"CEF:0|" + b"a\\|" * 100_000, b"CEF:0|a|b|c|" + b"\\" * 200_000])
+def test_huge_unterminated_headers_are_refused_in_one_pass(garbage: bytes) -> None:
+    """Header reading is linear: a record without its seven pipes fails without rescanning."""
+    (e,) = build("cef").decode(garbage)
+    assert e.tags == ["_cefparsefailure"] and len(e.data["message"]) == len(garbage)
