@@ -38,6 +38,19 @@ if [[ "${LOGPIPE_NATIVE_SERVICES:-1}" != 0 ]] &&
   done <<<"$exports"
 fi
 
+# The syslog and udp input tests use real clients: util-linux `logger` and `socat`.
+for tool in logger:bsdutils socat:socat; do
+  cmd="${tool%%:*}" pkg="${tool##*:}"
+  command -v "$cmd" >/dev/null && continue
+  if ((EUID == 0)) && command -v apt-get >/dev/null; then
+    say "installing $pkg (for $cmd)"
+    { apt-get install -y -q "$pkg" || { apt-get update -q && apt-get install -y -q "$pkg"; }; } \
+      >/dev/null 2>&1 || say "could not install $pkg; the tests that use $cmd will fail"
+  else
+    say "$cmd is missing: install $pkg (apt-get install $pkg); the tests that use it will fail"
+  fi
+done
+
 args=("$@")
 ((${#args[@]})) || args=(tests)
 

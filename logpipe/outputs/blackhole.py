@@ -1,4 +1,4 @@
-"""``blackhole`` output: takes everything and keeps a count, for benchmarks."""
+"""``blackhole`` output (and ``null``, its Logstash name): takes everything and keeps a count."""
 from __future__ import annotations
 
 from logpipe.core.event import Event
@@ -16,3 +16,7 @@ class BlackholeOutput(Output):
 
     async def send(self, events: list[Event]) -> None:
         self.count += len(events)
+
+
+class NullOutput(BlackholeOutput):
+    """Logstash's ``null`` output: the same as ``blackhole``, under Logstash's name."""

@@ -1,13 +1,15 @@
-"""``file`` output: JSON lines appended to a file, flushed before acknowledging.
+"""``file`` output: events through a codec (JSON lines by default, as Logstash) appended
+to a file, flushed before acknowledging.
 
 ``path`` may be a template (``/var/log/out/%{[service][name]}.log``); open
-files are kept in a small cache. With ``fsync: true`` data is on disk, not only
-in the OS cache, before the batch is acknowledged.
+files are kept in a small cache. ``codec: {type: line, format: "%{message}"}``
+writes text lines. With ``fsync: true`` data is on disk, not only in the OS
+cache, before the batch is acknowledged.
 
-Events are serialized on the event loop and written in a thread, so a slow disk
+Events are encoded on the event loop and written in a thread, so a slow disk
 holds this output's batch, never the loop (keepalives, heartbeats, HTTP answers).
-An event that cannot be written as JSON is reported rejected (the engine
-dead-letters it); the events beside it are written.
+An event the codec cannot encode is reported rejected (the engine dead-letters
+it); the events beside it are written.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from typing import IO, Any, ClassVar
 
 from pydantic import Field
 
-from logpipe.core.codec import dumps, json_lines
+from logpipe.codecs import CodecSetting, codec_field
+from logpipe.codecs.base import Codec
 from logpipe.core.event import Event
 from logpipe.core.logstash import Options, is_false, output_common
 from logpipe.core.outcome import Delivery
@@ -48,6 +51,7 @@ class FileConfig(PluginConfig):
         return opts.result()
 
     path: str = Field(description="File to append to; may use %{[field]} templates.")
+    codec: CodecSetting = codec_field("json_lines", "How events are written: json_lines, line (with format), ...")
     fsync: bool = Field(False, description="fsync after each batch, before acknowledging.")
     max_open_files: int = Field(64, ge=1, description="Files kept open at once for templated paths.")
 
@@ -60,6 +64,7 @@ class FileOutput(Output):
         self._files: OrderedDict[str, IO[bytes]] = OrderedDict()
         self._path = compile_template(self.config.path) if is_template(self.config.path) else None
         self._lock = asyncio.Lock()
+        self.codec = self.config.codec.build().check("encode")
 
     def _open(self, path: str) -> IO[bytes]:
         f = self._files.get(path)
@@ -90,7 +95,7 @@ class FileOutput(Output):
         render = self._path
         for i, e in enumerate(events):
             groups.setdefault(render(e) if render is not None else self.config.path, []).append((i, e))
-        chunks = {path: _lines(members, delivery) for path, members in groups.items()}
+        chunks = {path: _encode(self.codec, members, delivery) for path, members in groups.items()}
         async with self._lock:
             try:
                 await asyncio.to_thread(self._write, chunks)
@@ -104,16 +109,16 @@ class FileOutput(Output):
         self._files = OrderedDict()
 
 
-def _lines(members: list[tuple[int, Event]], delivery: Delivery) -> bytes:
-    """JSON lines of a group; events that cannot be serialized are rejected, not written."""
+def _encode(codec: Codec, members: list[tuple[int, Event]], delivery: Delivery) -> bytes:
+    """A group's bytes; events the codec cannot encode are rejected, not written."""
     try:
-        return json_lines([e for _, e in members])
-    except TypeError:
+        return codec.encode_batch([e for _, e in members])
+    except (TypeError, ValueError):
         pass
     out: list[bytes] = []
     for i, e in members:
         try:
-            out.append(dumps(e.data) + b"\n")
-        except TypeError as exc:
-            delivery.reject(i, f"serialization_error: the event cannot be written as JSON: {exc}")
+            out.append(codec.encode(e))
+        except (TypeError, ValueError) as exc:
+            delivery.reject(i, f"serialization_error: the event cannot be encoded: {exc}")
     return b"".join(out)

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import Field, field_validator, model_validator
 
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.codec import dumps
 from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
@@ -40,21 +41,32 @@ _COMPRESSION_AVAILABLE: dict[str, Callable[[], bool]] = {
 }
 
 
+#: The text Logstash's plain codec writes for an event without a format.
+LOGSTASH_PLAIN = "%{@timestamp} %{host} %{message}"
+
+
 class KafkaOutputConfig(KafkaSecurityConfig):
     """Produce each event as one Kafka record."""
 
-    logstash_defaults: ClassVar[dict[str, Any]] = _logstash.DEFAULTS
+    #: Logstash's kafka output writes plain text unless told otherwise.
+    logstash_defaults: ClassVar[dict[str, Any]] = {**_logstash.DEFAULTS, "codec": "plain"}
 
     @classmethod
     def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
-        return _logstash.from_logstash(options)
+        """Logstash's option names and shapes (see docs/logstash-plugins.md). Logstash's
+        ``plain`` writes ``@timestamp host message`` (logpipe's YAML ``plain`` writes the
+        message alone), so a ``.conf`` asking for plain gets Logstash's text."""
+        out = _logstash.from_logstash(options)
+        if out.get("codec") == "plain" or out.get("codec") == {"type": "plain"}:
+            out["codec"] = {"type": "plain", "format": LOGSTASH_PLAIN}
+        return out
 
     bootstrap_servers: str = Field(
         "localhost:9092", description="Comma-separated host:port list used to discover the cluster.")
     topic_id: str = Field(description="Topic to write to; may use %{[field]} templates.")
-    codec: Literal["json", "plain"] = Field(
-        "json", description="json: the event as a JSON object. plain: the `message` field as text.")
+    codec: CodecSetting = codec_field(
+        "json", "json: the event as a JSON object. plain: the `message` field as text. Any other "
+        "encoding codec (cef, line with a format, ...) writes each record.")
     message_key: str | None = Field(
         None, description="Record key (template); records with the same key go to the same partition.")
     acks: Literal["0", "1", "all"] = Field(
@@ -87,7 +99,6 @@ class KafkaOutputConfig(KafkaSecurityConfig):
             raise ValueError("enable_idempotence needs acks: all (or set enable_idempotence: false)")
         return self
 
-
 def _retriable(exc: BaseException) -> bool:
     return bool(getattr(exc, "retriable", True)) if isinstance(exc, KafkaError) else True
 
@@ -103,6 +114,7 @@ class KafkaOutput(Output):
         self._producer: AIOKafkaProducer | None = None
         self._connect_lock = asyncio.Lock()
         self._topic = compile_template(cfg.topic_id) if is_template(cfg.topic_id) else None
+        self._codec = cfg.codec.build().check("encode")
         self._key = compile_template(cfg.message_key) if cfg.message_key else None
         try:
             await self._connect()
@@ -139,7 +151,7 @@ class KafkaOutput(Output):
 
     def _encode(self, events: list[Event], unwritable: dict[int, str] | None = None
                 ) -> tuple[list[str], list[bytes], list[bytes | None]]:
-        """Topics, values and keys; an event that cannot be written as JSON gets an empty
+        """Topics, values and keys; an event its codec cannot encode gets an empty
         value and its reason in ``unwritable``."""
         cfg = self.config
         n = len(events)
@@ -154,8 +166,19 @@ class KafkaOutput(Output):
                         raise
                     unwritable[i] = str(exc)
                     values.append(b"")
-        else:
+        elif cfg.codec == "plain":
             values = [str(e.data.get("message", "")).encode() for e in events]
+        else:
+            encode = self._codec.encode
+            values = []
+            for i, e in enumerate(events):
+                try:
+                    values.append(encode(e))
+                except (TypeError, ValueError) as exc:
+                    if unwritable is None:
+                        raise
+                    unwritable[i] = str(exc)
+                    values.append(b"")
         key_of = self._key
         keys: list[bytes | None] = [key_of(e).encode() for e in events] if key_of else [None] * n
         return topics, values, keys

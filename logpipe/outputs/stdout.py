@@ -1,12 +1,15 @@
-"""``stdout`` output: JSON lines for scripts, or an indented view for people."""
+"""``stdout`` output: events through a codec to standard output.
+
+``json_lines`` (the default) suits scripts; ``rubydebug`` (Logstash's default,
+used for ``.conf`` pipelines) and ``pretty`` (indented JSON) suit people;
+``dots`` shows progress. Any encoding codec works.
+"""
 from __future__ import annotations
 
 import sys
-from typing import Any, BinaryIO, ClassVar, Literal
+from typing import Any, BinaryIO, ClassVar
 
-from pydantic import Field
-
-from logpipe.core.codec import dumps_pretty, json_lines
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.event import Event
 from logpipe.core.logstash import Options, output_common
 from logpipe.core.plugin import Output, PluginConfig
@@ -15,16 +18,16 @@ from logpipe.core.plugin import Output, PluginConfig
 class StdoutConfig(PluginConfig):
     """Write events to standard output."""
 
-    logstash_defaults: ClassVar[dict[str, Any]] = {}
+    logstash_defaults: ClassVar[dict[str, Any]] = {"codec": "rubydebug"}
 
     @classmethod
     def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash's stdout output has only the common options."""
+        """Logstash's stdout output has only the common options and its codec."""
         opts = Options("stdout output", options)
         output_common(opts)
         return opts.result()
 
-    codec: Literal["json_lines", "pretty"] = Field("json_lines", description="Output format.")
+    codec: CodecSetting = codec_field("json_lines", "Output format: json_lines, pretty, rubydebug, dots, line, ...")
 
 
 class StdoutOutput(Output):
@@ -34,11 +37,9 @@ class StdoutOutput(Output):
     def __init__(self, *args: object, stream: BinaryIO | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.stream = stream
+        self.codec = self.config.codec.build().check("encode")
 
     async def send(self, events: list[Event]) -> None:
         out = self.stream or sys.stdout.buffer
-        if self.config.codec == "pretty":
-            out.write(b"".join(dumps_pretty(e.data) + b"\n" for e in events))
-        else:
-            out.write(json_lines(events))
+        out.write(self.codec.encode_batch(events))
         out.flush()

@@ -1,4 +1,4 @@
-"""``tcp`` output: JSON lines (or a templated line) to a TCP server.
+"""``tcp`` output: events through a codec (JSON lines by default) to a TCP server.
 
 A batch is one write; ``send`` returns once the kernel has taken it
 (``drain``). A connection that fails is re-opened with backoff and the batch is
@@ -14,11 +14,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from logpipe.core.codec import json_lines
+from logpipe.codecs import Codec, CodecSetting, build, codec_field
 from logpipe.core.event import Event
 from logpipe.core.logstash import Options, output_common
 from logpipe.core.plugin import Output, PluginConfig
-from logpipe.core.sprintf import compile_template
 
 log = logging.getLogger("logpipe.output.tcp")
 
@@ -27,7 +26,8 @@ class TcpOutputConfig(PluginConfig):
     """Send events to a TCP server, one line each."""
 
     #: Logstash waits 10 seconds before reconnecting.
-    logstash_defaults: ClassVar[dict[str, Any]] = {"reconnect_interval": 10}
+    #: Logstash's tcp output writes ``json`` (documents without a separator) unless told otherwise.
+    logstash_defaults: ClassVar[dict[str, Any]] = {"reconnect_interval": 10, "codec": "json"}
 
     @classmethod
     def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
@@ -47,8 +47,8 @@ class TcpOutputConfig(PluginConfig):
 
     host: str = Field("127.0.0.1", description="Server address.")
     port: int = Field(ge=1, le=65535, description="Server port.")
-    codec: Literal["json_lines", "lines"] = Field("json_lines", description="Line format.")
-    format: str = Field("%{message}", description="With codec lines: the line template.")
+    codec: CodecSetting = codec_field("json_lines", "How events are written: json_lines, line, json, cef, ...")
+    format: str = Field("%{message}", description="With codec line (given without its own format): the line template.")
     reconnect_interval: float = Field(1.0, gt=0, description="First wait before reconnecting (doubles).")
 
 
@@ -59,13 +59,16 @@ class TcpOutput(Output):
     async def start(self) -> None:
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
-        self._render = compile_template(self.config.format)
+        self.codec = self._codec()
+
+    def _codec(self) -> Codec:
+        spec = self.config.codec
+        if spec.name == "line" and "format" not in spec.options:
+            return build("line", {**spec.options, "format": self.config.format})
+        return spec.build().check("encode")
 
     def _encode(self, events: list[Event]) -> bytes:
-        if self.config.codec == "json_lines":
-            return json_lines(events)
-        render = self._render
-        return ("\n".join(render(e) for e in events) + "\n").encode()
+        return self.codec.encode_batch(events)
 
     async def send(self, events: list[Event]) -> None:
         body = self._encode(events)

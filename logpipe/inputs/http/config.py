@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from logpipe.inputs.http import logstash as _logstash
+from logpipe.codecs.setting import logstash_codec_choice
 from logpipe.net.tls import TlsServerOptions
 
 MiB = 1024 * 1024
@@ -19,8 +20,11 @@ class HttpConfig(TlsServerOptions):
 
     @classmethod
     def from_logstash(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """Logstash's option names and shapes (see docs/logstash-plugins.md)."""
-        return _logstash.from_logstash(options)
+        """Logstash's option names and shapes (see docs/logstash-plugins.md); its codec by
+        name. Without one, bodies follow Content-Type (auto), as Logstash's json codec for
+        application/json does; plain and line give one event per line of a body."""
+        return logstash_codec_choice(_logstash.from_logstash(options), {
+            "plain": "lines", "line": "lines", "json": "json", "json_lines": "ndjson"}, "http input")
 
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for every interface).")
     port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one (tests).")

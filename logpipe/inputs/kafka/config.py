@@ -5,6 +5,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.inputs.kafka import logstash as _logstash
 from logpipe.net.kafka_security import KafkaSecurityConfig
 
@@ -30,9 +31,10 @@ class KafkaInputConfig(KafkaSecurityConfig):
     auto_offset_reset: Literal["earliest", "latest"] = Field(
         "latest", description="Where a group with no committed offset starts: earliest (the whole "
         "retained log) or latest (only new records).")
-    codec: Literal["plain", "json"] = Field(
-        "plain", description="plain: the value becomes `message`. json: the value is a JSON object; "
-        "anything else is kept in `message` and tagged _jsonparsefailure.")
+    codec: CodecSetting = codec_field(
+        "plain", "plain: the value becomes `message`. json: the value is a JSON object; anything "
+        "else is kept in `message` and tagged _jsonparsefailure. Any other decoding codec (cef, "
+        "json_lines, line, ...) reads each value.")
     max_poll_records: int = Field(500, ge=1, description="Most records taken from one poll.")
     poll_timeout_ms: int = Field(
         100, ge=1, description="How long one poll waits for records before checking for shutdown.")

@@ -8,9 +8,10 @@ after a crash idempotent.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from logpipe.core.codec import event_from_json, event_from_line
+from logpipe.codecs import spec
+from logpipe.codecs.messages import MessageDecoder, message_decoder
 from logpipe.core.event import Event
 
 
@@ -26,21 +27,22 @@ def _headers(headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, st
     return {name: _text(value) for name, value in headers}
 
 
-def decoder(codec: str) -> Callable[[bytes, dict[str, Any]], Event]:
-    return event_from_json if codec == "json" else event_from_line
+def decoder(codec: str) -> MessageDecoder:
+    """The decoder for a codec given by name."""
+    return message_decoder(spec(codec))
 
 
-def to_events(records: Sequence[Any],
-              make: Callable[[bytes, dict[str, Any]], Event]) -> tuple[list[Event], int]:
+def to_events(records: Sequence[Any], make: MessageDecoder) -> tuple[list[Event], int]:
     """Events for one partition's records, and their total value size in bytes.
 
     A record without a value (a tombstone) becomes an empty ``message``; with
     the json codec it is also tagged ``_jsonparsefailure``, like any value that
-    is not a JSON object. Nothing is dropped.
+    is not a JSON object. Nothing is dropped. A codec may make several events of
+    one record (they share its coordinates).
     """
     events: list[Event] = []
     size = 0
-    append = events.append
+    extend = events.extend
     for r in records:
         value = r.value if r.value is not None else b""
         size += len(value)
@@ -52,5 +54,5 @@ def to_events(records: Sequence[Any],
             "timestamp": r.timestamp,
             "headers": _headers(r.headers),
         }}
-        append(make(value, meta))
+        extend(make(value, meta))
     return events, size

@@ -5,6 +5,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.plugin import PluginConfig
 from logpipe.inputs.redis import logstash as _logstash
 
@@ -43,9 +44,9 @@ class RedisInputConfig(PluginConfig):
     key: str = Field(description="The list to read, or the channel (pattern) to subscribe to.")
     data_type: Literal["list", "channel", "pattern_channel"] = Field(
         description="list: pop items; channel: SUBSCRIBE; pattern_channel: PSUBSCRIBE.")
-    codec: Literal["json", "plain"] = Field(
-        "json", description="json: each item is a JSON object (anything else is kept in `message` and "
-        "tagged _jsonparsefailure). plain: the item becomes `message`.")
+    codec: CodecSetting = codec_field(
+        "json", "json: each item is a JSON object (anything else is kept in `message` and tagged "
+        "_jsonparsefailure). plain: the item becomes `message`. Any other decoding codec reads each item.")
     batch_count: int = Field(
         125, ge=1, le=5000, description="Most items taken from Redis at once (one batch).")
     reliable: bool = Field(

@@ -163,7 +163,7 @@ class ListReader:
 
     def _events(self, items: list[bytes]) -> tuple[list[Event], int]:
         make = self._make
-        return [make(raw) for raw in items], sum(len(raw) for raw in items)
+        return [e for raw in items for e in make(raw)], sum(len(raw) for raw in items)
 
     async def _submit(self, ctx: InputContext, items: list[bytes]) -> None:
         events, size = self._events(items)

@@ -46,7 +46,7 @@ async def read_channels(client: aioredis.Redis, cfg: RedisInputConfig, ctx: Inpu
                     messages.append(more)
                 messages = [m for m in messages if m["type"] in ("message", "pmessage")]
                 if messages:
-                    events = [make(m["data"], m["channel"], m.get("pattern")) for m in messages]
+                    events = [e for m in messages for e in make(m["data"], m["channel"], m.get("pattern"))]
                     await ctx.submit(events, size=sum(len(m["data"]) for m in messages))
         except CONNECTION_ERRORS as exc:
             delay = backoff.next()

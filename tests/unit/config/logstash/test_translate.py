@@ -58,7 +58,7 @@ def test_plugins_become_entries_in_their_sections() -> None:
     d = doc('input { stdin { } } filter { json { source => "message" } } output { stdout { } }')
     assert d == {"inputs": [{"type": "stdin"}],
                  "filters": [{"type": "json", "source": "message"}],
-                 "outputs": [{"type": "stdout"}]}
+                 "outputs": [{"type": "stdout", "codec": "rubydebug"}]}
 
 
 def test_logstash_defaults_apply_under_the_users_options_then_from_logstash(through: Through) -> None:
@@ -133,7 +133,7 @@ def test_conditionals_become_the_nested_form() -> None:
         "if": "[a] == 1", "then": [{"type": "json", "source": "m"}],
         "else_if": [{"if": "[b]", "then": [{"type": "drop"}]}, {"if": "[c]", "then": []}],
         "else": [{"type": "mutate", "add_tag": ["z"]}]}]
-    assert d["outputs"] == [{"if": "[x]", "then": [{"type": "stdout"}]}]
+    assert d["outputs"] == [{"if": "[x]", "then": [{"type": "stdout", "codec": "rubydebug"}]}]
 
 
 def test_input_type_tags_add_field_decorate_events(through: Through) -> None:
