@@ -1,6 +1,6 @@
 """One measuring process of the graphmemory scenario (logpipe or the reference loop).
 
-    python -m logpipe.bench.gm_worker --subject logpipe|reference --pool FILE --count N
+    python -m logpipe.bench.gm_worker --subject logpipe|reference|reference_v1 --pool FILE --count N
 
 With ``--pool-size N`` instead of ``--pool`` it makes its own pool, and with
 ``--no-wait`` it starts at once: that is the way to profile one subject, e.g.
@@ -48,11 +48,13 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def run_reference(pool: str, count: int, batch: int) -> dict[str, Any]:
-    from logpipe.bench.reference import Reference, run_loop
+def run_reference(pool: str, count: int, batch: int, module: str = "reference") -> dict[str, Any]:
+    import importlib
 
+    mod = importlib.import_module(f"logpipe.bench.{module}")
+    run_loop = mod.run_loop
     lines = read_pool(pool)
-    ref = Reference()
+    ref = mod.Reference()
     _tune_gc()
     _wait_for_go()
     cpu = time.process_time()
@@ -91,7 +93,7 @@ def run_logpipe(pool: str, count: int, batch: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m logpipe.bench.gm_worker")
-    p.add_argument("--subject", choices=("logpipe", "reference"), required=True)
+    p.add_argument("--subject", choices=("logpipe", "reference", "reference_v1"), required=True)
     p.add_argument("--pool", help="pool file (logpipe.bench.pool); else --pool-size makes one")
     p.add_argument("--pool-size", type=int, default=60_000)
     p.add_argument("--count", type=int, default=0, help="events to process (default: the pool once)")
@@ -101,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     global _WAIT
     _WAIT = not args.no_wait
     ensure_scrub_key()
-    run = run_logpipe if args.subject == "logpipe" else run_reference
+    def run(pool: str, count: int, batch: int) -> dict[str, Any]:
+        if args.subject == "logpipe":
+            return run_logpipe(pool, count, batch)
+        return run_reference(pool, count, batch, args.subject)
     with tempfile.TemporaryDirectory() as tmp:
         pool = args.pool
         if pool is None:

@@ -55,7 +55,7 @@ class EventPrefilter:
         if CARD in self.kinds:
             patterns.append((CARD, r"[0-9](?:[ \-]?[0-9]){12}"))
         self._set_kinds = [kind for kind, _ in patterns]
-        self._set = PatternSet([(p, False) for _, p in patterns], engine=engine).match \
+        self._set = PatternSet([(p, False) for _, p in patterns], engine=engine).match_bytes \
             if patterns else False
 
     def scan(self, data: dict[str, Any]) -> frozenset[str]:
