@@ -32,16 +32,17 @@ from logpipe.bench.pool import ensure_scrub_key, make_pool, write_pool
 SUBJECTS = ("reference_v1", "reference", "logpipe")
 
 
-def _spawn(subject: str, pool: Path, count: int) -> subprocess.Popen[str]:
+def _spawn(subject: str, pool: Path, count: int, pipeline: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "logpipe.bench.gm_worker", "--subject", subject, "--pool", str(pool),
-         "--count", str(count)],
+         "--count", str(count), "--pipeline", pipeline],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env())
 
 
-def measure(subject: str, pool: Path, count: int, processes: int) -> dict[str, Any]:
+def measure(subject: str, pool: Path, count: int, processes: int,
+            pipeline: str = "graphmemory") -> dict[str, Any]:
     """Start ``processes`` copies, release them together, and combine their figures."""
-    procs = [_spawn(subject, pool, count) for _ in range(processes)]
+    procs = [_spawn(subject, pool, count, pipeline) for _ in range(processes)]
     try:
         for proc in procs:
             assert proc.stdout is not None

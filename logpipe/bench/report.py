@@ -64,7 +64,7 @@ def print_results(results: list[ScenarioResult], console: Any = None) -> None:
         table.add_section()
     console.print(table)
 
-    targets = Table(title="targets (issue 10)")
+    targets = Table(title="targets")
     targets.add_column("scenario")
     targets.add_column("target")
     targets.add_column("measured", justify="right")
