@@ -155,7 +155,8 @@ class Reference:
         letters = "|".join("[-_]*".join(re.escape(ch) for ch in n.lower() if ch not in "-_") for n in names)
         self.trigger_kinds = ["secret", "email", "bearer", "jwt", "aws_key", "card"]
         self.trigger = PatternSet([(p, False) for p in (
-            "(?i:" + letters + ")", r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])", "(?i:bearer)",
+            "(?i:" + letters + ")[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]",
+            r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])", "(?i:bearer)",
             "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}")])
         params = []
         for name in sorted({n.lower() for n in DEFAULT_SECRET_PARAMS}, key=len, reverse=True):

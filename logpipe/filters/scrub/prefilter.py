@@ -19,12 +19,15 @@ def _letters_pattern(name: str) -> str:
 class EventPrefilter:
     """What could need scrubbing in this event? Decided on its JSON form at once.
 
-    Serializing an event with orjson takes well under a microsecond, and one
+    Serializing an event with orjson takes about a microsecond, and one
     native pass over the bytes (:class:`~logpipe.filters.patternset.PatternSet`:
     Hyperscan, else an RE2 set) looks for every trigger together: ``x@y``/``x%40y``
     (e-mail), ``eyJ`` (JWT), ``bearer``, ``AKIA``/``ASIA``, 13 digits close
     together (card), and any secret field or parameter name (its letters in
-    order, ``-``/``_`` between them ignored, any case). Every string value and
+    order, ``-``/``_`` between them ignored, any case) followed by ``=`` or ``:``
+    (what both a ``name=value`` pair in text and a JSON key ``"name":`` need; a
+    quote or spaces may come between, as JSON writes them: ``\"``, `` ``, ``\t``).
+    Every string value and
     every key appears in the JSON with those characters in the same order, so a
     kind that does not trigger cannot be in the event: an event that triggers
     nothing is not walked at all, and the walk of one that does looks only for
@@ -42,7 +45,11 @@ class EventPrefilter:
             return
         patterns: list[tuple[str, str]] = []
         if names:
-            patterns.append((SECRET, "(?i:" + "|".join(_letters_pattern(n) for n in names) + ")"))
+            # A secret is a name followed by = or : (a pair in text, or a key: "name":),
+            # seen through JSON's escaping: an optional (escaped) quote, spaces or
+            # escaped tabs. "/etc/passwd" or "SELECT password FROM" is neither.
+            letters = "|".join(_letters_pattern(n) for n in names)
+            patterns.append((SECRET, f"(?i:{letters})[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]"))
         if EMAIL in self.kinds:
             # a character of an address on each side: "@timestamp" is no e-mail
             patterns.append((EMAIL, r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])"))
