@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+hyperscan: Any
 try:
     import hyperscan
 except ImportError:  # hyperscan ships wheels for x86-64 Linux and macOS only
@@ -92,7 +93,8 @@ class PatternSet:
         #: The same for UTF-8 bytes (not with the ``re`` engine).
         self.match_bytes: Callable[[bytes], list[int]]
         if not self.specs:
-            self.match = self.match_bytes = _nothing
+            self.match = _nothing
+            self.match_bytes = _nothing
         elif wanted == "hyperscan":
             if re2 is not None:
                 self._build_re2()
@@ -196,7 +198,7 @@ class PatternSet:
         self.match_bytes = lambda data: self.match(data.decode("utf-8", "replace"))
 
 
-def _nothing(_text: str) -> list[int]:
+def _nothing(_text: str | bytes) -> list[int]:
     return []
 
 

@@ -106,7 +106,7 @@ class DateFilter(Filter):
                     result = self.parse_value(raw, self._static_zone, now)  # type: ignore[arg-type]
                     if len(cache) >= _CACHE_SIZE:
                         cache.clear()
-                    cache[raw] = result  # type: ignore[assignment]
+                    cache[raw] = result
                 if result is None:
                     if self._failure_tags:
                         event.add_tag(*self._failure_tags)

@@ -223,3 +223,14 @@ def test_the_event_check_lets_through_everything_the_walk_would_change(data: dic
     full: dict[str, int] = {}
     SCRUBBER._dict(walked, full, None)
     assert (checked, counts) == (walked, full)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["pw", "PWD", "k", "=", ":", "@", "%40", ".", "a", "b", "cc", " ", "\t",
+                                 "eyJ", "-", "_", "'", "\"", "4", "1", "Bearer", "AKIA"]), max_size=6)
+       .map("".join), st.sampled_from([[], ["k"], ["pw"]]))
+def test_strings_shorter_than_any_match_are_left_alone(text: str, extra: list[str]) -> None:
+    """The walk skips strings shorter than the shortest possible match: none of them masks."""
+    scrubber = Scrubber(ScrubConfig(secret_params=[*ScrubConfig().secret_params, *extra]), key=b"k")
+    if len(text) < scrubber._shortest:
+        assert scrubber.scrub_text(text) == text
