@@ -70,6 +70,10 @@ def measure(subject: str, pool: Path, count: int, processes: int,
             "cpu_rate": events / cpu if cpu > 0 else 0.0}
 
 
+def _wall(m: dict[str, Any]) -> str:
+    return f"wall clock {m['rate']:,.0f} events/s"
+
+
 def run(options: Options) -> ScenarioResult:
     from logpipe.bench import reference, reference_v1
 
@@ -99,35 +103,37 @@ def run(options: Options) -> ScenarioResult:
                 for subject in order:
                     got = measure(subject, pool, count, processes)
                     key = (subject, processes)
-                    if key not in best or got["rate"] > best[key]["rate"]:
+                    if key not in best or got["cpu_rate"] > best[key]["cpu_rate"]:
                         best[key] = got
 
     v1, ref1, lp1 = best[("reference_v1", 1)], best[("reference", 1)], best[("logpipe", 1)]
     v1n, refn, lpn = (best[("reference_v1", workers)], best[("reference", workers)],
                       best[("logpipe", workers)])
-    per_worker = lp1["rate"]
+    per_worker = lp1["cpu_rate"]
+    unit = "events/CPU-s"
     result.rows = [
-        Row("reference_v1 loop (frozen), 1 process", v1["rate"], "events/s",
-            detail=f"{v1['cpu_rate']:,.0f} per CPU-second"),
-        Row("reference loop (current), 1 process", ref1["rate"], "events/s", ratio=ref1["rate"] / v1["rate"],
-            detail=f"{ref1['cpu_rate']:,.0f} per CPU-second"),
-        Row("logpipe, 1 worker", per_worker, "events/s", ratio=per_worker / v1["rate"],
-            detail=f"{lp1['cpu_rate']:,.0f} per CPU-second; {per_worker / ref1['rate']:.2f} of the "
-                   "current reference"),
-        Row(f"reference_v1 loop, {workers} processes", v1n["rate"], "events/s"),
-        Row(f"reference loop, {workers} processes", refn["rate"], "events/s", ratio=refn["rate"] / v1n["rate"]),
-        Row(f"logpipe, {workers} workers", lpn["rate"], "events/s", ratio=lpn["rate"] / v1n["rate"],
-            detail=f"{lpn['rate'] / refn['rate']:.2f} of the current reference"),
+        Row("reference_v1 loop (frozen), 1 process", v1["cpu_rate"], unit, detail=_wall(v1)),
+        Row("reference loop (current), 1 process", ref1["cpu_rate"], unit, ratio=ref1["cpu_rate"] / v1["cpu_rate"],
+            detail=_wall(ref1)),
+        Row("logpipe, 1 worker", per_worker, unit, ratio=per_worker / v1["cpu_rate"],
+            detail=f"{per_worker / ref1['cpu_rate']:.2f} of the current reference; {_wall(lp1)}"),
+        Row(f"reference_v1 loop, {workers} processes", v1n["cpu_rate"], unit, detail=_wall(v1n)),
+        Row(f"reference loop, {workers} processes", refn["cpu_rate"], unit,
+            ratio=refn["cpu_rate"] / v1n["cpu_rate"], detail=_wall(refn)),
+        Row(f"logpipe, {workers} workers", lpn["cpu_rate"], unit, ratio=lpn["cpu_rate"] / v1n["cpu_rate"],
+            detail=f"{lpn['cpu_rate'] / refn['cpu_rate']:.2f} of the current reference; {_wall(lpn)}"),
     ]
-    result.notes.append("ratios in the table are to reference_v1 (the frozen loop); efficiency, the "
-                        "ratio to the current reference loop, is in the details and the targets")
+    result.notes.append("figures are events per CPU-second of the measuring processes (best round): "
+                        "on a shared machine the wall-clock rate (in each detail) measures the other "
+                        "tenants as much as the code; ratios in the table are to reference_v1 (the "
+                        "frozen loop), efficiency (to the current loop) is in the details and the targets")
     result.targets = [
-        Target("events/s per worker", per_worker, 100_000, ">=", "events/s"),
-        Target("per worker vs reference_v1 (1 worker)", per_worker / v1["rate"], 2.5),
-        Target(f"vs reference_v1 ({workers} workers)", lpn["rate"] / v1n["rate"], 2.5),
-        Target("framework efficiency (1 worker, vs current reference)", per_worker / ref1["rate"], 0.8),
+        Target("events per CPU-second per worker", per_worker, 100_000, ">=", "events/s"),
+        Target("per worker vs reference_v1 (1 worker)", per_worker / v1["cpu_rate"], 2.5),
+        Target(f"vs reference_v1 ({workers} workers)", lpn["cpu_rate"] / v1n["cpu_rate"], 2.5),
+        Target("framework efficiency (1 worker, vs current reference)", per_worker / ref1["cpu_rate"], 0.8),
         Target(f"framework efficiency ({workers} workers, vs current reference)",
-               lpn["rate"] / refn["rate"], 0.8),
+               lpn["cpu_rate"] / refn["cpu_rate"], 0.8),
     ]
     result.extra.update({
         "pool_events": pool_size, "events_per_process": count, "rounds": rounds, "workers": workers,

@@ -33,7 +33,7 @@ def write_json(path: str, doc: dict[str, Any]) -> None:
 
 
 def _figure(value: float, unit: str) -> str:
-    if unit in ("events/s", "docs/s"):
+    if unit in ("events/s", "docs/s", "events/CPU-s"):
         return f"{value:,.0f} {unit}"
     if unit in ("MiB/s",):
         return f"{value:,.1f} {unit}"
