@@ -90,7 +90,7 @@ class PatternSet:
         self.engine = wanted
         #: Indices of the patterns found in a text.
         self.match: Callable[[str], list[int]]
-        #: The same for UTF-8 bytes (not with the ``re`` engine).
+        #: The same for UTF-8 bytes (the scrub check scans an event's JSON).
         self.match_bytes: Callable[[bytes], list[int]]
         if not self.specs:
             self.match = _nothing
@@ -185,9 +185,11 @@ class PatternSet:
                     hits = set_match(_encode(text))
                 if hits:
                     found = [in_set[h] for h in hits]
-            for i, search in rest:
-                if search(text):
-                    found.append(i)
+            if rest:
+                plain = text.decode("utf-8", "replace") if type(text) is bytes else text
+                for i, search in rest:
+                    if search(plain):
+                        found.append(i)
             return found
         self.match = self.match_bytes = match  # type: ignore[assignment]
 

@@ -149,3 +149,10 @@ def test_the_engine_can_be_chosen_for_the_process(monkeypatch: pytest.MonkeyPatc
     assert PatternSet([("x", False)]).engine == "hyperscan"
     with pytest.raises(ValueError):
         PatternSet([("x", False)], engine="pcre")
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "re2", "re"])
+def test_bytes_are_scanned_like_the_text_they_encode(engine: str) -> None:
+    ps = PatternSet([("select", True), ("a(?=b)", False), ("é+x", False)], engine=engine)
+    for text in ("SELECT ab", "ac", "ééx", "nothing"):
+        assert sorted(ps.match_bytes(text.encode())) == sorted(ps.match(text)), text
