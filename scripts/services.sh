@@ -6,6 +6,8 @@
 #   scripts/services.sh down              stop what `up` started (by pid file)
 #   scripts/services.sh status            one line per service; exit 1 if any is down
 #   scripts/services.sh logs [service]    tail the logs (es | kafka | redis)
+#   scripts/services.sh peers             install the benchmark's peer products (syslog-ng,
+#                                         rsyslog) from Debian packages; prints their root
 #
 # Downloads (Maven Central, Debian packages) are cached in
 # ${LOGPIPE_SERVICES_CACHE:-$HOME/.cache/logpipe-services}; data, configs, logs and
@@ -205,6 +207,62 @@ install_redis() {
   elif [[ -x /etc/init.d/redis-server ]] && port_open 6379; then
     /etc/init.d/redis-server stop >/dev/null 2>&1 || true
   fi
+}
+
+# The regex benchmark's peers. syslog-ng and rsyslog are both system log daemons
+# and Debian will not install both, so neither is installed as a system service:
+# their libraries come from apt, the packages themselves are unpacked (dpkg-deb -x)
+# under $CACHE/peers/<package>. Nothing is started here; the benchmark runs them on
+# 127.0.0.1 with its own configuration (logpipe/bench/peers.py).
+PEER_PACKAGES=(syslog-ng-core rsyslog)
+PEERS_DIR="$CACHE/peers"
+
+peer_deps() {
+  apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+    --no-enhances "$1" | awk '/Depends:/ {print $2}' | grep -v '^<' || true
+}
+
+install_peer() {
+  local pkg="$1" root="$PEERS_DIR/$1" deps
+  [[ -f "$root/.unpacked" ]] && return 0
+  need_cmd apt-get "to install the benchmark peers"
+  need_cmd dpkg-deb "to unpack the benchmark peers"
+  ((EUID == 0)) || die "installing $pkg's libraries needs root (apt-get install)"
+  export DEBIAN_FRONTEND=noninteractive
+  local apt_log="$CACHE/apt.log"
+  mkdir -p "$PEERS_DIR"
+  log "installing the libraries of $pkg, unpacking $pkg under $root"
+  mapfile -t deps < <(peer_deps "$pkg")
+  if ((${#deps[@]} == 0)); then
+    apt-get update -q >"$apt_log" 2>&1 || true
+    mapfile -t deps < <(peer_deps "$pkg")
+  fi
+  if ! { apt-get install -y -q --no-install-recommends "${deps[@]}" ||
+         { apt-get update -q && apt-get install -y -q --no-install-recommends "${deps[@]}"; }; } \
+       >"$apt_log" 2>&1; then
+    tail -n 30 "$apt_log" >&2
+    die "apt-get install of $pkg's libraries failed"
+  fi
+  local tmp
+  tmp="$(mktemp -d)"
+  if ! (cd "$tmp" && apt-get download -q "$pkg" >"$apt_log" 2>&1); then
+    tail -n 30 "$apt_log" >&2
+    rm -rf "$tmp"
+    die "apt-get download $pkg failed"
+  fi
+  rm -rf "$root"
+  mkdir -p "$root"
+  dpkg-deb -x "$tmp"/"$pkg"_*.deb "$root"
+  rm -rf "$tmp"
+  touch "$root/.unpacked"
+}
+
+cmd_peers() {
+  local pkg
+  for pkg in "${PEER_PACKAGES[@]}"; do
+    install_peer "$pkg"
+  done
+  echo "$PEERS_DIR"
 }
 
 kafka_home() {
@@ -565,7 +623,7 @@ cmd_logs() {
 }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -576,6 +634,7 @@ main() {
     down) cmd_down ;;
     status) cmd_status ;;
     logs) cmd_logs "$@" ;;
+    peers) cmd_peers ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

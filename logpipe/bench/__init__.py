@@ -9,4 +9,4 @@ logpipe and reports the ratio.
 """
 from __future__ import annotations
 
-SCENARIOS = ("regex", "graphmemory", "e2e", "latency", "memory")
+SCENARIOS = ("regex", "graphmemory", "simple", "e2e", "latency", "memory", "startup")

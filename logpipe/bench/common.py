@@ -19,6 +19,8 @@ class Options:
     repeat: int = 1
     es_url: str = "http://127.0.0.1:9200"
     kafka_bootstrap: str = "127.0.0.1:9092"
+    #: e2e: Elasticsearch on one core, the rest on the others (see bench.pinning).
+    pin_cores: bool = True
 
     @property
     def worker_count(self) -> int:

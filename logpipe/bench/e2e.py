@@ -12,6 +12,12 @@ serialized, with their index and id in the action lines) POSTed straight to
 ``_bulk`` with the same documents per request and the same number of requests
 in flight as logpipe's outputs (workers x ``max_in_flight``), into indices
 with the same settings, timed the same way.
+
+Elasticsearch is pinned to one core and logpipe, the loader and the traffic
+senders to the other (:mod:`.pinning`), so that the ratio says whether logpipe
+keeps Elasticsearch as busy as a loader of finished bytes does, rather than
+how much CPU each leaves to Elasticsearch. Each side's CPU seconds per 1,000
+documents are reported, and Elasticsearch's.
 """
 from __future__ import annotations
 
@@ -26,7 +32,8 @@ import aiohttp
 import orjson
 
 from logpipe.bench.cluster import Cluster
-from logpipe.bench.common import Options, Row, ScenarioResult, Target, free_port
+from logpipe.bench.common import Options, Row, ScenarioResult, Target, children, free_port
+from logpipe.bench.pinning import CorePinning, cpu_seconds, elasticsearch_pids
 from logpipe.bench.pipelines import variant
 from logpipe.bench.pool import ensure_scrub_key, make_pool
 from logpipe.bench.services import Es, create_topic, delete_topics, es_reachable, kafka_reachable, produce
@@ -126,7 +133,13 @@ def pipeline_text(http_port: int, bootstrap: str, topic: str, es_url: str, prefi
                   "dead_letter_queue": {"bootstrap_servers": bootstrap, "topic": f"{topic}-dlq"}}])
 
 
-async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp: Path) -> dict[str, Any]:
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (the supervisor and its workers)."""
+    return sum(cpu_seconds(p) or 0.0 for p in (pid, *children(pid)))
+
+
+async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp: Path,
+                       pin: CorePinning) -> dict[str, Any]:
     workers = options.worker_count
     prefix = f"bench-{run_id}-lp"
     topic = f"bench-{run_id}"
@@ -142,6 +155,8 @@ async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, cluster.start)
         try:
+            assert cluster.proc is not None
+            lp_cpu, es_cpu, own_cpu = _tree_cpu(cluster.proc.pid), pin.es_cpu_seconds(), time.process_time()
             started = time.perf_counter()
             await asyncio.gather(
                 post_all(f"http://127.0.0.1:{http_port}/", http_bodies, HTTP_SENDERS),
@@ -149,6 +164,9 @@ async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp:
             sent = time.perf_counter()
             found = await es.wait_count(f"{prefix}-*", len(records), timeout=600)
             seconds = time.perf_counter() - started
+            lp_cpu = _tree_cpu(cluster.proc.pid) - lp_cpu
+            es_cpu = pin.es_cpu_seconds() - es_cpu
+            own_cpu = time.process_time() - own_cpu
         finally:
             await loop.run_in_executor(None, cluster.stop)
             await es.delete(f"{prefix}-*")
@@ -156,10 +174,12 @@ async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp:
     if found < len(records):
         raise RuntimeError(f"logpipe: {found} of {len(records)} documents reached Elasticsearch; "
                            f"log: {cluster.log_tail()}")
-    return {"seconds": seconds, "send_seconds": sent - started, "documents": found}
+    return {"seconds": seconds, "send_seconds": sent - started, "documents": found,
+            "cpu_seconds": lp_cpu, "sender_cpu_seconds": own_cpu, "es_cpu_seconds": es_cpu}
 
 
-async def _loader_run(options: Options, docs: list[tuple[str, bytes]], run_id: str) -> dict[str, Any]:
+async def _loader_run(options: Options, docs: list[tuple[str, bytes]], run_id: str,
+                      pin: CorePinning) -> dict[str, Any]:
     prefix = f"bench-{run_id}-ref"
     bodies = bulk_bodies(docs, prefix)
     concurrency = options.worker_count * MAX_IN_FLIGHT
@@ -167,17 +187,26 @@ async def _loader_run(options: Options, docs: list[tuple[str, bytes]], run_id: s
         await es.check()
         await es.create_indices([f"{prefix}-{c}" for c in CATEGORIES])
         try:
+            own_cpu, es_cpu = time.process_time(), pin.es_cpu_seconds()
             started = time.perf_counter()
             await bulk_load(es, bodies, concurrency)
             acked = time.perf_counter()
             found = await es.wait_count(f"{prefix}-*", len(docs), timeout=600)
             seconds = time.perf_counter() - started
+            own_cpu, es_cpu = time.process_time() - own_cpu, pin.es_cpu_seconds() - es_cpu
         finally:
             await es.delete(f"{prefix}-*")
     if found < len(docs):
         raise RuntimeError(f"bulk loader: {found} of {len(docs)} documents searchable")
     return {"seconds": seconds, "ack_seconds": acked - started, "documents": found,
-            "concurrency": concurrency}
+            "concurrency": concurrency, "cpu_seconds": own_cpu, "es_cpu_seconds": es_cpu}
+
+
+class _NoPinning(CorePinning):
+    def __enter__(self) -> CorePinning:
+        self.reason = "pinning turned off (--no-pin-cores)"
+        self.es_pids = elasticsearch_pids()  # still counted, not pinned
+        return self
 
 
 def unavailable(options: Options) -> str | None:
@@ -197,16 +226,18 @@ def run(options: Options) -> ScenarioResult:
     docs = filtered_documents(records)
     best_lp: dict[str, Any] | None = None
     best_ref: dict[str, Any] | None = None
-    with tempfile.TemporaryDirectory() as d:
+    pin = CorePinning() if options.pin_cores else None
+    with tempfile.TemporaryDirectory() as d, (pin or _NoPinning()) as pinned:
+        result.notes.append(pinned.describe())
         for round_no in range(rounds):
             run_id = f"{uuid.uuid4().hex[:8]}"
             # Alternate who goes first: Elasticsearch warms up (and merges) as it works.
             if round_no % 2 == 0:
-                ref = asyncio.run(_loader_run(options, docs, run_id))
-                lp = asyncio.run(_logpipe_run(options, records, run_id, Path(d)))
+                ref = asyncio.run(_loader_run(options, docs, run_id, pinned))
+                lp = asyncio.run(_logpipe_run(options, records, run_id, Path(d), pinned))
             else:
-                lp = asyncio.run(_logpipe_run(options, records, run_id, Path(d)))
-                ref = asyncio.run(_loader_run(options, docs, run_id))
+                lp = asyncio.run(_logpipe_run(options, records, run_id, Path(d), pinned))
+                ref = asyncio.run(_loader_run(options, docs, run_id, pinned))
             if best_ref is None or ref["seconds"] < best_ref["seconds"]:
                 best_ref = ref
             if best_lp is None or lp["seconds"] < best_lp["seconds"]:
@@ -214,14 +245,25 @@ def run(options: Options) -> ScenarioResult:
     assert best_lp is not None and best_ref is not None
     ref_rate, lp_rate = count / best_ref["seconds"], count / best_lp["seconds"]
     workers = options.worker_count
+    per_k = 1000 / count
     result.rows = [
         Row(f"bulk loader ({best_ref['concurrency']} requests in flight)", ref_rate, "docs/s",
             detail=f"acknowledged after {best_ref['ack_seconds']:.2f} s, searchable after "
-                   f"{best_ref['seconds']:.2f} s"),
+                   f"{best_ref['seconds']:.2f} s; loader {best_ref['cpu_seconds'] * per_k:.3f} CPU-s "
+                   f"per 1,000 docs, Elasticsearch {best_ref['es_cpu_seconds'] * per_k:.3f}"),
         Row(f"logpipe ({workers} workers, HTTP + Kafka in)", lp_rate, "docs/s", ratio=lp_rate / ref_rate,
-            detail=f"sent in {best_lp['send_seconds']:.2f} s, searchable after {best_lp['seconds']:.2f} s"),
+            detail=f"sent in {best_lp['send_seconds']:.2f} s, searchable after {best_lp['seconds']:.2f} s; "
+                   f"logpipe {best_lp['cpu_seconds'] * per_k:.3f} CPU-s per 1,000 docs, traffic senders "
+                   f"{best_lp['sender_cpu_seconds'] * per_k:.3f}, Elasticsearch "
+                   f"{best_lp['es_cpu_seconds'] * per_k:.3f}"),
     ]
-    result.targets = [Target("logpipe vs direct bulk loader", lp_rate / ref_rate, 0.9)]
-    result.extra = {"documents": count, "rounds": rounds, "logpipe": best_lp, "loader": best_ref,
+    result.targets = [Target("logpipe vs direct bulk loader" + (" (cores pinned)" if pin and pin.active else ""),
+                             lp_rate / ref_rate, 0.9)]
+    result.extra = {"pinned": bool(pin and pin.active), "cpu_per_1000_docs": {
+                        "logpipe": best_lp["cpu_seconds"] * per_k, "traffic_senders": best_lp["sender_cpu_seconds"] * per_k,
+                        "loader": best_ref["cpu_seconds"] * per_k,
+                        "elasticsearch_with_logpipe": best_lp["es_cpu_seconds"] * per_k,
+                        "elasticsearch_with_loader": best_ref["es_cpu_seconds"] * per_k},
+                    "documents": count, "rounds": rounds, "logpipe": best_lp, "loader": best_ref,
                     "bulk_docs": BULK_DOCS, "http_senders": HTTP_SENDERS}
     return result

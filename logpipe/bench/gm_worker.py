@@ -1,6 +1,7 @@
 """One measuring process of the graphmemory scenario (logpipe or the reference loop).
 
-    python -m logpipe.bench.gm_worker --subject logpipe|reference --pool FILE --count N
+    python -m logpipe.bench.gm_worker --subject logpipe|reference|reference_v1 --pool FILE --count N
+        [--pipeline graphmemory|simple]
 
 With ``--pool-size N`` instead of ``--pool`` it makes its own pool, and with
 ``--no-wait`` it starts at once: that is the way to profile one subject, e.g.
@@ -48,11 +49,18 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def run_reference(pool: str, count: int, batch: int) -> dict[str, Any]:
-    from logpipe.bench.reference import Reference, run_loop
+#: Pipeline -> subject -> the module of its straight-line loop.
+LOOPS = {"graphmemory": {"reference": "reference", "reference_v1": "reference_v1"},
+         "simple": {"reference": "simple_reference"}}
 
+
+def run_reference(pool: str, count: int, batch: int, module: str = "reference") -> dict[str, Any]:
+    import importlib
+
+    mod = importlib.import_module(f"logpipe.bench.{module}")
+    run_loop = mod.run_loop
     lines = read_pool(pool)
-    ref = Reference()
+    ref = mod.Reference()
     _tune_gc()
     _wait_for_go()
     cpu = time.process_time()
@@ -62,15 +70,17 @@ def run_reference(pool: str, count: int, batch: int) -> dict[str, Any]:
     return {"events": done, "start": start, "end": end, "cpu": time.process_time() - cpu}
 
 
-def run_logpipe(pool: str, count: int, batch: int, filter_thread: bool = True) -> dict[str, Any]:
-    from logpipe.bench import pool_input
+def run_logpipe(pool: str, count: int, batch: int, pipeline_name: str = "graphmemory",
+                filter_thread: bool = True) -> dict[str, Any]:
+    from logpipe.bench import pool_input, simple_pipeline
     from logpipe.bench.pipelines import load_variant
     from logpipe.core.pipeline import Pipeline
     from logpipe.runtime.runner import install_loop_policy
 
     pool_input.register()
-    spec = load_variant([{"type": pool_input.NAME, "file": pool, "count": count, "batch": batch}],
-                        [{"type": "blackhole"}])
+    inputs: list[dict[str, Any]] = [{"type": pool_input.NAME, "file": pool, "count": count, "batch": batch}]
+    load = simple_pipeline.load if pipeline_name == "simple" else load_variant
+    spec = load(inputs, [{"type": "blackhole"}])
     spec.settings.filter_thread = filter_thread
 
     async def main() -> dict[str, Any]:
@@ -92,7 +102,8 @@ def run_logpipe(pool: str, count: int, batch: int, filter_thread: bool = True) -
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m logpipe.bench.gm_worker")
-    p.add_argument("--subject", choices=("logpipe", "reference"), required=True)
+    p.add_argument("--subject", choices=("logpipe", "reference", "reference_v1"), required=True)
+    p.add_argument("--pipeline", choices=tuple(LOOPS), default="graphmemory")
     p.add_argument("--pool", help="pool file (logpipe.bench.pool); else --pool-size makes one")
     p.add_argument("--pool-size", type=int, default=60_000)
     p.add_argument("--count", type=int, default=0, help="events to process (default: the pool once)")
@@ -104,16 +115,25 @@ def main(argv: list[str] | None = None) -> int:
     global _WAIT
     _WAIT = not args.no_wait
     ensure_scrub_key()
+
+    def run(pool: str, count: int, batch: int) -> dict[str, Any]:
+        if args.subject == "logpipe":
+            return run_logpipe(pool, count, batch, args.pipeline, not args.filters_on_loop)
+        if args.subject not in LOOPS[args.pipeline]:
+            p.error(f"no {args.subject} loop for the {args.pipeline} pipeline")
+        return run_reference(pool, count, batch, LOOPS[args.pipeline][args.subject])
+
     with tempfile.TemporaryDirectory() as tmp:
         pool = args.pool
         if pool is None:
             pool = str(Path(tmp) / "pool.ndjson")
-            write_pool(Path(pool), make_pool(args.pool_size))
+            if args.pipeline == "simple":
+                from logpipe.bench.simple_pipeline import make_pool as make_simple_pool
+                write_pool(Path(pool), make_simple_pool(args.pool_size))
+            else:
+                write_pool(Path(pool), make_pool(args.pool_size))
         count = args.count or len(read_pool(pool))
-        if args.subject == "logpipe":
-            result = run_logpipe(pool, count, args.batch, not args.filters_on_loop)
-        else:
-            result = run_reference(pool, count, args.batch)
+        result = run(pool, count, args.batch)
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     sys.stdout.flush()
     return 0

@@ -175,7 +175,7 @@ def run(options: Options) -> ScenarioResult:
             detail=f"{flood['middle_third_mb']:.0f} -> {flood['last_third_mb']:.0f} MB"),
     ]
     result.targets = [
-        Target("RSS per worker at steady state", steady["steady_mb"], 200.0, "<", "MB"),
+        Target("RSS per worker at steady state", steady["steady_mb"], 150.0, "<", "MB"),
         Target("RSS per worker, stalled output (peak)", flood["peak_mb"], 200.0, "<", "MB"),
         Target("growth while stalled (last vs middle third)", flood["growth"], FLAT, "<"),
     ]

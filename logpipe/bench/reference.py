@@ -1,5 +1,9 @@
 """The yardstick of the graphmemory scenario: the same work, written straight through.
 
+This is the loop kept up to date: it uses the native libraries logpipe uses
+now (Hyperscan for the signature lists and the scrub triggers). The loop as it
+was when issue 18 was filed is frozen in :mod:`.reference_v1`.
+
 What ``pipelines/graphmemory.yaml`` does to an event, as one function over a
 plain dict, calling the libraries directly: orjson, ``re`` with the grok
 expressions already expanded, maxminddb behind an ``lru_cache``, ua-parser
@@ -35,6 +39,7 @@ import ua_parser
 from ua_parser import Domain, load_builtins
 
 from logpipe.bench.pool import POOL_TIME
+from logpipe.filters.patternset import PatternSet
 
 UTC = timezone.utc
 _MONTHS = {m: i for i, m in enumerate(
@@ -81,34 +86,16 @@ _DIGITS = re.compile("[0-9]+")
 
 
 class _Signatures:
-    """Pattern lists as one RE2 set (``re`` for the few lines RE2 refuses)."""
+    """Pattern lists in one native pass (Hyperscan, as logpipe does; a script would
+    reach for the same library)."""
 
     def __init__(self, lists: dict[str, list[str]], names: tuple[str, ...], ignore_case: dict[str, bool]):
-        self.set = re2.Set.SearchSet(re2.Options())
-        self.kinds: list[str] = []
-        fallback: dict[str, list[str]] = {}
-        for name in names:
-            for pattern in lists.get(name, []):
-                try:
-                    self.set.Add(("(?im)" if ignore_case[name] else "(?m)") + pattern)
-                    self.kinds.append(name)
-                except Exception:  # noqa: BLE001 - RE2 lacks that syntax
-                    fallback.setdefault(name, []).append(pattern)
-        self.set.Compile()
-        self.fallback = [(k, re.compile("|".join(f"(?:{p})" for p in ps),
-                                        re.M | (re.I if ignore_case[k] else 0)))
-                         for k, ps in fallback.items()]
+        self.kinds = [name for name in names for _ in lists.get(name, [])]
+        self.set = PatternSet([(p, ignore_case[name]) for name in names for p in lists.get(name, [])])
 
     def match(self, text: str) -> set[str]:
-        try:
-            hits = self.set.Match(text)
-        except UnicodeEncodeError:
-            hits = self.set.Match(text.encode("utf-8", "replace"))
-        found = {self.kinds[i] for i in hits} if hits else set()
-        for kind, rx in self.fallback:
-            if kind not in found and rx.search(text):
-                found.add(kind)
-        return found
+        hits = self.set.match(text)
+        return {self.kinds[i] for i in hits} if hits else set()
 
 
 class Reference:
@@ -169,12 +156,11 @@ class Reference:
             lambda k: suffix.search(k.lower().replace("-", "").replace("_", "")) is not None)
         names = sorted({n for n in (*DEFAULT_SECRET_FIELDS, *DEFAULT_SECRET_PARAMS)})
         letters = "|".join("[-_]*".join(re.escape(ch) for ch in n.lower() if ch not in "-_") for n in names)
-        self.trigger = re2.Set.SearchSet(re2.Options())
         self.trigger_kinds = ["secret", "email", "bearer", "jwt", "aws_key", "card"]
-        for pattern in ("(?i:" + letters + ")", r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])", "(?i:bearer)",
-                        "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}"):
-            self.trigger.Add(pattern)
-        self.trigger.Compile()
+        self.trigger = PatternSet([(p, False) for p in (
+            "(?i:" + letters + ")[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]",
+            r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])", "(?i:bearer)",
+            "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}")])
         params = []
         for name in sorted({n.lower() for n in DEFAULT_SECRET_PARAMS}, key=len, reverse=True):
             params.append("[-_]?".join(re.escape(p) for p in re.split(r"[-_]", name) if p))
@@ -548,7 +534,7 @@ class Reference:
             meta["category"] = "app"
 
         # scrubbing
-        hits = self.trigger.Match(orjson.dumps(d, default=_opaque))
+        hits = self.trigger.match_bytes(orjson.dumps(d, default=_opaque))
         if hits:
             kinds = frozenset(self.trigger_kinds[i] for i in hits)
             counts: dict[str, int] = {}

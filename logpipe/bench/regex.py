@@ -9,14 +9,16 @@ the last line received. Subjects, measured back to back in the same run:
   harness expression and a tcp output, with all workers (SO_REUSEPORT);
 - ``bare``: a straight asyncio loop in one process (read, split, regex, orjson,
   write): the yardstick for framework cost;
-- ``syslog-ng``: Debian's syslog-ng with the same expression in a regexp-parser,
-  when it is installed.
+- ``syslog-ng``: Debian's syslog-ng with the same expression in a regexp-parser;
+- ``rsyslog``: Debian's rsyslog, the same fields parsed by mmnormalize.
+
+The peers are installed when missing (:mod:`.peers`) and run on 127.0.0.1.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from logpipe.bench.peers import Peer
+
+from logpipe.bench import peers
 from logpipe.bench.common import (Options, Row, ScenarioResult, Target, child_env, free_port, stop_process,
                                   wait_port)
 
@@ -190,12 +195,7 @@ def start_bare(in_port: int, out_port: int) -> subprocess.Popen[bytes]:
                              HARNESS_REGEX], env=child_env())
 
 
-def syslog_ng_binary() -> str | None:
-    return shutil.which("syslog-ng") or next(
-        (p for p in ("/usr/sbin/syslog-ng", "/sbin/syslog-ng") if Path(p).is_file()), None)
-
-
-def start_syslog_ng(binary: str, tmp: Path) -> Starter:
+def start_syslog_ng(peer: Peer, tmp: Path) -> Starter:
     """Large windows and fetch limits (the fastest of the settings tried here), and
     flow control so that it slows its readers instead of dropping lines."""
     def start(in_port: int, out_port: int) -> subprocess.Popen[bytes]:
@@ -210,9 +210,37 @@ destination d_out {{ network("127.0.0.1" port({out_port}) transport("tcp")
   template("$(format-json host=${{host}} user=${{user}} bytes_in=${{bytes_in}} timestamp=${{timestamp}} method=${{method}} path=${{path}} status=${{status}} bytes_out=${{bytes_out}} message=${{MESSAGE}})\\n")); }};
 log {{ source(s_in); parser(p_re); destination(d_out); flags(flow-control); }};
 """)
-        return subprocess.Popen([binary, "-F", "-f", str(conf), "-R", str(tmp / "sng.persist"),
+        return subprocess.Popen([peer.binary, *peer.args, "-F", "-f", str(conf), "-R", str(tmp / "sng.persist"),
                                  "-p", str(tmp / "sng.pid"), "-c", str(tmp / "sng.ctl")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **peer.env})
+    return start
+
+
+#: liblognorm's rule for the harness lines: the fields of HARNESS_REGEX, in its order.
+RSYSLOG_RULE = ('rule=:%host:word% - %user:word% %bytes_in:number% [%timestamp:char-to{"extradata":"]"}%] '
+                '"%method:word% %path:char-to{"extradata":"\\""}%" %status:number% %bytes_out:number%')
+
+
+def start_rsyslog(peer: Peer, tmp: Path) -> Starter:
+    """imptcp in (plain lines: no octet-counted framing), mmnormalize on the raw line,
+    every parsed field as one JSON line out with omfwd."""
+    def start(in_port: int, out_port: int) -> subprocess.Popen[bytes]:
+        work = tmp / "rsyslog"
+        work.mkdir(exist_ok=True)
+        (work / "rules.rb").write_text(f"version=2\n{RSYSLOG_RULE}\n")
+        conf = work / "rsyslog.conf"
+        conf.write_text(f"""global(workDirectory="{work}" maxMessageSize="64k")
+module(load="imptcp" threads="2")
+module(load="mmnormalize")
+template(name="fields" type="list") {{ property(name="$!all-json") constant(value="\\n") }}
+input(type="imptcp" address="127.0.0.1" port="{in_port}" ruleset="bench" SupportOctetCountedFraming="off")
+ruleset(name="bench" queue.type="LinkedList" queue.size="1000000" queue.dequeueBatchSize="10000") {{
+  action(type="mmnormalize" rulebase="{work / 'rules.rb'}" useRawMsg="on")
+  action(type="omfwd" target="127.0.0.1" port="{out_port}" protocol="tcp" template="fields")
+}}
+""")
+        return subprocess.Popen([peer.binary, *peer.args, "-n", "-f", str(conf), "-i", str(work / "pid")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **peer.env})
     return start
 
 
@@ -222,7 +250,11 @@ def run(options: Options) -> ScenarioResult:
     rounds = 1 if options.quick else options.repeat
     payload = make_lines(lines)
     result = ScenarioResult("regex", "Vector regex parsing case over TCP, MiB/s of input")
-    sng = syslog_ng_binary()
+    why = peers.ensure_installed()
+    if why:
+        result.notes.append(why)
+    found = [p for p in (peers.syslog_ng(), peers.rsyslog()) if p is not None]
+    starters = {"syslog-ng": start_syslog_ng, "rsyslog": start_rsyslog}
     best: dict[str, Measured] = {}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -231,17 +263,17 @@ def run(options: Options) -> ScenarioResult:
             (f"logpipe ({workers} workers)", start_logpipe(workers, tmp, status_port), wait_ready(status_port)),
             ("bare asyncio loop (1 process)", start_bare, lambda _p: None),
         ]
-        if sng:
-            subjects.append(("syslog-ng", start_syslog_ng(sng, tmp), lambda _p: None))
-        else:
-            result.notes.append("syslog-ng is not installed: no peer figure")
+        for peer in found:
+            subjects.append((peer.name, starters[peer.name](peer, tmp), lambda _p: None))
+        for missing in sorted(set(starters) - {p.name for p in found}):
+            result.notes.append(f"{missing} is not installed: no figure for it")
         for round_no in range(rounds):
             for name, starter, ready in (subjects if round_no % 2 == 0 else list(reversed(subjects))):
                 got = measure(name, starter, payload, lines, ready)
                 if got.lines < lines:
-                    if name != "syslog-ng":
+                    if name not in starters:
                         raise RuntimeError(f"{name}: only {got.lines} of {lines} lines came out")
-                    result.notes.append(f"syslog-ng delivered {got.lines} of {lines} lines in round "
+                    result.notes.append(f"{name} delivered {got.lines} of {lines} lines in round "
                                         f"{round_no + 1}; that round is not counted")
                     continue
                 if name not in best or got.mib_per_s > best[name].mib_per_s:
@@ -252,11 +284,17 @@ def run(options: Options) -> ScenarioResult:
     result.rows.append(Row(ours.subject, ours.mib_per_s, "MiB/s", ratio=ours.mib_per_s / bare.mib_per_s,
                            detail=f"{ours.seconds:.2f} s"))
     result.targets.append(Target("logpipe vs bare loop", ours.mib_per_s / bare.mib_per_s, 0.7))
-    if sng and "syslog-ng" in best:
-        peer = best["syslog-ng"]
-        result.rows.append(Row(peer.subject, peer.mib_per_s, "MiB/s", ratio=peer.mib_per_s / bare.mib_per_s,
-                               detail=f"{peer.seconds:.2f} s"))
-        result.targets.append(Target("logpipe vs syslog-ng", ours.mib_per_s / peer.mib_per_s, 2.0))
+    measured_peers = [best[name] for name in starters if name in best]
+    for peer_result in measured_peers:
+        result.rows.append(Row(peer_result.subject, peer_result.mib_per_s, "MiB/s",
+                               ratio=peer_result.mib_per_s / bare.mib_per_s,
+                               detail=f"{peer_result.seconds:.2f} s; logpipe "
+                                      f"{ours.mib_per_s / peer_result.mib_per_s:.2f}x"))
+    if measured_peers:
+        fastest = max(measured_peers, key=lambda m: m.mib_per_s)
+        result.targets.append(Target(f"logpipe vs the faster peer ({fastest.subject}; "
+                                     f"{len(measured_peers)} of 2 peers measured)",
+                                     ours.mib_per_s / fastest.mib_per_s, 3.0))
     result.extra = {"lines": lines, "bytes": len(payload), "rounds": rounds, "workers": workers,
                     "connections": CONNECTIONS}
     return result

@@ -33,7 +33,7 @@ def write_json(path: str, doc: dict[str, Any]) -> None:
 
 
 def _figure(value: float, unit: str) -> str:
-    if unit in ("events/s", "docs/s"):
+    if unit in ("events/s", "docs/s", "events/CPU-s"):
         return f"{value:,.0f} {unit}"
     if unit in ("MiB/s",):
         return f"{value:,.1f} {unit}"
@@ -64,7 +64,7 @@ def print_results(results: list[ScenarioResult], console: Any = None) -> None:
         table.add_section()
     console.print(table)
 
-    targets = Table(title="targets (issue 10)")
+    targets = Table(title="targets")
     targets.add_column("scenario")
     targets.add_column("target")
     targets.add_column("measured", justify="right")

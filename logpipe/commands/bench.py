@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="rounds per scenario; the best round counts (default: %(default)s)")
     p.add_argument("--es-url", default="http://127.0.0.1:9200", help="Elasticsearch for e2e and latency")
     p.add_argument("--kafka-bootstrap", default="127.0.0.1:9092", help="Kafka for e2e")
+    p.add_argument("--no-pin-cores", dest="pin_cores", action="store_false",
+                   help="e2e: leave Elasticsearch and logpipe on every core (default: pin them "
+                        "apart with taskset for the measurement)")
     p.set_defaults(func=run)
 
 
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from logpipe.bench.report import document, print_results, write_json
 
     options = Options(quick=args.quick, workers=args.workers, repeat=max(1, args.repeat),
-                      es_url=args.es_url.rstrip("/"), kafka_bootstrap=args.kafka_bootstrap)
+                      es_url=args.es_url.rstrip("/"), kafka_bootstrap=args.kafka_bootstrap,
+                      pin_cores=args.pin_cores)
     wanted = [s for s in SCENARIOS if s in (args.scenarios or SCENARIOS)]
     console = Console(stderr=args.json_path == "-")
     results: list[ScenarioResult] = []

@@ -47,9 +47,11 @@ def test_quick_regex_and_graphmemory_run_and_write_json(tmp_path: Path) -> None:
     assert any(s.startswith("logpipe") for s in regex_subjects)
     assert any(s.startswith("bare") for s in regex_subjects)
     gm = doc["scenarios"]["graphmemory"]
-    assert {t["name"] for t in gm["targets"]} >= {"events/s per worker"}
-    equivalence = gm["extra"]["equivalence"]
-    assert equivalence["identical"] == equivalence["documents"] > 0
+    assert {t["name"] for t in gm["targets"]} >= {"events per CPU-second per worker"}
+    for key in ("equivalence", "equivalence_v1"):
+        equivalence = gm["extra"][key]
+        assert equivalence["identical"] == equivalence["documents"] > 0, key
+    assert {r["subject"].split(" ")[0] for r in gm["rows"]} >= {"reference_v1", "reference", "logpipe,"}
     assert "logpipe bench" in proc.stdout  # the table
 
 
@@ -71,6 +73,22 @@ def test_reference_loop_produces_the_pipelines_documents() -> None:
     total, identical, diffs = compare(make_pool(1500, seed=5))
     assert total == 1500
     assert identical == total, diffs[:1]
+
+
+def test_frozen_reference_v1_loop_still_produces_the_pipelines_documents() -> None:
+    from logpipe.bench.reference_v1 import compare
+
+    ensure_scrub_key()
+    total, identical, diffs = compare(make_pool(1500, seed=6))
+    assert identical == total == 1500, diffs[:1]
+
+
+def test_simple_reference_loop_produces_the_pipelines_documents() -> None:
+    from logpipe.bench.simple_pipeline import make_pool as simple_pool
+    from logpipe.bench.simple_reference import compare
+
+    total, identical, diffs = compare(simple_pool(1500, seed=3))
+    assert identical == total == 1500, diffs[:1]
 
 
 def test_target_direction() -> None:

@@ -7,6 +7,7 @@ only on success. A list value is read element by element until one parses.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from typing import Any, Callable, ClassVar, Literal
 
@@ -21,6 +22,20 @@ from logpipe.filters.common import CommonActions, CommonOptions, StrList
 from logpipe.filters.date.formats import Parser, parser_for
 from logpipe.filters.date.names import parse_locale
 from logpipe.filters.date.zones import UTC, zone
+
+
+_MISS: Any = object()
+_CACHE_SIZE = 4096
+_NO_CLOCK = frozenset({"ISO8601", "UNIX", "UNIX_MS", "TAI64N"})
+
+
+def _clock_free(fmt: str) -> bool:
+    """Whether a format reads the whole time from the text (a pattern without a year
+    takes it from the clock, so its answer can change while the text does not)."""
+    if fmt.upper() in _NO_CLOCK:
+        return True
+    letters = re.sub(r"'[^']*'", "", fmt)
+    return "y" in letters or "Y" in letters
 
 
 class DateConfig(CommonOptions):
@@ -85,6 +100,10 @@ class DateFilter(Filter):
         self._millis = config.precision == "millisecond"
         self._failure_tags = tuple(config.tag_on_failure)
         self._actions = CommonActions(config)
+        #: Parsed times by text, when the answer depends on the text alone (a fixed zone,
+        #: no year guessed from the clock). Access logs repeat each second many times.
+        self._cache: dict[str, datetime | None] | None = (
+            {} if self._static_zone is not None and all(_clock_free(f) for f in formats) else None)
 
     def parse_value(self, value: Any, tz: tzinfo, now: datetime | None = None) -> datetime | None:
         for parser in self._parsers:
@@ -98,9 +117,24 @@ class DateFilter(Filter):
     def process(self, events: list[Event]) -> list[Event]:
         done: list[Event] = []
         now = self.clock()
+        cache = self._cache
         for event in events:
             raw = event.get_path(self._source)
             if raw is None:
+                continue
+            if cache is not None and type(raw) is str:
+                result = cache.get(raw, _MISS)
+                if result is _MISS:
+                    result = self.parse_value(raw, self._static_zone, now)  # type: ignore[arg-type]
+                    if len(cache) >= _CACHE_SIZE:
+                        cache.clear()
+                    cache[raw] = result
+                if result is None:
+                    if self._failure_tags:
+                        event.add_tag(*self._failure_tags)
+                    continue
+                event.set_path(self._target, result)
+                done.append(event)
                 continue
             tz = self._static_zone if self._static_zone is not None else self._event_zone(event)
             result = None

@@ -44,6 +44,9 @@ from logpipe.filters.grok.compiler import GrokSyntaxError, Translation
 Groups = Sequence["str | None"]
 
 _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_AT_START = _re2.RE2.Anchor.ANCHOR_START
+#: Bounds of the score that decides whether the gate tries position 0 first.
+_LEAD_MAX, _LEAD_MIN = 64, -64
 
 
 class GrokTimeout(Exception):
@@ -71,7 +74,8 @@ def _group_order(groupindex: dict[str, int], names: Sequence[str]) -> tuple[int,
 class Program:
     """One compiled grok expression; ``search`` returns capture texts or None."""
 
-    __slots__ = ("translation", "engine", "_gate", "_gate1", "_rx", "_timeout_rx", "_order", "_empty")
+    __slots__ = ("translation", "engine", "_gate", "_gate1", "_rx", "_timeout_rx", "_order", "_empty",
+                 "_lead")
 
     def __init__(self, translation: Translation) -> None:
         self.translation = translation
@@ -86,6 +90,8 @@ class Program:
         self._rx: re.Pattern[str] | None = None
         self._timeout_rx: regex.Pattern[str] | None = None
         self._empty: Groups = ()
+        #: Recent evidence that matches start at position 0 (> 0: try there first).
+        self._lead = 0
         if self._gate is not None and translation.audited:
             try:
                 self._rx = re.compile(translation.regex, re.ASCII | re.DOTALL)
@@ -104,6 +110,31 @@ class Program:
                                   f"{exc}") from None
         self._order = _group_order(groupindex, names)
 
+    def _gate_start(self, gate: _re2.RE2, data: bytes) -> int:
+        """Where RE2's leftmost match starts (-1: no match anywhere).
+
+        Most lines match from their first character. When recent lines did, RE2
+        first tries a match anchored there: if one exists it is the leftmost (0 is
+        the smallest start) and RE2 needs no reverse pass to find where it begins,
+        about 40% of the gate's cost. The score keeps this from costing lines of a
+        pattern that mostly match elsewhere, or not at all.
+        """
+        lead = self._lead
+        if lead >= 0:
+            if gate.Match(_AT_START, data, 0, len(data))[0][0] == 0:
+                if lead < _LEAD_MAX:
+                    self._lead = lead + 1
+                return 0
+            start: int = gate.Match(_UNANCHORED, data, 0, len(data))[0][0]
+            self._lead = lead - 1
+            return start
+        start = gate.Match(_UNANCHORED, data, 0, len(data))[0][0]
+        if start == 0:
+            self._lead = lead + 1
+        elif lead > _LEAD_MIN:
+            self._lead = lead - 1
+        return start
+
     def search(self, text: str, timeout: float | None) -> Groups | None:
         """Capture texts in the order of ``translation.captures`` (None for unset groups).
 
@@ -117,8 +148,7 @@ class Program:
                 gate = self._gate
             if text.isascii():
                 data = text.encode("ascii")
-                span = gate.Match(_UNANCHORED, data, 0, len(data))[0]
-                start = span[0]
+                start = self._gate_start(gate, data)
                 if start < 0:
                     return None
             else:

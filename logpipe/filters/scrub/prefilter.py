@@ -6,11 +6,7 @@ from typing import Any, Iterable
 
 import orjson
 
-try:
-    import re2
-except ImportError:  # pragma: no cover - google-re2 is a dependency
-    re2 = None
-
+from logpipe.filters.patternset import PatternSet, available_engines
 from logpipe.filters.scrub.patterns import AWS_KEY, BEARER, CARD, EMAIL, JWT, SECRET
 
 
@@ -23,28 +19,37 @@ def _letters_pattern(name: str) -> str:
 class EventPrefilter:
     """What could need scrubbing in this event? Decided on its JSON form at once.
 
-    Serializing an event with orjson takes well under a microsecond, and one RE2
-    set-match over the bytes looks for every trigger together: ``x@y``/``x%40y``
+    Serializing an event with orjson takes about a microsecond, and one
+    native pass over the bytes (:class:`~logpipe.filters.patternset.PatternSet`:
+    Hyperscan, else an RE2 set) looks for every trigger together: ``x@y``/``x%40y``
     (e-mail), ``eyJ`` (JWT), ``bearer``, ``AKIA``/``ASIA``, 13 digits close
     together (card), and any secret field or parameter name (its letters in
-    order, ``-``/``_`` between them ignored, any case). Every string value and
+    order, ``-``/``_`` between them ignored, any case) followed by ``=`` or ``:``
+    (what both a ``name=value`` pair in text and a JSON key ``"name":`` need; a
+    quote or spaces may come between, as JSON writes them: ``\"``, `` ``, ``\t``).
+    Every string value and
     every key appears in the JSON with those characters in the same order, so a
     kind that does not trigger cannot be in the event: an event that triggers
     nothing is not walked at all, and the walk of one that does looks only for
     the kinds that triggered. Whatever the check cannot handle (an event orjson
-    refuses, non-ASCII names, no RE2) answers "all kinds".
+    refuses, non-ASCII names, neither native engine) answers "all kinds".
     """
 
-    def __init__(self, kinds: Iterable[str], names: Iterable[str]) -> None:
+    def __init__(self, kinds: Iterable[str], names: Iterable[str], engine: str | None = None) -> None:
         self.kinds = frozenset(kinds)
         names = sorted({n for n in names if n})
         self._set: Any = None
         self._set_kinds: list[str] = []
-        if re2 is None or not all(n.isascii() for n in names):
+        engine = engine or available_engines()[0]
+        if engine == "re" or not all(n.isascii() for n in names):
             return
         patterns: list[tuple[str, str]] = []
         if names:
-            patterns.append((SECRET, "(?i:" + "|".join(_letters_pattern(n) for n in names) + ")"))
+            # A secret is a name followed by = or : (a pair in text, or a key: "name":),
+            # seen through JSON's escaping: an optional (escaped) quote, spaces or
+            # escaped tabs. "/etc/passwd" or "SELECT password FROM" is neither.
+            letters = "|".join(_letters_pattern(n) for n in names)
+            patterns.append((SECRET, f"(?i:{letters})[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]"))
         if EMAIL in self.kinds:
             # a character of an address on each side: "@timestamp" is no e-mail
             patterns.append((EMAIL, r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])"))
@@ -56,13 +61,9 @@ class EventPrefilter:
             patterns.append((AWS_KEY, "AKIA|ASIA"))
         if CARD in self.kinds:
             patterns.append((CARD, r"[0-9](?:[ \-]?[0-9]){12}"))
-        rset = re2.Set.SearchSet(re2.Options())
-        for kind, pattern in patterns:
-            rset.Add(pattern)
-            self._set_kinds.append(kind)
-        if patterns:
-            rset.Compile()
-        self._set = rset if patterns else False
+        self._set_kinds = [kind for kind, _ in patterns]
+        self._set = PatternSet([(p, False) for _, p in patterns], engine=engine).match_bytes \
+            if patterns else False
 
     def scan(self, data: dict[str, Any]) -> frozenset[str]:
         """The kinds that may be present (empty: the event can be left alone)."""
@@ -75,7 +76,7 @@ class EventPrefilter:
             raw = orjson.dumps(data, default=_opaque)
         except (TypeError, ValueError):
             return self.kinds | _FIELDS
-        hits = rset.Match(raw)
+        hits = rset(raw)
         if not hits:
             return _NOTHING
         kinds = self._set_kinds

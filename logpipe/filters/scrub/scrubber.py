@@ -28,13 +28,24 @@ from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.errors import ConfigError
 from logpipe.filters.scrub.config import ScrubConfig
-from logpipe.filters.scrub.patterns import TextMasker
+from logpipe.filters.scrub.patterns import SECRET, TextMasker
 from logpipe.filters.scrub.prefilter import EventPrefilter
 
 log = logging.getLogger("logpipe.scrub")
 
 FIELD, IP = "field", "ip"
 _KEY_MEMO_LIMIT = 20_000
+#: The fewest characters a match of each kind takes ("a@b.cc", "eyJab.cd.", "Bearer x").
+_SHORTEST = {"email": 6, "card": 13, "jwt": 9, "bearer": 8, "aws_key": 20}
+
+
+def shortest_match(kinds: list[str], secret_params: list[str]) -> int:
+    """Strings shorter than this hold nothing to mask (a secret pair is at least its
+    name's letters, ``=`` and one character)."""
+    lengths = [_SHORTEST[k] for k in kinds if k in _SHORTEST]
+    if SECRET in kinds:
+        lengths += [len(n.replace("-", "").replace("_", "")) + 2 for n in secret_params if n]
+    return min(lengths, default=1 << 30)
 
 
 def _normal(name: str) -> str:
@@ -64,6 +75,7 @@ class Scrubber:
         self._key = key if key is not None else resolve_key(config)
         self.hash_email = lru_cache(maxsize=10_000)(self._hmac)
         self._mask = TextMasker(config.kinds, config.secret_params, self.hash_email)
+        self._shortest = shortest_match(list(config.kinds), list(config.secret_params))
         self._prefilter = EventPrefilter(config.kinds, [*config.secret_fields, *config.secret_params])
         self._secret_exact = frozenset(_normal(n) for n in config.secret_fields)
         suffixes = "|".join(re.escape(_normal(n)) for n in config.secret_fields)
@@ -97,8 +109,12 @@ class Scrubber:
 
     def _dict(self, obj: dict[str, Any], counts: dict[str, int], kinds: frozenset[str] | None) -> None:
         doomed: list[str] | None = None
+        # A secret field name always makes the event check report SECRET (its letters
+        # are followed by '":' in the JSON), so without SECRET no key needs a look.
+        names = kinds is None or SECRET in kinds
+        shortest = self._shortest
         for key, value in obj.items():
-            if type(key) is str and self.is_secret_name(key):
+            if names and type(key) is str and self.is_secret_name(key):
                 if doomed is None:
                     doomed = [key]
                 else:
@@ -106,9 +122,10 @@ class Scrubber:
                 continue
             kind = type(value)
             if kind is str:
-                new = self._mask(value, counts, kinds)
-                if new is not value:
-                    obj[key] = new
+                if len(value) >= shortest:
+                    new = self._mask(value, counts, kinds)
+                    if new is not value:
+                        obj[key] = new
             elif kind is dict:
                 self._dict(value, counts, kinds)
             elif kind is list:
@@ -119,12 +136,14 @@ class Scrubber:
             counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
 
     def _list(self, items: list[Any], counts: dict[str, int], kinds: frozenset[str] | None) -> None:
+        shortest = self._shortest
         for i, value in enumerate(items):
             kind = type(value)
             if kind is str:
-                new = self._mask(value, counts, kinds)
-                if new is not value:
-                    items[i] = new
+                if len(value) >= shortest:
+                    new = self._mask(value, counts, kinds)
+                    if new is not value:
+                        items[i] = new
             elif kind is dict:
                 self._dict(value, counts, kinds)
             elif kind is list:

@@ -138,3 +138,22 @@ def test_wall_clock_times_in_a_daylight_saving_gap_fail() -> None:
 def test_config_errors(options) -> None:
     with pytest.raises(ConfigError):
         DateFilter(DateFilter.Config(**options), id="d")
+
+
+def test_repeated_texts_parse_the_same_every_time_across_batches() -> None:
+    """Times are remembered by text; every event still gets its own answer or its tag."""
+    f = DateFilter(DateFilter.Config(match=["ts", "dd/MMM/yyyy:HH:mm:ss Z"]), id="d")
+    texts = ["10/Oct/2000:13:55:36 -0700", "not a time", "10/Oct/2000:13:55:36 -0700"]
+    for _ in range(2):
+        events = f.process([Event({"ts": t}) for t in texts])
+        assert [e.get("@timestamp") for e in (events[0], events[2])] == [
+            datetime(2000, 10, 10, 20, 55, 36, tzinfo=UTC)] * 2
+        assert events[1].get("tags") == ["_dateparsefailure"]
+        assert events[0].get("tags") is None
+
+
+def test_a_zone_from_the_event_is_read_for_every_event_even_for_the_same_text() -> None:
+    f = DateFilter(DateFilter.Config(match=["ts", "yyyy-MM-dd HH:mm:ss"], timezone="%{tz}"), id="d")
+    a, b = f.process([Event({"ts": "2024-01-15 10:00:00", "tz": "+01:00"}),
+                      Event({"ts": "2024-01-15 10:00:00", "tz": "+03:00"})])
+    assert a.get("@timestamp") - b.get("@timestamp") == timedelta(hours=2)

@@ -193,3 +193,44 @@ def test_precheck_skips_only_events_the_walk_would_not_change(data: dict[str, An
     without.data["@timestamp"] = with_check.data["@timestamp"]
     assert SCRUBBER.scrub(with_check) == NO_PRECHECK.scrub(without)
     assert with_check.data == without.data
+
+
+# --- the whole-event check never hides what the walk would find -------------------------
+PAIR_PIECES = ["password", "PassWD", "api-key", "x_api_key", "token", "secret_access_key", "session",
+               "=", ":", " ", "\t", "\"", "'", "\\", "/etc/passwd", "SELECT password FROM", "hunter2",
+               "Bearer abc", "4111111111111111", "a@b.io", "%40", "eyJhbGciOi.eyJzdWIi.x", "é"]
+PAIRS = st.tuples(st.sampled_from(["password", "Api_Key", "token", "x-api-key"]),
+                  st.sampled_from(["", "\"", "'"]), st.sampled_from(["", " ", "\t", " \t "]),
+                  st.sampled_from(["=", ":"]), st.sampled_from(["", " ", "\t"]),
+                  st.sampled_from(["hunter2", "\"quoted secret\"", "'x y'"])).map("".join)
+PAIR_TEXT = st.lists(st.one_of(st.sampled_from(PAIR_PIECES), PAIRS), max_size=6).map("".join)
+PAIR_VALUES = st.recursive(
+    st.one_of(PAIR_TEXT, st.integers(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.one_of(PAIR_TEXT, st.sampled_from(["db_Password_", "note"])),
+                                            inner, max_size=3)),
+    max_leaves=8)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.one_of(PAIR_TEXT, st.sampled_from(["message", "user"])), PAIR_VALUES, max_size=4))
+def test_the_event_check_lets_through_everything_the_walk_would_change(data: dict[str, Any]) -> None:
+    """Scrubbing with the check gives what a walk of every event looking for every kind gives."""
+    import copy
+
+    checked, walked = copy.deepcopy(data), copy.deepcopy(data)
+    counts = SCRUBBER.scrub_dict(checked)
+    full: dict[str, int] = {}
+    SCRUBBER._dict(walked, full, None)
+    assert (checked, counts) == (walked, full)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["pw", "PWD", "k", "=", ":", "@", "%40", ".", "a", "b", "cc", " ", "\t",
+                                 "eyJ", "-", "_", "'", "\"", "4", "1", "Bearer", "AKIA"]), max_size=6)
+       .map("".join), st.sampled_from([[], ["k"], ["pw"]]))
+def test_strings_shorter_than_any_match_are_left_alone(text: str, extra: list[str]) -> None:
+    """The walk skips strings shorter than the shortest possible match: none of them masks."""
+    scrubber = Scrubber(ScrubConfig(secret_params=[*ScrubConfig().secret_params, *extra]), key=b"k")
+    if len(text) < scrubber._shortest:
+        assert scrubber.scrub_text(text) == text

@@ -1,0 +1,126 @@
+"""Elasticsearch on one core, everything measured on the other(s), for the e2e scenario.
+
+On a small machine the local Elasticsearch and logpipe fight for the same
+cores, and a loader that sends finished bytes leaves Elasticsearch more CPU
+than logpipe can: the ratio then measures spare CPU, not whether logpipe
+keeps Elasticsearch busy. So, for the measurement only, the running
+Elasticsearch (every thread of its java process) is pinned to one core with
+``taskset -a -p``, and the driver (this process: the bulk loader, the HTTP
+senders, the Kafka producer) and the ``logpipe run`` it starts to the
+remaining cores; both affinities are put back afterwards. Elasticsearch is
+never restarted. Kafka stays where it was.
+
+The same by hand::
+
+    taskset -a -p -c 0 "$(pgrep -f org.elasticsearch.bootstrap.Elasticsearch)"
+    taskset -c 1 logpipe run ...    # and the traffic sender / loader
+    taskset -a -p -c 0-1 "$(pgrep -f org.elasticsearch.bootstrap.Elasticsearch)"   # restore
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+ES_MARKER = b"org.elasticsearch.bootstrap.Elasticsearch"
+
+
+def elasticsearch_pids() -> list[int]:
+    """Local Elasticsearch server processes (by the class on their command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if ES_MARKER in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (all its threads)."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _cpu_list(cpus: set[int]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))
+
+
+def _taskset_all(pid: int, cpus: set[int]) -> None:
+    subprocess.run(["taskset", "-a", "-p", "-c", _cpu_list(cpus), str(pid)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+class CorePinning:
+    """``with CorePinning() as pin:`` Elasticsearch on ``pin.es_cpus``, this process (and
+    what it starts from then on) on ``pin.own_cpus``; ``pin.reason`` says why not, if not."""
+
+    def __init__(self) -> None:
+        self.es_pids: list[int] = []
+        self.es_cpus: set[int] = set()
+        self.own_cpus: set[int] = set()
+        self.reason: str | None = None
+        self._saved_es: dict[int, set[int]] = {}
+        self._saved_own: set[int] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.reason is None
+
+    def __enter__(self) -> CorePinning:
+        allowed = os.sched_getaffinity(0)
+        if len(allowed) < 2:
+            self.reason = "one CPU only: nothing to pin"
+            return self
+        if shutil.which("taskset") is None:
+            self.reason = "taskset is not installed (util-linux)"
+            return self
+        self.es_pids = elasticsearch_pids()
+        if not self.es_pids:
+            self.reason = "no local Elasticsearch process found to pin"
+            return self
+        first = min(allowed)
+        self.es_cpus, self.own_cpus = {first}, allowed - {first}
+        try:
+            for pid in self.es_pids:
+                self._saved_es[pid] = os.sched_getaffinity(pid)
+                _taskset_all(pid, self.es_cpus)
+            self._saved_own = allowed
+            _taskset_all(os.getpid(), self.own_cpus)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            self.reason = f"could not pin: {exc}"
+            self._restore()
+        return self
+
+    def _restore(self) -> None:
+        for pid, cpus in self._saved_es.items():
+            try:
+                _taskset_all(pid, cpus)
+            except (OSError, subprocess.CalledProcessError):
+                pass  # the process is gone
+        self._saved_es.clear()
+        if self._saved_own is not None:
+            _taskset_all(os.getpid(), self._saved_own)
+            self._saved_own = None
+
+    def __exit__(self, *_exc: Any) -> None:
+        self._restore()
+
+    def es_cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) or 0.0 for pid in self.es_pids)
+
+    def describe(self) -> str:
+        if not self.active:
+            return f"cores not pinned: {self.reason}"
+        return (f"Elasticsearch (pid {', '.join(map(str, self.es_pids))}) pinned to CPU "
+                f"{_cpu_list(self.es_cpus)}; logpipe, the loader and the traffic senders to CPU "
+                f"{_cpu_list(self.own_cpus)} (taskset -a -p; restored afterwards)")

@@ -1,0 +1,695 @@
+"""The graphmemory reference loop as it was on 2026-11-27, frozen: ``reference_v1``.
+
+Issue 18 measures logpipe against this loop, kept unchanged, so that "2.5x
+the reference" keeps meaning the same amount of work per second across runs
+and machines; :mod:`.reference` is the loop kept up to date with the native
+libraries logpipe uses now. The rest of this docstring is the original's.
+
+The yardstick of the graphmemory scenario: the same work, written straight through.
+
+What ``pipelines/graphmemory.yaml`` does to an event, as one function over a
+plain dict, calling the libraries directly: orjson, ``re`` with the grok
+expressions already expanded, maxminddb behind an ``lru_cache``, ua-parser
+behind an ``lru_cache``, RE2 sets for the signature lists, ``hmac`` for the
+e-mail hash. No events, stages, conditions, plugins, queues or batches; the
+regular expressions run without the grok engine's RE2 gate and time budget
+(this loop trusts its input). The ratio of logpipe's rate to this loop's is
+the framework's efficiency.
+
+Data are shared with logpipe where a hand-written script would copy them too:
+the expanded grok expressions, the signature files, the scrubbing patterns and
+the route budgets. :func:`compare` checks that both produce the same documents,
+so the yardstick cannot drift into doing less work.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import os
+import re
+from collections import deque
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from ipaddress import ip_address
+from typing import Any, Callable
+from urllib.parse import unquote, unquote_plus
+
+import maxminddb
+import orjson
+import re2
+import ua_parser
+from ua_parser import Domain, load_builtins
+
+from logpipe.bench.pool import POOL_TIME
+
+UTC = timezone.utc
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_FAILURE_LEVELS = frozenset({"error", "err", "critical", "crit", "fatal", "alert",
+                             "emergency", "emerg", "panic", "severe"})
+_LOGIN_ACTIONS = frozenset({"login_failed", "login_failure", "authentication_failed",
+                            "auth_failed", "user_login_failed"})
+_SEVERITY = {"client_error": 21, "validation": 21, "login_failure": 21, "server_error": 47,
+             "timeout": 47, "dependency": 47, "scanner": 47, "sqli": 73, "xss": 73,
+             "path_traversal": 73, "brute_force": 73}
+_INTRUSION = frozenset({"sqli", "xss", "path_traversal", "scanner", "brute_force"})
+_NO_GEO = object()
+
+
+@lru_cache(maxsize=256)
+def _zone(offset: str) -> timezone:
+    minutes = int(offset[1:3]) * 60 + int(offset[3:5])
+    return timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
+
+
+def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[re.Pattern[str], list[Any]]]:
+    """The expanded expressions of one grok filter of the pipeline, with their captures
+    as (group, parent keys, leaf, converter, into metadata)."""
+    from logpipe.filters.grok.matcher import Compiler
+
+    spec = next(f for f in pipeline["filters"] if f.get("id") == filter_id)
+    compiler = Compiler(pattern_definitions=spec.get("pattern_definitions") or {})
+    out = []
+    for texts in spec["match"].values():
+        for text in texts if isinstance(texts, list) else [texts]:
+            translation = compiler.compile(text).program.translation
+            caps = []
+            for c in translation.captures:
+                conv = {"int": int, "float": float}.get(c.type or "")
+                meta = c.path[0] == "@metadata"
+                keys = c.path[1:] if meta else c.path
+                caps.append((c.group, keys[:-1], keys[-1], conv, meta))
+            out.append((re.compile(translation.regex, re.ASCII), caps))
+    return out
+
+
+class _Signatures:
+    """Pattern lists as one RE2 set (``re`` for the few lines RE2 refuses)."""
+
+    def __init__(self, lists: dict[str, list[str]], names: tuple[str, ...], ignore_case: dict[str, bool]):
+        self.set = re2.Set.SearchSet(re2.Options())
+        self.kinds: list[str] = []
+        fallback: dict[str, list[str]] = {}
+        for name in names:
+            for pattern in lists.get(name, []):
+                try:
+                    self.set.Add(("(?im)" if ignore_case[name] else "(?m)") + pattern)
+                    self.kinds.append(name)
+                except Exception:  # noqa: BLE001 - RE2 lacks that syntax
+                    fallback.setdefault(name, []).append(pattern)
+        self.set.Compile()
+        self.fallback = [(k, re.compile("|".join(f"(?:{p})" for p in ps),
+                                        re.M | (re.I if ignore_case[k] else 0)))
+                         for k, ps in fallback.items()]
+
+    def match(self, text: str) -> set[str]:
+        try:
+            hits = self.set.Match(text)
+        except UnicodeEncodeError:
+            hits = self.set.Match(text.encode("utf-8", "replace"))
+        found = {self.kinds[i] for i in hits} if hits else set()
+        for kind, rx in self.fallback:
+            if kind not in found and rx.search(text):
+                found.add(kind)
+        return found
+
+
+class Reference:
+    """Everything set up once; :meth:`run` then does one event's work per record."""
+
+    def __init__(self, scrub_key: bytes | None = None, *, brute_force: bool = True) -> None:
+        from _maxminddb_geolite2 import geolite2_database
+
+        from logpipe.bench.pipelines import graphmemory_raw
+        from logpipe.filters.classify import signatures
+        from logpipe.filters.perfclass.config import graphmemory_routes
+        from logpipe.filters.scrub import patterns
+        from logpipe.filters.scrub.config import DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_PARAMS
+        from logpipe.filters.useragent.devicetype import device_type
+
+        pipeline = graphmemory_raw()
+        self.access = _grok_regex(pipeline, "parse_access")
+        [(self.url_rx, _)] = _grok_regex(pipeline, "split_url")
+        self.json_rx = re.compile(r"^\s*\{", re.M)
+
+        reader = maxminddb.open_database(str(geolite2_database()), maxminddb.MODE_MMAP_EXT)
+        get = reader.get
+        self.geo = lru_cache(maxsize=10_000)(lambda ip: self._geo(get, ip))
+
+        resolve = ua_parser.BestAvailableResolver(load_builtins())
+        self.ua = lru_cache(maxsize=10_000)(lambda s: self._ua(resolve, device_type, s))
+
+        routes = []
+        for r in graphmemory_routes():
+            rx = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in r.match))
+            methods = frozenset(m.upper() for m in r.method) if r.method else None
+            bounds = r.thresholds
+            routes.append((rx, methods, r.budget_ms, r.name,
+                           (bounds.fast_ms, bounds.normal_ms, bounds.slow_ms) if bounds else None))
+        self.route = lru_cache(maxsize=4096)(lambda path, method: self._route(routes, path, method))
+
+        lists = signatures.load()
+        cases = signatures.LISTS
+        self.errors = _Signatures(lists, ("error_timeout", "error_dependency", "error_validation"), cases)
+        self.attacks = _Signatures(lists, ("sqli", "xss", "path_traversal", "login_failure"), cases)
+        self.scanners = _Signatures(lists, ("scanner",), cases)
+        self.error_class = lru_cache(maxsize=10_000)(self._error_class)
+        self.text_kinds = lru_cache(maxsize=10_000)(self._text_kinds)
+        self.is_scanner = lru_cache(maxsize=10_000)(lambda ua: bool(self.scanners.match(ua[:8192])))
+        login = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in (
+            "/login", "/login/*", "/auth/login*", "/api/auth/login*", "/api/login*",
+            "/api/v[0-9]*/auth/login*", "/api/auth/token*", "/oauth/token*", "/token")))
+        self.login_path = lru_cache(maxsize=4096)(lambda p: login.match(p.rstrip("/") or "/") is not None)
+        self.failures: dict[str, deque[float]] = {}
+        self.brute_force = brute_force
+
+        key = scrub_key if scrub_key is not None else os.environ["LOGPIPE_SCRUB_KEY"].encode()
+        self.hash_email = lru_cache(maxsize=10_000)(
+            lambda a: hmac.new(key, a.encode(), hashlib.sha256).hexdigest())
+        secret_names = sorted({n.lower().replace("-", "").replace("_", "") for n in DEFAULT_SECRET_FIELDS})
+        suffix = re.compile("(?:" + "|".join(re.escape(n) for n in secret_names) + ")$")
+        self.secret_name = lru_cache(maxsize=20_000)(
+            lambda k: suffix.search(k.lower().replace("-", "").replace("_", "")) is not None)
+        names = sorted({n for n in (*DEFAULT_SECRET_FIELDS, *DEFAULT_SECRET_PARAMS)})
+        letters = "|".join("[-_]*".join(re.escape(ch) for ch in n.lower() if ch not in "-_") for n in names)
+        self.trigger = re2.Set.SearchSet(re2.Options())
+        self.trigger_kinds = ["secret", "email", "bearer", "jwt", "aws_key", "card"]
+        for pattern in ("(?i:" + letters + ")", r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])", "(?i:bearer)",
+                        "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}"):
+            self.trigger.Add(pattern)
+        self.trigger.Compile()
+        params = []
+        for name in sorted({n.lower() for n in DEFAULT_SECRET_PARAMS}, key=len, reverse=True):
+            params.append("[-_]?".join(re.escape(p) for p in re.split(r"[-_]", name) if p))
+        self.alternatives = {
+            "secret": patterns._SECRET.replace("{names}", "|".join(params)), "bearer": patterns._BEARER,
+            "jwt": patterns._JWT, "aws_key": patterns._AWS_KEY, "email": patterns._EMAIL,
+            "card": patterns._CARD}
+        self.param_hint = re2.compile("(?i:" + "|".join(params) + ")")
+        self.digit_run = re2.compile(r"[0-9](?:[ \-]?[0-9]){12}")
+        self.mask_rx = lru_cache(maxsize=64)(self._mask_rx)
+
+    # --- cached helpers ------------------------------------------------------------------
+    @staticmethod
+    def _geo(get: Callable[[str], Any], ip: str) -> Any:
+        try:
+            addr = ip_address(ip.strip())
+        except ValueError:
+            return None
+        mapped = getattr(addr, "ipv4_mapped", None)
+        if not (mapped or addr).is_global or addr.is_multicast:
+            return _NO_GEO
+        rec = get(ip.strip())
+        if not rec:
+            return None
+        geo: dict[str, Any] = {}
+        cont = rec.get("continent")
+        if cont:
+            if "code" in cont:
+                geo["continent_code"] = cont["code"]
+            if cont.get("names", {}).get("en"):
+                geo["continent_name"] = cont["names"]["en"]
+        country = rec.get("country") or rec.get("registered_country") or {}
+        iso = country.get("iso_code")
+        if iso:
+            geo["country_iso_code"] = iso
+        if country.get("names", {}).get("en"):
+            geo["country_name"] = country["names"]["en"]
+        subs = rec.get("subdivisions")
+        if subs:
+            if subs[-1].get("iso_code"):
+                geo["region_iso_code"] = f"{iso}-{subs[-1]['iso_code']}" if iso else subs[-1]["iso_code"]
+            if subs[-1].get("names", {}).get("en"):
+                geo["region_name"] = subs[-1]["names"]["en"]
+        if (rec.get("city") or {}).get("names", {}).get("en"):
+            geo["city_name"] = rec["city"]["names"]["en"]
+        if (rec.get("postal") or {}).get("code"):
+            geo["postal_code"] = rec["postal"]["code"]
+        loc = rec.get("location") or {}
+        if loc.get("time_zone"):
+            geo["timezone"] = loc["time_zone"]
+        if loc.get("latitude") is not None and loc.get("longitude") is not None:
+            geo["location"] = (loc["latitude"], loc["longitude"])
+        return geo or None
+
+    @staticmethod
+    def _ua(resolve: Any, device_type: Any, s: str) -> tuple[Any, ...]:
+        res = resolve(s[:1024], Domain.ALL).complete()
+
+        def version(p: Any) -> str | None:
+            return ".".join(x for x in (p.major, p.minor, p.patch, getattr(p, "patch_minor", None)) if x) or None
+
+        flat: dict[str, Any] = {}
+        os_obj = None
+        if res.user_agent is not None:
+            flat["name"] = res.user_agent.family
+            v = version(res.user_agent)
+            if v:
+                flat["version"] = v
+        if res.os is not None:
+            v = version(res.os)
+            os_obj = {"name": res.os.family, **({"version": v, "full": f"{res.os.family} {v}"} if v
+                                                 else {"full": res.os.family})}
+        device = {"type": device_type(res, s[:1024])}
+        if res.device is not None:
+            device["name"] = res.device.family
+        return flat, os_obj, device
+
+    @staticmethod
+    def _route(routes: list[Any], path: str, method: str | None) -> Any:
+        upper = method.upper() if method else None
+        for rx, methods, budget, name, bounds in routes:
+            if methods is not None and upper not in methods:
+                continue
+            if rx.search(path):
+                return budget, name, bounds
+        return None
+
+    def _error_class(self, text: str) -> str | None:
+        found = self.errors.match(text[:16384])
+        for cls in ("timeout", "dependency", "validation"):
+            if f"error_{cls}" in found:
+                return cls
+        return None
+
+    def _text_kinds(self, text: str) -> frozenset[str]:
+        text = text[:8192]
+        if "%" in text or "+" in text:
+            once = unquote_plus(text, errors="replace")
+            if once != text:
+                twice = unquote_plus(once, errors="replace") if "%" in once else once
+                text = f"{text}\n{once}\n{twice}" if twice != once else f"{text}\n{once}"
+        return frozenset(self.attacks.match(text))
+
+    def _mask_rx(self, kinds: frozenset[str]) -> re.Pattern[str]:
+        order = ("secret", "bearer", "jwt", "aws_key", "email", "card")
+        return re.compile("|".join(self.alternatives[k] for k in order if k in kinds))
+
+    # --- one record ----------------------------------------------------------------------
+    def run(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        d = orjson.loads(raw)
+        meta: dict[str, Any] = {}
+        ts = d.get("@timestamp")
+        if type(ts) is str:
+            try:
+                t = datetime.fromisoformat(ts)
+                d["@timestamp"] = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+            except ValueError:
+                del d["@timestamp"]
+                d["_timestamp_original"] = ts
+        elif ts is None:
+            d["@timestamp"] = now
+        tags: list[str] = d["tags"] if type(d.get("tags")) is list else []
+        msg = d.get("message")
+
+        # JSON text in message
+        if type(msg) is str and "{" in msg and self.json_rx.search(msg):
+            try:
+                inner = orjson.loads(msg)
+            except orjson.JSONDecodeError:
+                inner = None
+            if type(inner) is dict:
+                for k, v in inner.items():
+                    if k == "@timestamp" and type(v) is str:
+                        d[k] = datetime.fromisoformat(v).astimezone(UTC)
+                    else:
+                        d[k] = v
+                msg = d.get("message")
+
+        # access lines
+        service = d.get("service")
+        if (type(service) is not dict or service.get("name") is None) and msg is not None and msg is not False:
+            if type(msg) is str:
+                for rx, caps in self.access:
+                    m = rx.search(msg)
+                    if m is None:
+                        continue
+                    for group, parents, leaf, conv, into_meta in caps:
+                        v = m.group(group)
+                        if not v:
+                            continue
+                        if conv is not None:
+                            v = conv(v)
+                        node = meta if into_meta else d
+                        for k in parents:
+                            node = node.setdefault(k, {})
+                        node[leaf] = v
+                    tags.append("access")
+                    d.setdefault("event", {})["dataset"] = "graphmemory.access"
+                    break
+
+        # url path and query
+        url = d.get("url")
+        original = url.get("original") if type(url) is dict else None
+        if original is not None and original is not False:
+            m = self.url_rx.search(original) if type(original) is str else None
+            if m is not None:
+                if m.group("g0"):
+                    url["path"] = m.group("g0")
+                if m.group("g1"):
+                    url["query"] = m.group("g1")
+            else:
+                tags.append("_url_parse_failure")
+
+        # access time
+        stamp = meta.get("access_time")
+        if stamp is not None:
+            try:  # dd/MMM/yyyy:HH:mm:ss Z
+                d["@timestamp"] = datetime(int(stamp[7:11]), _MONTHS[stamp[3:6]], int(stamp[0:2]),
+                                           int(stamp[12:14]), int(stamp[15:17]), int(stamp[18:20]),
+                                           tzinfo=_zone(stamp[21:26])).astimezone(UTC)
+            except (ValueError, KeyError, IndexError):
+                tags.append("_dateparsefailure")
+
+        # geoip
+        source = d.get("source")
+        ip = source.get("ip") if type(source) is dict else None
+        if type(ip) is str:
+            geo = self.geo(ip)
+            if geo is None:
+                tags.append("_geoip_lookup_failure")
+            elif geo is not _NO_GEO:
+                out = dict(geo)
+                if "location" in out:
+                    lat, lon = out["location"]
+                    out["location"] = {"lat": lat, "lon": lon}
+                source["geo"] = out
+
+        # user agent
+        ua_obj = d.get("user_agent")
+        agent = ua_obj.get("original") if type(ua_obj) is dict else None
+        if type(agent) is str and agent and agent != "-":
+            flat, os_obj, device = self.ua(agent)
+            ua_obj.update(flat)
+            if os_obj is not None:
+                ua_obj["os"] = dict(os_obj)
+            ua_obj["device"] = dict(device)
+
+        # performance class
+        http = d.get("http")
+        request = http.get("request") if type(http) is dict else None
+        method = request.get("method") if type(request) is dict else None
+        path = url.get("path") if type(url) is dict else None
+        if type(path) is not str:
+            path = original.split("?", 1)[0] if type(original) is str else None
+        event = d.get("event")
+        duration = meta.get("request_time")
+        ns = None
+        if duration is not None:
+            ns = round(duration * 1_000_000_000) if type(duration) is float else duration * 1_000_000_000
+        elif type(event) is dict and type(event.get("duration")) is int:
+            ns = event["duration"]
+        if ns is not None:
+            if type(event) is not dict:
+                event = d["event"] = {}
+            event["duration"] = ns
+            ms = ns / 1_000_000
+            budget = name = None
+            fast, normal, slow = 100, 500, 2000
+            if path is not None:
+                found = self.route(path, method if type(method) is str else None)
+                if found is not None:
+                    budget, name, bounds = found
+                    if bounds is not None:
+                        fast, normal, slow = bounds
+            perf: dict[str, Any] = {"class": "fast" if ms < fast else "normal" if ms < normal
+                                    else "slow" if ms < slow else "critical"}
+            if budget is not None:
+                perf["budget_ms"] = budget
+                perf["slo_breach"] = ms > budget
+            if name is not None:
+                perf["route"] = name
+            d["performance"] = perf
+
+        # errors and security
+        response = http.get("response") if type(http) is dict else None
+        status = response.get("status_code") if type(response) is dict else None
+        if type(status) is not int:
+            status = None
+        categories = ["web"] if (http is not None or url is not None) else []
+        new_tags: list[str] = []
+        severity = 0
+        error = d.get("error")
+        exc_class = None
+        has_exc = False
+        if type(error) is dict:
+            for value in (error.get("type"), error.get("message"), error.get("stack_trace")):
+                if type(value) is str and value:
+                    has_exc = True
+                    if exc_class is None:
+                        exc_class = self.error_class(value)
+        log = d.get("log")
+        level = log.get("level") if type(log) is dict else None
+        failed = (status is not None and status >= 400) or (
+            type(level) is str and level.lower() in _FAILURE_LEVELS) or (status is None and has_exc)
+        if failed:
+            outcome: str | None = "failure"
+            cls = {408: "timeout", 504: "timeout", 422: "validation"}.get(status) if status else None
+            cls = cls or exc_class or (None if status is None else
+                                       "client_error" if status < 500 else "server_error")
+            if cls is not None:
+                if type(error) is not dict:
+                    error = d["error"] = {}
+                error["category"] = cls
+                new_tags.append(cls)
+                severity = _SEVERITY[cls]
+        else:
+            outcome = "success" if status is not None and 100 <= status < 400 else "unknown"
+
+        found_kinds: set[str] = set()
+        query = url.get("query") if type(url) is dict else None
+        body = request.get("body") if type(request) is dict else None
+        for text in (original, url.get("path") if type(url) is dict else None, query, d.get("message"),
+                     body.get("content") if type(body) is dict else None):
+            if type(text) is str and text:
+                found_kinds |= self.text_kinds(text) - {"login_failure"}
+        if type(agent) is str and agent and self.is_scanner(agent):
+            found_kinds.add("scanner")
+        login = None
+        action = event.get("action") if type(event) is dict else None
+        if type(action) is str and action.lower() in _LOGIN_ACTIONS:
+            login = "failure"
+        else:
+            if path is not None and type(method) is str and method.upper() == "POST" and self.login_path(path):
+                if status in (401, 403):
+                    login = "failure"
+                elif status is not None and 200 <= status < 400:
+                    login = "success"
+            message = d.get("message")
+            if login is None and type(message) is str and message and "login_failure" in self.text_kinds(message):
+                login = "failure"
+        if login is not None:
+            categories.append("authentication")
+            if login == "failure":
+                found_kinds.add("login_failure")
+                outcome = "failure"
+            key = source.get("ip") if type(source) is dict else None
+            if type(key) is str and key and self.brute_force:
+                clock = now.timestamp()
+                times = self.failures.get(key)
+                if login == "failure":
+                    if times is None:
+                        times = self.failures[key] = deque(maxlen=5)
+                        if len(self.failures) > 10_000:
+                            del self.failures[next(iter(self.failures))]
+                    times.append(clock)
+                if times is not None and len(times) >= 5 and clock - times[0] <= 60:
+                    found_kinds.add("brute_force")
+        if found_kinds:
+            new_tags.append("security")
+            new_tags.extend(sorted(found_kinds))
+            severity = max(severity, max(_SEVERITY[k] for k in found_kinds))
+            if _INTRUSION & found_kinds:
+                categories.append("intrusion_detection")
+        for tag in new_tags:
+            if tag not in tags:
+                tags.append(tag)
+        if type(event) is not dict:
+            event = d["event"] = {}
+        if categories:
+            current = event.get("category")
+            if current is None:
+                event["category"] = categories
+            else:
+                if type(current) is not list:
+                    current = event["category"] = [current]
+                current.extend(c for c in categories if c not in current)
+        if _INTRUSION & found_kinds:
+            event["kind"] = "alert"
+        elif "kind" not in event:
+            event["kind"] = "event"
+        if severity:
+            before = event.get("severity")
+            event["severity"] = max(severity, before) if type(before) is int else severity
+        if outcome == "failure" or (outcome is not None and event.get("outcome") in (None, "unknown")):
+            event["outcome"] = outcome
+        if tags:
+            d["tags"] = tags
+
+        # the index
+        perf = d.get("performance")
+        if "security" in tags:
+            meta["category"] = "security"
+        elif (type(perf) is dict and perf.get("slo_breach") is True) or (
+                type(d.get("db")) is dict and d["db"].get("statement") not in (None, False)):
+            meta["category"] = "perf"
+        elif "access" in tags:
+            meta["category"] = "access"
+        else:
+            meta["category"] = "app"
+
+        # scrubbing
+        hits = self.trigger.Match(orjson.dumps(d, default=_opaque))
+        if hits:
+            kinds = frozenset(self.trigger_kinds[i] for i in hits)
+            counts: dict[str, int] = {}
+            self._scrub(d, kinds, counts)
+            if counts:
+                event = d.get("event")
+                if type(event) is not dict:
+                    event = d["event"] = {}
+                event["scrubbed"] = counts
+        return d, meta
+
+    def _scrub(self, obj: Any, kinds: frozenset[str], counts: dict[str, int]) -> None:
+        items = obj.items() if type(obj) is dict else enumerate(obj)
+        doomed = []
+        for key, value in items:
+            if type(key) is str and self.secret_name(key):
+                doomed.append(key)
+                continue
+            kind = type(value)
+            if kind is str:
+                new = self._mask(value, kinds, counts)
+                if new is not value:
+                    obj[key] = new
+            elif kind is dict or kind is list:
+                self._scrub(value, kinds, counts)
+        if doomed:
+            for key in doomed:
+                del obj[key]
+            counts["field"] = counts.get("field", 0) + len(doomed)
+
+    def _mask(self, text: str, kinds: frozenset[str], counts: dict[str, int]) -> str:
+        want = set()
+        if "email" in kinds and ("@" in text or "%40" in text):
+            want.add("email")
+        if "jwt" in kinds and "eyJ" in text:
+            want.add("jwt")
+        if "bearer" in kinds and ("earer" in text or "EARER" in text):
+            want.add("bearer")
+        if "aws_key" in kinds and ("AKIA" in text or "ASIA" in text):
+            want.add("aws_key")
+        if "secret" in kinds and ("=" in text or ":" in text) and self.param_hint.search(text):
+            want.add("secret")
+        if "card" in kinds and len(text) >= 13 and self.digit_run.search(text):
+            want.add("card")
+        if not want:
+            return text
+
+        def replace(m: re.Match[str]) -> str:
+            kind = m.lastgroup or ""
+            if kind == "email":
+                out = self.hash_email(unquote(m.group("email")).lower())
+            elif kind == "card":
+                digits = m.group("card").replace(" ", "").replace("-", "")
+                total = 0
+                for i, ch in enumerate(reversed(digits)):
+                    n = ord(ch) - 48
+                    if i % 2:
+                        n = n * 2 - 9 if n > 4 else n * 2
+                    total += n
+                if total % 10 or (len(m.group("card")) == len(digits) and digits[0] == "1"
+                                  and len(digits) in (13, 16, 19)):
+                    return m.group(0)
+                out = "[REDACTED:card]"
+            elif kind == "secret":
+                value = m.group("secret")
+                quote = value[0] if value[0] in "\"'" else ""
+                out = m.group("secret_p") + quote + "[REDACTED:secret]" + quote
+            elif kind == "bearer":
+                out = m.group("bearer_p") + "[REDACTED:bearer]"
+            else:
+                out = f"[REDACTED:{kind}]"
+            counts[kind] = counts.get(kind, 0) + 1
+            return out
+
+        return self.mask_rx(frozenset(want)).sub(replace, text)
+
+
+def _opaque(_value: Any) -> None:
+    return None
+
+
+def run_loop(ref: Reference, lines: list[bytes], total: int, batch: int = 1000) -> int:
+    """Process ``total`` records (cycling the pool) the way a plain script would."""
+    done = 0
+    n = len(lines)
+    run = ref.run
+    while done < total:
+        take = min(batch, total - done)
+        start = done % n
+        chunk = lines[start:start + take]
+        if len(chunk) < take:
+            chunk = chunk + lines[:take - len(chunk)]
+        now = datetime.now(UTC)
+        for raw in chunk:
+            run(raw, now)
+        done += take
+    return done
+
+
+def canonical(data: dict[str, Any], meta: dict[str, Any]) -> bytes:
+    """A document as comparable bytes: sorted keys, tags as a set, the arrival time
+    (which differs between two runs) left out when the event carried no time."""
+    doc = dict(data)
+    ts = doc.get("@timestamp")
+    if isinstance(ts, datetime) and abs(ts - POOL_TIME) > timedelta(hours=1):
+        doc.pop("@timestamp")
+    if isinstance(doc.get("tags"), list):
+        doc["tags"] = sorted(doc["tags"])
+    return orjson.dumps({"data": doc, "meta": meta}, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z,
+                        default=str)
+
+
+def compare(lines: list[bytes]) -> tuple[int, int, list[tuple[bytes, bytes]]]:
+    """Run the pool through the pipeline's filters and through the reference; return
+    (documents, identical documents, a few differing pairs).
+
+    Brute-force detection is off on both sides here: it depends on the order in
+    which a source's failed logins are seen, and the engine does not promise to keep
+    the order of events inside a batch."""
+    import asyncio
+    from collections import Counter
+
+    from logpipe.bench.pipelines import load_variant
+    from logpipe.core.codec import event_from_json
+    from logpipe.core.pipeline import Pipeline
+    from logpipe.filters.classify.config import ClassifyConfig
+
+    spec = load_variant([], [{"type": "blackhole"}])
+    for entry in spec.filter_entries():
+        if isinstance(entry.config, ClassifyConfig):
+            entry.config.brute_force.enabled = False
+
+    async def framework() -> list[bytes]:
+        p = Pipeline(spec)
+        for f in p.filters:
+            await f.start()
+        events = [event_from_json(raw) for raw in lines]
+        for stage in p.filter_stages:
+            events = stage.run(events)
+        for f in p.filters:
+            await f.stop()
+        return [canonical(e.data, e.metadata) for e in events]
+
+    ours = asyncio.run(framework())
+    ref = Reference(brute_force=False)
+    now = datetime.now(UTC)
+    theirs = [canonical(*ref.run(raw, now)) for raw in lines]
+    a, b = Counter(ours), Counter(theirs)
+    same = sum((a & b).values())
+    only_ours = sorted((a - b).elements())
+    only_theirs = sorted((b - a).elements())
+    return len(lines), same, list(zip(only_ours[:5], only_theirs[:5]))
