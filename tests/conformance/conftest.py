@@ -34,17 +34,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
     if suite is None:
         return
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        _results.setdefault(suite, Counter())[report.outcome] += 1
+        counts = _results.setdefault(suite, Counter())
+        counts[report.outcome] += 1
+        if "[known difference]" in item.nodeid and report.outcome == "passed":
+            counts["known"] += 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _results:
         return
     terminalreporter.write_sep("-", "conformance with Logstash's spec suites")
-    for suite in sorted(_results):
-        counts = _results[suite]
-        total = sum(counts.values())
-        passed = counts.get("passed", 0)
-        share = 100.0 * passed / total if total else 0.0
+    overall: Counter[str] = Counter()
+    for counts in _results.values():
+        overall.update(counts)
+    for suite in [*sorted(_results), "overall"]:
+        counts = overall if suite == "overall" else _results[suite]
+        known = counts.get("known", 0)
+        total = sum(n for outcome, n in counts.items() if outcome != "known")
+        same = counts.get("passed", 0) - known
+        share = 100.0 * same / total if total else 0.0
         terminalreporter.write_line(
-            f"conformance {suite}: {passed}/{total} cases pass ({share:.1f}%)")
+            f"conformance {suite}: {same}/{total} cases give Logstash's result ({share:.1f}%), "
+            f"{known} documented differences, {total - same - known} failing")

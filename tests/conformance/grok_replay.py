@@ -23,7 +23,8 @@ import yaml
 
 from logpipe.core.event import Event
 from logpipe.core.fieldref import parse
-from logpipe.filters.grok import GrokConfig, GrokFilter
+from logpipe.filters.grok import GrokFilter
+from tests.conformance.logstash_conf import build_filter as filter_from_conf
 
 DATA = Path(__file__).with_name("data")
 _MISSING = object()
@@ -47,6 +48,7 @@ def load_cases(suite: str) -> list[tuple[str, dict[str, Any]]]:
             case_id = f"{path.stem}: {case['id']}"
             if case_id in differences:
                 case = {**case, "known_difference": differences.pop(case_id)}
+                case_id += " [known difference]"
             cases.append((case_id, case))
     if differences:
         raise AssertionError(f"known differences for unknown cases: {sorted(differences)}")
@@ -57,13 +59,16 @@ _filters: dict[str, GrokFilter] = {}
 
 
 def build_filter(options: dict[str, Any], ecs: str | None) -> GrokFilter:
-    """A grok filter from Logstash options; no mode given means ``disabled``, as the specs ran."""
+    """A grok filter from Logstash options, loaded as a ``.conf``; no mode given means
+    ``disabled``, as the specs ran."""
     key = repr((sorted(options.items(), key=lambda kv: kv[0]), ecs))
     cached = _filters.get(key)
     if cached is None:
-        settings = GrokConfig.from_logstash(dict(options))
-        settings.setdefault("ecs_compatibility", ecs or "disabled")
-        cached = GrokFilter(GrokConfig.model_validate(settings), id="conformance")
+        conf_options = dict(options)
+        conf_options.setdefault("ecs_compatibility", ecs or "disabled")
+        built = filter_from_conf("grok", conf_options)
+        assert isinstance(built, GrokFilter)
+        cached = built
         _filters[key] = cached
     return cached
 

@@ -15,8 +15,9 @@ written down from the plugin's spec suite: ``source`` names the spec file,
   differs (docs/compatibility.md says why): ``logstash`` records what Logstash
   gives and ``expect`` what logpipe gives, which is what is asserted.
 
-Configs are built the way a Logstash ``.conf`` pipeline builds them: the
-plugin's Logstash defaults first, then ``from_logstash`` on the options.
+Configs are written as a Logstash ``.conf`` and loaded by logpipe's ``.conf``
+loader (:mod:`tests.conformance.logstash_conf`): the plugin's Logstash defaults
+first, then ``from_logstash`` on the options, as for a user's pipeline.
 """
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from tests.conformance.logstash_conf import build_filter
+
+from logpipe.core import registry
 from logpipe.core.event import Event
 from logpipe.core.plugin import Filter
 from logpipe.errors import ConfigError
@@ -75,9 +79,14 @@ def params(suite: str) -> list[Any]:
 
 
 def build(plugin: type[Filter], options: dict[str, Any]) -> Filter:
-    config_cls = plugin.Config
-    settings = config_cls.from_logstash({**config_cls.logstash_defaults, **options})
-    return plugin(config_cls.model_validate(settings), id="conformance")
+    return build_filter(_registered_name(plugin), options)
+
+
+def _registered_name(plugin: type[Filter]) -> str:
+    for name in registry.names("filter"):
+        if registry.get("filter", name) is plugin:
+            return name
+    raise LookupError(f"{plugin.__name__} is not a registered filter")
 
 
 def value(spec: Any) -> Any:
