@@ -103,7 +103,8 @@ class Pipeline:
                                      dead_letters=self.dead_letters,
                                      data_dir=Path(self.settings.path_data),
                                      resources=resources if resources is not None else Resources(),
-                                     pipelines=bus if bus is not None else PipelineBus())
+                                     pipelines=bus if bus is not None else PipelineBus(),
+                                     filter_configs=tuple(e.config for e in spec.filter_entries()))
         self.inputs: list[Input] = [self._build(e) for e in spec.inputs]  # type: ignore[misc]
         self.ordered = self.settings.is_ordered
         self.filter_stages: list[FilterStage | ConditionalStage] = self._stages(spec.filters)

@@ -98,6 +98,9 @@ class PluginContext:
     resources: Resources = field(default_factory=Resources)
     #: The addresses of this process's pipelines (``pipeline`` inputs and outputs).
     pipelines: PipelineBus = field(default_factory=PipelineBus)
+    #: The settings of the pipeline's filters, in file order (None outside a pipeline):
+    #: an output reads from them the fixed values its templated names can take.
+    filter_configs: tuple[PluginConfig, ...] | None = None
 
 
 class Plugin:

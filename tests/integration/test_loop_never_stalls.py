@@ -33,6 +33,9 @@ from .netinput_support import CaptureOutput, register_test_outputs, run, running
 GO_CLIENT = Path(__file__).parent / "golumber"
 SESSION_TIMEOUT_S = 6
 CLIENT_TIMEOUT_S = 3
+#: grok's budget for the hostile line: longer than the session timeout, so the consumer
+#: must heartbeat through it.
+GROK_BUDGET_MS = (SESSION_TIMEOUT_S + 2) * 1000
 #: Backtracks without end on "a"*40 + "!" in the ``regex`` engine (the lookbehind keeps RE2 out).
 HOSTILE_PATTERN = r"^(?<word>(a|aa)+)$(?<!b)"
 HOSTILE_LINE = "a" * 40 + "!"
@@ -86,7 +89,7 @@ inputs:
      heartbeat_interval_ms: 1000, auto_offset_reset: earliest}}
 filters:
   - {{type: grok, id: hostile-grok, if: '[hostile]', match: {{message: "{HOSTILE_PATTERN}"}},
-     timeout_millis: 2000}}
+     timeout_millis: {GROK_BUDGET_MS}}}
 outputs: [{{type: capture}}]
 """) as p:
             beats_port = p.inputs[0].bound_port

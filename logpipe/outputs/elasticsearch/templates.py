@@ -23,11 +23,9 @@ from logpipe.setup.targets import IndexTargets, written_indices
 def targets_for(index: str, context: Any) -> IndexTargets:
     """The names ``index`` takes in the pipeline this output runs in. Outside a pipeline
     (``logpipe dlq replay``) only a fixed name can be known; a template is left alone."""
-    pipeline = (getattr(context, "shared", None) or {}).get("pipeline")
-    spec = getattr(pipeline, "spec", None)
-    if spec is None:
+    filters: Iterable[Any] | None = getattr(context, "filter_configs", None)
+    if filters is None:
         return IndexTargets([] if "%{" in index else [index])
-    filters: Iterable[Any] = getattr(spec, "filters", ()) or ()
     return written_indices(index, filters)
 
 
