@@ -19,7 +19,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, cast
+from typing import Any, Awaitable, Callable, cast
 
 from logpipe.config.loader import (
     ConditionalEntry,
@@ -340,12 +340,7 @@ class Pipeline:
         """Run until stopped (or until finite inputs end); True when all was acknowledged."""
         stop = stop or asyncio.Event()
         await self.start()
-        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
-        if self.finite:
-            waiters.append(asyncio.ensure_future(self.inputs_done()))
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for w in waiters:
-            w.cancel()
+        await until_stopped(stop, self.inputs_done() if self.finite else None)
         clean = await self.shutdown(self.settings.shutdown_timeout)
         if self.finite and self.stats.events_failed:
             log.error("%d events could not be delivered", self.stats.events_failed)
@@ -396,6 +391,16 @@ class Pipeline:
     @property
     def unacknowledged(self) -> int:
         return self.events_submitted - self.events_settled
+
+
+async def until_stopped(stop: asyncio.Event, done: Awaitable[Any] | None = None) -> None:
+    """Wait until ``stop`` is set or, for finite inputs, ``done`` (their end) comes first."""
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+    if done is not None:
+        waiters.append(asyncio.ensure_future(done))
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
 
 
 def run_stages(stages: list[FilterStage | ConditionalStage], events: list[Event]) -> list[Event]:

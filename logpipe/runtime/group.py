@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from logpipe.config.pipelines_yml import PipelinesSpec
 from logpipe.core.bus import PipelineBus
 from logpipe.core.metrics import PipelineStats
-from logpipe.core.pipeline import Pipeline
+from logpipe.core.pipeline import Pipeline, until_stopped
 from logpipe.core.services import Resources
 from logpipe.core.telemetry import Counter, Gauge, Histogram, MetricsRegistry
 
@@ -165,12 +165,7 @@ class PipelineGroup:
         """Run until stopped (or until every outside source is finite and done)."""
         stop = stop or asyncio.Event()
         await self.start()
-        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
-        if self.finite:
-            waiters.append(asyncio.ensure_future(self.inputs_done()))
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for w in waiters:
-            w.cancel()
+        await until_stopped(stop, self.inputs_done() if self.finite else None)
         clean = await self.shutdown(self.spec.settings.shutdown_timeout)
         if self.finite and self.stats.events_failed:
             log.error("%d events could not be delivered", self.stats.events_failed)

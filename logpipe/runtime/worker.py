@@ -204,12 +204,9 @@ class Worker:
         log.info("worker %d (pid %d): pipeline %s running", self.index, os.getpid(), self.spec.name)
         self.publish(force=True)
         tasks.append(asyncio.create_task(self._ready_loop(), name="ready-check"))
-        waiters = [asyncio.ensure_future(self._stop.wait())]
-        if self.pipeline.finite:
-            waiters.append(asyncio.ensure_future(self.pipeline.inputs_done()))
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for w in waiters:
-            w.cancel()
+        from logpipe.core.pipeline import until_stopped
+
+        await until_stopped(self._stop, self.pipeline.inputs_done() if self.pipeline.finite else None)
         self.state = "stopping"
         self.ready = False
         self.publish(force=True)
