@@ -3,7 +3,8 @@ ledger, child processes that are always reaped, and the closing table of counts.
 
 Services come from ``scripts/services.sh up`` (or LOGPIPE_TEST_ES /
 LOGPIPE_TEST_KAFKA); when one is not reachable the scenarios that need it are
-skipped with the reason. Each scenario records its ledger (sent, indexed,
+skipped with the reason, or fail when ``CI=true`` (a missing server in CI is an
+error, never a silent skip). Each scenario records its ledger (sent, indexed,
 dead-lettered, duplicates, lost) and peak RSS with ``record_ledger``; the table
 is printed at the end of the run and kept in pytest's cache under
 ``reliability/ledgers`` for the release notes.
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.integration.services import in_ci
 from tests.reliability.ledger import Balance, Ledger
 from tests.reliability.procs import Logpipe
 
@@ -38,11 +40,17 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+def _unavailable(message: str) -> None:
+    if in_ci():
+        pytest.fail(f"{message} (CI=true, so this is an error rather than a skip)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def es_url() -> str:
     url = urlparse(ES_URL)
     if not _reachable(url.hostname or "127.0.0.1", url.port or 9200):
-        pytest.skip(f"Elasticsearch is not reachable at {ES_URL} (scripts/services.sh up)")
+        _unavailable(f"Elasticsearch is not reachable at {ES_URL} (scripts/services.sh up)")
     return ES_URL
 
 
@@ -50,7 +58,7 @@ def es_url() -> str:
 def kafka_bootstrap() -> str:
     host, _, port = KAFKA.partition(":")
     if not _reachable(host, int(port or 9092)):
-        pytest.skip(f"Kafka is not reachable at {KAFKA} (scripts/services.sh up)")
+        _unavailable(f"Kafka is not reachable at {KAFKA} (scripts/services.sh up)")
     return KAFKA
 
 
