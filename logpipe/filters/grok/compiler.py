@@ -355,11 +355,30 @@ class _Translator:
         Unicode-scoped class and the rest of the members; RE2 (the gate) gets one
         class with ``\\p{L}``/``\\p{N}``, which matches the same characters.
         """
-        negated = text.startswith("[^", i)
-        if not negated:
+        if not text.startswith("[^", i):
             unicode_parts = _unicode_posix(text, i)
             if unicode_parts:
                 return self._unicode_class(text, i, unicode_parts)
+        return self._char_class_members(text, i, skip_unicode=False)
+
+    def _unicode_class(self, text: str, i: int, parts: list[str]) -> int:
+        """``[[:alnum:]_.-]`` -> ``(?:(?u:[^\\W_])|[_.-])`` for Python, one class for RE2."""
+        start = len(self.out)
+        end = self._char_class_members(text, i, skip_unicode=True)
+        # Class members are emitted as plain text (no engine-specific tokens).
+        rest = "".join(t for t in self.out[start:] if isinstance(t, str))
+        del self.out[start:]
+        py = "|".join(_UNICODE_PY[p] for p in parts)
+        re2 = "".join(_UNICODE_RE2[p] for p in parts)
+        if rest != "[]":
+            py += "|" + rest
+            re2 += rest[1:-1]
+        self.out.append((f"(?:{py})", f"[{re2}]"))
+        return end
+
+    def _char_class_members(self, text: str, i: int, *, skip_unicode: bool) -> int:
+        """Emit ``[members]`` (POSIX classes translated; with ``skip_unicode`` the Unicode
+        ones left out, for :meth:`_unicode_class`); returns the end index."""
         emit = self.out.append
         n = len(text)
         emit("[")
@@ -380,64 +399,17 @@ class _Translator:
                     k = text.find(":]", j + 2)
                     if k < 0:
                         raise self._error(text, "unterminated POSIX class")
-                    posix = _POSIX_CLASSES.get(text[j + 2:k])
-                    if posix is None:
-                        raise self._error(text, f"unknown POSIX class {text[j:k + 2]}")
-                    emit(posix)
+                    name = text[j + 2:k]
+                    if not (skip_unicode and name in _UNICODE_PY):
+                        posix = _POSIX_CLASSES.get(name)
+                        if posix is None:
+                            raise self._error(text, f"unknown POSIX class {text[j:k + 2]}")
+                        emit(posix)
                     j = k + 2
                     continue
                 emit("\\[")
             elif c == "&" and text.startswith("&&", j):
                 raise self._error(text, "character class intersection (&&) is not supported")
-            elif c == "]":
-                emit("]")
-                return j + 1
-            else:
-                emit(c)
-            j += 1
-        raise self._error(text, f"unterminated character class at position {i + 1}")
-
-    def _unicode_class(self, text: str, i: int, parts: list[str]) -> int:
-        """``[[:alnum:]_.-]`` -> ``(?:(?u:[^\\W_])|[_.-])`` for Python, one class for RE2."""
-        start = len(self.out)
-        end = self._char_class_members(text, i, skip_unicode=True)
-        # Class members are emitted as plain text (no engine-specific tokens).
-        rest = "".join(t for t in self.out[start:] if isinstance(t, str))
-        del self.out[start:]
-        py = "|".join(_UNICODE_PY[p] for p in parts)
-        re2 = "".join(_UNICODE_RE2[p] for p in parts)
-        if rest != "[]":
-            py += "|" + rest
-            re2 += rest[1:-1]
-        self.out.append((f"(?:{py})", f"[{re2}]"))
-        return end
-
-    def _char_class_members(self, text: str, i: int, *, skip_unicode: bool) -> int:
-        """Emit ``[members]`` without the Unicode POSIX classes; returns the end index."""
-        emit = self.out.append
-        n = len(text)
-        emit("[")
-        j = i + 1
-        if j < n and text[j] == "]":
-            emit("\\]")
-            j += 1
-        while j < n:
-            c = text[j]
-            if c == "\\":
-                j = self._escape(text, j, in_class=True)
-                continue
-            if c == "[" and text.startswith("[:", j):
-                k = text.find(":]", j + 2)
-                name = text[j + 2:k]
-                if not (skip_unicode and name in _UNICODE_PY):
-                    posix = _POSIX_CLASSES.get(name)
-                    if posix is None:
-                        raise self._error(text, f"unknown POSIX class {text[j:k + 2]}")
-                    emit(posix)
-                j = k + 2
-                continue
-            if c == "[":
-                emit("\\[")
             elif c == "]":
                 emit("]")
                 return j + 1
