@@ -9,23 +9,16 @@ worker runs what is running, never a half-edited file.
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 from logpipe.config import pipelines_yml
-from logpipe.runtime.reload import Generation, validation_env
+from logpipe.runtime.reload import ConfigStore, Generation, validation_env
 
 
-class PipelinesStore:
-    def __init__(self, source: str | Path, *, count: int, rundir: str | Path | None = None) -> None:
-        self.source = Path(source)
-        self.count = count
-        self._own_dir = rundir is None
-        self.rundir = Path(rundir) if rundir else Path(tempfile.mkdtemp(prefix="logpipe-"))
-        self.generation = 0
-        self.current: Generation | None = None
+class PipelinesStore(ConfigStore):
+    """A :class:`ConfigStore` whose source is a pipelines.yml: checked with every pipeline
+    it names, and frozen as copies of all of them."""
 
     def check(self, env: Mapping[str, str] | None = None) -> tuple[str, Any]:
         spec = pipelines_yml.load(self.source, env=env if env is not None
@@ -34,15 +27,7 @@ class PipelinesStore:
 
     def accept(self, text: str, spec: Any) -> Generation:
         self.generation += 1
-        path = pipelines_yml.freeze(spec, self.rundir / f"gen-{self.generation}")
+        path: Path = pipelines_yml.freeze(spec, self.rundir / f"gen-{self.generation}")
         gen = Generation(self.generation, path, spec)
         self.current = gen
         return gen
-
-    def load(self) -> Generation:
-        text, spec = self.check()
-        return self.accept(text, spec)
-
-    def cleanup(self) -> None:
-        if self._own_dir:
-            shutil.rmtree(self.rundir, ignore_errors=True)
