@@ -129,20 +129,14 @@ class DateFilter(Filter):
                     if len(cache) >= _CACHE_SIZE:
                         cache.clear()
                     cache[raw] = result
-                if result is None:
-                    if self._failure_tags:
-                        event.add_tag(*self._failure_tags)
-                    continue
-                event.set_path(self._target, result)
-                done.append(event)
-                continue
-            tz = self._static_zone if self._static_zone is not None else self._event_zone(event)
-            result = None
-            if tz is not None:
-                for value in (raw if isinstance(raw, list) else (raw,)):
-                    result = self.parse_value(value, tz, now)
-                    if result is not None:
-                        break
+            else:
+                tz = self._static_zone if self._static_zone is not None else self._event_zone(event)
+                result = None
+                if tz is not None:
+                    for value in (raw if isinstance(raw, list) else (raw,)):
+                        result = self.parse_value(value, tz, now)
+                        if result is not None:
+                            break
             if result is None:
                 if self._failure_tags:
                     event.add_tag(*self._failure_tags)
