@@ -9,13 +9,9 @@ the framework's share is largest.
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-from typing import Any
 
 from logpipe.bench.common import Options, Row, ScenarioResult, Target
-from logpipe.bench.graphmemory import _wall, measure
-from logpipe.bench.pool import write_pool
+from logpipe.bench.graphmemory import _wall, best_rounds
 
 SUBJECTS = ("reference", "logpipe")
 
@@ -33,18 +29,7 @@ def run(options: Options) -> ScenarioResult:
     result.extra["equivalence"] = {"documents": compared, "identical": identical}
     result.notes.append(f"reference and logpipe produced identical documents for {identical} of "
                         f"{compared} sample events")
-    best: dict[tuple[str, int], dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        pool = Path(tmp) / "pool.ndjson"
-        write_pool(pool, records)
-        for round_no in range(rounds):
-            order = SUBJECTS if round_no % 2 == 0 else tuple(reversed(SUBJECTS))
-            for processes in sorted({1, workers}):
-                for subject in order:
-                    got = measure(subject, pool, pool_size, processes, pipeline="simple")
-                    key = (subject, processes)
-                    if key not in best or got["cpu_rate"] > best[key]["cpu_rate"]:
-                        best[key] = got
+    best = best_rounds(SUBJECTS, records, pool_size, workers, rounds, pipeline="simple")
     ref1, lp1 = best[("reference", 1)], best[("logpipe", 1)]
     refn, lpn = best[("reference", workers)], best[("logpipe", workers)]
     unit = "events/CPU-s"
