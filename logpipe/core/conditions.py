@@ -65,6 +65,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from logpipe.core.event import METADATA, Event
+from logpipe.core.event import reader as field_reader
 from logpipe.core.fieldref import Path
 from logpipe.core.fieldref import parse as parse_ref
 from logpipe.errors import ConditionError, ConfigError
@@ -545,23 +546,10 @@ def _key_of(path: Path) -> str | None:
 
 
 def _path_reader(path: Path) -> Callable[[Event], Any]:
-    """The quickest reader for a nested path: ``[a][b]`` and ``[@metadata][x]`` (most
-    conditions) read with two ``dict.get``; anything else goes through ``get_path``.
+    """The quickest reader for a path (:func:`logpipe.core.event.reader`): ``[a][b]``,
+    ``[a][b][c]`` and ``[@metadata][x]`` (most conditions) read with inline ``dict.get``.
     Every reader answers exactly what ``Event.get_path`` answers."""
-    if path[0] == METADATA:
-        if len(path) == 2:
-            meta_key = path[1]
-            return lambda e: e.metadata.get(meta_key)
-    elif len(path) == 2:
-        outer, inner = path
-
-        def two(e: Event) -> Any:
-            node = e.data.get(outer)
-            if type(node) is dict:
-                return node.get(inner)
-            return None if node is None else _get_path(e, path)   # a list index, a scalar
-        return two
-    return lambda e: _get_path(e, path)
+    return field_reader(path)
 
 
 def _getter(operand: _Operand) -> Callable[[Event], Any]:

@@ -137,3 +137,23 @@ def test_serializing_non_text_keys_and_odd_values_still_works() -> None:
     assert lines == [dumps(plain.data), dumps(odd.data)]
     with pytest.raises(TypeError):
         dumps({"big": 1 << 70})
+
+
+READER_FIELDS = [*FIELDS, "[a][b][c][d]", "[a][list][1]", "[a][list][1][x]", "[a][none][x][y]",
+                 "[ordered][inner][x]", "[tags][0][x]", "[scalar][x][y]", "[@metadata]",
+                 "[@metadata][nested][deep][x]", "[a][b][missing]"]
+
+
+@pytest.mark.parametrize("ref", READER_FIELDS)
+def test_field_readers_answer_what_get_path_gives(ref: str) -> None:
+    """event.reader has inline walks for one, two and three keys and [@metadata][x]; lists,
+    scalars, nulls and dict subclasses on the way must give get_path's answer."""
+    from logpipe.core.event import reader
+
+    read = reader(parse(ref))
+    shapes = ((dict(DATA), dict(META)), ({}, {}),
+              ({"a": None, "tags": "t", "scalar": [1], "ordered": {"inner": [1]}}, {"k": False}),
+              ({"a": {"b": [0, 1], "list": "s", "none": {"x": {"y": 3}}}}, {"nested": {"deep": {"x": 4}}}))
+    for data, meta in shapes:
+        e = Event(data, meta)
+        assert read(e) == e.get_path(parse(ref))
