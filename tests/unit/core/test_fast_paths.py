@@ -157,3 +157,61 @@ def test_field_readers_answer_what_get_path_gives(ref: str) -> None:
     for data, meta in shapes:
         e = Event(data, meta)
         assert read(e) == e.get_path(parse(ref))
+
+
+def _render_by_get_path(template: str, event: Event) -> str:
+    """What a template gives, spelled out with get_path (the shortcuts' yardstick)."""
+    import re as _re
+
+    from logpipe.core.sprintf import _stringify
+
+    def one(m: _re.Match[str]) -> str:
+        body = m.group(1)
+        if body.startswith("+"):
+            return m.group(0)   # formats are left to the time tests
+        value = event.get_path(parse(body))
+        return m.group(0) if value is None else _stringify(value)
+    return _re.sub(r"%\{([^}]+)\}", one, template)
+
+
+@pytest.mark.parametrize("template", [
+    "%{message}", "%{[a][b][c]}", "%{[a][b]}", "%{[a][list]}", "%{[a][none]}", "%{[a][false]}",
+    "%{[a][list][1][x]}", "%{[missing]}", "%{[@metadata][k]}", "%{[@metadata][nested]}",
+    "x %{message} y", "%{[tags][0]}-%{[scalar]}-%{[missing][x]}", "%{[ordered]}", "no fields",
+])
+def test_templates_render_what_get_path_reads(template: str) -> None:
+    """Single-reference templates return the reference's function itself; others join
+    parts; both must render exactly what reading with get_path gives."""
+    from logpipe.core.sprintf import compile_template
+
+    for data, meta in ((dict(DATA), dict(META)), ({}, {}), ({"a": {"b": [1, 2]}, "scalar": 1.5}, {"k": True})):
+        e = Event(data, meta)
+        assert compile_template(template)(e) == _render_by_get_path(template, e)
+
+
+ADD_SHAPES: list[dict[str, Any]] = [
+    {}, {"a": None}, {"a": 5}, {"a": "s"}, {"a": [1, {"b": 2}]}, {"a": {}}, {"a": {"b": None}},
+    {"a": {"b": 1}}, {"a": {"b": [1]}}, {"a": {"b": {"c": 1}}}, {"a": OrderedDict(b=1)},
+    {"a": {"b": "x", "c": {"d": None}}},
+]
+
+
+@pytest.mark.parametrize("ref", ["[a]", "[a][b]", "[a][b][c]", "[a][0]", "[a][1][b]", "[a][b][0]",
+                                 "[@metadata][k]", "[@metadata][nested][deep]", "[@metadata][n][m]"])
+def test_field_adder_adds_as_add_value_does(ref: str) -> None:
+    """add_field on a fixed path walks it once; every shape on the way (nulls, scalars,
+    lists, dict subclasses, existing values and lists) must end as _add_value leaves it."""
+    import copy
+
+    from logpipe.filters.common import _add_value, field_adder
+
+    add = field_adder(parse(ref))
+    for data in ADD_SHAPES:
+        for value in ("v", ["l"], {"o": 1}):
+            ours = Event({"@timestamp": "t", **copy.deepcopy(data)}, copy.deepcopy(META))
+            theirs = Event({"@timestamp": "t", **copy.deepcopy(data)}, copy.deepcopy(META))
+            add(ours, value)
+            add(ours, value)
+            _add_value(theirs, parse(ref), value)
+            _add_value(theirs, parse(ref), value)
+            assert ours == theirs, (ref, data, value)
