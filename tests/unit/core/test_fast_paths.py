@@ -215,3 +215,34 @@ def test_field_adder_adds_as_add_value_does(ref: str) -> None:
             _add_value(theirs, parse(ref), value)
             _add_value(theirs, parse(ref), value)
             assert ours == theirs, (ref, data, value)
+
+
+@pytest.mark.parametrize("pattern", [r"\{", r"^\s*\{", r"a(b)+c?", r"(?:ab)*c", r"(?i:a)b", r"foo\.bar",
+                                     r"(?i)x\{", r"[ab]c", r"x|\{", r"(a|\{)+", r"a{0}\{", r"^B"])
+@pytest.mark.parametrize("value", ["{", "  {", "abc", "ac", "c", "Ab", "aB", "foo.bar", "fooxbar", "X{",
+                                   "x{", "bc", "", "a", "B", "q\nB", 3])
+def test_regex_conditions_skipping_values_without_a_needed_character(pattern: str, value: Any) -> None:
+    """A literal every match needs is looked for before the regex runs; the answer must
+    be what a MULTILINE search gives, for patterns with and without such a character."""
+    import re
+
+    found = isinstance(value, str) and re.compile(pattern, re.MULTILINE).search(value) is not None
+    e = Event({"f": value, "n": {"f": value}})
+    for ref in ("[f]", "[n][f]"):
+        assert compile_condition(f"{ref} =~ /{pattern}/")(e) is found
+        assert compile_condition(f"{ref} !~ /{pattern}/")(e) is (not found)
+
+
+@pytest.mark.parametrize("ref", READER_FIELDS)
+def test_bare_fields_of_every_depth_answer_what_get_path_gives(ref: str) -> None:
+    """``[a][b][c]`` has its own closures too (the sample stage's guard)."""
+    shapes = ((dict(DATA), dict(META)), ({}, {}),
+              ({"a": None, "tags": "t", "scalar": [1], "ordered": {"inner": [1]}}, {"k": False}),
+              ({"a": {"b": [0, 1], "list": "s", "none": {"x": {"y": 3}}}}, {"nested": {"deep": {"x": 4}}}),
+              ({"a": {"b": {"c": False, "d": None}, "list": [[1], {"x": False}]}}, {}))
+    for data, meta in shapes:
+        e = Event(data, meta)
+        value = e.get_path(parse(ref))
+        truth = value is not None and value is not False
+        assert compile_condition(ref)(e) is truth
+        assert compile_condition(f"!{ref}")(e) is (not truth)
