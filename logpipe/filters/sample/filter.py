@@ -105,6 +105,10 @@ class SampleFilter(Filter):
         #: Sampling off: no event is ever dropped or weighed more than 1 (module docstring).
         self._off = config.rate == 1
         self._stamp = _stamper(self._rate, self._weight)
+        if self._off:
+            self.log.info("rate 1: sampling is off; every event is kept with rate and weight 1, "
+                          "keep_if, keep_tags and key are not evaluated, and %s counts the "
+                          "events under key %s", "logpipe_sample_events_total", UNSAMPLED)
         self._sampler = Sampler(config.rate, target_per_second=config.target_per_second,
                                 window_seconds=config.window_seconds, max_keys=config.max_keys,
                                 seed=config.seed)
