@@ -65,6 +65,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from logpipe.core.event import METADATA, Event
+from logpipe.core.event import reader as field_reader
 from logpipe.core.fieldref import Path
 from logpipe.core.fieldref import parse as parse_ref
 from logpipe.errors import ConditionError, ConfigError
@@ -545,23 +546,10 @@ def _key_of(path: Path) -> str | None:
 
 
 def _path_reader(path: Path) -> Callable[[Event], Any]:
-    """The quickest reader for a nested path: ``[a][b]`` and ``[@metadata][x]`` (most
-    conditions) read with two ``dict.get``; anything else goes through ``get_path``.
+    """The quickest reader for a path (:func:`logpipe.core.event.reader`): ``[a][b]``,
+    ``[a][b][c]`` and ``[@metadata][x]`` (most conditions) read with inline ``dict.get``.
     Every reader answers exactly what ``Event.get_path`` answers."""
-    if path[0] == METADATA:
-        if len(path) == 2:
-            meta_key = path[1]
-            return lambda e: e.metadata.get(meta_key)
-    elif len(path) == 2:
-        outer, inner = path
-
-        def two(e: Event) -> Any:
-            node = e.data.get(outer)
-            if type(node) is dict:
-                return node.get(inner)
-            return None if node is None else _get_path(e, path)   # a list index, a scalar
-        return two
-    return lambda e: _get_path(e, path)
+    return field_reader(path)
 
 
 def _getter(operand: _Operand) -> Callable[[Event], Any]:
@@ -666,6 +654,38 @@ def _truthy(operand: _Operand, *, negate: bool = False) -> Condition:
                 v = None if node is None else _get_path(e, path)
             return v is not None and v is not False
         return truthy_two
+    if len(path) == 3 and path[0] != METADATA:
+        first, second, third = path
+
+        def value_three(e: Event) -> Any:   # what get_path gives, inline for dicts
+            node = e.data.get(first)
+            if type(node) is dict:
+                node = node.get(second)
+                if type(node) is dict:
+                    return node.get(third)
+            return None if node is None else _get_path(e, path)
+        if negate:
+            def falsy_three(e: Event) -> bool:
+                node = e.data.get(first)
+                if type(node) is dict:
+                    node = node.get(second)
+                    if type(node) is dict:
+                        v = node.get(third)
+                        return v is None or v is False
+                v = value_three(e) if node is not None else None
+                return v is None or v is False
+            return falsy_three
+
+        def truthy_three(e: Event) -> bool:   # [http][response][status_code]
+            node = e.data.get(first)
+            if type(node) is dict:
+                node = node.get(second)
+                if type(node) is dict:
+                    v = node.get(third)
+                    return v is not None and v is not False
+            v = value_three(e) if node is not None else None
+            return v is not None and v is not False
+        return truthy_three
     read = _path_reader(path)
     if negate:
         return lambda e: not _is_true(read(e))
@@ -789,8 +809,43 @@ def _starts_at_line_start(pattern: re.Pattern[str]) -> bool:
     return pattern.pattern.startswith("^") and "|" not in pattern.pattern
 
 
+def _required_char(pattern: re.Pattern[str]) -> str | None:
+    """A character every match of ``pattern`` contains, if one is plain to see: a
+    literal of the top-level sequence, or of a group or a repetition (at least once) in
+    it. Alternatives, optional parts and case-insensitive ones are not looked into.
+
+    ``"{" not in v`` is one C scan; it spares the regular expression call on the many
+    values that cannot match (a ``{`` that JSON text needs, on access lines). Any doubt
+    (another Python's parser, an unknown shape) answers None: no shortcut.
+    """
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        from re import _parser as sre_parse   # type: ignore[attr-defined]
+        from re._constants import LITERAL, MAX_REPEAT, MIN_REPEAT, SUBPATTERN
+
+        found: list[str] = []
+
+        def walk(items: Any) -> None:
+            for op, av in items:
+                if op is LITERAL:
+                    found.append(chr(av))
+                elif op is SUBPATTERN and not av[1] & re.IGNORECASE:
+                    walk(av[3])
+                elif (op is MAX_REPEAT or op is MIN_REPEAT) and av[0] >= 1:
+                    walk(av[2])
+        walk(sre_parse.parse(pattern.pattern, pattern.flags))
+    except Exception:
+        return None
+    if not found:
+        return None
+    rare = [c for c in found if not (c.isalnum() or c.isspace())]
+    return (rare or found)[0]
+
+
 def _match(operand: _Operand, pattern: re.Pattern[str], *, negate: bool) -> Condition:
     search = pattern.search
+    needed = _required_char(pattern)
     if not operand.is_field:
         v = operand.value
         return _const((isinstance(v, str) and search(v) is not None) != negate)
@@ -806,11 +861,17 @@ def _match(operand: _Operand, pattern: re.Pattern[str], *, negate: bool) -> Cond
 
         def match_anchored(e: Event) -> bool:
             v = e.data.get(key) if key is not None else read(e)
-            if type(v) is not str:
+            if type(v) is not str or (needed is not None and needed not in v):
                 return negate
             found = match_at_start(v) if "\n" not in v else search(v)
             return (found is not None) != negate
         return match_anchored
+
+    if needed is not None:
+        def match_needing(e: Event) -> bool:
+            v = e.data.get(key) if key is not None else read(e)
+            return (type(v) is str and needed in v and search(v) is not None) != negate
+        return match_needing
 
     def match(e: Event) -> bool:
         v = e.data.get(key) if key is not None else read(e)

@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 import orjson
 
-from logpipe.core.fieldref import parse
+from logpipe.core.event import reader
+from logpipe.core.fieldref import Path, parse
 
 _TOKEN = re.compile(r"%\{([^}]+)\}")
 _JODA = [("YYYY", "%Y"), ("yyyy", "%Y"), ("YY", "%y"), ("yy", "%y"), ("MMM", "%b"),
@@ -47,38 +48,56 @@ def _stringify(value: Any) -> str:
     return str(value)
 
 
+Render = Callable[[Any], str]
+
+
+def _field_part(path: Path, literal: str) -> Render:
+    read = reader(path)
+
+    def field(event: Any) -> str:
+        value = read(event)
+        if value is None:
+            return literal
+        return value if type(value) is str else _stringify(value)
+    return field
+
+
+def _time_part(fmt: str) -> Render:
+    return lambda event: event.timestamp.strftime(fmt)
+
+
 @lru_cache(maxsize=1024)
 def compile_template(template: str) -> Callable[[Any], str]:
-    """Compile a template; the result takes an Event and returns the text."""
-    parts: list[str | tuple[str, Any]] = []
+    """Compile a template; the result takes an Event and returns the text.
+
+    Each ``%{...}`` becomes a small function (fields read through
+    :func:`logpipe.core.event.reader`); a template that is a single reference (the
+    usual ``%{[url][path]}``) is that function itself, with no joining.
+    """
+    parts: list[str | Render] = []
     pos = 0
     for m in _TOKEN.finditer(template):
         if m.start() > pos:
             parts.append(template[pos:m.start()])
         body = m.group(1)
         if body.startswith("+"):
-            parts.append(("ts", _joda_to_strftime(body[1:])))
+            parts.append(_time_part(_joda_to_strftime(body[1:])))
         else:
-            parts.append(("field", (parse(body), m.group(0))))
+            parts.append(_field_part(parse(body), m.group(0)))
         pos = m.end()
     if pos < len(template):
         parts.append(template[pos:])
-    if not any(isinstance(p, tuple) for p in parts):
+    if not any(callable(p) for p in parts):
         const = template
         return lambda _event: const
+    if len(parts) == 1:
+        only = parts[0]
+        assert callable(only)
+        return only
+    pieces = tuple(parts)
 
     def render(event: Any) -> str:
-        out = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-            elif part[0] == "ts":
-                out.append(event.timestamp.strftime(part[1]))
-            else:
-                path, literal = part[1]
-                value = event.get_path(path, None)
-                out.append(literal if value is None else _stringify(value))
-        return "".join(out)
+        return "".join([p if type(p) is str else p(event) for p in pieces])  # type: ignore[operator]
 
     return render
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Callable, ClassVar, Iterable
 
 from pydantic import BeforeValidator, Field
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
@@ -112,31 +112,34 @@ def _static(items: Iterable[str]) -> bool:
 class CommonActions:
     """The common options of one filter, compiled once."""
 
-    __slots__ = ("_add_field", "_remove_field", "_add_tag", "_remove_tag",
+    __slots__ = ("_adders", "_remove_field", "_add_tag", "_remove_tag",
                  "_static_add_tags", "_static_remove_tags", "active")
 
     def __init__(self, config: CommonOptions) -> None:
-        self._add_field = [(path_of(name), [value_of(v) for v in (
-            value if isinstance(value, list) else [value])])
-            for name, value in config.add_field.items()]
+        #: One function per ``add_field`` entry, in order.
+        self._adders = [_adder(name, value) for name, value in config.add_field.items()]
         self._remove_field = [path_of(name) for name in config.remove_field]
         self._static_add_tags = tuple(config.add_tag) if _static(config.add_tag) else None
         self._static_remove_tags = tuple(config.remove_tag) if _static(config.remove_tag) else None
         self._add_tag = [text_of(t) for t in config.add_tag]
         self._remove_tag = [text_of(t) for t in config.remove_tag]
         #: False when no common option is set, so filters can skip the call.
-        self.active = bool(self._add_field or self._remove_field or self._add_tag
+        self.active = bool(self._adders or self._remove_field or self._add_tag
                            or self._remove_tag)
 
     def apply(self, events: list[Event]) -> None:
         if not self.active or not events:
             return
-        if self._add_field:
-            for event in events:
-                for path_fn, values in self._add_field:
-                    path = path_fn(event)
-                    for value_fn in values:
-                        _add_value(event, path, value_fn(event))
+        if self._adders:
+            adders = self._adders
+            if len(adders) == 1:
+                (add,) = adders
+                for event in events:
+                    add(event)
+            else:
+                for event in events:
+                    for add in adders:
+                        add(event)
         if self._remove_field:
             for event in events:
                 for path_fn in self._remove_field:
@@ -151,6 +154,78 @@ class CommonActions:
             for event in events:
                 event.remove_tag(*(tags if tags is not None else
                                    [render(event) for render in self._remove_tag]))
+
+
+def _adder(name: str, value: Any) -> Callable[[Event], None]:
+    """One ``add_field`` entry as a function of the event: what rendering the path, then
+    each value, and :func:`_add_value` for each would do, with the usual shapes (a fixed
+    path, constant text) taking no calls for what they do not need."""
+    items = value if isinstance(value, list) else [value]
+    if is_template(name):
+        path_fn = path_of(name)
+        value_fns = [value_of(v) for v in items]
+
+        def add_rendered(event: Event) -> None:
+            path = path_fn(event)
+            for value_fn in value_fns:
+                _add_value(event, path, value_fn(event))
+        return add_rendered
+    put = field_adder(parse(name))
+    if len(items) == 1:
+        item = items[0]
+        if isinstance(item, (str, int, float, bool)) and not (isinstance(item, str) and is_template(item)):
+            constant = item   # immutable: every event may share it
+
+            def add_constant(event: Event) -> None:
+                put(event, constant)
+            return add_constant
+        value_fn = value_of(item)
+
+        def add_one(event: Event) -> None:
+            put(event, value_fn(event))
+        return add_one
+    value_fns = [value_of(v) for v in items]
+
+    def add_each(event: Event) -> None:
+        for value_fn in value_fns:
+            put(event, value_fn(event))
+    return add_each
+
+
+def field_adder(path: Path) -> Callable[[Event, Any], None]:
+    """``_add_value(event, path, value)`` for a fixed path, walking it once.
+
+    Parents that are dicts are followed and missing (or null) ones made, as
+    ``set_path`` would make them; anything else on the way (a list, a scalar, a dict
+    subclass) takes :func:`_add_value`. That can only happen before anything was made,
+    so the fallback starts from the same event.
+    """
+    if path[0] == METADATA:
+        if len(path) == 1:
+            return lambda event, value: _add_value(event, path, value)
+        in_meta, keys = True, path[1:]
+    else:
+        in_meta, keys = False, path
+    parents, leaf = keys[:-1], keys[-1]
+
+    def add(event: Event, value: Any) -> None:
+        node = event.metadata if in_meta else event.data
+        for key in parents:
+            child = node.get(key)
+            if type(child) is not dict:
+                if child is not None:
+                    _add_value(event, path, value)
+                    return
+                child = node[key] = {}
+            node = child
+        current = node.get(leaf, _MISSING)
+        if current is _MISSING:
+            node[leaf] = value
+        elif isinstance(current, list):
+            current.append(value)
+        else:
+            node[leaf] = [current, value]
+    return add
 
 
 def _add_value(event: Event, path: Path, value: Any) -> None:

@@ -27,7 +27,8 @@ import orjson
 import regex
 from pydantic import Field, field_validator
 
-from logpipe.core.event import Event
+from logpipe.core.event import Event, reader
+from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
@@ -261,10 +262,13 @@ def _check_groups(pattern: regex.Pattern[str], replacement: str) -> None:
 class _Gsub:
     """One substitution; pattern and replacement may be templates."""
 
-    __slots__ = ("path", "pattern", "pattern_of", "replacement", "replacement_of")
+    __slots__ = ("path", "fixed", "read", "pattern", "pattern_of", "replacement", "replacement_of")
 
     def __init__(self, field: str, pattern: str, replacement: str) -> None:
         self.path = path_of(field)
+        #: The field's path when it is no template, read without get_path's generality.
+        self.fixed = None if is_template(field) else parse(field)
+        self.read = None if self.fixed is None else reader(self.fixed)
         dynamic = is_template(pattern)
         self.pattern = None if dynamic else _compile_pattern(pattern)
         self.pattern_of = compile_template(pattern) if dynamic else None
@@ -274,8 +278,12 @@ class _Gsub:
             _check_groups(self.pattern, self.replacement)
 
     def apply(self, event: Event) -> None:
-        path = self.path(event)
-        value = event.get_path(path)
+        path = self.fixed
+        if path is not None:
+            value = self.read(event)  # type: ignore[misc]
+        else:
+            path = self.path(event)
+            value = event.get_path(path)
         if not isinstance(value, (str, list)):
             return
         pattern = self.pattern or _event_pattern(self.pattern_of(event))  # type: ignore[misc]
@@ -283,7 +291,9 @@ class _Gsub:
         if repl is None:
             repl = _python_replacement(self.replacement_of(event))
         if isinstance(value, str):
-            event.set_path(path, pattern.sub(repl, value))
+            changed = pattern.sub(repl, value)
+            if changed != value:   # nothing replaced: the field already holds this text
+                event.set_path(path, changed)
         else:
             event.set_path(path, [pattern.sub(repl, v) if isinstance(v, str) else v
                                   for v in value])
@@ -340,7 +350,9 @@ class MutateFilter(Filter):
                                              for k, v in c.update.items()], only_existing=True)))
         if c.replace:
             ops.append(("replace", self._set([(path_of(k), value_of(v))
-                                              for k, v in c.replace.items()], only_existing=False)))
+                                              for k, v in c.replace.items()], only_existing=False,
+                                             fixed=[None if is_template(k) else parse(k)
+                                                    for k in c.replace])))
         if c.convert:
             ops.append(("convert", self._convert([(path_of(k), _CONVERTERS[t])
                                                   for k, t in c.convert.items()])))
@@ -390,7 +402,17 @@ class MutateFilter(Filter):
         return op
 
     @staticmethod
-    def _set(items: list[tuple[PathOf, ValueOf]], *, only_existing: bool) -> Op:
+    def _set(items: list[tuple[PathOf, ValueOf]], *, only_existing: bool,
+             fixed: list[Path | None] | None = None) -> Op:
+        if not only_existing and fixed is not None and len(items) == 1 and fixed[0] is not None:
+            # ``replace`` of one named field (``%{[url][path]}`` into ``[http][route]``).
+            path, (_, value_fn) = fixed[0], items[0]
+            set_path = Event.set_path
+
+            def replace_one(event: Event) -> None:
+                set_path(event, path, value_fn(event))
+            return replace_one
+
         def op(event: Event) -> None:
             for path_fn, value_fn in items:
                 path = path_fn(event)
@@ -415,6 +437,9 @@ class MutateFilter(Filter):
 
     @staticmethod
     def _each(subs: list[_Gsub]) -> Op:
+        if len(subs) == 1:
+            return subs[0].apply
+
         def op(event: Event) -> None:
             for sub in subs:
                 sub.apply(event)

@@ -5,6 +5,14 @@ grouped by ``key`` and decided by :class:`~logpipe.filters.sample.decide.Sampler
 a kept one records its rate and weight so that counts can be rebuilt in
 Elasticsearch (sum of ``event.sampling.weight``). The engine acknowledges the
 dropped events with their batch, as for ``drop``.
+
+With ``rate: 1`` sampling is off (also in dynamic mode, whose rates never exceed
+``rate``): every event would be kept with rate 1 and weight 1 whatever the keep
+conditions, the key or the request id say, so none of them is evaluated. The
+events are stamped and counted once per batch under the key ``_unsampled``,
+decision ``kept``: the metric still counts every event the filter saw, and the
+"sampled out" share stays 0, but it no longer splits them by key or tells
+``kept_always`` apart, as no decision was taken.
 """
 from __future__ import annotations
 
@@ -14,8 +22,8 @@ from collections import Counter as Tally
 from typing import Any, Callable
 
 from logpipe.core.conditions import Condition, compile_condition
-from logpipe.core.event import Event
-from logpipe.core.fieldref import parse
+from logpipe.core.event import METADATA, Event, reader
+from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template
 from logpipe.errors import ConditionError, ConfigError
@@ -24,7 +32,39 @@ from logpipe.filters.sample.decide import Sampler
 from logpipe.filters.sample.metrics import SampleMetrics
 
 ALWAYS = "_always"
+#: The metric key of every event when sampling is off (``rate: 1``): no key was computed.
+UNSAMPLED = "_unsampled"
 _UNRESOLVED = re.compile(r"%\{[^}]*\}")
+
+
+def _stamper(rate_path: Path, weight_path: Path) -> Callable[[Event], None]:
+    """Writes rate 1 and weight 1 into an event, as two ``set_path`` calls would.
+
+    The two fields usually share their parent (``[event][sampling]``): it is found or
+    made once, and both values are stored in it. Anything but a dict or nothing on the
+    way (a list, a scalar, which ``set_path`` knows how to handle) takes ``set_path``.
+    """
+    parent, rate_key, weight_key = rate_path[:-1], rate_path[-1], weight_path[-1]
+    if not parent or parent != weight_path[:-1] or parent[0] == METADATA:
+        def stamp_each(event: Event) -> None:
+            event.set_path(rate_path, 1)
+            event.set_path(weight_path, 1)
+        return stamp_each
+
+    def stamp(event: Event) -> None:
+        node = event.data
+        for key in parent:
+            child = node.get(key)
+            if type(child) is not dict:
+                if child is not None:
+                    event.set_path(rate_path, 1)
+                    event.set_path(weight_path, 1)
+                    return
+                child = node[key] = {}
+            node = child
+        node[rate_key] = 1
+        node[weight_key] = 1
+    return stamp
 
 
 def _key_template(template: str) -> Callable[[Any], str]:
@@ -47,18 +87,28 @@ class SampleFilter(Filter):
 
     def __init__(self, config: SampleConfig, *, id: str, context: PluginContext | None = None) -> None:
         super().__init__(config, id=id, context=context)
-        keeps: list[Condition] = []
         for i, text in enumerate(config.keep_if):
             try:
-                keeps.append(compile_condition(text))
+                compile_condition(text)
             except ConditionError as exc:
                 raise ConfigError(f"sample: keep_if[{i}]: {exc}", path=f"keep_if.{i}") from None
-        self._keeps = tuple(keeps)
+        # One condition for the list (each checked above, so errors name their entry):
+        # a single call per event instead of a generator over the list.
+        self._keep: Condition | None = (
+            compile_condition(" or ".join(f"({text})" for text in config.keep_if))
+            if config.keep_if else None)
         self._keep_tags = frozenset(config.keep_tags)
         self._key: Callable[[Any], str] = _key_template(config.key)
-        self._ids = tuple(parse(f) for f in config.id_fields)
+        self._ids = tuple(reader(parse(f)) for f in config.id_fields)
         self._rate = parse(config.rate_field)
         self._weight = parse(config.weight_field)
+        #: Sampling off: no event is ever dropped or weighed more than 1 (module docstring).
+        self._off = config.rate == 1
+        self._stamp = _stamper(self._rate, self._weight)
+        if self._off:
+            self.log.info("rate 1: sampling is off; every event is kept with rate and weight 1, "
+                          "keep_if, keep_tags and key are not evaluated, and %s counts the "
+                          "events under key %s", "logpipe_sample_events_total", UNSAMPLED)
         self._sampler = Sampler(config.rate, target_per_second=config.target_per_second,
                                 window_seconds=config.window_seconds, max_keys=config.max_keys,
                                 seed=config.seed)
@@ -71,16 +121,19 @@ class SampleFilter(Filter):
                 return True
             if isinstance(tags, str) and tags in self._keep_tags:
                 return True
-        return any(cond(event) for cond in self._keeps)
+        keep = self._keep
+        return keep is not None and keep(event)
 
     def _identifier(self, event: Event) -> str | None:
-        for path in self._ids:
-            value = event.get_path(path)
+        for read in self._ids:
+            value = read(event)
             if value is not None and value != "":
                 return str(value)
         return None
 
     def process(self, events: list[Event]) -> list[Event]:
+        if self._off:
+            return self._unsampled(events)
         sampler = self._sampler
         sampler.tick(time.monotonic())
         kept: list[Event] = []
@@ -105,3 +158,13 @@ class SampleFilter(Filter):
         for (key, decision), n in tally.items():
             self._metrics.add(key, decision, n)
         return kept
+
+    def _unsampled(self, events: list[Event]) -> list[Event]:
+        """Sampling off: what the decision would give every event (kept, rate 1, weight 1),
+        without taking it."""
+        stamp = self._stamp
+        for event in events:
+            stamp(event)
+        if events:
+            self._metrics.add(UNSAMPLED, "kept", len(events))
+        return events

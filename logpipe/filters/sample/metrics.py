@@ -2,7 +2,8 @@
 metrics: kept and dropped events per pipeline, plugin and key.
 
 ``logpipe_sample_events_total{pipeline, plugin, key, decision}`` where decision is
-``kept`` (sampled in), ``kept_always`` (a keep condition held) or ``dropped``.
+``kept`` (sampled in), ``kept_always`` (a keep condition held) or ``dropped``. With
+sampling off (``rate: 1``) every event counts as key ``_unsampled``, decision ``kept``.
 """
 from __future__ import annotations
 

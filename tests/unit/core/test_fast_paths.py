@@ -137,3 +137,112 @@ def test_serializing_non_text_keys_and_odd_values_still_works() -> None:
     assert lines == [dumps(plain.data), dumps(odd.data)]
     with pytest.raises(TypeError):
         dumps({"big": 1 << 70})
+
+
+READER_FIELDS = [*FIELDS, "[a][b][c][d]", "[a][list][1]", "[a][list][1][x]", "[a][none][x][y]",
+                 "[ordered][inner][x]", "[tags][0][x]", "[scalar][x][y]", "[@metadata]",
+                 "[@metadata][nested][deep][x]", "[a][b][missing]"]
+
+
+@pytest.mark.parametrize("ref", READER_FIELDS)
+def test_field_readers_answer_what_get_path_gives(ref: str) -> None:
+    """event.reader has inline walks for one, two and three keys and [@metadata][x]; lists,
+    scalars, nulls and dict subclasses on the way must give get_path's answer."""
+    from logpipe.core.event import reader
+
+    read = reader(parse(ref))
+    shapes = ((dict(DATA), dict(META)), ({}, {}),
+              ({"a": None, "tags": "t", "scalar": [1], "ordered": {"inner": [1]}}, {"k": False}),
+              ({"a": {"b": [0, 1], "list": "s", "none": {"x": {"y": 3}}}}, {"nested": {"deep": {"x": 4}}}))
+    for data, meta in shapes:
+        e = Event(data, meta)
+        assert read(e) == e.get_path(parse(ref))
+
+
+def _render_by_get_path(template: str, event: Event) -> str:
+    """What a template gives, spelled out with get_path (the shortcuts' yardstick)."""
+    import re as _re
+
+    from logpipe.core.sprintf import _stringify
+
+    def one(m: _re.Match[str]) -> str:
+        body = m.group(1)
+        if body.startswith("+"):
+            return m.group(0)   # formats are left to the time tests
+        value = event.get_path(parse(body))
+        return m.group(0) if value is None else _stringify(value)
+    return _re.sub(r"%\{([^}]+)\}", one, template)
+
+
+@pytest.mark.parametrize("template", [
+    "%{message}", "%{[a][b][c]}", "%{[a][b]}", "%{[a][list]}", "%{[a][none]}", "%{[a][false]}",
+    "%{[a][list][1][x]}", "%{[missing]}", "%{[@metadata][k]}", "%{[@metadata][nested]}",
+    "x %{message} y", "%{[tags][0]}-%{[scalar]}-%{[missing][x]}", "%{[ordered]}", "no fields",
+])
+def test_templates_render_what_get_path_reads(template: str) -> None:
+    """Single-reference templates return the reference's function itself; others join
+    parts; both must render exactly what reading with get_path gives."""
+    from logpipe.core.sprintf import compile_template
+
+    for data, meta in ((dict(DATA), dict(META)), ({}, {}), ({"a": {"b": [1, 2]}, "scalar": 1.5}, {"k": True})):
+        e = Event(data, meta)
+        assert compile_template(template)(e) == _render_by_get_path(template, e)
+
+
+ADD_SHAPES: list[dict[str, Any]] = [
+    {}, {"a": None}, {"a": 5}, {"a": "s"}, {"a": [1, {"b": 2}]}, {"a": {}}, {"a": {"b": None}},
+    {"a": {"b": 1}}, {"a": {"b": [1]}}, {"a": {"b": {"c": 1}}}, {"a": OrderedDict(b=1)},
+    {"a": {"b": "x", "c": {"d": None}}},
+]
+
+
+@pytest.mark.parametrize("ref", ["[a]", "[a][b]", "[a][b][c]", "[a][0]", "[a][1][b]", "[a][b][0]",
+                                 "[@metadata][k]", "[@metadata][nested][deep]", "[@metadata][n][m]"])
+def test_field_adder_adds_as_add_value_does(ref: str) -> None:
+    """add_field on a fixed path walks it once; every shape on the way (nulls, scalars,
+    lists, dict subclasses, existing values and lists) must end as _add_value leaves it."""
+    import copy
+
+    from logpipe.filters.common import _add_value, field_adder
+
+    add = field_adder(parse(ref))
+    for data in ADD_SHAPES:
+        for value in ("v", ["l"], {"o": 1}):
+            ours = Event({"@timestamp": "t", **copy.deepcopy(data)}, copy.deepcopy(META))
+            theirs = Event({"@timestamp": "t", **copy.deepcopy(data)}, copy.deepcopy(META))
+            add(ours, value)
+            add(ours, value)
+            _add_value(theirs, parse(ref), value)
+            _add_value(theirs, parse(ref), value)
+            assert ours == theirs, (ref, data, value)
+
+
+@pytest.mark.parametrize("pattern", [r"\{", r"^\s*\{", r"a(b)+c?", r"(?:ab)*c", r"(?i:a)b", r"foo\.bar",
+                                     r"(?i)x\{", r"[ab]c", r"x|\{", r"(a|\{)+", r"a{0}\{", r"^B"])
+@pytest.mark.parametrize("value", ["{", "  {", "abc", "ac", "c", "Ab", "aB", "foo.bar", "fooxbar", "X{",
+                                   "x{", "bc", "", "a", "B", "q\nB", 3])
+def test_regex_conditions_skipping_values_without_a_needed_character(pattern: str, value: Any) -> None:
+    """A literal every match needs is looked for before the regex runs; the answer must
+    be what a MULTILINE search gives, for patterns with and without such a character."""
+    import re
+
+    found = isinstance(value, str) and re.compile(pattern, re.MULTILINE).search(value) is not None
+    e = Event({"f": value, "n": {"f": value}})
+    for ref in ("[f]", "[n][f]"):
+        assert compile_condition(f"{ref} =~ /{pattern}/")(e) is found
+        assert compile_condition(f"{ref} !~ /{pattern}/")(e) is (not found)
+
+
+@pytest.mark.parametrize("ref", READER_FIELDS)
+def test_bare_fields_of_every_depth_answer_what_get_path_gives(ref: str) -> None:
+    """``[a][b][c]`` has its own closures too (the sample stage's guard)."""
+    shapes = ((dict(DATA), dict(META)), ({}, {}),
+              ({"a": None, "tags": "t", "scalar": [1], "ordered": {"inner": [1]}}, {"k": False}),
+              ({"a": {"b": [0, 1], "list": "s", "none": {"x": {"y": 3}}}}, {"nested": {"deep": {"x": 4}}}),
+              ({"a": {"b": {"c": False, "d": None}, "list": [[1], {"x": False}]}}, {}))
+    for data, meta in shapes:
+        e = Event(data, meta)
+        value = e.get_path(parse(ref))
+        truth = value is not None and value is not False
+        assert compile_condition(ref)(e) is truth
+        assert compile_condition(f"!{ref}")(e) is (not truth)

@@ -325,3 +325,16 @@ def test_common_actions_are_inactive_without_options() -> None:
     event = Event({"a": 1})
     apply_common([event], CommonOptions.model_validate({"add_tag": "x"}))
     assert event.tags == ["x"]
+
+
+def test_add_field_renders_values_before_making_the_path() -> None:
+    """A value naming the field's own parent reads it as it was before the add; object
+    values are copied per event; a templated name still adds to the rendered field."""
+    f = MutateFilter(MutateFilter.Config.model_validate({"add_field": {
+        "[a][b]": "%{[a]}", "[obj][o]": {"k": [1]}, "[by_%{kind}][n]": 1}}), id="m")
+    first, second = f.process([Event({"kind": "x"}), Event({"kind": "y", "a": {"z": 1}})])
+    assert first.data["a"] == {"b": "%{[a]}"}
+    assert second.data["a"] == {"z": 1, "b": '{"z":1}'}
+    first.data["obj"]["o"]["k"].append(2)
+    assert second.data["obj"]["o"] == {"k": [1]}
+    assert first.data["by_x"] == {"n": 1} and second.data["by_y"] == {"n": 1}

@@ -2,7 +2,9 @@
 decisions per request id, weights that rebuild the true counts, per-key metrics."""
 from __future__ import annotations
 
+import copy
 import subprocess
+from collections import OrderedDict
 import sys
 from collections import Counter
 
@@ -135,3 +137,76 @@ def test_bad_settings_are_refused() -> None:
         make(rate=0)
     with pytest.raises(ConfigError, match="keep_if"):
         make(keep_if=["[a] =="])
+
+
+def _stamped_by_set_path(data: dict[str, object], rate_field: str, weight_field: str) -> Event:
+    from logpipe.core.fieldref import parse
+    e = Event({"@timestamp": "t", **copy.deepcopy(data)})
+    e.set_path(parse(rate_field), 1)
+    e.set_path(parse(weight_field), 1)
+    return e
+
+
+@pytest.mark.parametrize("data", [
+    {}, {"event": {"kind": "event"}}, {"event": None}, {"event": "text"}, {"event": [1, 2]},
+    {"event": {"sampling": "x"}}, {"event": {"sampling": {"weight": 7, "other": 1}}},
+    {"event": {"sampling": [None, None]}}, {"event": OrderedDict(kind="event")},
+])
+@pytest.mark.parametrize("fields", [
+    ("[event][sampling][rate]", "[event][sampling][weight]"), ("[rate]", "[weight]"),
+    ("[event][rate]", "[other][weight]"), ("[@metadata][s][rate]", "[@metadata][s][weight]"),
+    ("[event][sampling][0]", "[event][sampling][1]"),
+])
+def test_sampling_off_stamps_what_two_set_path_calls_write(data: dict[str, object],
+                                                            fields: tuple[str, str]) -> None:
+    """rate 1 writes rate and weight through a shortcut when they share a parent; every
+    shape on the way (scalars, lists, dict subclasses) must end as set_path leaves it."""
+    f = make(rate=1, rate_field=fields[0], weight_field=fields[1])
+    (event,) = f.process([Event({"@timestamp": "t", **copy.deepcopy(data)})])
+    expected = _stamped_by_set_path(data, *fields)
+    assert event == expected
+    assert list(event.data) == list(expected.data)
+
+
+@pytest.mark.parametrize("settings", [{"rate": 1}, {"rate": 1, "target_per_second": 0.5}])
+def test_sampling_off_keeps_every_event_as_the_decision_would(settings: dict[str, object]) -> None:
+    """With rate 1 (also in dynamic mode, capped at 1) every event is kept with rate 1 and
+    weight 1, whatever keep_if, keep_tags or the request id say: the same documents as a
+    rate that happens to keep everything."""
+    keep = ["[http][response][status_code] >= 400", '"security" in [tags]']
+    events = [access(i, status=500 if i % 3 == 0 else 200, tags=["security"] if i % 5 == 0 else [])
+              for i in range(60)] + [Event({"n": i, "tags": ["keep"]}) for i in range(5)] + \
+             [Event({"n": i}) for i in range(5)]
+    reference = copy.deepcopy(events)
+    for e in reference:
+        e.data.setdefault("event", {})["sampling"] = {"rate": 1, "weight": 1}
+    kept = make(**settings, keep_if=keep, key="%{[url][path]}").process(events)
+    assert kept == reference
+    # Many batches: weights never grow (no hidden per-key counting).
+    f = make(**settings, keep_if=keep)
+    for _ in range(3):
+        assert {(e.data["event"]["sampling"]["rate"], weight(e))
+                for e in f.process([access(i) for i in range(50)])} == {(1, 1)}
+
+
+def test_sampling_off_counts_every_event_once_without_keys() -> None:
+    """No decision is taken with rate 1: the metric counts what the filter saw under one
+    key, as kept, so the sampled-out share stays 0 and the total stays right."""
+    registry = MetricsRegistry()
+    f = make(PluginContext(pipeline="gm", metrics=registry), rate=1, key="%{[url][path]}",
+             keep_if=["[http][response][status_code] >= 500"])
+    f.process([Event({"url": {"path": "/a"}, "n": i}) for i in range(100)] + [access(1, "/b", status=503)])
+    f.process([])
+    (family,) = [fam for fam in registry.snapshot() if fam["name"] == "logpipe_sample_events_total"]
+    assert {(s[0]["key"], s[0]["decision"]): s[1] for s in family["samples"]} == {("_unsampled", "kept"): 101}
+
+
+def test_keep_conditions_combined_hold_when_any_of_them_holds() -> None:
+    """keep_if entries are evaluated as one condition; each still holds on its own."""
+    f = make(rate=1000, keep_if=["[a] == 1", "!([b] >= 0)", '"x" in [tags] or [c]'])
+    events = [Event({"a": 1, "b": 1}), Event({"b": "nan"}), Event({"b": 1, "tags": ["x"]}),
+              Event({"b": 1, "c": True}), Event({"b": 1}), Event({"b": 2, "a": 2})]
+    kept = f.process(events)
+    assert [e.data for e in kept][:4] == [e.data for e in events[:4]]
+    assert {weight(e) for e in kept[:4]} == {1}
+    assert events[4] in kept and events[5] not in kept   # the first of its key is kept, then 1 in 1000
