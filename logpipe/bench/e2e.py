@@ -109,25 +109,31 @@ async def bulk_load(es: Es, bodies: list[bytes], concurrency: int) -> float:
     return busy
 
 
-async def post_all(url: str, bodies: list[bytes], senders: int) -> None:
+async def post_all(url: str, bodies: list[bytes], senders: int) -> int:
+    """POST every body, ``senders`` at a time, as a client honouring Retry-After would;
+    returns how many answers said to come back later (429/503)."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
     headers = {"Content-Type": "application/x-ndjson"}
+    refused = 0
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as session:
         async def sender() -> None:
+            nonlocal refused
             while not queue.empty():
                 body = queue.get_nowait()
                 while True:
                     async with session.post(url, data=body, headers=headers) as resp:
                         await resp.read()
                         if resp.status in (429, 503):
+                            refused += 1
                             await asyncio.sleep(float(resp.headers.get("Retry-After", "0.2")) or 0.2)
                             continue
                         if resp.status >= 300:
                             raise RuntimeError(f"HTTP input answered {resp.status}")
                         break
         await asyncio.gather(*(sender() for _ in range(senders)))
+    return refused
 
 
 def pipeline_text(http_port: int, bootstrap: str, topic: str, es_url: str, prefix: str) -> str:
@@ -227,7 +233,7 @@ async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp:
             lp_cpu, es_cpu, own_cpu = _tree_cpu(cluster.proc.pid), pin.es_cpu_seconds(), time.process_time()
             kafka_cpu = _kafka_cpu()
             started = time.perf_counter()
-            await asyncio.gather(
+            refused, _ = await asyncio.gather(
                 post_all(f"http://127.0.0.1:{http_port}/", http_bodies, HTTP_SENDERS),
                 produce(options.kafka_bootstrap, topic, kafka_part, partitions))
             sent = time.perf_counter()
@@ -249,7 +255,7 @@ async def _logpipe_run(options: Options, records: list[bytes], run_id: str, tmp:
     requests = bulk["output_bulk_size_count"]
     return {"seconds": seconds, "send_seconds": sent - started, "documents": found,
             "cpu_seconds": lp_cpu, "sender_cpu_seconds": own_cpu, "es_cpu_seconds": es_cpu,
-            "kafka_cpu_seconds": kafka_cpu, "bulk_requests": requests,
+            "kafka_cpu_seconds": kafka_cpu, "bulk_requests": requests, "http_refused": refused,
             "docs_per_request": bulk["output_bulk_size_sum"] / requests if requests else 0.0,
             "mean_in_flight": bulk["output_request_seconds_sum"] / seconds, **shards}
 
@@ -348,7 +354,8 @@ def run(options: Options) -> ScenarioResult:
             detail=f"sent in {best_lp['send_seconds']:.2f} s, searchable after {best_lp['seconds']:.2f} s; "
                    f"logpipe {best_lp['cpu_seconds'] * per_k:.3f} CPU-s per 1,000 docs, traffic senders "
                    f"{best_lp['sender_cpu_seconds'] * per_k:.3f}, Elasticsearch "
-                   f"{best_lp['es_cpu_seconds'] * per_k:.3f}; " + _shape(best_lp)),
+                   f"{best_lp['es_cpu_seconds'] * per_k:.3f}; " + _shape(best_lp)
+                   + f"; {best_lp['http_refused']} HTTP requests answered 429 (queue full) and sent again"),
     ]
     result.targets = [Target("logpipe vs direct bulk loader" + (" (cores pinned)" if pin and pin.active else ""),
                              lp_rate / ref_rate, 0.9)]
