@@ -180,13 +180,18 @@ def _bulk_figures(cluster: Cluster, documents: int, timeout: float = 10.0) -> di
 
 
 async def shard_bulk_stats(es: Es, pattern: str) -> dict[str, float]:
-    """Elasticsearch's own count of shard-level bulk operations for these indices."""
-    status, body = await es.request("GET", f"/{pattern}/_stats/bulk?filter_path=_all.primaries.bulk")
+    """Elasticsearch's own count of shard-level bulk operations for these indices, and the
+    refreshes and merges they cost (a slower run refreshes more often per document)."""
+    status, body = await es.request("GET", f"/{pattern}/_stats/bulk,refresh,merge"
+                                           "?filter_path=_all.primaries")
     if status != 200 or not isinstance(body, dict):
         return {}
-    bulk = body.get("_all", {}).get("primaries", {}).get("bulk", {})
+    stats = body.get("_all", {}).get("primaries", {})
+    bulk, refresh, merges = (stats.get(k, {}) for k in ("bulk", "refresh", "merges"))
     return {"shard_bulk_operations": float(bulk.get("total_operations", 0)),
-            "shard_bulk_millis": float(bulk.get("total_time_in_millis", 0))}
+            "shard_bulk_millis": float(bulk.get("total_time_in_millis", 0)),
+            "refreshes": float(refresh.get("total", 0)),
+            "merge_millis": float(merges.get("total_time_in_millis", 0))}
 
 
 def kafka_pids() -> list[int]:
@@ -294,7 +299,8 @@ def _shape(r: dict[str, Any]) -> str:
             f"{r['mean_in_flight']:.1f} in flight on average; Elasticsearch busy "
             f"{r['es_cpu_seconds'] / r['seconds']:.2f} of a core, Kafka {r['kafka_cpu_seconds']:.1f} CPU-s")
     if r.get("shard_bulk_operations"):
-        text += f", {r['shard_bulk_operations']:.0f} shard bulk operations"
+        text += (f", {r['shard_bulk_operations']:.0f} shard bulk operations, {r['refreshes']:.0f} "
+                 f"refreshes, {r['merge_millis'] / 1000:.1f} s merging")
     return text
 
 
