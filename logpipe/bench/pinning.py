@@ -10,6 +10,12 @@ senders, the Kafka producer) and the ``logpipe run`` it starts to the
 remaining cores; both affinities are put back afterwards. Elasticsearch is
 never restarted. Kafka stays where it was.
 
+Only one run pins at a time: an exclusive lock on a file in the temporary
+directory is held from pinning until the affinities are restored. Two runs at
+once (from two checkouts on a shared machine) would otherwise each save the
+other's pinning as "the affinity to restore", and one could unpin
+Elasticsearch in the middle of the other's measurement.
+
 The same by hand::
 
     taskset -a -p -c 0 "$(pgrep -f org.elasticsearch.bootstrap.Elasticsearch)"
@@ -18,13 +24,48 @@ The same by hand::
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ES_MARKER = b"org.elasticsearch.bootstrap.Elasticsearch"
+LOCK_PATH = Path(tempfile.gettempdir()) / "logpipe-bench-pinning.lock"
+
+
+class PinningLock:
+    """An exclusive ``flock`` on ``path``, released by the kernel if the holder dies."""
+
+    def __init__(self, path: Path = LOCK_PATH) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    def acquire(self, wait: bool = True) -> bool:
+        """Take the lock; without ``wait``, False when another holder has it."""
+        if self._file is not None:
+            return True
+        handle = open(self.path, "ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                handle.close()
+                return False
+            print(f"waiting for another benchmark to restore its core pinning ({self.path})",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
 
 
 def elasticsearch_pids() -> list[int]:
@@ -71,6 +112,7 @@ class CorePinning:
         self.reason: str | None = None
         self._saved_es: dict[int, set[int]] = {}
         self._saved_own: set[int] | None = None
+        self._lock = PinningLock()
 
     @property
     def active(self) -> bool:
@@ -90,6 +132,7 @@ class CorePinning:
             return self
         first = min(allowed)
         self.es_cpus, self.own_cpus = {first}, allowed - {first}
+        self._lock.acquire()
         try:
             for pid in self.es_pids:
                 self._saved_es[pid] = os.sched_getaffinity(pid)
@@ -111,6 +154,7 @@ class CorePinning:
         if self._saved_own is not None:
             _taskset_all(os.getpid(), self._saved_own)
             self._saved_own = None
+        self._lock.release()
 
     def __exit__(self, *_exc: Any) -> None:
         self._restore()

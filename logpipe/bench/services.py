@@ -107,6 +107,36 @@ async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
         await admin.close()
 
 
+async def wait_group_settled(bootstrap: str, group: str, members: int, timeout: float = 60.0) -> None:
+    """Wait until consumer group ``group`` is stable with ``members`` members.
+
+    Each worker process of a ``logpipe run`` joins the group on its own; the first
+    to join takes every partition, and each later one sets off a rebalance that
+    stops consumption for seconds. That is start-up, not throughput: a clock
+    started before the group settled would count it.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        state, joined = "", 0
+        while loop.time() < deadline:
+            for response in await admin.describe_consumer_groups([group]):
+                for described in response.groups:
+                    # (error_code, group_id, state, protocol_type, protocol, members, ...)
+                    state, joined = described[2], len(described[5])
+            if state == "Stable" and joined >= members:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"consumer group {group} did not settle within {timeout:.0f}s "
+                           f"({state or 'unknown'}, {joined} of {members} members)")
+    finally:
+        await admin.close()
+
+
 async def delete_topics(bootstrap: str, topics: list[str]) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
