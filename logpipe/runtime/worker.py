@@ -1,7 +1,8 @@
 """One worker process of a cluster: the whole pipeline, plus a stats feed to the supervisor.
 
 The supervisor starts ``python -m logpipe.runtime.worker --pipeline P --index i
---count N --stats-fd FD``. A worker is a plain single-process pipeline: its inputs
+--count N --stats-fd FD``, or has its fork server fork a process that calls
+:func:`main` with those arguments. A worker is a plain single-process pipeline: its inputs
 bind with SO_REUSEPORT or join the Kafka consumer group, so N of them share the
 traffic without knowing of each other.
 
@@ -274,6 +275,29 @@ def load_worker_config(path: str) -> Any:
     if pipelines_yml.is_pipelines_file(path):
         return pipelines_yml.load(path)
     return load_file(path)
+
+
+def prefork(spec: Any) -> None:
+    """In the fork server: what every forked worker would otherwise do first, done once.
+
+    The modules a worker imports after reading its file (the engine, the event
+    loop), and the class method ``prefork(config)`` of each plugin entry whose
+    class has one: a class that builds process-wide state at start (a parser's
+    rules, say) builds it here, and the workers share it instead of each
+    building its own.
+    """
+    import logpipe.core.pipeline
+    from logpipe.runtime import runner  # noqa: F401
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        pass
+    if not isinstance(spec, PipelineSpec):
+        import logpipe.runtime.group  # noqa: F401
+    for entry in spec.plugin_entries():
+        hook = getattr(entry.cls, "prefork", None)
+        if hook is not None:
+            hook(entry.config)
 
 
 def main(argv: list[str] | None = None) -> int:
