@@ -6,8 +6,9 @@ The supervisor starts ``python -m logpipe.runtime.worker --pipeline P --index i
 bind with SO_REUSEPORT or join the Kafka consumer group, so N of them share the
 traffic without knowing of each other.
 
-Once a second (and at every change of state) the worker writes one JSON line
-with its counters to the inherited pipe ``FD``. The pipe is also the lifeline:
+Once a second (and at every change of state, and when an input hands over its
+first events) the worker writes one JSON line with its counters to the
+inherited pipe ``FD``. The pipe is also the lifeline:
 when the supervisor dies its read end closes, and the worker drains and exits
 rather than run on unsupervised. Writes never block: when the supervisor is
 behind, a snapshot is skipped (the next one carries the same counters).
@@ -38,6 +39,9 @@ from logpipe.runtime.metrics import MetricsRegistry
 
 log = logging.getLogger("logpipe.worker")
 READY_TIMEOUT = 5.0
+#: How long, and how often, a worker watches for its inputs' first events after its start.
+FIRST_INTAKE_WATCH = 60.0
+FIRST_INTAKE_STEP = 0.02
 
 
 class StatsFeed:
@@ -145,6 +149,34 @@ class Worker:
             await asyncio.sleep(self.interval)
             self.publish()
 
+    def _input_intake(self) -> dict[tuple[str, str], int]:
+        """Events each input has handed to its pipeline so far, by (pipeline, input id)."""
+        counts: dict[tuple[str, str], int] = {}
+        for name, spec, member in _members(self.spec, self.pipeline):
+            for entry in spec.inputs:
+                s = member.stats.plugins.get(entry.id)
+                counts[(name, entry.id)] = s.events_out if s else 0
+        return counts
+
+    async def _first_intake_loop(self) -> None:
+        """Publish as soon as an input hands over its first events, not up to a second later.
+
+        After a start, the first events taken are what an operator (``logpipe top``,
+        a deployment check, the start-up benchmark) waits to see; the snapshot sent
+        then carries the real counters. Inputs that stay idle are watched for
+        ``FIRST_INTAKE_WATCH`` seconds at most, with a check every ``FIRST_INTAKE_STEP``.
+        """
+        waiting = {key for key, n in self._input_intake().items() if n == 0}
+        loop = asyncio.get_running_loop()
+        until = loop.time() + FIRST_INTAKE_WATCH
+        while waiting and loop.time() < until:
+            await asyncio.sleep(FIRST_INTAKE_STEP)
+            counts = self._input_intake()
+            taken = {key for key in waiting if counts.get(key)}
+            if taken:
+                waiting -= taken
+                self.publish(force=True)
+
     async def _ready_loop(self) -> None:
         """Ask the pipeline whether it can deliver (outputs' ``ready()``, the dead-letter queue)."""
         while True:
@@ -205,6 +237,8 @@ class Worker:
         log.info("worker %d (pid %d): pipeline %s running", self.index, os.getpid(), self.spec.name)
         self.publish(force=True)
         tasks.append(asyncio.create_task(self._ready_loop(), name="ready-check"))
+        if self._feed is not None:
+            tasks.append(asyncio.create_task(self._first_intake_loop(), name="first-intake"))
         from logpipe.core.pipeline import until_stopped
 
         await until_stopped(self._stop, self.pipeline.inputs_done() if self.pipeline.finite else None)
