@@ -294,6 +294,8 @@ class _Server:
         self.answers = answers
         self.wake_r, self.wake_w = os.pipe()
         self.children = 0
+        #: Descriptors received for requests not yet complete (or not yet served).
+        self.fds: list[int] = []
 
     def serve(self, prepare: Callable[[], None] | None) -> NoReturn:
         code = _FAILED
@@ -325,7 +327,6 @@ class _Server:
         poller.register(self.requests.fileno(), select.POLLIN)
         poller.register(self.wake_r, select.POLLIN)
         buffer = b""
-        fds: list[int] = []
         while True:
             self._reap()
             for fd, _events in poller.poll():
@@ -333,15 +334,15 @@ class _Server:
                     self._drain_wakeups()
                     continue
                 data, new_fds, _flags, _address = socket.recv_fds(self.requests, 65536, 8)
-                fds.extend(new_fds)
+                self.fds.extend(new_fds)
                 if not data:
-                    for extra in fds:
+                    for extra in self.fds:
                         os.close(extra)
                     return
                 buffer += data
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
-                    self._fork(orjson.loads(line), fds.pop(0) if fds else None)
+                    self._fork(orjson.loads(line), self.fds.pop(0) if self.fds else None)
 
     def _drain_wakeups(self) -> None:
         try:
@@ -389,7 +390,9 @@ class _Server:
         code: int = _FAILED
         try:
             self.requests.close()
-            for fd in (self.answers, self.wake_r, self.wake_w):
+            # Other workers' stats pipes (requests read in the same go) must not stay open
+            # here: their supervisor end would never see them close.
+            for fd in (self.answers, self.wake_r, self.wake_w, *self.fds):
                 os.close(fd)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
