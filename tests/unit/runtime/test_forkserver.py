@@ -11,6 +11,7 @@ import atexit
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,7 +189,15 @@ def test_fork_is_not_used_where_it_is_unsafe(monkeypatch: pytest.MonkeyPatch) ->
     async def inside_a_loop() -> str | None:
         return fork_unavailable()
 
-    assert asyncio.run(inside_a_loop()) is not None
+    assert asyncio.run(inside_a_loop()) == "an event loop is running"
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert "threads are running" in (fork_unavailable() or "")
+    finally:
+        release.set()
+        other.join()
     monkeypatch.setattr(sys, "platform", "darwin")
     assert "darwin" in (fork_unavailable() or "")
 
