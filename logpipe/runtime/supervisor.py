@@ -282,7 +282,7 @@ class Supervisor:
             await worker.spawn(self._command(index, gen), dict(os.environ, **own))
             how = "spawned"
         self.live.add(worker)
-        log.info("worker %d %s: pid %s, generation %d", index, how, worker.pid, gen.number)
+        log.info("worker %d started: pid %s, generation %d (%s)", index, worker.pid, gen.number, how)
         if self.stopping:
             worker.signal(signal.SIGKILL if self._kill_now else signal.SIGTERM)
         self._spawn_task(self._watch(worker))

@@ -170,7 +170,7 @@ def test_workers_and_their_replacements_are_forked_by_one_fork_server(
     assert len(servers) == 1
     server = servers.pop()
     assert server != c.proc.pid and server not in pids and parent_of(server) == c.proc.pid
-    assert sum(m.startswith("worker ") and " forked: pid " in m for m in c.messages()) == 2
+    assert sum(m.startswith("worker ") and m.endswith(" (forked)") for m in c.messages()) == 2
 
     os.kill(pids[0], signal.SIGKILL)
     s = c.when("worker 0 restarted and writing its burst",
@@ -191,7 +191,7 @@ def test_with_worker_start_spawn_workers_are_new_interpreters(
                lambda s: all_running(s) and [w["events_acked"] for w in s["workers"]] == [300, 300])
     if sys.platform.startswith("linux"):
         assert all(parent_of(w["pid"]) == c.proc.pid for w in s["workers"])
-    assert sum(" spawned: pid " in m for m in c.messages()) == 2
+    assert sum(m.startswith("worker ") and m.endswith(" (spawned)") for m in c.messages()) == 2
     assert any("spawned as new interpreters: LOGPIPE_WORKER_START=spawn" in m for m in c.messages())
     assert c.stop() == 0
 
