@@ -42,6 +42,8 @@ READY_TIMEOUT = 5.0
 #: How long, and how often, a worker watches for its inputs' first events after its start.
 FIRST_INTAKE_WATCH = 60.0
 FIRST_INTAKE_STEP = 0.02
+#: How long a cancelled helper task (stats feed, readiness probe) may take to end.
+CANCEL_TIMEOUT = 5.0
 
 
 class StatsFeed:
@@ -169,7 +171,7 @@ class Worker:
         waiting = {key for key, n in self._input_intake().items() if n == 0}
         loop = asyncio.get_running_loop()
         until = loop.time() + FIRST_INTAKE_WATCH
-        while waiting and loop.time() < until:
+        while waiting and loop.time() < until and self.state == "running":
             await asyncio.sleep(FIRST_INTAKE_STEP)
             counts = self._input_intake()
             taken = {key for key in waiting if counts.get(key)}
@@ -178,10 +180,19 @@ class Worker:
                 self.publish(force=True)
 
     async def _ready_loop(self) -> None:
-        """Ask the pipeline whether it can deliver (outputs' ``ready()``, the dead-letter queue)."""
-        while True:
-            ready, self.ready_reason = (await self.pipeline.ready() if self.pipeline is not None
-                                        else (False, "starting"))
+        """Ask the pipeline whether it can deliver (outputs' ``ready()``, the dead-letter queue).
+
+        The loop ends by itself once the worker stops running, not only when cancelled:
+        ``asyncio.wait_for`` (in ``Pipeline.ready``) can swallow a cancellation that
+        arrives as the probe completes, and a probe loop that missed its cancellation
+        would keep the worker from ever exiting.
+        """
+        while self.state == "running":
+            ready, reason = (await self.pipeline.ready() if self.pipeline is not None
+                             else (False, "starting"))
+            if self.state != "running":
+                return
+            self.ready_reason = reason
             if ready != self.ready:
                 self.ready = ready
                 log.log(logging.INFO if ready else logging.WARNING,
@@ -212,9 +223,7 @@ class Worker:
             # From here on a repeated SIGTERM (the terminal's and the supervisor's) must not
             # kill the process.
             release_stops(loop)
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel(tasks)
             if self._feed is not None:
                 await self._feed.close(self.snapshot())
 
@@ -236,14 +245,18 @@ class Worker:
         self.state = "running"
         log.info("worker %d (pid %d): pipeline %s running", self.index, os.getpid(), self.spec.name)
         self.publish(force=True)
-        tasks.append(asyncio.create_task(self._ready_loop(), name="ready-check"))
+        checks = [asyncio.create_task(self._ready_loop(), name="ready-check")]
         if self._feed is not None:
-            tasks.append(asyncio.create_task(self._first_intake_loop(), name="first-intake"))
+            checks.append(asyncio.create_task(self._first_intake_loop(), name="first-intake"))
+        tasks.extend(checks)
         from logpipe.core.pipeline import until_stopped
 
         await until_stopped(self._stop, self.pipeline.inputs_done() if self.pipeline.finite else None)
         self.state = "stopping"
         self.ready = False
+        # No more readiness probes: one running on into the drain would call outputs that are
+        # being stopped, and report the worker ready again while it drains.
+        await _cancel(checks)
         self.publish(force=True)
         clean = await self.pipeline.shutdown(settings.shutdown_timeout)
         if self.pipeline.finite and self.pipeline.stats.events_failed:
@@ -255,6 +268,19 @@ class Worker:
         log.info("worker %d stopped: %d events acknowledged, %d failed, %d unacknowledged", self.index,
                  stats.events_acked, stats.events_failed, self.pipeline.unacknowledged)
         return 0 if clean else 1
+
+
+async def _cancel(tasks: list[asyncio.Task[None]], timeout: float = CANCEL_TIMEOUT) -> None:
+    """Cancel and wait, a bounded time: a task that ignores its cancellation (a client
+    library's call that swallows it) must not keep the worker from exiting."""
+    for t in tasks:
+        t.cancel()
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for t in pending:
+        log.warning("task %s did not end within %.0fs of its cancellation; leaving it", t.get_name(),
+                    timeout)
 
 
 def _members(spec: Any, running: Any) -> list[tuple[str, Any, Any]]:

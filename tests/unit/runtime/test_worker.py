@@ -218,3 +218,52 @@ def test_a_worker_publishes_as_soon_as_an_input_takes_its_first_events() -> None
     assert code == 0
     first = next(d for d in after if intake(d))
     assert first["state"] == "running" and intake(first) in (1, 2)
+
+
+class _ProbedOutput(Output):
+    """Its second readiness probe hangs (a slow cluster); stop() notes a probe still running."""
+
+    Config = PluginConfig
+    probes = 0
+    probing = False
+    second_probe: asyncio.Event
+    probing_at_stop: bool | None = None
+
+    async def ready(self) -> bool:
+        cls = type(self)
+        cls.probes += 1
+        if cls.probes == 1:
+            return True
+        cls.probing = True
+        try:
+            cls.second_probe.set()
+            await asyncio.Event().wait()
+            return True
+        finally:
+            cls.probing = False
+
+    async def send(self, events: list) -> None:
+        return None
+
+    async def stop(self) -> None:
+        type(self).probing_at_stop = type(self).probing
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_readiness_probes_end_before_the_drain_stops_the_outputs() -> None:
+    registry.register("output", "unit_probed", _ProbedOutput)
+    spec = load_text("inputs: [{type: generator, count: 0, rate: 1, batch: 1}]\n"
+                     "outputs: [{type: unit_probed}]", name="unit")
+    read_fd, write_fd = os.pipe()
+    worker = Worker(spec, stats_fd=write_fd, interval=0.05)
+
+    async def main() -> int:
+        _ProbedOutput.second_probe = asyncio.Event()
+        running = asyncio.ensure_future(worker.run())
+        await asyncio.wait_for(_ProbedOutput.second_probe.wait(), 60)  # a bound, not a timing
+        worker._stop.set()
+        return await running
+
+    assert asyncio.run(main()) == 0
+    os.close(read_fd)
+    assert _ProbedOutput.probing_at_stop is False
