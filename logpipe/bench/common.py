@@ -150,9 +150,17 @@ def rss_mb(pid: int) -> float | None:
 
 
 def children(pid: int) -> list[int]:
-    """Direct child processes of ``pid`` (Linux)."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
+    """Processes below ``pid``, children and theirs (Linux): the workers of ``logpipe run`` are
+    children of its fork server, itself a child of the supervisor."""
+    out: list[int] = []
+    parents = [pid]
+    while parents:
+        parent = parents.pop()
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children", encoding="ascii") as f:
+                found = [int(p) for p in f.read().split()]
+        except OSError:
+            continue
+        out.extend(found)
+        parents.extend(found)
+    return out

@@ -1,9 +1,14 @@
 """The supervisor: N worker processes running one pipeline, kept alive, reloaded, observed.
 
-Workers are separate interpreters (``python -m logpipe.runtime.worker``), not
-forks: each starts clean, a crash takes down one worker only, and signals go to
-exactly the process they are meant for. Each worker runs the whole pipeline;
-inputs share the traffic through SO_REUSEPORT or a Kafka consumer group.
+Workers are separate processes: a crash takes down one worker only, and
+signals go to exactly the process they are meant for. On Linux they are forked
+by a fork server (``forkserver.py``) that the supervisor forks once, after it has
+imported the plugins and checked the configuration and before its event loop
+starts, so a worker skips the interpreter start and the imports; elsewhere, or
+with ``LOGPIPE_WORKER_START=spawn``, each is a new interpreter
+(``python -m logpipe.runtime.worker``). Either way a worker reads its
+generation's file and builds its pipeline itself. Each worker runs the whole
+pipeline; inputs share the traffic through SO_REUSEPORT or a Kafka consumer group.
 
 - A worker that exits non-zero or dies by a signal is restarted after a delay
   that doubles on every quick failure (0.5 s up to 30 s) and starts again from
@@ -35,12 +40,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable, Protocol
 
 import orjson
 
 from logpipe.config.loader import PipelineSpec
 from logpipe.errors import ConfigError
+from logpipe.runtime.forkserver import ForkServer, fork_unavailable
 from logpipe.runtime.metrics import ClusterCollector, ClusterTotals, families_json
 from logpipe.runtime.reload import ConfigStore, Generation
 from logpipe.runtime.signals import take_over_stops
@@ -87,13 +93,27 @@ class _StatsReader(asyncio.Protocol):
         self.worker.feed_closed.set()
 
 
+class ChildProcess(Protocol):
+    """What the supervisor uses of a worker's process, spawned or forked."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+
 class WorkerProcess:
-    """One spawned worker: its process, stats pipe and latest snapshot."""
+    """One worker: its process, stats pipe and latest snapshot."""
 
     def __init__(self, index: int, generation: Generation) -> None:
         self.index = index
         self.generation = generation
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: ChildProcess | None = None
         self.snapshot: dict[str, Any] | None = None
         self.snapshot_at = 0.0
         self.started = time.monotonic()
@@ -123,11 +143,23 @@ class WorkerProcess:
             self.running.set()
 
     async def spawn(self, command: list[str], env: dict[str, str]) -> None:
+        """A fresh interpreter running ``command``."""
+        async def start(write_fd: int) -> ChildProcess:
+            return await asyncio.create_subprocess_exec(
+                *command, "--stats-fd", str(write_fd), pass_fds=(write_fd,), env=env)
+        await self._start(start)
+
+    async def fork(self, server: ForkServer, args: list[str], env: dict[str, str]) -> None:
+        """A copy of the fork server running the worker with ``args``; ``env``: what differs."""
+        async def start(write_fd: int) -> ChildProcess:
+            return await server.spawn(args, env, write_fd, ended=self.feed_closed)
+        await self._start(start)
+
+    async def _start(self, start: Callable[[int], Awaitable[ChildProcess]]) -> None:
         loop = asyncio.get_running_loop()
         read_fd, write_fd = os.pipe()
         try:
-            self.proc = await asyncio.create_subprocess_exec(
-                *command, "--stats-fd", str(write_fd), pass_fds=(write_fd,), env=env)
+            self.proc = await start(write_fd)
         except BaseException:
             os.close(read_fd)
             raise
@@ -196,8 +228,10 @@ class Supervisor:
                  metrics_host: str | None = None, metrics_port: int | None = None,
                  log_level: str | None = None, log_format: str = "auto",
                  policy: RestartPolicy | None = None, interval: float = 1.0,
-                 start_timeout: float = 60.0) -> None:
+                 start_timeout: float = 60.0, fork_server: ForkServer | None = None) -> None:
         self.count = workers
+        #: Where workers come from when it is usable; spawned interpreters otherwise.
+        self.fork_server = fork_server
         self.store = store_for(source, count=workers)
         self.metrics_host = metrics_host or spec.settings.metrics_host
         self.metrics_port = metrics_port if metrics_port is not None else spec.settings.metrics_port
@@ -226,20 +260,29 @@ class Supervisor:
         return self.store.current
 
     # --- processes -------------------------------------------------------------------
-    def _command(self, index: int, gen: Generation) -> list[str]:
-        cmd = [sys.executable, "-m", "logpipe.runtime.worker", "--pipeline", str(gen.path),
-               "--index", str(index), "--count", str(self.count), "--generation", str(gen.number),
-               "--interval", str(self.interval), "--log-format", self.log_format]
+    def _worker_args(self, index: int, gen: Generation) -> list[str]:
+        args = ["--pipeline", str(gen.path), "--index", str(index), "--count", str(self.count),
+                "--generation", str(gen.number), "--interval", str(self.interval),
+                "--log-format", self.log_format]
         if self.log_level:
-            cmd += ["--log-level", self.log_level]
-        return cmd
+            args += ["--log-level", self.log_level]
+        return args
+
+    def _command(self, index: int, gen: Generation) -> list[str]:
+        return [sys.executable, "-m", "logpipe.runtime.worker", *self._worker_args(index, gen)]
 
     async def _start_worker(self, index: int, gen: Generation) -> WorkerProcess:
         worker = WorkerProcess(index, gen)
-        env = dict(os.environ, LOGPIPE_WORKER_INDEX=str(index), LOGPIPE_WORKER_COUNT=str(self.count))
-        await worker.spawn(self._command(index, gen), env)
+        own = {"LOGPIPE_WORKER_INDEX": str(index), "LOGPIPE_WORKER_COUNT": str(self.count)}
+        server = self.fork_server
+        if server is not None and server.usable:
+            await worker.fork(server, self._worker_args(index, gen), own)
+            how = "forked"
+        else:
+            await worker.spawn(self._command(index, gen), dict(os.environ, **own))
+            how = "spawned"
         self.live.add(worker)
-        log.info("worker %d started: pid %s, generation %d", index, worker.pid, gen.number)
+        log.info("worker %d started: pid %s, generation %d (%s)", index, worker.pid, gen.number, how)
         if self.stopping:
             worker.signal(signal.SIGKILL if self._kill_now else signal.SIGTERM)
         self._spawn_task(self._watch(worker))
@@ -487,10 +530,14 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         take_over_stops(loop, self.request_stop)
+        if self.fork_server is not None:
+            await self.fork_server.open()
         try:
             text, spec = self.store.check()
         except ConfigError:
             self.store.cleanup()
+            if self.fork_server is not None:
+                await self.fork_server.close()
             raise
         gen = self.store.accept(text, spec)
         try:
@@ -519,6 +566,8 @@ class Supervisor:
         finally:
             if self.server is not None:
                 await self.server.stop()
+            if self.fork_server is not None:
+                await self.fork_server.close()
             self.store.cleanup()
 
     def _final_codes(self) -> list[int]:
@@ -545,7 +594,8 @@ def supervise(args: argparse.Namespace, spec: PipelineSpec, workers: int) -> int
     sup = Supervisor(source, spec, workers, metrics_host=getattr(args, "metrics_host", None),
                      metrics_port=getattr(args, "metrics_port", None),
                      log_level=getattr(args, "log_level", None),
-                     log_format=getattr(args, "log_format", "auto") or "auto")
+                     log_format=getattr(args, "log_format", "auto") or "auto",
+                     fork_server=launch_fork_server(spec))
     try:
         return asyncio.run(sup.run())
     except ConfigError:
@@ -553,3 +603,15 @@ def supervise(args: argparse.Namespace, spec: PipelineSpec, workers: int) -> int
     except Exception:
         log.exception("supervisor failed")
         return 1
+
+
+def launch_fork_server(spec: Any) -> ForkServer | None:
+    """The fork server, forked now (the plugins are imported, the loop not yet started);
+    None where workers must be spawned (see ``forkserver``)."""
+    why = fork_unavailable()
+    if why is not None:
+        log.info("workers are spawned as new interpreters: %s", why)
+        return None
+    from logpipe.runtime.worker import prefork
+
+    return ForkServer.launch(lambda: prefork(spec))

@@ -1,12 +1,14 @@
 """One worker process of a cluster: the whole pipeline, plus a stats feed to the supervisor.
 
 The supervisor starts ``python -m logpipe.runtime.worker --pipeline P --index i
---count N --stats-fd FD``. A worker is a plain single-process pipeline: its inputs
+--count N --stats-fd FD``, or has its fork server fork a process that calls
+:func:`main` with those arguments. A worker is a plain single-process pipeline: its inputs
 bind with SO_REUSEPORT or join the Kafka consumer group, so N of them share the
 traffic without knowing of each other.
 
-Once a second (and at every change of state) the worker writes one JSON line
-with its counters to the inherited pipe ``FD``. The pipe is also the lifeline:
+Once a second (and at every change of state, and when an input hands over its
+first events) the worker writes one JSON line with its counters to the
+inherited pipe ``FD``. The pipe is also the lifeline:
 when the supervisor dies its read end closes, and the worker drains and exits
 rather than run on unsupervised. Writes never block: when the supervisor is
 behind, a snapshot is skipped (the next one carries the same counters).
@@ -37,6 +39,11 @@ from logpipe.runtime.metrics import MetricsRegistry
 
 log = logging.getLogger("logpipe.worker")
 READY_TIMEOUT = 5.0
+#: How long, and how often, a worker watches for its inputs' first events after its start.
+FIRST_INTAKE_WATCH = 60.0
+FIRST_INTAKE_STEP = 0.02
+#: How long a cancelled helper task (stats feed, readiness probe) may take to end.
+CANCEL_TIMEOUT = 5.0
 
 
 class StatsFeed:
@@ -144,11 +151,48 @@ class Worker:
             await asyncio.sleep(self.interval)
             self.publish()
 
+    def _input_intake(self) -> dict[tuple[str, str], int]:
+        """Events each input has handed to its pipeline so far, by (pipeline, input id)."""
+        counts: dict[tuple[str, str], int] = {}
+        for name, spec, member in _members(self.spec, self.pipeline):
+            for entry in spec.inputs:
+                s = member.stats.plugins.get(entry.id)
+                counts[(name, entry.id)] = s.events_out if s else 0
+        return counts
+
+    async def _first_intake_loop(self) -> None:
+        """Publish as soon as an input hands over its first events, not up to a second later.
+
+        After a start, the first events taken are what an operator (``logpipe top``,
+        a deployment check, the start-up benchmark) waits to see; the snapshot sent
+        then carries the real counters. Inputs that stay idle are watched for
+        ``FIRST_INTAKE_WATCH`` seconds at most, with a check every ``FIRST_INTAKE_STEP``.
+        """
+        waiting = {key for key, n in self._input_intake().items() if n == 0}
+        loop = asyncio.get_running_loop()
+        until = loop.time() + FIRST_INTAKE_WATCH
+        while waiting and loop.time() < until and self.state == "running":
+            await asyncio.sleep(FIRST_INTAKE_STEP)
+            counts = self._input_intake()
+            taken = {key for key in waiting if counts.get(key)}
+            if taken:
+                waiting -= taken
+                self.publish(force=True)
+
     async def _ready_loop(self) -> None:
-        """Ask the pipeline whether it can deliver (outputs' ``ready()``, the dead-letter queue)."""
-        while True:
-            ready, self.ready_reason = (await self.pipeline.ready() if self.pipeline is not None
-                                        else (False, "starting"))
+        """Ask the pipeline whether it can deliver (outputs' ``ready()``, the dead-letter queue).
+
+        The loop ends by itself once the worker stops running, not only when cancelled:
+        ``asyncio.wait_for`` (in ``Pipeline.ready``) can swallow a cancellation that
+        arrives as the probe completes, and a probe loop that missed its cancellation
+        would keep the worker from ever exiting.
+        """
+        while self.state == "running":
+            ready, reason = (await self.pipeline.ready() if self.pipeline is not None
+                             else (False, "starting"))
+            if self.state != "running":
+                return
+            self.ready_reason = reason
             if ready != self.ready:
                 self.ready = ready
                 log.log(logging.INFO if ready else logging.WARNING,
@@ -179,9 +223,7 @@ class Worker:
             # From here on a repeated SIGTERM (the terminal's and the supervisor's) must not
             # kill the process.
             release_stops(loop)
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel(tasks)
             if self._feed is not None:
                 await self._feed.close(self.snapshot())
 
@@ -203,12 +245,18 @@ class Worker:
         self.state = "running"
         log.info("worker %d (pid %d): pipeline %s running", self.index, os.getpid(), self.spec.name)
         self.publish(force=True)
-        tasks.append(asyncio.create_task(self._ready_loop(), name="ready-check"))
+        checks = [asyncio.create_task(self._ready_loop(), name="ready-check")]
+        if self._feed is not None:
+            checks.append(asyncio.create_task(self._first_intake_loop(), name="first-intake"))
+        tasks.extend(checks)
         from logpipe.core.pipeline import until_stopped
 
         await until_stopped(self._stop, self.pipeline.inputs_done() if self.pipeline.finite else None)
         self.state = "stopping"
         self.ready = False
+        # No more readiness probes: one running on into the drain would call outputs that are
+        # being stopped, and report the worker ready again while it drains.
+        await _cancel(checks)
         self.publish(force=True)
         clean = await self.pipeline.shutdown(settings.shutdown_timeout)
         if self.pipeline.finite and self.pipeline.stats.events_failed:
@@ -220,6 +268,19 @@ class Worker:
         log.info("worker %d stopped: %d events acknowledged, %d failed, %d unacknowledged", self.index,
                  stats.events_acked, stats.events_failed, self.pipeline.unacknowledged)
         return 0 if clean else 1
+
+
+async def _cancel(tasks: list[asyncio.Task[None]], timeout: float = CANCEL_TIMEOUT) -> None:
+    """Cancel and wait, a bounded time: a task that ignores its cancellation (a client
+    library's call that swallows it) must not keep the worker from exiting."""
+    for t in tasks:
+        t.cancel()
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for t in pending:
+        log.warning("task %s did not end within %.0fs of its cancellation; leaving it", t.get_name(),
+                    timeout)
 
 
 def _members(spec: Any, running: Any) -> list[tuple[str, Any, Any]]:
@@ -274,6 +335,29 @@ def load_worker_config(path: str) -> Any:
     if pipelines_yml.is_pipelines_file(path):
         return pipelines_yml.load(path)
     return load_file(path)
+
+
+def prefork(spec: Any) -> None:
+    """In the fork server: what every forked worker would otherwise do first, done once.
+
+    The modules a worker imports after reading its file (the engine, the event
+    loop), and the class method ``prefork(config)`` of each plugin entry whose
+    class has one: a class that builds process-wide state at start (a parser's
+    rules, say) builds it here, and the workers share it instead of each
+    building its own.
+    """
+    import logpipe.core.pipeline
+    from logpipe.runtime import runner  # noqa: F401
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        pass
+    if not isinstance(spec, PipelineSpec):
+        import logpipe.runtime.group  # noqa: F401
+    for entry in spec.plugin_entries():
+        hook = getattr(entry.cls, "prefork", None)
+        if hook is not None:
+            hook(entry.config)
 
 
 def main(argv: list[str] | None = None) -> int:

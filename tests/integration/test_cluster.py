@@ -72,7 +72,7 @@ def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 30.0) -> 
 
 
 class Cluster:
-    def __init__(self, tmp: Path, text: str) -> None:
+    def __init__(self, tmp: Path, text: str, env: dict[str, str] | None = None) -> None:
         self.dir = tmp
         self.pipeline = tmp / "cluster.yaml"
         self.pipeline.write_text(text)
@@ -83,7 +83,7 @@ class Cluster:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "logpipe", "run", "--pipeline", str(self.pipeline), "--workers", "2",
              "--metrics-port", str(self.port), "--log-format", "json"],
-            cwd=tmp, stdout=subprocess.DEVNULL, stderr=self._log_file)
+            cwd=tmp, stdout=subprocess.DEVNULL, stderr=self._log_file, env={**os.environ, **(env or {})})
 
     def stats(self) -> dict[str, Any] | None:
         try:
@@ -125,11 +125,11 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster_factory(tmp_path: Path) -> Iterator[Callable[[str], Cluster]]:
+def cluster_factory(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
     made: list[Cluster] = []
 
-    def make(text: str) -> Cluster:
-        c = Cluster(tmp_path, text)
+    def make(text: str, env: dict[str, str] | None = None) -> Cluster:
+        c = Cluster(tmp_path, text, env)
         made.append(c)
         return c
 
@@ -154,8 +154,50 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_workers_and_their_replacements_are_forked_by_one_fork_server(
+        tmp_path: Path, cluster_factory: Callable[..., Cluster]) -> None:
+    c = cluster_factory(BURST % {"dir": tmp_path})
+    s = c.when("both bursts acknowledged",
+               lambda s: all_running(s) and [w["events_acked"] for w in s["workers"]] == [300, 300])
+    pids = [w["pid"] for w in s["workers"]]
+    servers = {parent_of(pid) for pid in pids}
+    assert len(servers) == 1
+    server = servers.pop()
+    assert server != c.proc.pid and server not in pids and parent_of(server) == c.proc.pid
+    assert sum(m.startswith("worker ") and m.endswith(" (forked)") for m in c.messages()) == 2
+
+    os.kill(pids[0], signal.SIGKILL)
+    s = c.when("worker 0 restarted and writing its burst",
+               lambda s: all_running(s) and s["workers"][0]["pid"] != pids[0]
+               and s["workers"][0]["events_acked"] == 300)
+    assert parent_of(s["workers"][0]["pid"]) == server
+    assert s["workers"][0]["restarts"] == 1
+
+    assert c.stop() == 0
+    assert len(lines(tmp_path / "out-0.jsonl")) == 600
+    assert not Path(f"/proc/{server}").exists()
+
+
+def test_with_worker_start_spawn_workers_are_new_interpreters(
+        tmp_path: Path, cluster_factory: Callable[..., Cluster]) -> None:
+    c = cluster_factory(BURST % {"dir": tmp_path}, {"LOGPIPE_WORKER_START": "spawn"})
+    s = c.when("both bursts acknowledged",
+               lambda s: all_running(s) and [w["events_acked"] for w in s["workers"]] == [300, 300])
+    if sys.platform.startswith("linux"):
+        assert all(parent_of(w["pid"]) == c.proc.pid for w in s["workers"])
+    assert sum(m.startswith("worker ") and m.endswith(" (spawned)") for m in c.messages()) == 2
+    assert any("spawned as new interpreters: LOGPIPE_WORKER_START=spawn" in m for m in c.messages())
+    assert c.stop() == 0
+
+
 def test_metrics_sum_the_workers_and_a_killed_worker_comes_back(tmp_path: Path,
-                                                                 cluster_factory: Callable[[str], Cluster]) -> None:
+                                                                 cluster_factory: Callable[..., Cluster]) -> None:
     c = cluster_factory(BURST % {"dir": tmp_path})
     s = c.when("both bursts acknowledged",
                lambda s: all_running(s) and [w["events_acked"] for w in s["workers"]] == [300, 300])
@@ -197,7 +239,7 @@ def test_metrics_sum_the_workers_and_a_killed_worker_comes_back(tmp_path: Path,
 
 
 def test_reload_replaces_workers_without_losing_events(tmp_path: Path,
-                                                       cluster_factory: Callable[[str], Cluster]) -> None:
+                                                       cluster_factory: Callable[..., Cluster]) -> None:
     c = cluster_factory(FLOW % {"dir": tmp_path, "tag": "a"})
     s = c.when("flowing", lambda s: all_running(s) and all(w["events_acked"] > 0 for w in s["workers"]))
     first_pids = [w["pid"] for w in s["workers"]]
@@ -235,7 +277,7 @@ def test_reload_replaces_workers_without_losing_events(tmp_path: Path,
     assert total == acknowledged
 
 
-def test_sigterm_drains_and_exits_zero(tmp_path: Path, cluster_factory: Callable[[str], Cluster]) -> None:
+def test_sigterm_drains_and_exits_zero(tmp_path: Path, cluster_factory: Callable[..., Cluster]) -> None:
     c = cluster_factory(FLOW % {"dir": tmp_path, "tag": "a"})
     before = c.when("flowing", lambda s: all_running(s) and s["totals"]["events_acked"] > 200)
     assert c.stop() == 0
@@ -246,7 +288,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path, cluster_factory: Callable
 
 
 def test_a_new_version_that_cannot_start_is_rolled_back(tmp_path: Path,
-                                                        cluster_factory: Callable[[str], Cluster]) -> None:
+                                                        cluster_factory: Callable[..., Cluster]) -> None:
     """The file is valid, but its listener cannot bind: the workers stay on the running version."""
     c = cluster_factory(FLOW % {"dir": tmp_path, "tag": "a"})
     s = c.when("flowing", lambda s: all_running(s) and all(w["events_acked"] > 0 for w in s["workers"]))

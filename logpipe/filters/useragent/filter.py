@@ -38,6 +38,11 @@ class UserAgentFilter(Filter):
         else:
             self._parse = self._parse_uncached
 
+    @classmethod
+    def prefork(cls, config: UserAgentConfig) -> None:
+        """Build the process's matcher in the fork server: forked workers share it, built once."""
+        resolver()
+
     async def start(self) -> None:
         resolver()
         self.log.debug("useragent: using %s", resolver_name())

@@ -160,3 +160,110 @@ def test_a_worker_runs_every_pipeline_of_pipelines_yml_with_pipeline_labels(tmp_
     assert 'logpipe_queue_events{pipeline="rest"} 0.0' in text
     # ... and the total taken in from outside counts the generator only, not the hop.
     assert status["totals"]["events_in"] == 30
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_a_worker_publishes_as_soon_as_an_input_takes_its_first_events() -> None:
+    """With an hour between regular reports, the only way events sent after the worker
+    reported itself running and ready reach the supervisor is the report sent when an
+    input takes its first events."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spec = load_text(f"inputs:\n  - {{type: tcp, id: tcp_in, host: 127.0.0.1, port: {port}}}\n"
+                     "outputs:\n  - {type: blackhole}\n", name="unit")
+    read_fd, write_fd = os.pipe()
+    worker = Worker(spec, stats_fd=write_fd, interval=3600)
+
+    async def main() -> tuple[list[dict], int]:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        taken: asyncio.Future[None] = loop.create_future()
+        docs: list[dict] = []
+
+        class Reader(asyncio.Protocol):
+            buffer = b""
+
+            def data_received(self, data: bytes) -> None:
+                self.buffer += data
+                *lines, self.buffer = self.buffer.split(b"\n")
+                for line in lines:
+                    doc = orjson.loads(line)
+                    docs.append(doc)
+                    if doc["state"] == "running" and doc["ready"] and not ready.done():
+                        ready.set_result(None)
+                    if doc["state"] == "running" and intake(doc) and not taken.done():
+                        taken.set_result(None)
+
+        transport, _ = await loop.connect_read_pipe(Reader, os.fdopen(read_fd, "rb", buffering=0))
+        running = asyncio.ensure_future(worker.run())
+        await asyncio.wait_for(ready, 60)  # bounds for a broken build, not timings
+        reported = len(docs)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"one\ntwo\n")
+        await writer.drain()
+        await asyncio.wait_for(taken, 60)
+        writer.close()
+        worker._stop.set()
+        code = await running
+        transport.close()
+        return docs[reported:], code
+
+    def intake(doc: dict) -> int:
+        return int({p["id"]: p["events_out"] for p in doc["plugins"]}.get("tcp_in", 0))
+
+    after, code = asyncio.run(main())
+    assert code == 0
+    first = next(d for d in after if intake(d))
+    assert first["state"] == "running" and intake(first) in (1, 2)
+
+
+class _ProbedOutput(Output):
+    """Its second readiness probe hangs (a slow cluster); stop() notes a probe still running."""
+
+    Config = PluginConfig
+    probes = 0
+    probing = False
+    second_probe: asyncio.Event
+    probing_at_stop: bool | None = None
+
+    async def ready(self) -> bool:
+        cls = type(self)
+        cls.probes += 1
+        if cls.probes == 1:
+            return True
+        cls.probing = True
+        try:
+            cls.second_probe.set()
+            await asyncio.Event().wait()
+            return True
+        finally:
+            cls.probing = False
+
+    async def send(self, events: list) -> None:
+        return None
+
+    async def stop(self) -> None:
+        type(self).probing_at_stop = type(self).probing
+
+
+@pytest.mark.usefixtures("restore_signals")
+def test_readiness_probes_end_before_the_drain_stops_the_outputs() -> None:
+    registry.register("output", "unit_probed", _ProbedOutput)
+    spec = load_text("inputs: [{type: generator, count: 0, rate: 1, batch: 1}]\n"
+                     "outputs: [{type: unit_probed}]", name="unit")
+    read_fd, write_fd = os.pipe()
+    worker = Worker(spec, stats_fd=write_fd, interval=0.05)
+
+    async def main() -> int:
+        _ProbedOutput.second_probe = asyncio.Event()
+        running = asyncio.ensure_future(worker.run())
+        await asyncio.wait_for(_ProbedOutput.second_probe.wait(), 60)  # a bound, not a timing
+        worker._stop.set()
+        return await running
+
+    assert asyncio.run(main()) == 0
+    os.close(read_fd)
+    assert _ProbedOutput.probing_at_stop is False
