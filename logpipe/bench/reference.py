@@ -575,7 +575,8 @@ class Reference:
                 for pattern_id, start, _ in scan_spans(raw):
                     opening = _unescaped_quote(raw, start, -1)
                     closing = _unescaped_quote(raw, start, 1)
-                    if opening >= 0 and closing >= 0:
+                    head = raw[:opening].replace(b"\\\\", b"")  # inside a string: even quotes before
+                    if opening >= 0 and closing >= 0 and (head.count(b'"') - head.count(b'\\"')) % 2 == 0:
                         text = orjson.loads(raw[opening:closing + 1])
                         targets.setdefault(text, set()).add(self.trigger_kinds[pattern_id])
                 if targets:

@@ -42,6 +42,9 @@ class EventPrefilter:
         names = sorted({n for n in names if n})
         self._set: Any = None
         self._set_kinds: list[str] = []
+        self._patterns: list[str] = []
+        self._spans: Any = None
+        self._ends: Any = None
         engine = engine or available_engines()[0]
         if engine == "re" or not all(n.isascii() for n in names):
             return
@@ -64,6 +67,7 @@ class EventPrefilter:
         if CARD in self.kinds:
             patterns.append((CARD, r"[0-9](?:[ \-]?[0-9]){12}"))
         self._set_kinds = [kind for kind, _ in patterns]
+        self._patterns = [pattern for _, pattern in patterns]
         pset = PatternSet([(p, False) for _, p in patterns], engine=engine, spans=True) if patterns else None
         self._set = pset.match_bytes if pset is not None else False
         self._spans = pset.scan_spans if pset is not None else None
@@ -147,9 +151,10 @@ class EventPrefilter:
             text = texts.get(opening, _UNSEEN)
             if text is _UNSEEN:
                 closing = _quote_after(raw, start, end)
-                # No quote on one side: the start lies outside every string (a number).
+                # No quote on one side, or an odd number of quotes before the nearest
+                # one (it closes a string): the start lies outside every string.
                 text = None
-                if opening >= 0 and closing >= 0:
+                if opening >= 0 and closing >= 0 and _opens(raw, opening):
                     try:
                         text = orjson.loads(raw[opening:closing + 1])
                     except orjson.JSONDecodeError:
@@ -190,6 +195,15 @@ def _quote_before(buf: bytes, pos: int) -> int:
     while q >= 0 and _escaped(buf, q):
         q = buf.rfind(b'"', 0, q)
     return q
+
+
+def _opens(raw: bytes, quote: int) -> bool:
+    """Whether the unescaped quote at ``quote`` opens a string: an even number of
+    unescaped quotes before it. Backslashes occur in orjson's output only inside
+    strings, as escapes read left to right, so dropping the escaped backslashes
+    leaves every remaining ``\\"`` an escaped quote."""
+    head = raw[:quote].replace(b"\\\\", b"")
+    return (head.count(b'"') - head.count(b'\\"')) % 2 == 0
 
 
 def _quote_after(buf: bytes, pos: int, hi: int) -> int:
