@@ -162,7 +162,7 @@ class Reference:
         self.trigger = PatternSet([(p, False) for p in (
             "(?i:" + letters + ")[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]",
             r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])", "(?i:bearer)",
-            "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}")], spans=True)
+            "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}")], ends=True)
         params = []
         for name in sorted({n.lower() for n in DEFAULT_SECRET_PARAMS}, key=len, reverse=True):
             params.append("[-_]?".join(re.escape(p) for p in re.split(r"[-_]", name) if p))
@@ -550,42 +550,61 @@ class Reference:
     # --- scrubbing, a batch at a time --------------------------------------------------
     def scrub_batch(self, docs: list[dict[str, Any]]) -> None:
         """Each document serialized, one scan of them all for where the triggers end;
-        a document holding one is scanned again with the starts, which name the
-        strings (keys and values) the triggers lie in: only those are masked, only
-        those keys looked at. Text outside ASCII gets the whole walk."""
+        the last character of a match names the string (key or value) it lies in,
+        or for a secret name ending a key (``"name":``) the string just before:
+        only those strings are masked, only those keys looked at. Text outside
+        ASCII gets the whole walk."""
         raws = [orjson.dumps(d, default=_opaque) for d in docs]
-        scan_ends, scan_spans = self.trigger.scan_ends, self.trigger.scan_spans
-        if scan_ends is None or scan_spans is None:  # no Hyperscan: every document alone
-            hit = range(len(docs))
-        else:
-            found = scan_ends(b"\n".join(raws))
-            if not found:
-                return
-            bounds = list(accumulate((len(r) + 1 for r in raws), initial=0))
-            hit = {bisect_right(bounds, end - 1) - 1 for _, end in found}  # type: ignore[assignment]
-        for i in hit:
+        scan_ends = self.trigger.scan_ends
+        if scan_ends is None:  # no Hyperscan: every document alone
+            for raw, d in zip(raws, docs):
+                hits = self.trigger.match_bytes(raw)
+                if hits:
+                    counts: dict[str, int] = {}
+                    self._scrub(d, frozenset(self.trigger_kinds[h] for h in hits), counts)
+                    self._scrubbed(d, counts)
+            return
+        found = scan_ends(b"\n".join(raws))
+        if not found:
+            return
+        bounds = list(accumulate((len(r) + 1 for r in raws), initial=0))
+        per_doc: dict[int, list[tuple[int, int]]] = {}
+        for pattern_id, end in found:
+            i = bisect_right(bounds, end - 1) - 1
+            per_doc.setdefault(i, []).append((pattern_id, end - 1 - bounds[i]))
+        for i, at in per_doc.items():
             raw, d = raws[i], docs[i]
-            counts: dict[str, int] = {}
-            if scan_spans is None or not raw.isascii():
+            counts = {}
+            if not raw.isascii():
                 hits = self.trigger.match_bytes(raw)
                 if hits:
                     self._scrub(d, frozenset(self.trigger_kinds[h] for h in hits), counts)
-            else:
-                targets: dict[str, set[str]] = {}
-                for pattern_id, start, _ in scan_spans(raw):
-                    opening = _unescaped_quote(raw, start, -1)
-                    closing = _unescaped_quote(raw, start, 1)
-                    head = raw[:opening].replace(b"\\\\", b"")  # inside a string: even quotes before
-                    if opening >= 0 and closing >= 0 and (head.count(b'"') - head.count(b'\\"')) % 2 == 0:
-                        text = orjson.loads(raw[opening:closing + 1])
-                        targets.setdefault(text, set()).add(self.trigger_kinds[pattern_id])
-                if targets:
-                    self._scrub_targets(d, {t: frozenset(k) for t, k in targets.items()}, counts)
-            if counts:
-                event = d.get("event")
-                if type(event) is not dict:
-                    event = d["event"] = {}
-                event["scrubbed"] = counts
+                    self._scrubbed(d, counts)
+                continue
+            targets: dict[str, set[str]] = {}
+            for pattern_id, last in at:
+                opening = _unescaped_quote(raw, last, -1)
+                head = raw[:opening].replace(b"\\\\", b"")  # even quotes before: it opens a string
+                if opening >= 0 and (head.count(b'"') - head.count(b'\\"')) % 2:
+                    if self.trigger_kinds[pattern_id] != "secret":
+                        continue  # in a number
+                    opening = _unescaped_quote(raw, opening, -1)  # a key: "name":
+                if opening < 0:
+                    continue
+                closing = _unescaped_quote(raw, opening + 1, 1)
+                text = orjson.loads(raw[opening:closing + 1])
+                targets.setdefault(text, set()).add(self.trigger_kinds[pattern_id])
+            if targets:
+                self._scrub_targets(d, {t: frozenset(k) for t, k in targets.items()}, counts)
+                self._scrubbed(d, counts)
+
+    @staticmethod
+    def _scrubbed(d: dict[str, Any], counts: dict[str, int]) -> None:
+        if counts:
+            event = d.get("event")
+            if type(event) is not dict:
+                event = d["event"] = {}
+            event["scrubbed"] = counts
 
     def _scrub_targets(self, obj: Any, targets: dict[str, frozenset[str]], counts: dict[str, int]) -> None:
         items = obj.items() if type(obj) is dict else enumerate(obj)

@@ -20,11 +20,12 @@ of pattern indices, whichever engine gave it
 (``tests/unit/filters/test_patternset_properties.py``). ``LOGPIPE_PATTERN_ENGINE``
 (``hyperscan``, ``re2`` or ``re``) picks the engine for a whole process.
 
-A set built with ``spans=True`` can also report *where* each pattern matched
-(:attr:`PatternSet.scan_spans`: every match with its leftmost start, in one
-call over many texts at once). Only Hyperscan gives that, and only when every
-pattern is native to it; otherwise ``scan_spans`` is None and callers scan text
-by text as before.
+A set built with ``ends=True`` can also report *where* each pattern matched
+(:attr:`PatternSet.scan_ends`: the end of every match, in one call over many
+texts joined into one). Only Hyperscan gives that, and only when every pattern
+is native to it; otherwise ``scan_ends`` is None and callers scan text by text
+as before. (Hyperscan can also report where a match starts, but on the scrub
+check's patterns that tracking made the scan twice as slow.)
 """
 from __future__ import annotations
 
@@ -88,13 +89,11 @@ def _exact(pattern: str, ignore_case: bool, allow_re2: bool) -> Callable[[str], 
 class PatternSet:
     """The indices of the patterns found in a text (in the order they were given)."""
 
-    def __init__(self, specs: Iterable[Spec], engine: str | None = None, *, spans: bool = False) -> None:
+    def __init__(self, specs: Iterable[Spec], engine: str | None = None, *, ends: bool = False) -> None:
         self.specs: list[Spec] = list(specs)
-        #: Every match as (pattern index, leftmost start, end) in bytes, ASCII-only
-        #: semantics (Hyperscan's); None where this set cannot tell positions.
-        self.scan_spans: Callable[[bytes], list[tuple[int, int, int]]] | None = None
-        #: Every match as (pattern index, end), for many texts joined into one (the
-        #: leftmost start costs Hyperscan dearly on some patterns); None as above.
+        #: Every match as (pattern index, end offset) in bytes, with Hyperscan's
+        #: ASCII-only case folding, for many texts joined into one; None where this
+        #: set cannot tell positions.
         self.scan_ends: Callable[[bytes], list[tuple[int, int]]] | None = None
         wanted = engine or available_engines()[0]
         if wanted not in available_engines():
@@ -113,8 +112,8 @@ class PatternSet:
             else:
                 self._build_re()
             self._build_hyperscan(self.match, self.match_bytes)
-            if spans and self.native == len(self.specs):
-                self._build_spans()
+            if ends and self.native == len(self.specs):
+                self._build_ends()
         elif wanted == "re2":
             self._build_re2()
         else:
@@ -173,33 +172,26 @@ class PatternSet:
         self.match = match
         self.match_bytes = match_bytes
 
-    def _build_spans(self) -> None:
-        """A second database that reports each match with its leftmost start.
+    def _build_ends(self) -> None:
+        """A second database that reports every match's end.
 
-        Without single-match every occurrence calls back (a batch of texts holds
-        many); start-of-match tracking costs Hyperscan a little. A set whose
+        Without single-match every occurrence calls back, and the caller can scan
+        many texts joined into one and tell them apart by offset. A set whose
         patterns do not compile that way (or one that can match the empty text,
-        which would report at every offset) simply has no spans."""
-        plain = [hyperscan.HS_FLAG_MULTILINE | (hyperscan.HS_FLAG_CASELESS if ignore_case else 0)
+        which would report at every offset) simply has no ``scan_ends``."""
+        flags = [hyperscan.HS_FLAG_MULTILINE | (hyperscan.HS_FLAG_CASELESS if ignore_case else 0)
                  for _, ignore_case in self.specs]
         exprs = [pattern.encode("utf-8") for pattern, _ in self.specs]
-        ids = list(range(len(exprs)))
-        ends_db = _hs_database(exprs, ids, plain)
-        spans_db = _hs_database(exprs, ids, [f | hyperscan.HS_FLAG_SOM_LEFTMOST for f in plain])
-        if ends_db is None or spans_db is None:
+        db = _hs_database(exprs, list(range(len(exprs))), flags)
+        if db is None:
             return
-        scan_ends_db, scan_spans_db = ends_db.scan, spans_db.scan
+        scan = db.scan
 
         def scan_ends(data: bytes) -> list[tuple[int, int]]:
             found: list[tuple[int, int]] = []
-            scan_ends_db(data, _collect_end, 0, found)
+            scan(data, _collect_end, 0, found)
             return found
-
-        def scan_spans(data: bytes) -> list[tuple[int, int, int]]:
-            found: list[tuple[int, int, int]] = []
-            scan_spans_db(data, _collect_span, 0, found)
-            return found
-        self.scan_ends, self.scan_spans = scan_ends, scan_spans
+        self.scan_ends = scan_ends
 
     # --- RE2 set, then re ----------------------------------------------------------------
     def _build_re2(self) -> None:
@@ -253,11 +245,6 @@ def _collect(pattern_id: int, _start: int, _end: int, _flags: int, found: list[i
 def _collect_end(pattern_id: int, _start: int, end: int, _flags: int,
                  found: list[tuple[int, int]]) -> None:
     found.append((pattern_id, end))
-
-
-def _collect_span(pattern_id: int, start: int, end: int, _flags: int,
-                  found: list[tuple[int, int, int]]) -> None:
-    found.append((pattern_id, start, end))
 
 
 def _hs_database(exprs: list[bytes], ids: list[int], flags: list[int]) -> Any:

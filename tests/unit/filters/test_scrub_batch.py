@@ -80,10 +80,13 @@ def test_a_card_found_only_in_numbers_walks_nothing() -> None:
 
 def test_the_plan_names_the_strings_a_trigger_lies_in() -> None:
     datas = [{"user": {"email": "erin@example.com", "name": "erin"}, "password": "x", "n": 1.25},
-             {"message": "GET /?token=abc HTTP/1.1", "agent": "curl"}]
-    first, second = SCRUBBER._prefilter.scan_batch(datas)
+             {"message": "GET /?token=abc HTTP/1.1", "agent": "curl"},
+             {"note": "say \"pwd\": x", "db_Password": {"k": "v"}, "list": ["a\\", "api_key=1"]}]
+    first, second, third = SCRUBBER._prefilter.scan_batch(datas)
     assert first == {"erin@example.com": frozenset({"email"}), "password": frozenset({"secret"})}
     assert second == {"GET /?token=abc HTTP/1.1": frozenset({"secret"})}
+    assert third == {"say \"pwd\": x": frozenset({"secret"}), "db_Password": frozenset({"secret"}),
+                     "api_key=1": frozenset({"secret"})}
 
 
 def test_text_outside_ascii_takes_the_per_event_check() -> None:
@@ -104,33 +107,28 @@ def test_without_positions_every_event_is_checked_alone() -> None:
     assert prefilter.scan_batch(datas) == [prefilter.scan(d) for d in datas]
 
 
-TRIGGERS = SCRUBBER._prefilter
+TRIGGERS = EventPrefilter(ALL_KINDS, [*DEFAULT_SECRET_FIELDS, *DEFAULT_SECRET_PARAMS], engine="hyperscan")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(TEXT.filter(str.isascii), min_size=1, max_size=6))
 def test_ends_over_joined_texts_find_the_patterns_each_text_holds(texts: list[str]) -> None:
     """One scan of the texts joined by newlines finds, in each text, the patterns a
-    scan of that text alone finds; starts fall inside the match they report."""
-    pset = PatternSet([(p, False) for p in _trigger_patterns()], engine="hyperscan", spans=True)
-    assert pset.scan_ends is not None and pset.scan_spans is not None
+    scan of that text alone finds."""
+    pset = PatternSet([(p, False) for p in TRIGGERS._patterns], engine="hyperscan", ends=True)
+    assert pset.scan_ends is not None
     raws = [orjson.dumps(t) for t in texts]
-    joined = b"\n".join(raws)
     bounds = [0]
     for raw in raws:
         bounds.append(bounds[-1] + len(raw) + 1)
     by_text: list[set[int]] = [set() for _ in raws]
-    for pattern_id, end in pset.scan_ends(joined):
-        i = max(j for j, b in enumerate(bounds) if b <= end - 1)
-        by_text[i].add(pattern_id)
+    for pattern_id, end in pset.scan_ends(b"\n".join(raws)):
+        by_text[max(j for j, b in enumerate(bounds) if b <= end - 1)].add(pattern_id)
     for raw, found in zip(raws, by_text):
         assert found == set(pset.match_bytes(raw)), raw
-        spans = pset.scan_spans(raw)
-        assert {p for p, _, _ in spans} == found
-        assert all(0 <= start < end <= len(raw) for _, start, end in spans)
 
 
-def _trigger_patterns() -> list[str]:
-    """The event check's own patterns (the set the prefilter built)."""
-    prefilter = EventPrefilter(ALL_KINDS, [*DEFAULT_SECRET_FIELDS, *DEFAULT_SECRET_PARAMS], engine="hyperscan")
-    return prefilter._patterns
+def test_names_that_could_hold_quotes_keep_the_per_event_check() -> None:
+    prefilter = EventPrefilter(ALL_KINDS, ["pass\"word", "token"], engine="hyperscan")
+    datas = [{"pass\"word": "x"}, {"message": "token=1"}]
+    assert prefilter.scan_batch(datas) == [prefilter.scan(d) for d in datas]
