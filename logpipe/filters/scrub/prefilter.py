@@ -160,11 +160,18 @@ def _place(raw: bytes, found: list[tuple[int, int]], kinds: list[str], secret: i
     characters, with their kinds."""
     texts: dict[int, str | None] = {}
     hits: dict[str, set[str]] = {}
+    opens: dict[int, bool] = {}
+    escapes = b"\\" in raw
     for pattern_id, last in found:
         opening = _quote_before(raw, last)
         if opening < 0:
             continue
-        if not _opens(raw, opening):
+        inside = opens.get(opening)
+        if inside is None:
+            # An even number of unescaped quotes before it: the quote opens a string.
+            inside = opens[opening] = (_opens(raw, opening) if escapes
+                                       else raw.count(b'"', 0, opening) % 2 == 0)
+        if not inside:
             # Outside every string: a secret name ends a key ("name":), anything
             # else lies in a number.
             if pattern_id != secret:
