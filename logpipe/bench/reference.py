@@ -173,6 +173,7 @@ class Reference:
         self.param_hint = re2.compile("(?i:" + "|".join(params) + ")")
         self.digit_run = re2.compile(r"[0-9](?:[ \-]?[0-9]){12}")
         self.mask_rx = lru_cache(maxsize=64)(self._mask_rx)
+        self.mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
 
     # --- cached helpers ------------------------------------------------------------------
     @staticmethod
@@ -617,9 +618,17 @@ class Reference:
             if kind is str:
                 kinds = targets.get(value)
                 if kinds is not None:
-                    new = self._mask(value, kinds, counts)
-                    if new is not value:
-                        obj[key] = new
+                    done = self.mask_memo.get((value, kinds))
+                    if done is None:  # masked once per distinct text and kinds
+                        mine: dict[str, int] = {}
+                        done = self._mask(value, kinds, mine), tuple(mine.items())
+                        if len(self.mask_memo) >= 10_000:
+                            self.mask_memo.clear()
+                        self.mask_memo[(value, kinds)] = done
+                    for k, n in done[1]:
+                        counts[k] = counts.get(k, 0) + n
+                    if done[0] != value:
+                        obj[key] = done[0]
             elif kind is dict or kind is list:
                 self._scrub_targets(value, targets, counts)
         if doomed:

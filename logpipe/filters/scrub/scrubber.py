@@ -35,6 +35,9 @@ log = logging.getLogger("logpipe.scrub")
 
 FIELD, IP = "field", "ip"
 _KEY_MEMO_LIMIT = 20_000
+#: Masked strings remembered (the text, its kinds) -> (result, counts): an
+#: authorization header or a user's address comes back in event after event.
+_MASK_MEMO_LIMIT = 10_000
 #: The fewest characters a match of each kind takes ("a@b.cc", "eyJab.cd.", "Bearer x").
 _SHORTEST = {"email": 6, "card": 13, "jwt": 9, "bearer": 8, "aws_key": 20}
 
@@ -82,6 +85,7 @@ class Scrubber:
         self._secret_suffix = (re.compile(f"(?:{suffixes})$")
                                if config.secret_field_match == "suffix" and suffixes else None)
         self._key_memo: dict[str, bool] = {}
+        self._mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self._fields: list[Path] | None = ([parse(f) for f in config.fields]
                                            if config.fields is not None else None)
         self._report: Path | None = parse(config.report_field) if config.report_field else None
@@ -149,6 +153,23 @@ class Scrubber:
             elif kind is list:
                 self._list(value, counts, kinds)
 
+    def _mask_hit(self, text: str, counts: dict[str, int], kinds: frozenset[str]) -> str:
+        """``self._mask`` of a string a trigger lies in, remembered by text and kinds
+        (masking is a function of both: the e-mail key is fixed for the scrubber)."""
+        key = (text, kinds)
+        done = self._mask_memo.get(key)
+        if done is None:
+            mine: dict[str, int] = {}
+            new = self._mask(text, mine, kinds)
+            done = (new, tuple(mine.items()))
+            if len(self._mask_memo) >= _MASK_MEMO_LIMIT:
+                self._mask_memo.clear()
+            self._mask_memo[key] = done
+        new, added = done
+        for kind, n in added:
+            counts[kind] = counts.get(kind, 0) + n
+        return text if new == text else new
+
     def _dict_hits(self, obj: dict[str, Any], counts: dict[str, int], hits: Hits) -> None:
         """The walk of an event whose triggers were placed (see
         :meth:`.EventPrefilter.scan_batch`): keys are looked at only when their text
@@ -166,7 +187,7 @@ class Scrubber:
             if kind is str:
                 found = hits.get(value)
                 if found is not None and len(value) >= shortest:
-                    new = self._mask(value, counts, found)
+                    new = self._mask_hit(value, counts, found)
                     if new is not value:
                         obj[key] = new
             elif kind is dict:
@@ -185,7 +206,7 @@ class Scrubber:
             if kind is str:
                 found = hits.get(value)
                 if found is not None and len(value) >= shortest:
-                    new = self._mask(value, counts, found)
+                    new = self._mask_hit(value, counts, found)
                     if new is not value:
                         items[i] = new
             elif kind is dict:
