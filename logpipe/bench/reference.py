@@ -25,9 +25,11 @@ import hashlib
 import hmac
 import os
 import re
+from bisect import bisect_right
 from collections import deque
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from itertools import accumulate
 from ipaddress import ip_address
 from typing import Any, Callable
 from urllib.parse import unquote, unquote_plus
@@ -160,7 +162,7 @@ class Reference:
         self.trigger = PatternSet([(p, False) for p in (
             "(?i:" + letters + ")[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]",
             r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])", "(?i:bearer)",
-            "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}")])
+            "eyJ", "AKIA|ASIA", r"[0-9](?:[ \-]?[0-9]){12}")], ends=True)
         params = []
         for name in sorted({n.lower() for n in DEFAULT_SECRET_PARAMS}, key=len, reverse=True):
             params.append("[-_]?".join(re.escape(p) for p in re.split(r"[-_]", name) if p))
@@ -171,6 +173,7 @@ class Reference:
         self.param_hint = re2.compile("(?i:" + "|".join(params) + ")")
         self.digit_run = re2.compile(r"[0-9](?:[ \-]?[0-9]){12}")
         self.mask_rx = lru_cache(maxsize=64)(self._mask_rx)
+        self.mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
 
     # --- cached helpers ------------------------------------------------------------------
     @staticmethod
@@ -269,7 +272,7 @@ class Reference:
         return re.compile("|".join(self.alternatives[k] for k in order if k in kinds))
 
     # --- one record ----------------------------------------------------------------------
-    def run(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    def prepare(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
         d = orjson.loads(raw)
         meta: dict[str, Any] = {}
         ts = d.get("@timestamp")
@@ -533,18 +536,105 @@ class Reference:
         else:
             meta["category"] = "app"
 
-        # scrubbing
-        hits = self.trigger.match_bytes(orjson.dumps(d, default=_opaque))
-        if hits:
-            kinds = frozenset(self.trigger_kinds[i] for i in hits)
-            counts: dict[str, int] = {}
-            self._scrub(d, kinds, counts)
-            if counts:
-                event = d.get("event")
-                if type(event) is not dict:
-                    event = d["event"] = {}
-                event["scrubbed"] = counts
         return d, meta
+
+    def run(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        doc = self.prepare(raw, now)
+        self.scrub_batch([doc[0]])
+        return doc
+
+    def run_batch(self, raws: list[bytes], now: datetime) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        docs = [self.prepare(raw, now) for raw in raws]
+        self.scrub_batch([d for d, _ in docs])
+        return docs
+
+    # --- scrubbing, a batch at a time --------------------------------------------------
+    def scrub_batch(self, docs: list[dict[str, Any]]) -> None:
+        """Each document serialized, one scan of them all for where the triggers end;
+        the last character of a match names the string (key or value) it lies in,
+        or for a secret name ending a key (``"name":``) the string just before:
+        only those strings are masked, only those keys looked at. Text outside
+        ASCII gets the whole walk."""
+        raws = [orjson.dumps(d, default=_opaque) for d in docs]
+        scan_ends = self.trigger.scan_ends
+        if scan_ends is None:  # no Hyperscan: every document alone
+            for raw, d in zip(raws, docs):
+                hits = self.trigger.match_bytes(raw)
+                if hits:
+                    counts: dict[str, int] = {}
+                    self._scrub(d, frozenset(self.trigger_kinds[h] for h in hits), counts)
+                    self._scrubbed(d, counts)
+            return
+        found = scan_ends(b"\n".join(raws))
+        if not found:
+            return
+        bounds = list(accumulate((len(r) + 1 for r in raws), initial=0))
+        per_doc: dict[int, list[tuple[int, int]]] = {}
+        for pattern_id, end in found:
+            i = bisect_right(bounds, end - 1) - 1
+            per_doc.setdefault(i, []).append((pattern_id, end - 1 - bounds[i]))
+        for i, at in per_doc.items():
+            raw, d = raws[i], docs[i]
+            counts = {}
+            if not raw.isascii():
+                hits = self.trigger.match_bytes(raw)
+                if hits:
+                    self._scrub(d, frozenset(self.trigger_kinds[h] for h in hits), counts)
+                    self._scrubbed(d, counts)
+                continue
+            targets: dict[str, set[str]] = {}
+            for pattern_id, last in at:
+                opening = _unescaped_quote(raw, last, -1)
+                head = raw[:opening].replace(b"\\\\", b"")  # even quotes before: it opens a string
+                if opening >= 0 and (head.count(b'"') - head.count(b'\\"')) % 2:
+                    if self.trigger_kinds[pattern_id] != "secret":
+                        continue  # in a number
+                    opening = _unescaped_quote(raw, opening, -1)  # a key: "name":
+                if opening < 0:
+                    continue
+                closing = _unescaped_quote(raw, opening + 1, 1)
+                text = orjson.loads(raw[opening:closing + 1])
+                targets.setdefault(text, set()).add(self.trigger_kinds[pattern_id])
+            if targets:
+                self._scrub_targets(d, {t: frozenset(k) for t, k in targets.items()}, counts)
+                self._scrubbed(d, counts)
+
+    @staticmethod
+    def _scrubbed(d: dict[str, Any], counts: dict[str, int]) -> None:
+        if counts:
+            event = d.get("event")
+            if type(event) is not dict:
+                event = d["event"] = {}
+            event["scrubbed"] = counts
+
+    def _scrub_targets(self, obj: Any, targets: dict[str, frozenset[str]], counts: dict[str, int]) -> None:
+        items = obj.items() if type(obj) is dict else enumerate(obj)
+        doomed = []
+        for key, value in items:
+            if type(key) is str and key in targets and self.secret_name(key):
+                doomed.append(key)
+                continue
+            kind = type(value)
+            if kind is str:
+                kinds = targets.get(value)
+                if kinds is not None:
+                    done = self.mask_memo.get((value, kinds))
+                    if done is None:  # masked once per distinct text and kinds
+                        mine: dict[str, int] = {}
+                        done = self._mask(value, kinds, mine), tuple(mine.items())
+                        if len(self.mask_memo) >= 10_000:
+                            self.mask_memo.clear()
+                        self.mask_memo[(value, kinds)] = done
+                    for k, n in done[1]:
+                        counts[k] = counts.get(k, 0) + n
+                    if done[0] != value:
+                        obj[key] = done[0]
+            elif kind is dict or kind is list:
+                self._scrub_targets(value, targets, counts)
+        if doomed:
+            for key in doomed:
+                del obj[key]
+            counts["field"] = counts.get("field", 0) + len(doomed)
 
     def _scrub(self, obj: Any, kinds: frozenset[str], counts: dict[str, int]) -> None:
         items = obj.items() if type(obj) is dict else enumerate(obj)
@@ -616,11 +706,26 @@ def _opaque(_value: Any) -> None:
     return None
 
 
+def _unescaped_quote(raw: bytes, pos: int, step: int) -> int:
+    """The nearest quote before (step -1) or after (step 1) pos that no backslash escapes."""
+    while True:
+        pos = raw.rfind(b'"', 0, pos) if step < 0 else raw.find(b'"', pos)
+        if pos < 0:
+            return pos
+        run = 0
+        while raw[pos - 1 - run] == 92:
+            run += 1
+        if run % 2 == 0:
+            return pos
+        if step > 0:
+            pos += 1
+
+
 def run_loop(ref: Reference, lines: list[bytes], total: int, batch: int = 1000) -> int:
     """Process ``total`` records (cycling the pool) the way a plain script would."""
     done = 0
     n = len(lines)
-    run = ref.run
+    run = getattr(ref, "run_batch", None)
     while done < total:
         take = min(batch, total - done)
         start = done % n
@@ -628,8 +733,11 @@ def run_loop(ref: Reference, lines: list[bytes], total: int, batch: int = 1000) 
         if len(chunk) < take:
             chunk = chunk + lines[:take - len(chunk)]
         now = datetime.now(UTC)
-        for raw in chunk:
-            run(raw, now)
+        if run is not None:
+            run(chunk, now)
+        else:
+            for raw in chunk:
+                ref.run(raw, now)
         done += take
     return done
 
@@ -681,7 +789,7 @@ def compare(lines: list[bytes]) -> tuple[int, int, list[tuple[bytes, bytes]]]:
     ours = asyncio.run(framework())
     ref = Reference(brute_force=False)
     now = datetime.now(UTC)
-    theirs = [canonical(*ref.run(raw, now)) for raw in lines]
+    theirs = [canonical(*doc) for doc in ref.run_batch(lines, now)]
     a, b = Counter(ours), Counter(theirs)
     same = sum((a & b).values())
     only_ours = sorted((a - b).elements())

@@ -19,6 +19,13 @@ pure ASCII goes to the RE2 set instead, so the answer is always the same set
 of pattern indices, whichever engine gave it
 (``tests/unit/filters/test_patternset_properties.py``). ``LOGPIPE_PATTERN_ENGINE``
 (``hyperscan``, ``re2`` or ``re``) picks the engine for a whole process.
+
+A set built with ``ends=True`` can also report *where* each pattern matched
+(:attr:`PatternSet.scan_ends`: the end of every match, in one call over many
+texts joined into one). Only Hyperscan gives that, and only when every pattern
+is native to it; otherwise ``scan_ends`` is None and callers scan text by text
+as before. (Hyperscan can also report where a match starts, but on the scrub
+check's patterns that tracking made the scan twice as slow.)
 """
 from __future__ import annotations
 
@@ -82,8 +89,12 @@ def _exact(pattern: str, ignore_case: bool, allow_re2: bool) -> Callable[[str], 
 class PatternSet:
     """The indices of the patterns found in a text (in the order they were given)."""
 
-    def __init__(self, specs: Iterable[Spec], engine: str | None = None) -> None:
+    def __init__(self, specs: Iterable[Spec], engine: str | None = None, *, ends: bool = False) -> None:
         self.specs: list[Spec] = list(specs)
+        #: Every match as (pattern index, end offset) in bytes, with Hyperscan's
+        #: ASCII-only case folding, for many texts joined into one; None where this
+        #: set cannot tell positions.
+        self.scan_ends: Callable[[bytes], list[tuple[int, int]]] | None = None
         wanted = engine or available_engines()[0]
         if wanted not in available_engines():
             raise ValueError(f"pattern engine {wanted!r} is not available here")
@@ -101,6 +112,8 @@ class PatternSet:
             else:
                 self._build_re()
             self._build_hyperscan(self.match, self.match_bytes)
+            if ends and self.native == len(self.specs):
+                self._build_ends()
         elif wanted == "re2":
             self._build_re2()
         else:
@@ -159,6 +172,27 @@ class PatternSet:
         self.match = match
         self.match_bytes = match_bytes
 
+    def _build_ends(self) -> None:
+        """A second database that reports every match's end.
+
+        Without single-match every occurrence calls back, and the caller can scan
+        many texts joined into one and tell them apart by offset. A set whose
+        patterns do not compile that way (or one that can match the empty text,
+        which would report at every offset) simply has no ``scan_ends``."""
+        flags = [hyperscan.HS_FLAG_MULTILINE | (hyperscan.HS_FLAG_CASELESS if ignore_case else 0)
+                 for _, ignore_case in self.specs]
+        exprs = [pattern.encode("utf-8") for pattern, _ in self.specs]
+        db = _hs_database(exprs, list(range(len(exprs))), flags)
+        if db is None:
+            return
+        scan = db.scan
+
+        def scan_ends(data: bytes) -> list[tuple[int, int]]:
+            found: list[tuple[int, int]] = []
+            scan(data, _collect_end, 0, found)
+            return found
+        self.scan_ends = scan_ends
+
     # --- RE2 set, then re ----------------------------------------------------------------
     def _build_re2(self) -> None:
         rset = re2.Set.SearchSet(re2.Options())
@@ -206,6 +240,11 @@ def _nothing(_text: str | bytes) -> list[int]:
 
 def _collect(pattern_id: int, _start: int, _end: int, _flags: int, found: list[int]) -> None:
     found.append(pattern_id)
+
+
+def _collect_end(pattern_id: int, _start: int, end: int, _flags: int,
+                 found: list[tuple[int, int]]) -> None:
+    found.append((pattern_id, end))
 
 
 def _hs_database(exprs: list[bytes], ids: list[int], flags: list[int]) -> Any:

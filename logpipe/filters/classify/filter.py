@@ -10,7 +10,7 @@ from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.classify import signatures
 from logpipe.filters.classify.bruteforce import BruteForceTracker
 from logpipe.filters.classify.config import ClassifyConfig
-from logpipe.filters.classify.fields import reader
+from logpipe.filters.classify.fields import fields_reader, reader
 from logpipe.filters.classify.errors import (CLIENT_ERROR, DEPENDENCY, FAILURE, SERVER_ERROR,
                                              SUCCESS, TIMEOUT, UNKNOWN, VALIDATION,
                                              ExceptionClassifier, classify, status_code)
@@ -68,6 +68,19 @@ class ClassifyFilter(Filter):
         self._error_fields = [reader(f) for f in config.error_fields]
         self._scan_fields = [reader(f) for f in config.scan_fields]
         self._category = parse(config.category_field)
+        # Every field the classifier reads, in one call (see fields_reader): status,
+        # level, method, path, url.original, action, agent, brute-force key, message,
+        # then the error fields and the scan fields.
+        self._n_errors = len(config.error_fields)
+        refs = [config.status_field, config.level_field, config.method_field, config.path_field,
+                "url.original", config.action_field, config.user_agent_field, bf.key, "message",
+                *config.error_fields, *config.scan_fields]
+        self._read = fields_reader(refs)
+        # Read up front only when writing the error class cannot change what is read after it.
+        category = self._category
+        self._read_first = all(
+            path[:len(category)] != category and category[:len(path)] != path
+            for path in (parse(ref) for ref in refs))
 
     def process(self, events: list[Event]) -> list[Event]:
         for event in events:
@@ -76,6 +89,103 @@ class ClassifyFilter(Filter):
 
     # --- one event -------------------------------------------------------------------
     def _one(self, event: Event) -> None:
+        if not self._read_first:
+            self._one_by_one(event)
+            return
+        cfg = self.config
+        (status_v, level, method, path, original, action, agent, source, message,
+         *rest) = self._read(event)
+        errors, scans = rest[:self._n_errors], rest[self._n_errors:]
+        status = status_code(status_v)
+        tags: list[str] = []
+        categories: list[str] = []
+        severity = 0
+        outcome: str | None = None
+        data = event.data
+        if data.get("http") is not None or data.get("url") is not None:
+            categories.append("web")
+
+        if cfg.errors:
+            # The first error field naming a known exception decides its class.
+            exception_class: str | None = None
+            has_exception = False
+            for value in errors:
+                if type(value) is str and value:
+                    has_exception = True
+                    if exception_class is None:
+                        exception_class = self._exceptions.of_text(value)
+            outcome, error_class = classify(status, level, exception_class, has_exception)
+            if error_class is not None:
+                event.set_path(self._category, error_class)
+                if cfg.tag_errors:
+                    tags.append(error_class)
+                severity = SEVERITY[error_class]
+
+        if cfg.security:
+            if type(path) is not str:
+                path = original
+            found, login = self._detect(status, scans, agent, action, path, method, message, source)
+            if login is not None:
+                categories.append("authentication")
+                if login == FAILURE:
+                    outcome = FAILURE
+            if found:
+                tags.append(SECURITY_TAG)
+                tags.extend(found)
+                severity = max(severity, max(SEVERITY[k] for k in found))
+                if not INTRUSION.isdisjoint(found):
+                    categories.append("intrusion_detection")
+
+        self._write(event, tags, categories, severity, outcome,
+                    alert=not INTRUSION.isdisjoint(tags))
+
+    def _detect(self, status: int | None, scans: list[Any], agent: Any, action: Any, path: Any,
+                method: Any, message: Any, source: Any) -> tuple[list[str], str | None]:
+        """(detections, login outcome or None when this is not a login event), from the
+        fields already read; ``path`` is the path field, else ``url.original``."""
+        found: set[str] = set()
+        scanner = self._scanner
+        kinds_of = scanner.kinds
+        for value in scans:
+            if type(value) is str and value:
+                kinds = kinds_of(value)
+                if kinds:
+                    found |= kinds
+        found.discard(LOGIN_FAILURE)  # in these fields a login phrase is no detection
+        if type(agent) is str and agent and scanner.is_scanner(agent):
+            found.add(SCANNER)
+
+        login: str | None = None
+        if type(action) is str and action.lower() in self._login_actions:
+            login = FAILURE
+        else:
+            if type(path) is str:
+                cut = path.find("?")
+                if cut >= 0:
+                    path = path[:cut]
+                if (type(method) is str and method.upper() == "POST"
+                        and self._login_paths.match(path)):
+                    if status in (401, 403):
+                        login = FAILURE
+                    elif status is not None and 200 <= status < 400:
+                        login = SUCCESS
+            if login is None:
+                if type(message) is str and message and scanner.login_failure_message(message):
+                    login = FAILURE
+        if login == FAILURE:
+            found.add(LOGIN_FAILURE)
+
+        if self._brute is not None and login is not None:
+            if type(source) is str and source:
+                hit = (self._brute.failure(source) if login == FAILURE
+                       else self._brute.active(source))
+                if hit:
+                    found.add(BRUTE_FORCE)
+        return sorted(found), login
+
+    def _one_by_one(self, event: Event) -> None:
+        """The event read field by field, each when it is needed (the error class is
+        written into a field the classifier also reads)."""
         cfg = self.config
         status = status_code(self._status(event))
         tags: list[str] = []
@@ -121,49 +231,12 @@ class ClassifyFilter(Filter):
                     alert=not INTRUSION.isdisjoint(tags))
 
     def _security(self, event: Event, status: int | None) -> tuple[list[str], str | None]:
-        """(detections, login outcome or None when this is not a login event)."""
-        found: set[str] = set()
-        scanner = self._scanner
-        kinds_of = scanner.kinds
-        for read in self._scan_fields:
-            value = read(event)
-            if type(value) is str and value:
-                kinds = kinds_of(value)
-                if kinds:
-                    found |= kinds
-        found.discard(LOGIN_FAILURE)  # in these fields a login phrase is no detection
-        agent = self._ua(event)
-        if type(agent) is str and agent and scanner.is_scanner(agent):
-            found.add(SCANNER)
-
-        login: str | None = None
-        action = self._action(event)
-        if type(action) is str and action.lower() in self._login_actions:
-            login = FAILURE
-        else:
-            path = self._request_path(event)
-            method = self._method(event)
-            if (path is not None and type(method) is str and method.upper() == "POST"
-                    and self._login_paths.match(path)):
-                if status in (401, 403):
-                    login = FAILURE
-                elif status is not None and 200 <= status < 400:
-                    login = SUCCESS
-            if login is None:
-                message = event.data.get("message")
-                if type(message) is str and message and scanner.login_failure_message(message):
-                    login = FAILURE
-        if login == FAILURE:
-            found.add(LOGIN_FAILURE)
-
-        if self._brute is not None and login is not None:
-            source = self._bf_key(event)
-            if type(source) is str and source:
-                hit = (self._brute.failure(source) if login == FAILURE
-                       else self._brute.active(source))
-                if hit:
-                    found.add(BRUTE_FORCE)
-        return sorted(found), login
+        path = self._path(event)
+        if type(path) is not str:
+            path = self._original(event)
+        return self._detect(status, [read(event) for read in self._scan_fields], self._ua(event),
+                            self._action(event), path, self._method(event),
+                            event.data.get("message"), self._bf_key(event))
 
     def _request_path(self, event: Event) -> str | None:
         path = self._path(event)
