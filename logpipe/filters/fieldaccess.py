@@ -1,12 +1,12 @@
 """Readers and writers for one fixed field, for the enrichment filters' per-event loops.
 
 An enricher reads its source and writes its target once per event, always the
-same path. ``Event.get_path``/``set_path`` take any path, so they loop over
-its keys and check for ``@metadata`` every time. The functions made here know
+same path. ``Event.get_path``/``set_path`` take any path, so they check for
+``@metadata`` and loop over the keys every time. The functions made here know
 the path: a field one or two objects deep (``[source][ip]``,
-``[user_agent][original]``) is read with one or two ``dict.get`` calls. Whatever
-the quick walk does not expect (a list or a scalar on the way, ``@metadata``,
-deeper paths) goes to the event's own accessors, so the answers are theirs.
+``[@metadata][request_time]``) is one or two ``dict.get`` calls, a deeper one a
+loop over its keys. Whatever the quick walk does not expect (a list or a
+scalar on the way) goes to the event's own accessors, so the answers are theirs.
 """
 from __future__ import annotations
 
@@ -21,46 +21,66 @@ Setter = Callable[[Event, Any], None]
 
 def getter(path: Path) -> Getter:
     """``event.get_path(path)`` (None when absent), for one fixed path."""
-    if path[0] == METADATA or len(path) > 2:
+    in_meta = path[0] == METADATA
+    keys = path[1:] if in_meta else path
+    if not keys:
         def get_any(event: Event) -> Any:
             return event.get_path(path)
         return get_any
-    if len(path) == 1:
-        [key] = path
+    if len(keys) == 1:
+        [key] = keys
+        if in_meta:
+            def get_meta_top(event: Event) -> Any:
+                return event.metadata.get(key)
+            return get_meta_top
 
         def get_top(event: Event) -> Any:
             return event.data.get(key)
         return get_top
-    outer, inner = path
+    if len(keys) == 2:
+        outer, inner = keys
 
-    def get_nested(event: Event) -> Any:
-        node = event.data.get(outer)
-        if type(node) is dict:
-            return node.get(inner)
-        if node is None:
-            return None
-        return event.get_path(path)        # a list or a scalar on the way
-    return get_nested
+        def get_nested(event: Event) -> Any:
+            node = (event.metadata if in_meta else event.data).get(outer)
+            if type(node) is dict:
+                return node.get(inner)
+            if node is None:
+                return None
+            return event.get_path(path)        # a list or a scalar on the way
+        return get_nested
+    parents, last = keys[:-1], keys[-1]
+
+    def get_deep(event: Event) -> Any:
+        node: Any = event.metadata if in_meta else event.data
+        for key in parents:
+            node = node.get(key)
+            if type(node) is not dict:
+                return None if node is None else event.get_path(path)
+        return node.get(last)
+    return get_deep
 
 
 def setter(path: Path) -> Setter:
     """``event.set_path(path, value)``, for one fixed path."""
-    if path[0] == METADATA or len(path) > 2:
-        def set_any(event: Event, value: Any) -> None:
-            event.set_path(path, value)
-        return set_any
-    if len(path) == 1:
-        [key] = path
+    in_meta = path[0] == METADATA
+    keys = path[1:] if in_meta else path
+    if len(keys) == 1:
+        [key] = keys
 
         def set_top(event: Event, value: Any) -> None:
-            event.data[key] = value
+            (event.metadata if in_meta else event.data)[key] = value
         return set_top
-    outer, inner = path
+    if len(keys) == 2:
+        outer, inner = keys
 
-    def set_nested(event: Event, value: Any) -> None:
-        node = event.data.get(outer)
-        if type(node) is dict:
-            node[inner] = value
-        else:
-            event.set_path(path, value)    # creates the object, or handles what is in the way
-    return set_nested
+        def set_nested(event: Event, value: Any) -> None:
+            node = (event.metadata if in_meta else event.data).get(outer)
+            if type(node) is dict:
+                node[inner] = value
+            else:
+                event.set_path(path, value)    # creates the object, or handles what is in the way
+        return set_nested
+
+    def set_any(event: Event, value: Any) -> None:
+        event.set_path(path, value)
+    return set_any

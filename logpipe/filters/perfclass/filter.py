@@ -13,6 +13,7 @@ from typing import Any
 from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.perfclass.config import PerfClassConfig, Thresholds
 from logpipe.filters.perfclass.routes import RouteTable
 
@@ -70,11 +71,16 @@ class PerfClassFilter(Filter):
         self._routes = RouteTable(config.routes)
         self._tag_failure = tuple(config.tag_on_failure)
         self._tag_breach = tuple(config.tag_on_breach)
+        self._readers = tuple((getter(source), unit) for source, unit in self._sources)
+        self._put_duration = setter(self._target)
+        self._get_path = getter(self._path)
+        self._get_original = getter(_ORIGINAL)
+        self._get_method = getter(self._method)
 
     def _request_path(self, event: Event) -> str | None:
-        path = event.get_path(self._path)
+        path = self._get_path(event)
         if type(path) is not str:
-            original = event.get_path(_ORIGINAL)
+            original = self._get_original(event)
             if type(original) is not str:
                 return None
             path = original
@@ -85,9 +91,10 @@ class PerfClassFilter(Filter):
         cfg = self.config
         default_bounds, default_budget = cfg.thresholds, cfg.budget_ms
         find = self._routes.find
+        readers, put_duration, get_method = self._readers, self._put_duration, self._get_method
         for event in events:
-            for source, unit in self._sources:
-                raw = event.get_path(source)
+            for read, unit in readers:
+                raw = read(event)
                 if raw is not None:
                     break
             else:
@@ -97,12 +104,12 @@ class PerfClassFilter(Filter):
                 if self._tag_failure:
                     event.add_tag(*self._tag_failure)
                 continue
-            event.set_path(self._target, ns)
+            put_duration(event, ns)
             ms = ns / 1_000_000
             bounds, budget, route_name = default_bounds, default_budget, None
             path = self._request_path(event)
             if path is not None:
-                method = event.get_path(self._method)
+                method = get_method(event)
                 route = find(path, method if type(method) is str else None)
                 if route is not None:
                     bounds = route.thresholds or default_bounds

@@ -11,8 +11,8 @@ from logpipe.core.event import Event
 from logpipe.filters.fieldaccess import getter, setter
 
 KEYS = st.sampled_from(["a", "b", "0", "-1"])
-PATHS = st.one_of(st.lists(KEYS, min_size=1, max_size=3).map(tuple),
-                  st.lists(KEYS, min_size=1, max_size=2).map(lambda k: ("@metadata", *k)))
+PATHS = st.one_of(st.lists(KEYS, min_size=1, max_size=4).map(tuple),
+                  st.lists(KEYS, min_size=0, max_size=3).map(lambda k: ("@metadata", *k)))
 LEAVES = st.one_of(st.none(), st.integers(0, 2), st.just("s"), st.just(True))
 TREES = st.recursive(LEAVES, lambda inner: st.one_of(st.dictionaries(KEYS, inner, max_size=3),
                                                      st.lists(inner, max_size=3)), max_leaves=8)
@@ -28,6 +28,9 @@ def _dump(event: Event) -> bytes:
 @example(("a", "b"), {"a": {"b": 0}}, {})
 @example(("a", "0"), {"a": [1, 2]}, {})
 @example(("a", "b"), {"a": "text"}, {})
+@example(("@metadata", "a", "b"), {}, {"a": {"b": 0}})
+@example(("a", "b", "0"), {"a": {"b": [False]}}, {})
+@example(("a", "b", "a"), {"a": {"b": {"a": 0}}}, {})
 def test_getter_reads_what_get_path_reads(path, data, meta) -> None:
     event = Event({"@timestamp": 0, **data}, meta)
     assert getter(path)(event) is event.get_path(path)
@@ -37,6 +40,8 @@ def test_getter_reads_what_get_path_reads(path, data, meta) -> None:
 @given(PATHS, DATA, DATA, LEAVES)
 @example(("a", "0"), {"a": [1, 2]}, {}, "new")
 @example(("a", "b"), {"a": 5}, {}, "new")
+@example(("@metadata", "a"), {}, {"a": 1}, "new")
+@example(("@metadata", "a", "b"), {}, {"a": {}}, 0)
 def test_setter_writes_what_set_path_writes(path, data, meta, value) -> None:
     ours = Event({"@timestamp": 0, **copy.deepcopy(data)}, copy.deepcopy(meta))
     theirs = Event({"@timestamp": 0, **copy.deepcopy(data)}, copy.deepcopy(meta))
