@@ -40,6 +40,7 @@ import re2
 from re2 import _re2
 
 from logpipe.filters.grok.compiler import GrokSyntaxError, Translation
+from logpipe.filters.grok.rewrite import compile_extraction
 
 Groups = Sequence["str | None"]
 
@@ -117,7 +118,7 @@ class Program:
         self._lead = 0
         if self._gate is not None and translation.audited:
             try:
-                self._rx = re.compile(translation.regex, re.ASCII | re.DOTALL)
+                self._rx = compile_extraction(translation.regex, re.ASCII | re.DOTALL)
             except re.error:
                 pass          # RE2-only syntax such as \p{L}: extract with ``regex``
         try:
