@@ -19,6 +19,11 @@ from logpipe.filters.perfclass.routes import RouteTable
 
 _NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _ORIGINAL = ("url", "original")
+_INF = math.inf
+#: Requests whose route decision is remembered (paths repeat; the cache is emptied when full).
+_VERDICTS = 4096
+#: (fast_ms, normal_ms, slow_ms, budget_ms, route name)
+Verdict = tuple[float, float, float, "int | float | None", "str | None"]
 _PERF = "performance"
 
 
@@ -71,7 +76,10 @@ class PerfClassFilter(Filter):
         self._routes = RouteTable(config.routes)
         self._tag_failure = tuple(config.tag_on_failure)
         self._tag_breach = tuple(config.tag_on_breach)
-        self._readers = tuple((getter(source), unit) for source, unit in self._sources)
+        self._readers = tuple((getter(source), _NS_PER[unit], unit) for source, unit in self._sources)
+        #: What a request's (path, method) decides: class bounds, budget, route name.
+        self._verdicts: dict[tuple[str, str | None], Verdict] = {}
+        self._no_route = self._decide(None, None)
         self._put_duration = setter(self._target)
         self._get_path = getter(self._path)
         self._get_original = getter(_ORIGINAL)
@@ -87,36 +95,61 @@ class PerfClassFilter(Filter):
         cut = path.find("?")
         return path if cut < 0 else path[:cut]
 
-    def process(self, events: list[Event]) -> list[Event]:
+    def _decide(self, path: str | None, method: str | None) -> Verdict:
+        """Class bounds, budget and route name for a request (path None: no route)."""
         cfg = self.config
-        default_bounds, default_budget = cfg.thresholds, cfg.budget_ms
-        find = self._routes.find
+        bounds, budget, name = cfg.thresholds, cfg.budget_ms, None
+        if path is not None:
+            route = self._routes.find(path, method)
+            if route is not None:
+                bounds = route.thresholds or cfg.thresholds
+                if route.budget_ms is not None:
+                    budget = route.budget_ms
+                name = route.name
+        return bounds.fast_ms, bounds.normal_ms, bounds.slow_ms, budget, name
+
+    def process(self, events: list[Event]) -> list[Event]:
         readers, put_duration, get_method = self._readers, self._put_duration, self._get_method
+        request_path = self._request_path
+        verdicts = self._verdicts
+        no_route = self._no_route
         for event in events:
-            for read, unit in readers:
+            for read, factor, unit in readers:
                 raw = read(event)
                 if raw is not None:
                     break
             else:
                 continue
-            ns = to_nanoseconds(raw, unit)
-            if ns is None:
-                if self._tag_failure:
-                    event.add_tag(*self._tag_failure)
-                continue
+            # to_nanoseconds, with its two common cases written out
+            kind = type(raw)
+            if kind is float and 0 <= raw < _INF:
+                ns = round(raw * factor)
+            elif kind is int and raw >= 0:
+                ns = raw * factor
+            else:
+                found = to_nanoseconds(raw, unit)
+                if found is None:
+                    if self._tag_failure:
+                        event.add_tag(*self._tag_failure)
+                    continue
+                ns = found
             put_duration(event, ns)
             ms = ns / 1_000_000
-            bounds, budget, route_name = default_bounds, default_budget, None
-            path = self._request_path(event)
-            if path is not None:
+            path = request_path(event)
+            if path is None:
+                verdict = no_route
+            else:
                 method = get_method(event)
-                route = find(path, method if type(method) is str else None)
-                if route is not None:
-                    bounds = route.thresholds or default_bounds
-                    if route.budget_ms is not None:
-                        budget = route.budget_ms
-                    route_name = route.name
-            perf: dict[str, Any] = {"class": speed_class(ms, bounds)}
+                key = (path, method if type(method) is str else None)
+                cached = verdicts.get(key)
+                if cached is None:
+                    if len(verdicts) >= _VERDICTS:
+                        verdicts.clear()
+                    cached = verdicts[key] = self._decide(*key)
+                verdict = cached
+            fast, normal, slow, budget, route_name = verdict
+            perf: dict[str, Any] = {"class": "fast" if ms < fast else "normal" if ms < normal
+                                    else "slow" if ms < slow else "critical"}
             if budget is not None:
                 breach = ms > budget
                 perf["budget_ms"] = budget
