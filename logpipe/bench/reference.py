@@ -67,6 +67,7 @@ def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[re.Patte
     """The expanded expressions of one grok filter of the pipeline, with their captures
     as (group, parent keys, leaf, converter, into metadata)."""
     from logpipe.filters.grok.matcher import Compiler
+    from logpipe.filters.grok.rewrite import compile_extraction
 
     spec = next(f for f in pipeline["filters"] if f.get("id") == filter_id)
     compiler = Compiler(pattern_definitions=spec.get("pattern_definitions") or {})
@@ -80,7 +81,9 @@ def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[re.Patte
                 meta = c.path[0] == "@metadata"
                 keys = c.path[1:] if meta else c.path
                 caps.append((c.group, keys[:-1], keys[-1], conv, meta))
-            out.append((re.compile(translation.regex, re.ASCII), caps))
+            # compiled as logpipe's engine compiles it: a lazy field that ends the
+            # expression (the user agent) as a character class, the same answers
+            out.append((compile_extraction(translation.regex, re.ASCII), caps))
     return out
 
 

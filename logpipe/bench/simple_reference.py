@@ -2,7 +2,9 @@
 
 One function over a plain dict per record, calling the libraries directly:
 orjson, ``re`` with the ``%{COMBINEDAPACHELOG}`` expression already expanded
-(by logpipe's grok compiler, as a script author would paste it), the
+(by logpipe's grok compiler, as a script author would paste it, and compiled
+with the same rewrite of its closing lazy field: see
+``logpipe.filters.grok.rewrite``), the
 access-time fields sliced by position, maxminddb and ua-parser behind
 ``lru_cache``. :func:`compare` checks that it makes logpipe's documents.
 """

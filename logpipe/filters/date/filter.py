@@ -22,6 +22,7 @@ from logpipe.filters.common import CommonActions, CommonOptions, StrList
 from logpipe.filters.date.formats import Parser, parser_for
 from logpipe.filters.date.names import parse_locale
 from logpipe.filters.date.zones import UTC, zone
+from logpipe.filters.fieldaccess import getter, setter
 
 
 _MISS: Any = object()
@@ -98,6 +99,8 @@ class DateFilter(Filter):
         except ConfigError as exc:
             raise exc.located(path="match") from None
         self._millis = config.precision == "millisecond"
+        self._read = getter(self._source)
+        self._write = setter(self._target)
         self._failure_tags = tuple(config.tag_on_failure)
         self._actions = CommonActions(config)
         #: Parsed times by text, when the answer depends on the text alone (a fixed zone,
@@ -118,8 +121,9 @@ class DateFilter(Filter):
         done: list[Event] = []
         now = self.clock()
         cache = self._cache
+        read, write = self._read, self._write
         for event in events:
-            raw = event.get_path(self._source)
+            raw = read(event)
             if raw is None:
                 continue
             if cache is not None and type(raw) is str:
@@ -141,7 +145,7 @@ class DateFilter(Filter):
                 if self._failure_tags:
                     event.add_tag(*self._failure_tags)
                 continue
-            event.set_path(self._target, result)
+            write(event, result)
             done.append(event)
         if self._actions.active:
             self._actions.apply(done)

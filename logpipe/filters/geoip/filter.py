@@ -1,9 +1,10 @@
 """The ``geoip`` filter: ECS ``source.geo`` / ``source.as`` from a client address.
 
-Per batch, events are grouped by address so each distinct address is resolved
-once; resolutions are also kept in an LRU cache across batches (client
-addresses repeat heavily in access logs). Results are built once per address
-and copied onto each event, so no two events share a mutable object.
+Per batch, each distinct address is resolved once; resolutions are also kept
+in an LRU cache across batches (client addresses repeat heavily in access
+logs). Results are built once per address and copied onto each event, so no
+two events share a mutable object (later filters edit events in place: scrub
+rewrites strings wherever they are, mutate renames and converts).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions
+from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.geoip import address
 from logpipe.filters.geoip.config import GEO_FIELDS, GeoipConfig
 from logpipe.filters.geoip.database import DatabaseUnavailable, WatchedDatabase
@@ -58,6 +60,9 @@ class GeoipFilter(Filter):
         self._source = parse(cfg.source)
         self._target = parse(cfg.target)
         self._as_target = parse(cfg.asn_target) if cfg.asn_target else _as_target(self._target)
+        self._get_source = getter(self._source)
+        self._put_geo = setter(self._target)
+        self._put_as = setter(self._as_target)
         self._tag_failure = tuple(cfg.tag_on_failure)
         self._tag_private = cfg.private == "tag"
         self._actions = CommonActions(cfg)
@@ -120,52 +125,44 @@ class GeoipFilter(Filter):
             self._clear_cache()
         unavailable = not self._city.available or (self._asn is not None and not self._asn.available)
 
-        groups: dict[str, list[Event]] = {}
-        source = self._source
+        # Each distinct address is resolved once per batch (then from the cache across
+        # batches); the answer is applied to each event as it comes.
+        seen: dict[str, Resolution] = {}
+        resolve = self._resolve
+        get_source, put_geo, put_as = self._get_source, self._put_geo, self._put_as
+        tag_failure, tag_private = self._tag_failure, self._tag_private
+        found: list[Event] = []
         for event in events:
-            value = event.get_path(source)
+            value = get_source(event)
             if value is None:
                 continue
             if type(value) is not str:
                 if isinstance(value, list) and value and isinstance(value[0], str):
                     value = value[0]  # a forwarded-for chain: the first is the client
                 else:
-                    if self._tag_failure:
-                        event.add_tag(*self._tag_failure)
+                    if tag_failure:
+                        event.add_tag(*tag_failure)
                     continue
-            group = groups.get(value)
-            if group is None:
-                groups[value] = [event]
-            else:
-                group.append(event)
-
-        found: list[Event] = []
-        for value, group in groups.items():
-            outcome, geo, asn = self._resolve(value)
+            resolution = seen.get(value)
+            if resolution is None:
+                resolution = seen[value] = resolve(value)
+            outcome, geo, asn = resolution
             if outcome == FOUND:
-                self._apply(group, geo, asn)
-                found.extend(group)
+                if geo is not None:
+                    put_geo(event, geo.build())
+                if asn is not None:
+                    put_as(event, asn.build())
+                found.append(event)
             elif outcome == PRIVATE:
-                if self._tag_private:
-                    for event in group:
-                        event.add_tag(TAG_PRIVATE)
-            elif self._tag_failure and not (unavailable and outcome == NOT_FOUND):
-                for event in group:
-                    event.add_tag(*self._tag_failure)
+                if tag_private:
+                    event.add_tag(TAG_PRIVATE)
+            elif tag_failure and not (unavailable and outcome == NOT_FOUND):
+                event.add_tag(*tag_failure)
             if unavailable and outcome != PRIVATE:
-                for event in group:
-                    event.add_tag(TAG_UNAVAILABLE)
+                event.add_tag(TAG_UNAVAILABLE)
         if found:
             self._actions.apply(found)
         return events
-
-    def _apply(self, group: list[Event], geo: Any, asn: Any) -> None:
-        target, as_target = self._target, self._as_target
-        for event in group:
-            if geo is not None:
-                event.set_path(target, geo.build())
-            if asn is not None:
-                event.set_path(as_target, asn.build())
 
     def _resolve_uncached(self, value: str) -> Resolution:
         verdict, addr = address.classify(value)

@@ -89,17 +89,19 @@ class Template:
     Events must not share mutable objects (a later filter editing one event's
     geo object would edit every other's, and the cache's), yet a deep copy
     per event is slow. So the cache keeps the flat part of the object and the
-    nested parts as tuples, and :meth:`build` makes a new object from them.
+    nested objects (``location``) apart, and :meth:`build` copies each: a new
+    object every time, whose nested objects are new too. The template's own
+    dicts never leave it.
     """
 
     __slots__ = ("flat", "nested")
 
     def __init__(self, obj: Record) -> None:
         self.flat = {k: v for k, v in obj.items() if type(v) is not dict}
-        self.nested = tuple((k, tuple(v.items())) for k, v in obj.items() if type(v) is dict)
+        self.nested = tuple((k, dict(v)) for k, v in obj.items() if type(v) is dict)
 
     def build(self) -> Record:
         out = self.flat.copy()
-        for key, items in self.nested:
-            out[key] = dict(items)
+        for key, inner in self.nested:
+            out[key] = inner.copy()
         return out

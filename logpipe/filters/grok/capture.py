@@ -114,6 +114,8 @@ def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Seque
         src.append("    if _all(groups) and _fresh(data):")
         src.extend(f"        data[{leaf!r}] = groups[{i}]" for i, leaf in enumerate(leaves))
         src.append("        return None")
+    elif slots and not keep_empty and _tree_shaped(slots):
+        src.extend(_fresh_tree(slots, namespace))
     if keep_empty:
         namespace["_keep_unset"] = _keep_unset
     for i, (parents, leaf, path, convert, overwrite, via_event) in enumerate(slots):
@@ -125,9 +127,7 @@ def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Seque
             src.append("    if v is None:")
             src.append(f"        _keep_unset(event, _path{i})")
         src.append("    if v is not None:" if keep_empty else "    if v:")
-        if convert is not None:
-            namespace[f"_convert{i}"] = convert
-            src.append(f"        v = _convert{i}(v)")
+        src.extend(_converted(i, convert, namespace, "        "))
         if via_event:
             namespace[f"_path{i}"] = path
             src.append(f"        _via_event(event, _path{i}, v, {overwrite!r})")
@@ -152,6 +152,97 @@ def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Seque
         src.append("    return None")
     exec(compile("\n".join(src), "<grok capture plan>", "exec"), namespace)  # noqa: S102
     return namespace["apply"]
+
+
+def _converted(i: int, convert: Callable[[str], Any] | None, namespace: dict[str, Any],
+               indent: str) -> list[str]:
+    """Lines that convert ``v`` in place. ``to_int`` starts with ``int(v)`` and only
+    looks further when that fails, so the common case is written out without a call."""
+    if convert is None:
+        return []
+    namespace[f"_convert{i}"] = convert
+    if convert is to_int:
+        return [f"{indent}try:", f"{indent}    v = int(v)", f"{indent}except ValueError:",
+                f"{indent}    v = _convert{i}(v)"]
+    return [f"{indent}v = _convert{i}(v)"]
+
+
+def _rooted(path: Path) -> tuple[str, Path]:
+    """(the dict a path starts from: "data" or "meta", the keys below it)."""
+    if path[0] == METADATA:
+        return "meta", path[1:]
+    return "data", path
+
+
+def _tree_shaped(slots: Sequence[Slot]) -> bool:
+    """Whether the captures land in distinct fields, none inside another.
+
+    Then, on an event that holds none of their top-level fields, every rule of
+    the module comes down to "create the objects on the way and set the field",
+    which :func:`_fresh_tree` writes out. (Two captures into one field make a
+    list; a capture into a field under another's is the "leave it" rule: both
+    keep the careful path.)
+    """
+    paths = set()
+    for _, _, path, _, _, via_event in slots:
+        root, keys = _rooted(path)
+        if not keys or (via_event and root != "meta"):
+            return False
+        paths.add((root, *keys))
+    if len(paths) != len(slots):
+        return False
+    return not any(p[:n] in paths for p in paths for n in range(2, len(p)))
+
+
+def _fresh_tree(slots: Sequence[Slot], namespace: dict[str, Any]) -> list[str]:
+    """The branch for an event that holds none of the captures' top-level fields.
+
+    Each object on the way to a field is created by the first capture that
+    reaches it, in capture order, exactly as the walk below would create it;
+    the objects are kept in local variables, so no capture looks up a key an
+    earlier one created. A node that no earlier capture can have created is
+    created without a check.
+    """
+    roots: dict[str, set[str]] = {"data": set(), "meta": set()}
+    for _, _, path, _, _, _ in slots:
+        root, keys = _rooted(path)
+        roots[root].add(keys[0])
+    names: dict[tuple[str, ...], str] = {("data",): "data", ("meta",): "meta"}
+    touched: set[tuple[str, ...]] = set()
+    body: list[str] = []
+    checked: list[str] = []
+    for i, (_, _, path, convert, _, _) in enumerate(slots):
+        root, keys = _rooted(path)
+        body.append(f"        v = groups[{i}]")
+        body.append("        if v:")
+        body.extend(_converted(i, convert, namespace, "            "))
+        parent: tuple[str, ...] = (root,)
+        for key in keys[:-1]:
+            node = parent + (key,)
+            if node not in names:
+                names[node] = f"n{len(names)}"
+            if node in touched:
+                if names[node] not in checked:
+                    checked.append(names[node])
+                body.append(f"            if {names[node]} is None:")
+                body.append(f"                {names[node]} = {names[parent]}[{key!r}] = {{}}")
+            else:
+                body.append(f"            {names[node]} = {names[parent]}[{key!r}] = {{}}")
+            touched.add(node)
+            parent = node
+        body.append(f"            {names[parent]}[{keys[-1]!r}] = v")
+    head = []
+    test = []
+    if roots["data"]:
+        namespace["_fresh_data"] = frozenset(roots["data"]).isdisjoint
+        test.append("_fresh_data(data)")
+    if roots["meta"]:
+        namespace["_fresh_meta"] = frozenset(roots["meta"]).isdisjoint
+        head.append("    meta = event.metadata")
+        test.append("_fresh_meta(meta)")
+    head.append(f"    if {' and '.join(test)}:")
+    head.extend(f"        {name} = None" for name in checked)
+    return head + body + ["        return None"]
 
 
 def _keep_unset(event: Event, path: Path) -> None:

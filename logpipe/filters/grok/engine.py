@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 import regex
 import re2
 from re2 import _re2
 
 from logpipe.filters.grok.compiler import GrokSyntaxError, Translation
+from logpipe.filters.grok.rewrite import compile_extraction
 
 Groups = Sequence["str | None"]
 
@@ -63,6 +64,23 @@ def _re2_gate(text: str) -> _re2.RE2 | None:
     return compiled if compiled.ok() else None
 
 
+def _re2_at_start(text: str) -> Callable[[bytes], list[int]] | None:
+    """Whether the gate matches at position 0, as a one-pattern RE2 set anchored there.
+
+    The set answers the same question as ``Match(ANCHOR_START, ...)`` about
+    position 0 but returns no span: about 0.2 us less per line (0.8 against
+    1.0 on COMBINEDAPACHELOG lines, 0.47 against 0.61 on URL paths), most of
+    it the binding's work converting arguments and results.
+    """
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    at_start = _re2.Set(_AT_START, options)
+    if at_start.Add(text.encode("utf-8")) != 0 or not at_start.Compile():
+        return None
+    return at_start.Match
+
+
 def _group_order(groupindex: dict[str, int], names: Sequence[str]) -> tuple[int, ...] | None:
     """Group numbers for the captures, or None when ``groups()`` is already in that order."""
     numbers = tuple(groupindex[name] for name in names)
@@ -74,8 +92,8 @@ def _group_order(groupindex: dict[str, int], names: Sequence[str]) -> tuple[int,
 class Program:
     """One compiled grok expression; ``search`` returns capture texts or None."""
 
-    __slots__ = ("translation", "engine", "_gate", "_gate1", "_rx", "_timeout_rx", "_order", "_empty",
-                 "_lead")
+    __slots__ = ("translation", "engine", "_gate", "_gate1", "_at0", "_at0_1", "_rx", "_timeout_rx",
+                 "_order", "_empty", "_lead")
 
     def __init__(self, translation: Translation) -> None:
         self.translation = translation
@@ -87,6 +105,12 @@ class Program:
         self._gate1 = self._gate
         if single is not None and self._gate is not None:
             self._gate1 = _re2_gate("(?s)" + single) or self._gate
+        # The same two programs as sets anchored at 0, for the first try of _gate_start.
+        self._at0 = self._at0_1 = None
+        if self._gate is not None and translation.gate is not None:
+            self._at0 = self._at0_1 = _re2_at_start("(?s)" + translation.gate)
+            if self._gate1 is not self._gate and single is not None:
+                self._at0_1 = _re2_at_start("(?s)" + single)
         self._rx: re.Pattern[str] | None = None
         self._timeout_rx: regex.Pattern[str] | None = None
         self._empty: Groups = ()
@@ -94,7 +118,7 @@ class Program:
         self._lead = 0
         if self._gate is not None and translation.audited:
             try:
-                self._rx = re.compile(translation.regex, re.ASCII | re.DOTALL)
+                self._rx = compile_extraction(translation.regex, re.ASCII | re.DOTALL)
             except re.error:
                 pass          # RE2-only syntax such as \p{L}: extract with ``regex``
         try:
@@ -110,7 +134,7 @@ class Program:
                                   f"{exc}") from None
         self._order = _group_order(groupindex, names)
 
-    def _gate_start(self, gate: _re2.RE2, data: bytes) -> int:
+    def _gate_start(self, gate: _re2.RE2, at0: Callable[[bytes], list[int]] | None, data: bytes) -> int:
         """Where RE2's leftmost match starts (-1: no match anywhere).
 
         Most lines match from their first character. When recent lines did, RE2
@@ -121,7 +145,7 @@ class Program:
         """
         lead = self._lead
         if lead >= 0:
-            if gate.Match(_AT_START, data, 0, len(data))[0][0] == 0:
+            if (at0(data) if at0 is not None else gate.Match(_AT_START, data, 0, len(data))[0][0] == 0):
                 if lead < _LEAD_MAX:
                     self._lead = lead + 1
                 return 0
@@ -144,11 +168,12 @@ class Program:
         start = 0
         gate = self._gate1
         if gate is not None:
+            at0 = self._at0_1
             if "\n" in text and self._gate is not None:
-                gate = self._gate
+                gate, at0 = self._gate, self._at0
             if text.isascii():
                 data = text.encode("ascii")
-                start = self._gate_start(gate, data)
+                start = self._gate_start(gate, at0, data)
                 if start < 0:
                     return None
             else:

@@ -12,6 +12,7 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions
+from logpipe.filters.fieldaccess import Getter, getter
 from logpipe.filters.grok.config import GrokConfig
 from logpipe.filters.grok.engine import GrokTimeout
 from logpipe.filters.grok.matcher import Compiler, Expression
@@ -68,13 +69,12 @@ class GrokFilter(Filter):
         self._actions = CommonActions(config)
         self._timeouts = 0
         self._failure_metrics = ParseFailureMetrics(self.context, id)
-        # The common shape, one top-level field (``message``) with break_on_match and a
-        # per-pattern budget, gets a loop of its own: no per-event walk over fields,
-        # values and deadlines.
-        self._single: tuple[str, tuple[tuple[Any, Any], ...]] | None = None
-        if len(self._fields) == 1 and self._fields[0][1] is not None and self._break \
-                and not self._event_scope:
-            self._single = (self._fields[0][1],
+        # The common shape, one field (``message``, ``[url][original]``) with
+        # break_on_match and a per-pattern budget, gets a loop of its own: no per-event
+        # walk over fields, values and deadlines.
+        self._single: tuple[Getter, tuple[tuple[Any, Any], ...]] | None = None
+        if len(self._fields) == 1 and self._break and not self._event_scope:
+            self._single = (getter(self._fields[0][0]),
                             tuple((e.program.search, e.plan.apply) for e in self._fields[0][2]))
 
     @property
@@ -89,7 +89,7 @@ class GrokFilter(Filter):
         failure_tags = self._failure_tags
         single = self._single
         if single is not None:
-            top, exprs = single
+            get_text, exprs = single
             timeout = self._timeout
             grok = self._grok
         for event in events:
@@ -97,7 +97,7 @@ class GrokFilter(Filter):
                 if single is None:
                     ok = self._grok(event)
                 else:
-                    text = event.data.get(top)
+                    text = get_text(event)
                     if type(text) is not str:
                         ok = grok(event)  # lists, numbers, absent: the general walk
                     else:

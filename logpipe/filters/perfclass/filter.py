@@ -13,11 +13,17 @@ from typing import Any
 from logpipe.core.event import Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.perfclass.config import PerfClassConfig, Thresholds
 from logpipe.filters.perfclass.routes import RouteTable
 
 _NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _ORIGINAL = ("url", "original")
+_INF = math.inf
+#: Requests whose route decision is remembered (paths repeat; the cache is emptied when full).
+_VERDICTS = 4096
+#: (fast_ms, normal_ms, slow_ms, budget_ms, route name)
+Verdict = tuple[float, float, float, "int | float | None", "str | None"]
 _PERF = "performance"
 
 
@@ -70,46 +76,80 @@ class PerfClassFilter(Filter):
         self._routes = RouteTable(config.routes)
         self._tag_failure = tuple(config.tag_on_failure)
         self._tag_breach = tuple(config.tag_on_breach)
+        self._readers = tuple((getter(source), _NS_PER[unit], unit) for source, unit in self._sources)
+        #: What a request's (path, method) decides: class bounds, budget, route name.
+        self._verdicts: dict[tuple[str, str | None], Verdict] = {}
+        self._no_route = self._decide(None, None)
+        self._put_duration = setter(self._target)
+        self._get_path = getter(self._path)
+        self._get_original = getter(_ORIGINAL)
+        self._get_method = getter(self._method)
 
     def _request_path(self, event: Event) -> str | None:
-        path = event.get_path(self._path)
+        path = self._get_path(event)
         if type(path) is not str:
-            original = event.get_path(_ORIGINAL)
+            original = self._get_original(event)
             if type(original) is not str:
                 return None
             path = original
         cut = path.find("?")
         return path if cut < 0 else path[:cut]
 
-    def process(self, events: list[Event]) -> list[Event]:
+    def _decide(self, path: str | None, method: str | None) -> Verdict:
+        """Class bounds, budget and route name for a request (path None: no route)."""
         cfg = self.config
-        default_bounds, default_budget = cfg.thresholds, cfg.budget_ms
-        find = self._routes.find
+        bounds, budget, name = cfg.thresholds, cfg.budget_ms, None
+        if path is not None:
+            route = self._routes.find(path, method)
+            if route is not None:
+                bounds = route.thresholds or cfg.thresholds
+                if route.budget_ms is not None:
+                    budget = route.budget_ms
+                name = route.name
+        return bounds.fast_ms, bounds.normal_ms, bounds.slow_ms, budget, name
+
+    def process(self, events: list[Event]) -> list[Event]:
+        readers, put_duration, get_method = self._readers, self._put_duration, self._get_method
+        request_path = self._request_path
+        verdicts = self._verdicts
+        no_route = self._no_route
         for event in events:
-            for source, unit in self._sources:
-                raw = event.get_path(source)
+            for read, factor, unit in readers:
+                raw = read(event)
                 if raw is not None:
                     break
             else:
                 continue
-            ns = to_nanoseconds(raw, unit)
-            if ns is None:
-                if self._tag_failure:
-                    event.add_tag(*self._tag_failure)
-                continue
-            event.set_path(self._target, ns)
+            # to_nanoseconds, with its two common cases written out
+            kind = type(raw)
+            if kind is float and 0 <= raw < _INF:
+                ns = round(raw * factor)
+            elif kind is int and raw >= 0:
+                ns = raw * factor
+            else:
+                found = to_nanoseconds(raw, unit)
+                if found is None:
+                    if self._tag_failure:
+                        event.add_tag(*self._tag_failure)
+                    continue
+                ns = found
+            put_duration(event, ns)
             ms = ns / 1_000_000
-            bounds, budget, route_name = default_bounds, default_budget, None
-            path = self._request_path(event)
-            if path is not None:
-                method = event.get_path(self._method)
-                route = find(path, method if type(method) is str else None)
-                if route is not None:
-                    bounds = route.thresholds or default_bounds
-                    if route.budget_ms is not None:
-                        budget = route.budget_ms
-                    route_name = route.name
-            perf: dict[str, Any] = {"class": speed_class(ms, bounds)}
+            path = request_path(event)
+            if path is None:
+                verdict = no_route
+            else:
+                method = get_method(event)
+                key = (path, method if type(method) is str else None)
+                cached = verdicts.get(key)
+                if cached is None:
+                    if len(verdicts) >= _VERDICTS:
+                        verdicts.clear()
+                    cached = verdicts[key] = self._decide(*key)
+                verdict = cached
+            fast, normal, slow, budget, route_name = verdict
+            perf: dict[str, Any] = {"class": "fast" if ms < fast else "normal" if ms < normal
+                                    else "slow" if ms < slow else "critical"}
             if budget is not None:
                 breach = ms > budget
                 perf["budget_ms"] = budget

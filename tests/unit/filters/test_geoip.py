@@ -291,3 +291,28 @@ def test_an_anonymous_proxy_gets_the_country_its_block_is_registered_in(shipped:
     [event] = run(shipped, "67.43.156.1")
     assert event.get("source.geo") == {"country_iso_code": "US", "country_name": "United States"}
     assert "_geoip_lookup_failure" not in (event.get("tags") or [])
+
+
+def test_a_batch_gives_each_event_what_it_gets_alone(shipped: GeoipFilter) -> None:
+    """Addresses are resolved once per batch; every event still gets its own answer,
+    tags and objects, whatever else is in the batch."""
+    values: list[Any] = ["81.2.69.142", "10.0.0.1", "not an address", None, 42,
+                         ["81.2.69.142", "8.8.8.8"], "2001:4860:4860::8888", "81.2.69.142", "8.8.8.8",
+                         "127.0.0.1", "81.2.69.142"]
+    batch = shipped.process([Event({"source": {"ip": v}, "@timestamp": 0}) for v in values])
+    alone = [shipped.process([Event({"source": {"ip": v}, "@timestamp": 0})])[0] for v in values]
+    assert [(e.data, e.tags) for e in batch] == [(e.data, e.tags) for e in alone]
+    geos = [e.get("source.geo") for e in batch if e.get("source.geo") is not None]
+    assert len({id(g) for g in geos}) == len(geos) == 6
+    assert len({id(g["location"]) for g in geos}) == 6
+
+
+def test_events_sharing_an_address_get_independent_as_objects(tmp_path: Path) -> None:
+    asn = write_db(tmp_path / "asn.mmdb", "GeoLite2-ASN", {
+        "8.8.8.0/24": {"autonomous_system_number": 15169, "autonomous_system_organization": "Google LLC"}})
+    f = make(asn_database=str(asn))
+    a, b = run(f, "8.8.8.8", "8.8.8.8")
+    a.get("source.as.organization")["name"] = "changed"
+    assert b.get("source.as.organization.name") == "Google LLC"
+    [c] = run(f, "8.8.8.8")
+    assert c.get("source.as.organization.name") == "Google LLC"

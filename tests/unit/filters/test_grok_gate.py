@@ -44,3 +44,22 @@ def test_the_gate_learns_where_matches_start() -> None:
     for _ in range(200):
         assert program.search("GET 200 /a", None) is not None
     assert program._lead > 0
+
+
+ANCHORED = "^%{WORD:verb} %{INT:code}$"
+TEXTS = st.lists(st.sampled_from(["GET 200", "x", "PUT 404", "GET", " GET 200", "GET 200 "]), min_size=1,
+                 max_size=4).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=60))
+def test_anchored_expressions_answer_like_a_plain_search_with_and_without_newlines(texts: list[str]) -> None:
+    """Lines without a newline use the gate with plain anchors (and its set anchored at
+    0); text with newlines uses the line-anchor gate. Both answer as ``re`` does."""
+    program = Compiler().compile(ANCHORED).program
+    assert program._gate1 is not program._gate and program._at0_1 is not program._at0
+    plain = re.compile(program.translation.regex, re.ASCII | re.DOTALL)
+    for text in texts:
+        got = program.search(text, None)
+        m = plain.search(text)
+        assert (tuple(got) if got is not None else None) == (m.groups() if m else None), text

@@ -128,3 +128,46 @@ def test_thresholds_must_increase() -> None:
         PerfClassFilter.Config(thresholds={"fast_ms": 500, "normal_ms": 100, "slow_ms": 2000})
     with pytest.raises(ValidationError):
         PerfClassFilter.Config(unit="minutes")
+
+
+DURATIONS = [0, 1, 7, 2**70, -1, 0.0, -0.0, 0.1234567, 1e200, float("inf"), float("nan"), -2.5,
+             True, False, "12", " 3.5 ", "-1", "nan", "x", None, [1], {"a": 1}]
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "ms", "s"])
+def test_every_duration_is_read_as_to_nanoseconds_reads_it(unit: str) -> None:
+    """Integers and finite floats take a short way through the filter; every value
+    must still get what to_nanoseconds gives (or the failure tag)."""
+    f = make(source="d", unit=unit)
+    for value in DURATIONS:
+        out = one(f, request(value, field="d", path=None))
+        expected = to_nanoseconds(value, unit) if value is not None else None
+        if expected is None and value is not None:
+            assert out.tags == ["_perfclass_invalid_duration"] and out.get("event.duration") is None, value
+        else:
+            assert out.get("event.duration") == expected and type(out.get("event.duration")) is \
+                type(expected), value
+
+
+def test_a_batch_gives_each_event_what_it_gets_alone() -> None:
+    """Route decisions are remembered by path and method across events and batches."""
+    settings = {"source": "[@metadata][request_time]", "unit": "s"}
+    f = make(**settings)
+    shapes = [("POST", "/api/memories", "4.0"), ("GET", "/api/memories/1", "4.0"),
+              ("POST", "/api/memories", "6"), ("GET", "/healthz", "0.01"), ("get", "/api/search", "2.5"),
+              ("GET", None, "1.0"), ("GET", "/api/memories/1?x=1", "0.5")]
+
+    def events() -> list[Event]:
+        out = []
+        for method, path, seconds in shapes * 3:
+            event = Event({"@timestamp": 0})
+            event.set("[@metadata][request_time]", seconds)
+            if path is not None:
+                event.set("[url][original]", path)
+            event.set("[http][request][method]", method)
+            out.append(event)
+        return out
+    batch = [(e.data, e.tags) for e in f.process(events())]
+    alone = [(e.data, e.tags) for e in (one(make(**settings), e) for e in events())]
+    assert batch == alone
+    assert {d["performance"].get("route") for d, _ in batch} == {"memory_create", "api", "search", None}

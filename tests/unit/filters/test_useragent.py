@@ -132,3 +132,16 @@ def test_agent_text_parsed_in_place_is_kept_as_original() -> None:
     [event] = f.process([Event({"user_agent": CURL})])
     assert event.get("user_agent.original") == CURL
     assert event.get("user_agent.name") == "curl"
+
+
+def test_a_batch_gives_each_event_what_it_gets_alone(ua: UserAgentFilter) -> None:
+    """Strings are parsed once per batch; every event still gets its own answer and objects."""
+    values: list[Any] = [IPAD, "-", CURL, None, 7, IPAD, "", GOOGLEBOT, CHROME_WINDOWS, IPAD]
+    def events() -> list[Event]:
+        return [Event({"user_agent": {"original": v}, "@timestamp": 0}) for v in values] + [
+            Event({"user_agent": IPAD, "@timestamp": 0}), Event({"agent": IPAD, "@timestamp": 0})]
+    batch = ua.process(events())
+    alone = [ua.process([e])[0] for e in events()]
+    assert [(e.data, e.tags) for e in batch] == [(e.data, e.tags) for e in alone]
+    devices = [e.get("user_agent.device") for e in batch if e.get("user_agent.device") is not None]
+    assert len({id(d) for d in devices}) == len(devices) == 6
