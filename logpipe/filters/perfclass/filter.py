@@ -46,7 +46,9 @@ def to_nanoseconds(value: Any, unit: str) -> int | None:
     factor = _NS_PER[unit]
     if type(number) is int:
         return number * factor
-    return round(number * factor)
+    scaled = number * factor
+    # 1e300 seconds is finite, its nanoseconds are not: no duration, not an OverflowError
+    return round(scaled) if scaled < _INF else None
 
 
 def speed_class(ms: float, bounds: Thresholds) -> str:
@@ -122,7 +124,7 @@ class PerfClassFilter(Filter):
                 continue
             # to_nanoseconds, with its two common cases written out
             kind = type(raw)
-            if kind is float and 0 <= raw < _INF:
+            if kind is float and 0 <= raw and raw * factor < _INF:
                 ns = round(raw * factor)
             elif kind is int and raw >= 0:
                 ns = raw * factor

@@ -111,7 +111,7 @@ def test_missing_duration_leaves_event_alone() -> None:
 
 
 @pytest.mark.parametrize("bad", ["-", "0.1, 0.2", "", "abc", True, [1], {"a": 1}, -5, float("nan"),
-                                 float("inf"), "inf"])
+                                 float("inf"), "inf", 1e300, "1e300"])
 def test_invalid_duration_is_tagged_and_untouched(bad: Any) -> None:
     out = one(make(source="d", unit="s"), request(bad, field="d"))
     assert out.tags == ["_perfclass_invalid_duration"]
@@ -130,7 +130,7 @@ def test_thresholds_must_increase() -> None:
         PerfClassFilter.Config(unit="minutes")
 
 
-DURATIONS = [0, 1, 7, 2**70, -1, 0.0, -0.0, 0.1234567, 1e200, float("inf"), float("nan"), -2.5,
+DURATIONS = [0, 1, 7, 2**70, -1, 0.0, -0.0, 0.1234567, 1e200, 1e300, "1e300", float("inf"), float("nan"), -2.5,
              True, False, "12", " 3.5 ", "-1", "nan", "x", None, [1], {"a": 1}]
 
 
