@@ -30,9 +30,9 @@ import re
 from typing import Any
 
 try:
-    from re import _compiler as _sre_compiler  # type: ignore[attr-defined]
-    from re import _constants as _c  # type: ignore[attr-defined]
-    from re import _parser as _sre_parser  # type: ignore[attr-defined]
+    from re import _compiler as _sre_compiler  # type: ignore[attr-defined,unused-ignore]
+    from re import _constants as _c  # type: ignore[attr-defined,unused-ignore]
+    from re import _parser as _sre_parser  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover - other Pythons: compile unchanged
     _sre_parser = None
 
