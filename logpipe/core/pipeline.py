@@ -150,26 +150,36 @@ class Pipeline:
         entry = next((e for e in self.spec.inputs if e.id == input_id), None)
         decorate = decorator_for(entry.decoration if entry is not None else None)
 
-        async def submit(events: list[Event], *, size: int = 0, on_done: DoneCallback | None = None,
-                         token: Any = None) -> Batch:
+        # Events are decorated once they are in the queue (before any worker can take
+        # them: nothing yields in between), so a refused offer offered again is not
+        # decorated twice (add_field would turn a value into a list).
+        def accepted(batch: Batch) -> Batch:
             if decorate is not None:
-                decorate(events)
-            batch = Batch(events, size=size, input_id=input_id, on_done=on_done, token=token)
-            await self.queue.put(batch)
+                decorate(batch.events)
             self._accepted(batch)
             return batch
+
+        async def submit(events: list[Event], *, size: int = 0, on_done: DoneCallback | None = None,
+                         token: Any = None) -> Batch:
+            batch = Batch(events, size=size, input_id=input_id, on_done=on_done, token=token)
+            await self.queue.put(batch)
+            return accepted(batch)
 
         def try_submit(events: list[Event], *, size: int = 0, on_done: DoneCallback | None = None,
                        token: Any = None) -> Batch | None:
-            if decorate is not None:
-                decorate(events)
             batch = Batch(events, size=size, input_id=input_id, on_done=on_done, token=token)
             if not self.queue.try_put(batch):
                 return None
-            self._accepted(batch)
-            return batch
+            return accepted(batch)
 
-        return InputContext(submit, try_submit, self.stopping, lambda: self.queue.full)
+        async def submit_within(events: list[Event], wait: float, *, size: int = 0,
+                                on_done: DoneCallback | None = None, token: Any = None) -> Batch | None:
+            batch = Batch(events, size=size, input_id=input_id, on_done=on_done, token=token)
+            if not await self.queue.put(batch, timeout=wait):
+                return None
+            return accepted(batch)
+
+        return InputContext(submit, try_submit, self.stopping, lambda: self.queue.full, submit_within)
 
     def _settle(self, batches: list[Batch], ok: bool, reason: str | None, *, retriable: bool = True,
                 rejected: list[str] | None = None,

@@ -76,6 +76,11 @@ class TrySubmitter(Protocol):
                  on_done: DoneCallback | None = None, token: Any = None) -> Batch | None: ...
 
 
+class WaitingSubmitter(Protocol):
+    async def __call__(self, events: list[Event], wait: float, *, size: int = 0,
+                       on_done: DoneCallback | None = None, token: Any = None) -> Batch | None: ...
+
+
 @dataclass
 class PluginContext:
     """What the engine gives a plugin: where it runs and the services it may use."""
@@ -126,17 +131,26 @@ class InputContext:
     """Handed to ``Input.run``: submit events, learn whether to stop.
 
     ``submit`` waits while the pipeline is full (backpressure); ``try_submit``
-    answers None instead. The returned :class:`Batch` settles once every event
+    answers None instead; ``submit_within`` waits at most ``wait`` seconds, in
+    turn with the other inputs waiting, then answers None. The returned :class:`Batch` settles once every event
     is delivered or dead-lettered (``delivered``), or not (``retriable`` then
     says whether offering it again can help, ``rejected`` why not).
     """
 
     def __init__(self, submit: Submitter, try_submit: TrySubmitter, stopping: asyncio.Event,
-                 full: Any = None) -> None:
+                 full: Any = None, submit_within: WaitingSubmitter | None = None) -> None:
         self.submit = submit
         self.try_submit = try_submit
         self.stopping = stopping
         self._full = full
+        self._submit_within = submit_within
+
+    async def submit_within(self, events: list[Event], wait: float, *, size: int = 0,
+                            on_done: DoneCallback | None = None, token: Any = None) -> Batch | None:
+        """Submit, waiting at most ``wait`` seconds for room; None if none came."""
+        if self._submit_within is None:
+            return self.try_submit(events, size=size, on_done=on_done, token=token)
+        return await self._submit_within(events, wait, size=size, on_done=on_done, token=token)
 
     @property
     def pipeline_full(self) -> bool:

@@ -298,7 +298,7 @@ def test_answer_waits_for_delivery_and_failure_is_503() -> None:
 def test_full_queue_is_answered_at_once_with_retry_after(full_status: int) -> None:
     async def scenario() -> None:
         yaml = http_yaml("{type: gate}", "queue_max_events: 1, pipeline_workers: 1",
-                         response_on="accept", full_status=full_status, retry_after=7)
+                         response_on="accept", full_status=full_status, retry_after=7, full_wait=0)
         async with running(yaml) as p:
             gate = GateOutput.instances[0]
             url = f"http://127.0.0.1:{p.inputs[0].bound_port}/"
@@ -318,6 +318,48 @@ def test_full_queue_is_answered_at_once_with_retry_after(full_status: int) -> No
                 assert (await client.post(url, json={"n": 5})).status_code == 202
                 await until(lambda: len(gate.events) == 3, what="last event delivered")
             assert [e.get("n") for e in gate.events] == [1, 2, 5]
+
+    run(scenario())
+
+
+def test_full_queue_holds_requests_until_room_or_full_wait() -> None:
+    """With full_wait, a request finding the queue full waits for room instead of being
+    refused; one that gets none in time, or one over max_pending_requests, gets 429."""
+    async def scenario() -> None:
+        yaml = http_yaml("{type: gate}", "queue_max_events: 1, pipeline_workers: 1",
+                         response_on="accept", full_wait=30, max_pending_requests=1)
+        async with running(yaml) as p:
+            gate = GateOutput.instances[0]
+            server = p.inputs[0].server
+            url = f"http://127.0.0.1:{p.inputs[0].bound_port}/"
+            async with httpx.AsyncClient(timeout=60) as client:
+                assert (await client.post(url, json={"n": 1})).status_code == 202
+                await until(lambda: gate.waiting == 1, what="first batch in the output")
+                assert (await client.post(url, json={"n": 2})).status_code == 202  # fills the queue
+                held = asyncio.ensure_future(client.post(url, json={"n": 3}))
+                await until(lambda: server.waiting == 1, what="the third request to wait for room")
+                over = await client.post(url, json={"n": 4})  # a second waiter is one too many
+                assert over.status_code == 429 and over.headers["Retry-After"] == "1"
+                assert not held.done()
+                gate.release()
+                assert (await held).status_code == 202  # admitted once room freed, not refused
+                await until(lambda: len(gate.events) == 3, what="held request delivered")
+            assert [e.get("n") for e in gate.events] == [1, 2, 3]
+
+        yaml = http_yaml("{type: gate}", "queue_max_events: 1, pipeline_workers: 1",
+                         response_on="accept", full_wait=0.05)
+        async with running(yaml) as p:
+            gate = GateOutput.instances[-1]
+            url = f"http://127.0.0.1:{p.inputs[0].bound_port}/"
+            async with httpx.AsyncClient(timeout=60) as client:
+                assert (await client.post(url, json={"n": 1})).status_code == 202
+                await until(lambda: gate.waiting == 1, what="first batch in the output")
+                assert (await client.post(url, json={"n": 2})).status_code == 202
+                late = await client.post(url, json={"n": 3})  # no room comes: refused after the wait
+                assert late.status_code == 429
+                assert p.queue.waiting == 0 and p.queue.events == 1
+                gate.release()
+                await until(lambda: len(gate.events) == 2, what="queued events delivered")
 
     run(scenario())
 

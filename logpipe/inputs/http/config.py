@@ -59,8 +59,16 @@ class HttpConfig(TlsServerOptions):
         "ack",
         description="ack: answer 200 once every output has the events (at-least-once); accept: "
                     "answer 202 as soon as they are queued.")
+    full_wait: float = Field(
+        5.0, ge=0,
+        description="Seconds a request waits for room when the pipeline queue is full, in turn with "
+                    "the other inputs waiting, before it is answered full_status; 0 answers at once.")
+    max_pending_requests: int = Field(
+        200, ge=0,
+        description="Requests that may wait for room at once (each holds its decoded body); more "
+                    "are answered full_status at once.")
     full_status: Literal[429, 503] = Field(
-        429, description="Status when the pipeline queue is full.")
+        429, description="Status when the pipeline queue is full (after full_wait).")
     retry_after: int = Field(1, ge=0, description="Retry-After seconds sent with 429/503.")
     keepalive_timeout: float = Field(75.0, gt=0, description="Seconds an idle keep-alive connection is kept.")
     backlog: int = Field(1024, ge=1, description="Listen backlog of the socket.")

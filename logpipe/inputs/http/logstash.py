@@ -27,7 +27,7 @@ def from_logstash(options: dict[str, Any]) -> dict[str, Any]:
         opts.set("max_body_bytes", int(size))
         if not opts.has("max_decompressed_bytes"):
             opts.set("max_decompressed_bytes", int(size))
-    opts.ignore("threads", "max_pending_requests", "ecs_compatibility")
+    opts.ignore("threads", "ecs_compatibility")
     opts.refuse("response_code", "the answer is 200 once the events are delivered (or 202 "
                 "with `response_on => \"accept\"`); other codes are not supported",
                 allowed=lambda v: int(v) == 200)

@@ -1,10 +1,12 @@
 """The HTTP server: one handler, no routing or middleware, answers that mean something.
 
 Per request: health check, method and path, credentials, then the body (size
-limit, content decoding, codec), then one batch for the whole body. A full
-queue is answered at once (429, or 503 if configured, with Retry-After) instead
-of holding the request; otherwise the answer waits until every output has the
-events (200) or, with ``response_on: accept``, only until they are queued (202).
+limit, content decoding, codec), then one batch for the whole body. When the
+queue is full the request waits for room, in turn with the other inputs, up to
+``full_wait`` seconds (at most ``max_pending_requests`` requests wait, since
+each holds its body), and is answered 429 (or 503 if configured, with
+Retry-After) if none came. Once queued, the answer waits until every output has
+the events (200) or, with ``response_on: accept``, only until they are queued (202).
 
 On shutdown new requests get 503 while the ones in flight finish and get their
 answers; then the listener and idle connections close.
@@ -61,6 +63,8 @@ class HttpServer:
         self.ctx: InputContext | None = None
         self.stopping = False
         self.inflight = 0
+        #: Requests waiting for room in a full queue.
+        self.waiting = 0
         self.port: int | None = None
         self._ready = asyncio.Event()
         self._quiet = asyncio.Event()
@@ -145,7 +149,14 @@ class HttpServer:
         events = request_events(decoded.docs, meta)
         ctx = self.ctx if self.ctx is not None else await self._context()
         try:
-            batch = ctx.try_submit(events, size=len(body))
+            if cfg.full_wait > 0 and self.waiting < cfg.max_pending_requests:
+                self.waiting += 1
+                try:
+                    batch = await ctx.submit_within(events, cfg.full_wait, size=len(body))
+                finally:
+                    self.waiting -= 1
+            else:
+                batch = ctx.try_submit(events, size=len(body))
         except QueueClosed:
             return self._unavailable("the pipeline is shutting down")
         if batch is None:

@@ -16,6 +16,12 @@ written) and ``index`` overwrites it with identical content.
 - ``document_id`` template: rendered per event; when a referenced field is
   missing the event falls back to content_hash, because a literal ``%{...}``
   id would make unrelated events overwrite each other.
+
+An id is unique within one index only. When the index is chosen per event
+(``index: "...%{[@metadata][category]}"``) and the choice depends on state a
+filter keeps (the classify filter's brute-force window, per worker and per
+processing time), a redelivered event can be routed to another index than
+the first time and is then stored twice under the same id.
 """
 from __future__ import annotations
 

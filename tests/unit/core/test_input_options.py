@@ -85,3 +85,21 @@ def test_bad_input_options_point_at_their_line(option: str, message: str) -> Non
     with pytest.raises(ConfigError) as info:
         load_text(text, source="p.yaml")
     assert str(info.value).startswith(message)
+
+
+def test_an_offer_refused_by_a_full_queue_is_decorated_once_when_taken() -> None:
+    """An input offers a batch, the full queue refuses it, the input offers it again (the
+    Kafka input does): add_field must not turn the value into a list of two."""
+    async def go() -> None:
+        pipeline = Pipeline(load_text(YAML.replace("pipeline_workers: 1", "pipeline_workers: 1, "
+                                                   "queue_max_events: 1"), source="p.yaml"))
+        ctx = pipeline._context_for(pipeline.inputs[0])
+        assert ctx.try_submit([Event({"message": "first"})]) is not None
+        again = [Event({"message": "again"})]
+        assert ctx.try_submit(again) is None
+        assert await ctx.submit_within(again, 0.001) is None
+        await pipeline.queue.get_many(10, 0)
+        assert await ctx.submit_within(again, 0.001) is not None
+        assert again[0].data["env"] == "prod" and again[0].data["tags"] == ["shipped"]
+
+    asyncio.run(go())
