@@ -15,8 +15,9 @@ Semantics are those of the reference evaluator (``conditions.closures``), which
 property tests compare against on random events: each construct below mirrors
 one closure there. Field reads answer what ``Event.get_path`` answers: plain dicts
 are walked inline, and anything else on the way (a list index, a scalar, a dict
-subclass) is handed to ``get_path``. Constants never appear in the source as
-text: they are bound by name, so no value can change what the code says.
+subclass) is handed to ``get_path``. Strings (field names, literals) appear in
+the source as their ``repr``, which Python reads back as the same string; every
+other constant is bound by name: no value can change what the code says.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def generate(node: c.Node, expr: str = "") -> Condition:
         f"    return [{body} for e in events]\n")
     namespace: dict[str, Any] = dict(gen.names)
     code = compile(source, f"<condition {expr!r}>", "exec")
-    exec(code, namespace)  # noqa: S102 - our own generated text; every constant is bound by name
+    exec(code, namespace)  # noqa: S102 - our own generated text; constants are reprs or names
     condition: Any = namespace["condition"]
     condition.many = namespace["many"]
     condition.source = source
@@ -79,6 +80,10 @@ class _Generator:
         return f"{prefix}{self._count}"
 
     def bind(self, value: Any, prefix: str = "_k") -> str:
+        """A name in the source for ``value``; a string is written as its ``repr``,
+        which reads back as the same string and loads as a constant."""
+        if type(value) is str:
+            return repr(value)
         name = self.fresh(prefix)
         self.names[name] = value
         return name

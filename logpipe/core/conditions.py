@@ -5,8 +5,8 @@ An expression such as ``[http][response][status_code] >= 500 and
 small tree (:func:`parse`). :func:`compile_condition` turns the tree into one
 generated Python function (:mod:`logpipe.core.condition_codegen`): inline dict
 reads and comparisons, no call per operator, and a batch form without a call
-per event. No text of the expression becomes code (field names and constants
-are bound by name), and no syntax tree is walked per event.
+per event. No text of the expression becomes code (strings are written as their
+``repr``, other constants bound by name), and no syntax tree is walked per event.
 
 :func:`interpret` turns the same tree into nested closures, one per operator:
 the plain evaluator that states the semantics below in code; the generated

@@ -210,3 +210,20 @@ def test_every_field_truth_and_regex() -> None:
         for regex in REGEXES:
             _assert_agree(f"{field} =~ {regex}", SAMPLE_EVENTS)
             _assert_agree(f"{field} !~ {regex}", SAMPLE_EVENTS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=8), st.text(max_size=8), st.text(max_size=8))
+def test_any_string_is_written_into_the_code_as_itself(key: str, text: str, other: str) -> None:
+    """Field names and string literals go into the generated source as ``repr``s:
+    quotes, backslashes, line breaks and any other character must read back as the
+    same string (built as a tree, past the lexer's own escaping)."""
+    from logpipe.core.condition_codegen import generate
+    from logpipe.core.conditions import Compare, In, Or, _Operand, closures
+
+    field = _Operand(True, (key, key))
+    tree = Or(Compare("==", field, _Operand(False, text)), In(_Operand(False, text), field))
+    compiled, reference = generate(tree), closures(tree)
+    batch = [Event({key: {key: v}}) for v in (text, other, [text], {text: 1}, f"<{text}>")]
+    assert _answers(compiled, batch) == _answers(reference, batch)
+    assert compiled(batch[0]) is True
