@@ -1,10 +1,16 @@
-"""The ``if:`` condition language, compiled once into nested closures.
+"""The ``if:`` condition language: syntax, meaning, and a reference evaluator.
 
 An expression such as ``[http][response][status_code] >= 500 and
-"_grokparsefailure" not in [tags]`` is lexed and parsed a single time; the
-result is a tree of small Python closures, one per operator, so evaluating it
-on an event is a handful of function calls and dict lookups. Nothing is
-``eval``-ed and no syntax tree is walked per event.
+"_grokparsefailure" not in [tags]`` is lexed and parsed a single time into a
+small tree (:func:`parse`). :func:`compile_condition` turns the tree into one
+generated Python function (:mod:`logpipe.core.condition_codegen`): inline dict
+reads and comparisons, no call per operator, and a batch form without a call
+per event. No text of the expression becomes code (strings are written as their
+``repr``, other constants bound by name), and no syntax tree is walked per event.
+
+:func:`interpret` turns the same tree into nested closures, one per operator:
+the plain evaluator that states the semantics below in code; the generated
+functions are tested against it.
 
 Grammar, loosest binding first::
 
@@ -72,7 +78,7 @@ from logpipe.errors import ConditionError, ConfigError
 
 Condition = Callable[[Event], bool]
 
-__all__ = ["Condition", "compile_condition", "partition", "select"]
+__all__ = ["Condition", "compile_condition", "interpret", "parse", "partition", "select"]
 
 
 # --- public API -----------------------------------------------------------------------
@@ -82,6 +88,8 @@ def compile_condition(expr: str) -> Condition:
     Raises :class:`~logpipe.errors.ConditionError` with the 1-based column of
     the offending token when the expression is malformed. Compiled conditions
     are cached by text, as the same expression often guards several plugins.
+    The function's ``many`` attribute answers the verdicts for a list of events
+    at once (what stages call, see :mod:`logpipe.core.condition_codegen`).
     """
     if not isinstance(expr, str):
         raise ConditionError("a condition must be a string", expression=repr(expr), column=1)
@@ -90,11 +98,23 @@ def compile_condition(expr: str) -> Condition:
 
 @lru_cache(maxsize=512)
 def _compile(expr: str) -> Condition:
-    return _Parser(expr).parse()
+    from logpipe.core.condition_codegen import generate
+
+    return generate(_Parser(expr).parse(), expr)
+
+
+def interpret(expr: str) -> Condition:
+    """``expr`` as a tree of closures, one per operator: the straightforward
+    evaluator, kept as the reference that :func:`compile_condition`'s generated code
+    must agree with (property tests), not for use on hot paths."""
+    return closures(parse(expr))
 
 
 def select(cond: Condition, events: Iterable[Event]) -> list[bool]:
     """Evaluate ``cond`` on each event, in order."""
+    many = getattr(cond, "many", None)
+    if many is not None:
+        return many(events if isinstance(events, list) else list(events))
     return list(map(cond, events))
 
 
@@ -337,12 +357,68 @@ class _Operand(NamedTuple):
     value: Any  # a Path for fields, the constant otherwise
 
 
+# The parsed condition: a small tree that two back ends turn into functions of an
+# event (``logpipe.core.condition_codegen`` for use, ``closures`` below as the
+# plain reference that the generated code is tested against).
+class Truth(NamedTuple):
+    """A bare value used as a condition (``[field]``), or its negation (``![field]``)."""
+    operand: _Operand
+    negate: bool
+
+
+class Compare(NamedTuple):
+    op: str   # == != < <= > >=
+    left: _Operand
+    right: _Operand
+
+
+class In(NamedTuple):
+    item: _Operand
+    container: _Operand
+
+
+class Match(NamedTuple):
+    operand: _Operand
+    pattern: re.Pattern[str]
+    negate: bool   # !~
+
+
+class Not(NamedTuple):
+    node: Node
+
+
+class And(NamedTuple):
+    left: Node
+    right: Node
+
+
+class Or(NamedTuple):
+    left: Node
+    right: Node
+
+
+class Xor(NamedTuple):
+    left: Node
+    right: Node
+
+
+Node = Truth | Compare | In | Match | Not | And | Or | Xor
+
+
+def parse(expr: str) -> Node:
+    """The tree of ``expr``; raises :class:`~logpipe.errors.ConditionError` as
+    :func:`compile_condition` does."""
+    if not isinstance(expr, str):
+        raise ConditionError("a condition must be a string", expression=repr(expr), column=1)
+    return _Parser(expr).parse()
+
+
 def _starts_comparison(tok: _Token) -> bool:
     return tok.kind == CMP or tok.kind == MATCH or (tok.kind == WORD and tok.value in ("in", "not"))
 
 
 class _Parser:
-    """Recursive descent over the token stream, building closures as it goes."""
+    """Recursive descent over the token stream, building the tree as it goes."""
 
     def __init__(self, expr: str) -> None:
         self.expr = expr
@@ -363,7 +439,7 @@ class _Parser:
     def at_word(self, *words: str) -> bool:
         return self.tok.kind == WORD and self.tok.value in words
 
-    def parse(self) -> Condition:
+    def parse(self) -> Node:
         if self.tok.kind == END:
             raise self.error("empty condition", self.tok)
         cond = self.or_expr()
@@ -375,51 +451,51 @@ class _Parser:
                              "or the end of the condition", tok)
         return cond
 
-    def or_expr(self) -> Condition:
+    def or_expr(self) -> Node:
         left = self.xor_expr()
         while self.at_word("or"):
             self.advance()
-            left = _or(left, self.xor_expr())
+            left = Or(left, self.xor_expr())
         return left
 
-    def xor_expr(self) -> Condition:
+    def xor_expr(self) -> Node:
         left = self.and_expr()
         while self.at_word("xor"):
             self.advance()
-            left = _xor(left, self.and_expr())
+            left = Xor(left, self.and_expr())
         return left
 
-    def and_expr(self) -> Condition:
+    def and_expr(self) -> Node:
         left = self.unary()
         while self.at_word("and", "nand"):
             op = self.advance().value
             right = self.unary()
-            left = _and(left, right) if op == "and" else _not(_and(left, right))
+            left = And(left, right) if op == "and" else Not(And(left, right))
         return left
 
-    def unary(self) -> Condition:
+    def unary(self) -> Node:
         if self.tok.kind == BANG or self.at_word("not"):
             return self.negated(self.advance())
         return self.comparison()
 
-    def negated(self, op: _Token) -> Condition:
+    def negated(self, op: _Token) -> Node:
         """What ``op`` (``!`` or ``not``) applies to, already negated.
 
         A negated field (``![@metadata][category]``, the usual guard) becomes one
-        closure testing for a false value, rather than a ``not`` around a truth test.
+        test for a false value, rather than a ``not`` around a truth test.
         """
         if self.tok.kind == BANG or self.at_word("not"):
-            return _not(self.negated(self.advance()))
+            return Not(self.negated(self.advance()))
         if self.tok.kind == LPAREN:
-            return _not(self.group())
+            return Not(self.group())
         operand = self.value(op)
         nxt = self.tok
         if _starts_comparison(nxt):
             raise self.error(f"{op.text!r} applies to the value right after it; write "
                              f"{op.text}( ... ) to negate a comparison", nxt)
-        return _truthy(operand, negate=True)
+        return Truth(operand, True)
 
-    def group(self) -> Condition:
+    def group(self) -> Node:
         opening = self.advance()
         cond = self.or_expr()
         if self.tok.kind != RPAREN:
@@ -431,31 +507,31 @@ class _Parser:
             raise self.error("a parenthesised condition cannot be compared", nxt)
         return cond
 
-    def comparison(self) -> Condition:
+    def comparison(self) -> Node:
         if self.tok.kind == LPAREN:
             return self.group()
         left = self.value(None)
         tok = self.tok
         if tok.kind == CMP:
             self.advance()
-            return _compare(tok.value, left, self.value(tok))
+            return Compare(tok.value, left, self.value(tok))
         if tok.kind == MATCH:
             self.advance()
             if self.tok.kind != REGEX:
                 raise self.error(f"expected /regex/ after {tok.text!r}, found {_describe(self.tok)}",
                                  self.tok)
             pattern = self.advance().value
-            return _match(left, pattern, negate=tok.value == "!~")
+            return Match(left, pattern, tok.value == "!~")
         if self.at_word("in"):
             self.advance()
-            return _in(left, self.value(tok))
+            return In(left, self.value(tok))
         if self.at_word("not"):
             self.advance()
             if not self.at_word("in"):
                 raise self.error(f"expected 'in' after 'not', found {_describe(self.tok)}", self.tok)
             in_tok = self.advance()
-            return _not(_in(left, self.value(in_tok)))
-        return _truthy(left)
+            return Not(In(left, self.value(in_tok)))
+        return Truth(left, False)
 
     def value(self, after: _Token | None) -> _Operand:
         tok = self.tok
@@ -524,7 +600,7 @@ def _value_test(op: str) -> Callable[[Any, Any], bool]:
     return _ordered(_ORDER_OPS[op])
 
 
-# --- closures -------------------------------------------------------------------------
+# --- the reference evaluator: closures ------------------------------------------------
 def _always(event: Event) -> bool:
     return True
 
@@ -538,6 +614,25 @@ def _const(value: bool) -> Condition:
 
 
 _get_path = Event.get_path
+
+
+def closures(node: Node) -> Condition:
+    """The reference evaluator of a parsed condition (see :func:`interpret`)."""
+    if isinstance(node, Truth):
+        return _truthy(node.operand, negate=node.negate)
+    if isinstance(node, Compare):
+        return _compare(node.op, node.left, node.right)
+    if isinstance(node, In):
+        return _in(node.item, node.container)
+    if isinstance(node, Match):
+        return _match(node.operand, node.pattern, negate=node.negate)
+    if isinstance(node, Not):
+        return _not(closures(node.node))
+    if isinstance(node, And):
+        return _and(closures(node.left), closures(node.right))
+    if isinstance(node, Or):
+        return _or(closures(node.left), closures(node.right))
+    return _xor(closures(node.left), closures(node.right))
 
 
 def _key_of(path: Path) -> str | None:

@@ -25,12 +25,16 @@ FILTER_ERROR_TAG = "_filter_error"
 def _verdicts(predicate: Callable[[Event], bool], events: list[Event]) -> list[Any]:
     """The predicate's answer for each event, in order (truthy: the event is chosen).
 
-    ``map`` drives the loop from C, which matters for stages whose condition is
-    cheaper than the loop around it. A predicate that raises answers False for
-    that event only (a condition never stops the pipeline): the batch is then
-    evaluated again event by event; conditions have no side effects.
+    A compiled condition brings its own loop over a batch (``many``, see
+    logpipe.core.condition_codegen), with no Python call per event; for other
+    predicates ``map`` drives the loop from C. A predicate that raises answers
+    False for that event only (a condition never stops the pipeline): the batch is
+    then evaluated again event by event; conditions have no side effects.
     """
     try:
+        many = getattr(predicate, "many", None)
+        if many is not None:
+            return many(events)
         return list(map(predicate, events))
     except Exception:
         return [_safe(predicate, event) for event in events]
