@@ -361,6 +361,30 @@ def test_full_queue_holds_requests_until_room_or_full_wait() -> None:
                 gate.release()
                 await until(lambda: len(gate.events) == 2, what="queued events delivered")
 
+        # max_pending_bytes: a body larger than the bound still waits alone; a second waiter
+        # whose body would take the waiting bytes over the bound is refused at once.
+        yaml = http_yaml("{type: gate}", "queue_max_events: 1, pipeline_workers: 1",
+                         response_on="accept", full_wait=30, max_pending_bytes=64)
+        async with running(yaml) as p:
+            gate = GateOutput.instances[-1]
+            server = p.inputs[0].server
+            url = f"http://127.0.0.1:{p.inputs[0].bound_port}/"
+            big = {"n": 3, "pad": "x" * 100}
+            async with httpx.AsyncClient(timeout=60) as client:
+                assert (await client.post(url, json={"n": 1})).status_code == 202
+                await until(lambda: gate.waiting == 1, what="first batch in the output")
+                assert (await client.post(url, json={"n": 2})).status_code == 202
+                held = asyncio.ensure_future(client.post(url, json=big))
+                await until(lambda: server.waiting == 1, what="the large request to wait alone")
+                assert server.waiting_bytes > 64
+                over = await client.post(url, json={"n": 4})  # tiny, but the bytes are spent
+                assert over.status_code == 429 and not held.done()
+                gate.release()
+                assert (await held).status_code == 202
+                await until(lambda: len(gate.events) == 3, what="held request delivered")
+            assert [e.get("n") for e in gate.events] == [1, 2, 3]
+            assert server.waiting_bytes == 0
+
     run(scenario())
 
 

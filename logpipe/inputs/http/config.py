@@ -67,6 +67,12 @@ class HttpConfig(TlsServerOptions):
         200, ge=0,
         description="Requests that may wait for room at once (each holds its decoded body); more "
                     "are answered full_status at once.")
+    max_pending_bytes: int = Field(
+        2 * 1024 * 1024, ge=0,
+        description="Body bytes (as received) that requests waiting for room may hold together: "
+                    "waiting events live outside the queue's bounds, so this bounds their memory. A "
+                    "request that would go over it is answered full_status at once, unless it would "
+                    "wait alone.")
     full_status: Literal[429, 503] = Field(
         429, description="Status when the pipeline queue is full (after full_wait).")
     retry_after: int = Field(1, ge=0, description="Retry-After seconds sent with 429/503.")

@@ -3,8 +3,8 @@
 Per request: health check, method and path, credentials, then the body (size
 limit, content decoding, codec), then one batch for the whole body. When the
 queue is full the request waits for room, in turn with the other inputs, up to
-``full_wait`` seconds (at most ``max_pending_requests`` requests wait, since
-each holds its body), and is answered 429 (or 503 if configured, with
+``full_wait`` seconds (at most ``max_pending_requests`` requests holding at most
+``max_pending_bytes`` of bodies wait, since each holds its decoded events), and is answered 429 (or 503 if configured, with
 Retry-After) if none came. Once queued, the answer waits until every output has
 the events (200) or, with ``response_on: accept``, only until they are queued (202).
 
@@ -63,8 +63,9 @@ class HttpServer:
         self.ctx: InputContext | None = None
         self.stopping = False
         self.inflight = 0
-        #: Requests waiting for room in a full queue.
+        #: Requests waiting for room in a full queue, and the bytes of their bodies.
         self.waiting = 0
+        self.waiting_bytes = 0
         self.port: int | None = None
         self._ready = asyncio.Event()
         self._quiet = asyncio.Event()
@@ -149,14 +150,18 @@ class HttpServer:
         events = request_events(decoded.docs, meta)
         ctx = self.ctx if self.ctx is not None else await self._context()
         try:
-            if cfg.full_wait > 0 and self.waiting < cfg.max_pending_requests:
+            size = len(body)
+            if cfg.full_wait > 0 and self.waiting < cfg.max_pending_requests and (
+                    not self.waiting or self.waiting_bytes + size <= cfg.max_pending_bytes):
                 self.waiting += 1
+                self.waiting_bytes += size
                 try:
-                    batch = await ctx.submit_within(events, cfg.full_wait, size=len(body))
+                    batch = await ctx.submit_within(events, cfg.full_wait, size=size)
                 finally:
                     self.waiting -= 1
+                    self.waiting_bytes -= size
             else:
-                batch = ctx.try_submit(events, size=len(body))
+                batch = ctx.try_submit(events, size=size)
         except QueueClosed:
             return self._unavailable("the pipeline is shutting down")
         if batch is None:
