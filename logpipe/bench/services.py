@@ -113,9 +113,12 @@ async def wait_group_settled(bootstrap: str, group: str, members: int, timeout: 
     Each worker process of a ``logpipe run`` joins the group on its own; the first
     to join takes every partition, and each later one sets off a rebalance that
     stops consumption for seconds. That is start-up, not throughput: a clock
-    started before the group settled would count it.
+    started before the group settled would count it. On a fresh broker the group
+    coordinator may not exist yet (the offsets topic is made on first use): errors
+    Kafka calls retriable mean "not yet", not failure.
     """
     from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import KafkaError
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -124,7 +127,14 @@ async def wait_group_settled(bootstrap: str, group: str, members: int, timeout: 
         deadline = loop.time() + timeout
         state, joined = "", 0
         while loop.time() < deadline:
-            for response in await admin.describe_consumer_groups([group]):
+            try:
+                responses = await admin.describe_consumer_groups([group])
+            except KafkaError as exc:
+                if not exc.retriable:
+                    raise
+                state, joined = type(exc).__name__, 0
+                responses = []
+            for response in responses:
                 for described in response.groups:
                     # (error_code, group_id, state, protocol_type, protocol, members, ...)
                     state, joined = described[2], len(described[5])
