@@ -10,7 +10,7 @@ from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.classify import signatures
 from logpipe.filters.classify.bruteforce import BruteForceTracker
 from logpipe.filters.classify.config import ClassifyConfig
-from logpipe.filters.classify.fields import fields_reader, reader
+from logpipe.filters.classify.fields import fields_reader
 from logpipe.filters.classify.errors import (CLIENT_ERROR, DEPENDENCY, FAILURE, SERVER_ERROR,
                                              SUCCESS, TIMEOUT, UNKNOWN, VALIDATION,
                                              ExceptionClassifier, classify, status_code)
@@ -25,6 +25,9 @@ SEVERITY = {CLIENT_ERROR: LOW, VALIDATION: LOW, LOGIN_FAILURE: LOW,
 #: Detections that make the event an alert about intrusion.
 INTRUSION = frozenset({SQLI, XSS, PATH_TRAVERSAL, SCANNER, BRUTE_FORCE})
 _EVENT = "event"
+#: The fields read before the error and scan fields: status, level, method, path,
+#: url.original, action, user agent, brute-force key, message (see ClassifyFilter.__init__).
+_FIXED = 9
 
 
 def _add_categories(event_obj: dict[str, Any], new: list[str]) -> None:
@@ -57,16 +60,6 @@ class ClassifyFilter(Filter):
         self._brute: BruteForceTracker | None = (
             BruteForceTracker(threshold=bf.threshold, window=bf.window_seconds,
                               max_sources=bf.max_sources, clock=clock) if bf.enabled else None)
-        self._bf_key = reader(bf.key)
-        self._status = reader(config.status_field)
-        self._level = reader(config.level_field)
-        self._method = reader(config.method_field)
-        self._path = reader(config.path_field)
-        self._original = reader("url.original")
-        self._action = reader(config.action_field)
-        self._ua = reader(config.user_agent_field)
-        self._error_fields = [reader(f) for f in config.error_fields]
-        self._scan_fields = [reader(f) for f in config.scan_fields]
         self._category = parse(config.category_field)
         # Every field the classifier reads, in one call (see fields_reader): status,
         # level, method, path, url.original, action, agent, brute-force key, message,
@@ -76,10 +69,11 @@ class ClassifyFilter(Filter):
                 "url.original", config.action_field, config.user_agent_field, bf.key, "message",
                 *config.error_fields, *config.scan_fields]
         self._read = fields_reader(refs)
-        # Read up front only when writing the error class cannot change what is read after it.
+        # When the error class is written into a field the security checks read (or
+        # into one of its parents), those see the event as written: read it again.
         category = self._category
-        self._read_first = all(
-            path[:len(category)] != category and category[:len(path)] != path
+        self._reread_after_class = any(
+            path[:len(category)] == category or category[:len(path)] == path
             for path in (parse(ref) for ref in refs))
 
     def process(self, events: list[Event]) -> list[Event]:
@@ -89,13 +83,10 @@ class ClassifyFilter(Filter):
 
     # --- one event -------------------------------------------------------------------
     def _one(self, event: Event) -> None:
-        if not self._read_first:
-            self._one_by_one(event)
-            return
         cfg = self.config
-        (status_v, level, method, path, original, action, agent, source, message,
-         *rest) = self._read(event)
-        errors, scans = rest[:self._n_errors], rest[self._n_errors:]
+        values = self._read(event)
+        status_v, level = values[0], values[1]
+        errors = values[_FIXED:_FIXED + self._n_errors]
         status = status_code(status_v)
         tags: list[str] = []
         categories: list[str] = []
@@ -117,11 +108,16 @@ class ClassifyFilter(Filter):
             outcome, error_class = classify(status, level, exception_class, has_exception)
             if error_class is not None:
                 event.set_path(self._category, error_class)
+                if self._reread_after_class:
+                    values = self._read(event)
                 if cfg.tag_errors:
                     tags.append(error_class)
                 severity = SEVERITY[error_class]
 
         if cfg.security:
+            (_, _, method, path, original, action, agent, source, message,
+             *rest) = values
+            scans = rest[self._n_errors:]
             if type(path) is not str:
                 path = original
             found, login = self._detect(status, scans, agent, action, path, method, message, source)
@@ -182,70 +178,6 @@ class ClassifyFilter(Filter):
                 if hit:
                     found.add(BRUTE_FORCE)
         return sorted(found), login
-
-    def _one_by_one(self, event: Event) -> None:
-        """The event read field by field, each when it is needed (the error class is
-        written into a field the classifier also reads)."""
-        cfg = self.config
-        status = status_code(self._status(event))
-        tags: list[str] = []
-        categories: list[str] = []
-        severity = 0
-        outcome: str | None = None
-        data = event.data
-        if data.get("http") is not None or data.get("url") is not None:
-            categories.append("web")
-
-        if cfg.errors:
-            # The first error field naming a known exception decides its class.
-            exception_class: str | None = None
-            has_exception = False
-            for read in self._error_fields:
-                value = read(event)
-                if type(value) is str and value:
-                    has_exception = True
-                    if exception_class is None:
-                        exception_class = self._exceptions.of_text(value)
-            outcome, error_class = classify(status, self._level(event),
-                                            exception_class, has_exception)
-            if error_class is not None:
-                event.set_path(self._category, error_class)
-                if cfg.tag_errors:
-                    tags.append(error_class)
-                severity = SEVERITY[error_class]
-
-        if cfg.security:
-            found, login = self._security(event, status)
-            if login is not None:
-                categories.append("authentication")
-                if login == FAILURE:
-                    outcome = FAILURE
-            if found:
-                tags.append(SECURITY_TAG)
-                tags.extend(found)
-                severity = max(severity, max(SEVERITY[k] for k in found))
-                if not INTRUSION.isdisjoint(found):
-                    categories.append("intrusion_detection")
-
-        self._write(event, tags, categories, severity, outcome,
-                    alert=not INTRUSION.isdisjoint(tags))
-
-    def _security(self, event: Event, status: int | None) -> tuple[list[str], str | None]:
-        path = self._path(event)
-        if type(path) is not str:
-            path = self._original(event)
-        return self._detect(status, [read(event) for read in self._scan_fields], self._ua(event),
-                            self._action(event), path, self._method(event),
-                            event.data.get("message"), self._bf_key(event))
-
-    def _request_path(self, event: Event) -> str | None:
-        path = self._path(event)
-        if type(path) is not str:
-            path = self._original(event)
-            if type(path) is not str:
-                return None
-        cut = path.find("?")
-        return path if cut < 0 else path[:cut]
 
     def _write(self, event: Event, tags: list[str], categories: list[str], severity: int,
                outcome: str | None, *, alert: bool) -> None:

@@ -264,3 +264,18 @@ def test_bad_extra_signatures(extra: dict[str, list[str]], message: str) -> None
 def test_missing_signatures_dir() -> None:
     with pytest.raises(ConfigError, match="not a directory"):
         make(signatures_dir="/nonexistent/signatures")
+
+
+def test_security_checks_see_the_error_class_when_it_is_written_into_a_field_they_read() -> None:
+    """The error class is written before the security checks run: when it goes into a
+    field they read (here the action), they read the event as written, not as it came."""
+    f = make(category_field="event.action", login_failure_actions=["client_error"])
+    out = one(f, event(http__response__status_code=404, url__path="/x"))
+    assert out.get("event.action") == "client_error"
+    assert out.get("event.outcome") == "failure"
+    assert "authentication" in out.get("event.category")
+    # Without the overlap the action is read as it came: no login event.
+    plain = one(make(login_failure_actions=["client_error"]),
+                event(http__response__status_code=404, url__path="/x"))
+    assert plain.get("error.category") == "client_error"
+    assert "authentication" not in (plain.get("event.category") or [])
