@@ -695,100 +695,15 @@ def _xor(a: Condition, b: Condition) -> Condition:
 
 
 def _truthy(operand: _Operand, *, negate: bool = False) -> Condition:
-    """``[field]`` (or ``![field]`` with ``negate``) as a single closure.
-
-    Bare fields are the most common conditions (``if [url][original]``, ``if
-    ![@metadata][category]``), evaluated on every event of every batch: the three
-    usual shapes (a top-level key, ``[a][b]``, ``[@metadata][x]``) read their value
-    inline instead of through a reader closure. They answer what ``get_path`` answers.
-    """
+    """``[field]`` (or ``![field]`` with ``negate``): the field holds something other
+    than nil or false. The compiled form (:mod:`.condition_codegen`) reads the usual
+    shapes inline; this reference form reads through the field's reader."""
     if not operand.is_field:
         return _const(_is_true(operand.value) != negate)
-    path = operand.value
-    key = _key_of(path)
-    if key is not None:
-        if negate:
-            def falsy_top(e: Event) -> bool:
-                v = e.data.get(key)
-                return v is None or v is False
-            return falsy_top
-
-        def truthy_top(e: Event) -> bool:
-            v = e.data.get(key)
-            return v is not None and v is not False
-        return truthy_top
-    if len(path) == 2 and path[0] == METADATA:
-        meta_key = path[1]
-        if negate:
-            def falsy_meta(e: Event) -> bool:
-                v = e.metadata.get(meta_key)
-                return v is None or v is False
-            return falsy_meta
-
-        def truthy_meta(e: Event) -> bool:
-            v = e.metadata.get(meta_key)
-            return v is not None and v is not False
-        return truthy_meta
-    if len(path) == 2:
-        outer, inner = path
-        if negate:
-            def falsy_two(e: Event) -> bool:
-                node = e.data.get(outer)
-                if type(node) is dict:
-                    v = node.get(inner)
-                else:   # absent, or a list index or a scalar in the way
-                    v = None if node is None else _get_path(e, path)
-                return v is None or v is False
-            return falsy_two
-
-        def truthy_two(e: Event) -> bool:
-            node = e.data.get(outer)
-            if type(node) is dict:
-                v = node.get(inner)
-            else:
-                v = None if node is None else _get_path(e, path)
-            return v is not None and v is not False
-        return truthy_two
-    if len(path) == 3 and path[0] != METADATA:
-        first, second, third = path
-
-        def value_three(e: Event) -> Any:   # what get_path gives, inline for dicts
-            node = e.data.get(first)
-            if type(node) is dict:
-                node = node.get(second)
-                if type(node) is dict:
-                    return node.get(third)
-            return None if node is None else _get_path(e, path)
-        if negate:
-            def falsy_three(e: Event) -> bool:
-                node = e.data.get(first)
-                if type(node) is dict:
-                    node = node.get(second)
-                    if type(node) is dict:
-                        v = node.get(third)
-                        return v is None or v is False
-                v = value_three(e) if node is not None else None
-                return v is None or v is False
-            return falsy_three
-
-        def truthy_three(e: Event) -> bool:   # [http][response][status_code]
-            node = e.data.get(first)
-            if type(node) is dict:
-                node = node.get(second)
-                if type(node) is dict:
-                    v = node.get(third)
-                    return v is not None and v is not False
-            v = value_three(e) if node is not None else None
-            return v is not None and v is not False
-        return truthy_three
-    read = _path_reader(path)
+    read = _path_reader(operand.value)
     if negate:
         return lambda e: not _is_true(read(e))
-
-    def truthy(e: Event) -> bool:
-        v = read(e)
-        return v is not None and v is not False
-    return truthy
+    return lambda e: _is_true(read(e))
 
 
 def _compare(op: str, left: _Operand, right: _Operand) -> Condition:
