@@ -60,6 +60,11 @@ class Settings(BaseModel):
     filter_thread: bool = Field(
         True, description="Run filters in a thread of their own, so that keepalives, heartbeats "
                           "and HTTP answers keep flowing while a filter works on a hard batch.")
+    native_route: bool = Field(
+        True, description="Let a pipeline that only parses lines and forwards them (a line input, "
+                          "at most one grok filter, one JSON-lines output) run each block of lines "
+                          "natively, with the same documents as a result; false keeps every event "
+                          "in Python (docs/native.md).")
 
 
 class PluginSpec(BaseModel):

@@ -118,8 +118,11 @@ class InOrder(Generic[T]):
 
 
 def flatten(batches: Sequence[Batch]) -> list[Event]:
+    """The events of the batches as one list (a packed batch's events are built here;
+    see logpipe.core.packed)."""
     if len(batches) == 1:
-        return batches[0].events
+        events = batches[0].events
+        return events if type(events) is list else list(events)
     out: list[Event] = []
     for b in batches:
         out.extend(b.events)

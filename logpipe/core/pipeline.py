@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from time import perf_counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Awaitable, Callable, cast
@@ -48,6 +49,7 @@ from logpipe.core.stages import (
     describe_exception,
 )
 from logpipe.core.outcome import Combined, Rejection
+from logpipe.core.packed import LineRoute, PackedLines, line_route
 from logpipe.core.services import DeadLetter, DeadLetters, Resources
 from logpipe.core.telemetry import MetricsRegistry
 
@@ -123,6 +125,8 @@ class Pipeline:
         self.events_settled = 0
         self._all_settled = asyncio.Event()
         self._all_settled.set()
+        #: The native route for packed line batches (logpipe.core.packed), chosen at start.
+        self.line_route: LineRoute | None = None
 
     def _build(self, entry: PluginEntry) -> Plugin:
         return entry.cls(entry.config, id=entry.id, context=self.context)
@@ -179,7 +183,8 @@ class Pipeline:
                 return None
             return accepted(batch)
 
-        return InputContext(submit, try_submit, self.stopping, lambda: self.queue.full, submit_within)
+        return InputContext(submit, try_submit, self.stopping, lambda: self.queue.full, submit_within,
+                            packs_lines=self.line_route is not None and decorate is None)
 
     def _settle(self, batches: list[Batch], ok: bool, reason: str | None, *, retriable: bool = True,
                 rejected: list[str] | None = None,
@@ -243,6 +248,45 @@ class Pipeline:
                     rejected[0].reason)
         return []
 
+    async def _run_packed(self, route: LineRoute, batches: list[Batch]) -> bool:
+        """A batch of packed lines through the native route (logpipe.core.packed), with
+        the counters the event path keeps; False when it must take the event path."""
+        packs = [cast(PackedLines, b.events) for b in batches]
+        count = sum(p.lines for p in packs)
+        started = perf_counter()
+        if self._filter_thread is None:
+            made = route.run(packs)
+        else:
+            made = await asyncio.get_running_loop().run_in_executor(self._filter_thread, route.run, packs)
+        if made is None:
+            return False
+        bodies, _matched, failed = made
+        stage = route.filter_stage
+        if stage is not None:
+            stage.stats.events_in += count
+            stage.stats.events_out += count
+            stage.stats.seconds += perf_counter() - started
+            stage.plugin.packed_done(failed)
+        out = route.output_stage
+        out.stats.events_in += count
+        started = perf_counter()
+        try:
+            await out.plugin.send_packed(bodies)
+        except asyncio.CancelledError:
+            self._settle(batches, False, "shutdown")
+            raise
+        except Exception as exc:
+            reason = describe_exception(exc)
+            out.stats.failures += count
+            log.error("batch of %d events not delivered (%d to retry): %s", count, count, reason)
+            self._settle(batches, False, reason)
+            return True
+        finally:
+            out.stats.seconds += perf_counter() - started
+        out.stats.events_out += count
+        self._settle(batches, True, None)
+        return True
+
     async def _run_filters(self, events: list[Event]) -> list[Event]:
         if self._filter_thread is None:
             return run_stages(self.filter_stages, events)
@@ -273,6 +317,11 @@ class Pipeline:
             if not batches:
                 return
             self.stats.batches += 1
+            route = self.line_route
+            if route is not None and all(type(b.events) is PackedLines and not b.events.unpacked
+                                         for b in batches):
+                if await self._run_packed(route, batches):
+                    continue
             events = flatten(batches)
             try:
                 events = await self._run_filters(events)
@@ -330,6 +379,13 @@ class Pipeline:
         for plugin in [*self.outputs, *self.filters]:
             await plugin.start()
             self._started.append(plugin)
+        self.line_route, why = (line_route(self.filter_stages, self.output_stages)
+                                if self.settings.native_route else (None, "native_route is false"))
+        if self.line_route is not None:
+            log.info("pipeline %s: lines go through the native route (parsed and written "
+                     "as JSON lines without a Python object per line)", self.spec.name)
+        else:
+            log.debug("pipeline %s: no native route: %s", self.spec.name, why)
         for n in range(self.settings.pipeline_workers):
             self._worker_tasks.append(asyncio.create_task(self._worker(), name=f"worker-{n}"))
         for plugin in self.inputs:

@@ -138,8 +138,12 @@ class InputContext:
     """
 
     def __init__(self, submit: Submitter, try_submit: TrySubmitter, stopping: asyncio.Event,
-                 full: Any = None, submit_within: WaitingSubmitter | None = None) -> None:
+                 full: Any = None, submit_within: WaitingSubmitter | None = None,
+                 packs_lines: bool = False) -> None:
         self.submit = submit
+        #: Whether a line input may submit blocks of lines as logpipe.core.packed.PackedLines
+        #: (the pipeline has a native route and this input adds nothing to its events).
+        self.packs_lines = packs_lines
         self.try_submit = try_submit
         self.stopping = stopping
         self._full = full

@@ -14,13 +14,14 @@ import asyncio
 import logging
 import socket
 import time
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from pydantic import Field
 
 from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.codec import event_from_json, event_from_line
-from logpipe.core.event import TIMESTAMP, Event, adopt, now
+from logpipe.core.event import Event, now
+from logpipe.core.packed import PackedLines, count_lines, text_events
 from logpipe.core.logstash import Options, input_common
 from logpipe.core.plugin import Input, InputContext, PluginConfig
 
@@ -35,11 +36,7 @@ def _text_events(block: bytes) -> list[Event] | None:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    lines = text.split("\n")
-    if "\r" in text:
-        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-    ts = now()
-    return [adopt({TIMESTAMP: ts, "message": ln}, {}) for ln in lines if ln]
+    return text_events(text, now())
 
 
 class TcpConfig(PluginConfig):
@@ -160,6 +157,12 @@ class TcpInput(Input):
             if not block:
                 continue
             if fast_lines and len(block) <= limit:
+                if ctx.packs_lines:          # kept as bytes (logpipe.core.packed)
+                    count = count_lines(block)
+                    if count >= 0:
+                        if count:
+                            await ctx.submit(cast(list[Event], PackedLines(block, now(), count)), size=cut)
+                        continue
                 events = _text_events(block)
                 if events is not None:
                     if events:

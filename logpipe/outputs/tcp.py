@@ -70,8 +70,19 @@ class TcpOutput(Output):
     def _encode(self, events: list[Event]) -> bytes:
         return self.codec.encode_batch(events)
 
+    @property
+    def packs_json_lines(self) -> bool:
+        """Whether packed line batches (logpipe.core.packed) may come as finished JSON lines."""
+        return self.config.codec.is_plain("json_lines")
+
+    async def send_packed(self, bodies: list[bytes]) -> None:
+        """JSON lines made by the packed route: written as they are."""
+        await self._write(bodies[0] if len(bodies) == 1 else b"".join(bodies))
+
     async def send(self, events: list[Event]) -> None:
-        body = self._encode(events)
+        await self._write(self._encode(events))
+
+    async def _write(self, body: bytes) -> None:
         backoff = self.config.reconnect_interval
         async with self._lock:
             while True:

@@ -1,6 +1,7 @@
 """The grok filter: named-pattern parsing of text fields into structured fields."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -76,6 +77,60 @@ class GrokFilter(Filter):
         if len(self._fields) == 1 and self._break and not self._event_scope:
             self._single = (getter(self._fields[0][0]),
                             tuple((e.program.search, e.plan.apply) for e in self._fields[0][2]))
+
+    def packed_lines(self) -> tuple[Any, str]:
+        """This filter as a native transform of packed line batches (see
+        logpipe.core.packed), or None and why not.
+
+        Offered for the shape whose result the native engine reproduces exactly:
+        expressions on ``message`` only, each run by the gated engine (its
+        repetitions from the audited library, so extraction by backtracking is
+        cheap on a line the linear-time gate passed), captures stored as text in
+        new top-level fields, and no common actions (add_field, add_tag, ...).
+        """
+        from logpipe.core.packed import native_available
+        from logpipe.filters.grok.native import Refused, native_expression
+
+        if not native_available():
+            return None, "the native module is not installed"
+        if self._actions.active:
+            return None, "it has add_field, add_tag, remove_field or remove_tag"
+        if len(self._fields) != 1 or self._fields[0][0] != ("message",):
+            return None, "it matches fields other than message"
+        exprs = self._fields[0][2]
+        if not self._break and len(exprs) > 1:
+            return None, "break_on_match is false"
+        if len(set(self._failure_tags)) != len(self._failure_tags):
+            return None, "tag_on_failure repeats a tag"
+        programs = []
+        for expr in exprs:
+            if expr.engine != "gated":
+                return None, f"expression {expr.text!r} needs the {expr.engine} engine"
+            plan = expr.plan
+            leaves = [leaf for _, leaf, _, _, _, _ in plan.slots]
+            if plan.keep_empty or len(set(leaves)) != len(leaves) or any(
+                    parents or convert is not None or overwrite or via_event
+                    or leaf in ("message", "@timestamp", "tags")
+                    for parents, leaf, _, convert, overwrite, via_event in plan.slots):
+                return None, f"expression {expr.text!r} stores more than new text fields"
+            translation = expr.program.translation
+            try:
+                native = native_expression(translation.regex)
+            except Refused as exc:
+                return None, f"expression {expr.text!r} uses {exc}"
+            numbers = re.compile(translation.regex, re.ASCII | re.DOTALL).groupindex
+            fields = [(numbers[c.group], leaf) for c, leaf in zip(translation.captures, leaves)]
+            programs.append((native.gate, native.extract, fields))
+        import logpipe_native
+
+        try:
+            return logpipe_native.LineGrok(programs, list(self._failure_tags)), ""
+        except ValueError as exc:
+            return None, f"the native engine refused it: {exc}"
+
+    def packed_done(self, failed: int) -> None:
+        """Counts of a packed batch (see ``packed_lines``)."""
+        self._failure_metrics.add(failed)
 
     @property
     def engines(self) -> dict[str, list[str]]:

@@ -1,0 +1,197 @@
+//! Native batch transforms for logpipe.
+//!
+//! A pipeline that reads lines, parses them with one grok filter and writes JSON
+//! lines spends nearly all of its time creating and serializing Python objects
+//! for every line. `LineGrok` does that work for a whole block of lines at once:
+//! it splits the block, matches each line with Rust's `regex` crate (linear
+//! time, so no line can make it backtrack) and writes each event as the JSON
+//! document logpipe's event path would have written, byte for byte. The GIL is
+//! released while it runs, so the worker's event loop keeps reading sockets.
+//!
+//! The Python side (logpipe.core.packed and the grok filter) decides when a
+//! pipeline may take this path and checks the results against the event path.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use pcre2::bytes::{CaptureLocations, Regex, RegexBuilder};
+
+
+mod json;
+
+/// One grok expression: a linear-time gate, the program that extracts the groups
+/// of a line the gate passed and, per stored capture, the group number and the
+/// document key (already written as `,"name":`).
+///
+/// The gate is Rust's `regex` (finite automata: a line that does not match costs
+/// one linear scan, whatever it holds). Extraction is PCRE2 with its JIT: a
+/// backtracker like Python's `re`, so it finds the same groups, and several times
+/// faster than the automata at reporting them. Only expressions whose repetitions
+/// come from audited patterns get here, so on a line known to match it is cheap,
+/// as in the event path.
+struct Expr {
+    gate: regex::Regex,
+    regex: Regex,
+    fields: Vec<(usize, Vec<u8>)>,
+}
+
+/// Lines of a block that are events: split on `\n`, a trailing `\r` removed,
+/// empty lines skipped (what logpipe's line reader does).
+fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    block.split(|b| *b == b'\n').filter_map(|raw| {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.is_empty() {
+            None
+        } else {
+            Some(line)
+        }
+    })
+}
+
+/// The number of events in a block of lines, or -1 when it is not valid UTF-8
+/// (such a block takes the event path, where each bad line is tagged).
+#[pyfunction]
+fn count_lines(py: Python<'_>, block: &[u8]) -> i64 {
+    py.allow_threads(|| {
+        if std::str::from_utf8(block).is_err() {
+            return -1;
+        }
+        lines(block).count() as i64
+    })
+}
+
+/// Grok expressions tried in order on every line of a block.
+#[pyclass(frozen, module = "logpipe_native")]
+struct LineGrok {
+    exprs: Vec<Expr>,
+    /// `,"tags":[...]` for a line no expression matched (empty: no tags).
+    failure: Vec<u8>,
+}
+
+impl LineGrok {
+    fn write_block(&self, text: &str, stamp: &[u8], out: &mut Vec<u8>, locs: &mut [CaptureLocations]) -> (usize, usize) {
+        let (mut matched, mut failed) = (0usize, 0usize);
+        for line in lines(text.as_bytes()) {
+            // Lines are cut at ASCII bytes of a valid UTF-8 text: each is valid too.
+            let line = unsafe { std::str::from_utf8_unchecked(line) };
+            out.extend_from_slice(b"{\"@timestamp\":");
+            out.extend_from_slice(stamp);
+            out.extend_from_slice(b",\"message\":");
+            json::write_str(out, line);
+            let mut hit = false;
+            for (expr, loc) in self.exprs.iter().zip(locs.iter_mut()) {
+                if !expr.gate.is_match(line) {
+                    continue;
+                }
+                if !matches!(expr.regex.captures_read(loc, line.as_bytes()), Ok(Some(_))) {
+                    continue;
+                }
+                for (group, key) in &expr.fields {
+                    if let Some((start, end)) = loc.get(*group) {
+                        if start < end {
+                            out.extend_from_slice(key);
+                            json::write_str(out, &line[start..end]);
+                        }
+                    }
+                }
+                hit = true;
+                break;
+            }
+            if hit {
+                matched += 1;
+            } else {
+                failed += 1;
+                out.extend_from_slice(&self.failure);
+            }
+            out.extend_from_slice(b"}\n");
+        }
+        (matched, failed)
+    }
+}
+
+#[pymethods]
+impl LineGrok {
+    /// `exprs`: (gate in the `regex` crate's syntax, the same expression in PCRE2's,
+    /// [(group number, field name)]); `failure_tags`: the tags of a line that
+    /// matches none of them. Both programs are for single lines (no `\n`).
+    #[new]
+    fn new(exprs: Vec<(String, String, Vec<(usize, String)>)>, failure_tags: Vec<String>) -> PyResult<Self> {
+        let mut compiled = Vec::with_capacity(exprs.len());
+        for (gate, pattern, fields) in exprs {
+            let gate = regex::RegexBuilder::new(&gate)
+                .size_limit(64 << 20)
+                .build()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let regex = RegexBuilder::new()
+                .utf(true)
+                .jit_if_available(true)
+                .build(&pattern)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let mut keys = Vec::with_capacity(fields.len());
+            for (group, name) in fields {
+                if group >= regex.captures_len() {
+                    return Err(PyValueError::new_err(format!("no group {group} in {pattern:?}")));
+                }
+                let mut key = b",".to_vec();
+                json::write_str(&mut key, &name);
+                key.push(b':');
+                keys.push((group, key));
+            }
+            compiled.push(Expr { gate, regex, fields: keys });
+        }
+        let mut failure = Vec::new();
+        if !failure_tags.is_empty() {
+            failure.extend_from_slice(b",\"tags\":[");
+            for (n, tag) in failure_tags.iter().enumerate() {
+                if n > 0 {
+                    failure.push(b',');
+                }
+                json::write_str(&mut failure, tag);
+            }
+            failure.push(b']');
+        }
+        Ok(LineGrok { exprs: compiled, failure })
+    }
+
+    /// The events of `block` as JSON lines, each stamped with `stamp` (a JSON value,
+    /// written as is), with how many lines matched and how many did not; None when
+    /// the block is not valid UTF-8.
+    fn docs<'py>(&self, py: Python<'py>, block: &[u8], stamp: &[u8]) -> Option<(Bound<'py, PyBytes>, usize, usize)> {
+        let text = std::str::from_utf8(block).ok()?;
+        let (out, matched, failed) = py.allow_threads(|| {
+            let mut out = Vec::with_capacity(block.len() * 2 + 64);
+            let mut locs: Vec<CaptureLocations> = self.exprs.iter().map(|e| e.regex.capture_locations()).collect();
+            let (matched, failed) = self.write_block(text, stamp, &mut out, &mut locs);
+            (out, matched, failed)
+        });
+        Some((PyBytes::new_bound(py, &out), matched, failed))
+    }
+
+    /// Whether the expression at `index` matches `text`, and its groups' spans
+    /// (character offsets, None for a group that took no part): for checking this
+    /// engine against the event path. The gate and the extraction are asked
+    /// separately; they must agree.
+    fn spans(&self, index: usize, text: &str) -> PyResult<(bool, Option<Vec<Option<(usize, usize)>>>)> {
+        let expr = self.exprs.get(index).ok_or_else(|| PyValueError::new_err("no such expression"))?;
+        let gate = expr.gate.is_match(text);
+        let Some(caps) = expr.regex.captures(text.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))? else { return Ok((gate, None)) };
+        let chars = |byte: usize| text[..byte].chars().count();
+        Ok((gate, Some((0..caps.len()).map(|g| caps.get(g).map(|m| (chars(m.start()), chars(m.end())))).collect())))
+    }
+}
+
+/// JSON text of a string, escaped exactly as orjson escapes it.
+#[pyfunction]
+fn json_string<'py>(py: Python<'py>, text: &str) -> Bound<'py, PyBytes> {
+    let mut out = Vec::with_capacity(text.len() + 2);
+    json::write_str(&mut out, text);
+    PyBytes::new_bound(py, &out)
+}
+
+#[pymodule]
+fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(count_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(json_string, m)?)?;
+    m.add_class::<LineGrok>()?;
+    Ok(())
+}
