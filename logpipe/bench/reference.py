@@ -1,12 +1,13 @@
 """The yardstick of the graphmemory scenario: the same work, written straight through.
 
 This is the loop kept up to date: it uses the native libraries logpipe uses
-now (Hyperscan for the signature lists and the scrub triggers). The loop as it
-was when issue 18 was filed is frozen in :mod:`.reference_v1`.
+now (Hyperscan for the signature lists and the scrub triggers, logpipe's native
+grok matcher when it is installed). The loop as it was when issue 18 was filed
+is frozen in :mod:`.reference_v1`.
 
 What ``pipelines/graphmemory.yaml`` does to an event, as one function over a
-plain dict, calling the libraries directly: orjson, ``re`` with the grok
-expressions already expanded, maxminddb behind an ``lru_cache``, ua-parser
+plain dict, calling the libraries directly: orjson, the grok expressions
+already expanded (the native matcher, else ``re``), maxminddb behind an ``lru_cache``, ua-parser
 behind an ``lru_cache``, RE2 sets for the signature lists, ``hmac`` for the
 e-mail hash. No events, stages, conditions, plugins, queues or batches; the
 regular expressions run without the grok engine's RE2 gate and time budget
@@ -31,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import accumulate
 from ipaddress import ip_address
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, cast
 from urllib.parse import unquote, unquote_plus
 
 import maxminddb
@@ -63,11 +64,34 @@ def _zone(offset: str) -> timezone:
     return timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
 
 
-def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[re.Pattern[str], list[Any]]]:
-    """The expanded expressions of one grok filter of the pipeline, with their captures
-    as (group, parent keys, leaf, converter, into metadata)."""
-    from logpipe.filters.grok.matcher import Compiler
+Search = Callable[[str], "Sequence[str | None] | None"]
+
+
+def _searcher(regex: str, names: list[str]) -> Search:
+    """The texts of the groups ``names`` of a match of ``regex`` (None: no match): the
+    native matcher when it is installed, as logpipe's gated engine uses it, else
+    ``re`` compiled as that engine compiles it (a lazy field that ends the
+    expression, the user agent, as a character class; the same answers)."""
+    from logpipe.filters.grok.native import native_matcher
     from logpipe.filters.grok.rewrite import compile_extraction
+
+    native = native_matcher(regex, names)
+    if native is not None:
+        return cast(Search, native.search)
+    rx = compile_extraction(regex, re.ASCII | re.DOTALL)
+    numbers = [rx.groupindex[n] for n in names]
+
+    def search(text: str) -> Sequence[str | None] | None:
+        m = rx.search(text)
+        return None if m is None else [m.group(n) for n in numbers]
+    return search
+
+
+def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[Search, list[Any]]]:
+    """The expanded expressions of one grok filter of the pipeline, each as a search
+    answering its captures' texts in order, with the captures as (position, parent
+    keys, leaf, converter, into metadata)."""
+    from logpipe.filters.grok.matcher import Compiler
 
     spec = next(f for f in pipeline["filters"] if f.get("id") == filter_id)
     compiler = Compiler(pattern_definitions=spec.get("pattern_definitions") or {})
@@ -76,14 +100,12 @@ def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[re.Patte
         for text in texts if isinstance(texts, list) else [texts]:
             translation = compiler.compile(text).program.translation
             caps = []
-            for c in translation.captures:
+            for n, c in enumerate(translation.captures):
                 conv = {"int": int, "float": float}.get(c.type or "")
                 meta = c.path[0] == "@metadata"
                 keys = c.path[1:] if meta else c.path
-                caps.append((c.group, keys[:-1], keys[-1], conv, meta))
-            # compiled as logpipe's engine compiles it: a lazy field that ends the
-            # expression (the user agent) as a character class, the same answers
-            out.append((compile_extraction(translation.regex, re.ASCII), caps))
+                caps.append((n, keys[:-1], keys[-1], conv, meta))
+            out.append((_searcher(translation.regex, [c.group for c in translation.captures]), caps))
     return out
 
 
@@ -118,7 +140,7 @@ class Reference:
 
         pipeline = graphmemory_raw()
         self.access = _grok_regex(pipeline, "parse_access")
-        [(self.url_rx, _)] = _grok_regex(pipeline, "split_url")
+        [(self.url_search, _)] = _grok_regex(pipeline, "split_url")
         self.json_rx = re.compile(r"^\s*\{", re.M)
 
         reader = maxminddb.open_database(str(geolite2_database()), maxminddb.MODE_MMAP_EXT)
@@ -309,12 +331,12 @@ class Reference:
         service = d.get("service")
         if (type(service) is not dict or service.get("name") is None) and msg is not None and msg is not False:
             if type(msg) is str:
-                for rx, caps in self.access:
-                    m = rx.search(msg)
-                    if m is None:
+                for search, caps in self.access:
+                    groups = search(msg)
+                    if groups is None:
                         continue
                     for group, parents, leaf, conv, into_meta in caps:
-                        v = m.group(group)
+                        v = groups[group]
                         if not v:
                             continue
                         if conv is not None:
@@ -331,12 +353,12 @@ class Reference:
         url = d.get("url")
         original = url.get("original") if type(url) is dict else None
         if original is not None and original is not False:
-            m = self.url_rx.search(original) if type(original) is str else None
-            if m is not None:
-                if m.group("g0"):
-                    url["path"] = m.group("g0")
-                if m.group("g1"):
-                    url["query"] = m.group("g1")
+            parts = self.url_search(original) if type(original) is str else None
+            if parts is not None:
+                if parts[0]:
+                    url["path"] = parts[0]
+                if parts[1]:
+                    url["query"] = parts[1]
             else:
                 tags.append("_url_parse_failure")
 

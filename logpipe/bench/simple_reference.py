@@ -1,10 +1,10 @@
 """The yardstick of the ``simple`` scenario: grok, date, GeoIP and user agent, straight through.
 
 One function over a plain dict per record, calling the libraries directly:
-orjson, ``re`` with the ``%{COMBINEDAPACHELOG}`` expression already expanded
-(by logpipe's grok compiler, as a script author would paste it, and compiled
-with the same rewrite of its closing lazy field: see
-``logpipe.filters.grok.rewrite``), the
+orjson, the ``%{COMBINEDAPACHELOG}`` expression already expanded (by logpipe's
+grok compiler, as a script author would paste it) and run by logpipe's native
+matcher when it is installed, else by ``re`` with the same rewrite of its
+closing lazy field (``logpipe.filters.grok.rewrite``), the
 access-time fields sliced by position, maxminddb and ua-parser behind
 ``lru_cache``. :func:`compare` checks that it makes logpipe's documents.
 """
@@ -30,7 +30,7 @@ class Reference:
 
         from logpipe.filters.useragent.devicetype import device_type
 
-        [(self.rx, self.caps)] = _grok_regex({"filters": FILTERS}, "grok")
+        [(self.search, self.caps)] = _grok_regex({"filters": FILTERS}, "grok")
         reader = maxminddb.open_database(str(geolite2_database()), maxminddb.MODE_MMAP_EXT)
         get = reader.get
         self.geo = lru_cache(maxsize=10_000)(lambda ip: GraphMemoryReference._geo(get, ip))
@@ -42,12 +42,12 @@ class Reference:
         d = orjson.loads(raw)
         d["@timestamp"] = now
         msg = d.get("message")
-        m = self.rx.search(msg) if type(msg) is str else None
-        if m is None:
+        groups = self.search(msg) if type(msg) is str else None
+        if groups is None:
             d["tags"] = ["_grokparsefailure"]
             return d, {}
         for group, parents, leaf, conv, _meta in self.caps:
-            v = m.group(group)
+            v = groups[group]
             if not v:
                 continue
             if conv is not None:

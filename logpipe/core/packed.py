@@ -23,17 +23,12 @@ from typing import Any, Iterator, Protocol, Sequence, overload
 import orjson
 
 from logpipe.core.event import TIMESTAMP, Event, adopt
+from logpipe.core.native import native_module
 
 log = logging.getLogger("logpipe.engine")
 
-try:
-    import logpipe_native as _native
-except ImportError:  # the pure-Python build: every pipeline takes the event path
-    _native = None
-
-
-def native_available() -> bool:
-    return _native is not None
+#: None in the pure-Python build (or with LOGPIPE_NATIVE=off): every pipeline takes the event path.
+_native = native_module()
 
 
 def text_events(text: str, stamp: datetime) -> list[Event]:

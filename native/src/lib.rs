@@ -14,10 +14,10 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use pcre2::bytes::{CaptureLocations, Regex, RegexBuilder};
-
+use pcre2::bytes::{CaptureLocations, Regex};
 
 mod json;
+mod matcher;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups
 /// of a line the gate passed and, per stored capture, the group number and the
@@ -118,15 +118,8 @@ impl LineGrok {
     fn new(exprs: Vec<(String, String, Vec<(usize, String)>)>, failure_tags: Vec<String>) -> PyResult<Self> {
         let mut compiled = Vec::with_capacity(exprs.len());
         for (gate, pattern, fields) in exprs {
-            let gate = regex::RegexBuilder::new(&gate)
-                .size_limit(64 << 20)
-                .build()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            let regex = RegexBuilder::new()
-                .utf(true)
-                .jit_if_available(true)
-                .build(&pattern)
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let gate = matcher::gate(&gate)?;
+            let regex = matcher::extraction(&pattern)?;
             let mut keys = Vec::with_capacity(fields.len());
             for (group, name) in fields {
                 if group >= regex.captures_len() {
@@ -193,5 +186,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(count_lines, m)?)?;
     m.add_function(wrap_pyfunction!(json_string, m)?)?;
     m.add_class::<LineGrok>()?;
+    m.add_class::<matcher::Matcher>()?;
     Ok(())
 }

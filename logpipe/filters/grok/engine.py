@@ -40,6 +40,7 @@ import re2
 from re2 import _re2
 
 from logpipe.filters.grok.compiler import GrokSyntaxError, Translation
+from logpipe.filters.grok.native import native_matcher
 from logpipe.filters.grok.rewrite import compile_extraction
 
 Groups = Sequence["str | None"]
@@ -93,9 +94,9 @@ class Program:
     """One compiled grok expression; ``search`` returns capture texts or None."""
 
     __slots__ = ("translation", "engine", "_gate", "_gate1", "_at0", "_at0_1", "_rx", "_timeout_rx",
-                 "_order", "_empty", "_lead")
+                 "_order", "_empty", "_lead", "_native")
 
-    def __init__(self, translation: Translation) -> None:
+    def __init__(self, translation: Translation, *, native: bool = True) -> None:
         self.translation = translation
         names = [c.group for c in translation.captures]
         self._gate = _re2_gate("(?s)" + translation.gate) if translation.gate is not None else None
@@ -133,6 +134,11 @@ class Program:
             raise GrokSyntaxError(f"invalid grok expression {translation.expression!r}: "
                                   f"{exc}") from None
         self._order = _group_order(groupindex, names)
+        #: The gated engine's gate and extraction in one native call, when the
+        #: native module is installed and the expression has an exact PCRE2 form
+        #: (logpipe/filters/grok/native.py); None: RE2 and ``re`` as above.
+        self._native = (native_matcher(translation.regex, names)
+                        if native and self.engine == "gated" else None)
 
     def _gate_start(self, gate: _re2.RE2, at0: Callable[[bytes], list[int]] | None, data: bytes) -> int:
         """Where RE2's leftmost match starts (-1: no match anywhere).
@@ -165,6 +171,12 @@ class Program:
         ``timeout`` is in seconds (None: unbounded); it only applies to the
         backtracking ``regex`` engine. Raises GrokTimeout.
         """
+        native = self._native
+        if native is not None:
+            try:
+                return native.search(text)
+            except ValueError:      # PCRE2 gave up, or a lone surrogate: ask re below
+                pass
         start = 0
         gate = self._gate1
         if gate is not None:

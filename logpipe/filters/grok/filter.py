@@ -1,7 +1,6 @@
 """The grok filter: named-pattern parsing of text fields into structured fields."""
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 from typing import Any
@@ -88,10 +87,11 @@ class GrokFilter(Filter):
         cheap on a line the linear-time gate passed), captures stored as text in
         new top-level fields, and no common actions (add_field, add_tag, ...).
         """
-        from logpipe.core.packed import native_available
+        from logpipe.core.native import native_module
         from logpipe.filters.grok.native import Refused, native_expression
 
-        if not native_available():
+        logpipe_native = native_module()
+        if logpipe_native is None:
             return None, "the native module is not installed"
         if self._actions.active:
             return None, "it has add_field, add_tag, remove_field or remove_tag"
@@ -118,11 +118,8 @@ class GrokFilter(Filter):
                 native = native_expression(translation.regex)
             except Refused as exc:
                 return None, f"expression {expr.text!r} uses {exc}"
-            numbers = re.compile(translation.regex, re.ASCII | re.DOTALL).groupindex
-            fields = [(numbers[c.group], leaf) for c, leaf in zip(translation.captures, leaves)]
+            fields = [(native.names[c.group], leaf) for c, leaf in zip(translation.captures, leaves)]
             programs.append((native.gate, native.extract, fields))
-        import logpipe_native
-
         try:
             return logpipe_native.LineGrok(programs, list(self._failure_tags)), ""
         except ValueError as exc:

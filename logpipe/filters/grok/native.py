@@ -1,15 +1,17 @@
-"""A grok expression for the native line engine (the ``logpipe_native`` module).
+"""A grok expression for the native engines (the ``logpipe_native`` module).
 
-The native engine runs each expression twice over: a gate in the syntax of
+The native engines run each expression twice over: a gate in the syntax of
 Rust's ``regex`` crate (finite automata, linear time) and an extraction in
 PCRE2's (a backtracker like Python's ``re``, so it reports the same groups).
 Both are written here from the parse tree of the very expression the event
 path compiles with ``re`` (ASCII classes, dot matches newline), never by
-editing its text, so a construct either has one exact meaning in all three or
-the expression is refused and the pipeline keeps the event path.
+editing its text, so a construct either has one exact meaning in PCRE2 and
+``re`` or the expression is refused and keeps the ``re`` program.
 
-The programs are for single lines: the packed path splits blocks at ``\\n``,
-so a line never holds one, and line anchors are the text's ends.
+The gate may accept more than the expression, never less: lookarounds (which
+only the bundled, audited patterns bring to the engine that uses this; the
+RE2 gate of the event path drops them the same way) and the non-multiline
+``$`` are relaxed there. A line the gate passes is decided by PCRE2.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ import re
 from dataclasses import dataclass
 from re import _constants as C
 from re import _parser as P  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, Sequence
+
+from logpipe.core.native import native_module
 
 #: ASCII classes as Python's ``re.ASCII`` defines them (``\s`` includes \v).
 _CLASSES = {
@@ -25,10 +29,9 @@ _CLASSES = {
     C.CATEGORY_WORD: ("0-9A-Za-z_", False), C.CATEGORY_NOT_WORD: ("0-9A-Za-z_", True),
     C.CATEGORY_SPACE: ("\\t\\n\\x0B\\x0C\\r ", False), C.CATEGORY_NOT_SPACE: ("\\t\\n\\x0B\\x0C\\r ", True),
 }
-_START = {C.AT_BEGINNING, C.AT_BEGINNING_STRING, C.AT_BEGINNING_LINE}
-_END = {C.AT_END, C.AT_END_STRING, C.AT_END_LINE}
 #: Nodes written as one atom, which a repetition may follow directly.
 _ATOMS = {C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN}
+_KNOWN_FLAGS = C.SRE_FLAG_DOTALL | C.SRE_FLAG_MULTILINE | C.SRE_FLAG_VERBOSE
 
 
 class Refused(Exception):
@@ -40,6 +43,8 @@ class NativeExpression:
     gate: str         # Rust ``regex`` syntax
     extract: str      # PCRE2 syntax, same groups as the ``re`` program
     groups: int       # capturing groups, numbered as in the ``re`` program
+    exact_gate: bool  # False: the gate accepts more than the expression
+    names: dict[str, int]  # group name -> number
 
 
 def _char(code: int) -> str:
@@ -50,43 +55,35 @@ def _char(code: int) -> str:
 
 
 class _Writer:
+    """Writes one engine's text from the parse tree; ``rust`` for the gate."""
+
     def __init__(self, rust: bool) -> None:
         self.rust = rust
         self.groups = 0
+        #: Whether the text accepts more than the expression (only ever for the gate).
+        self.relaxed = False
 
-    def seq(self, items: Any, dotall: bool) -> str:
-        return "".join(self.node(op, av, dotall) for op, av in items)
+    def seq(self, items: Any, flags: int) -> str:
+        return "".join(self.node(op, av, flags) for op, av in items)
 
-    def node(self, op: Any, av: Any, dotall: bool) -> str:
+    def node(self, op: Any, av: Any, flags: int) -> str:
         if op is C.LITERAL:
             return _char(av)
         if op is C.NOT_LITERAL:
             return f"[^{_char(av)}]"
         if op is C.ANY:
-            return "(?s:.)" if dotall else "[^\\n]"
+            return "(?s:.)" if flags & C.SRE_FLAG_DOTALL else "[^\\n]"
         if op is C.IN:
             return self.klass(av)
         if op is C.AT:
-            if av in _START:
-                return "\\A"
-            if av in _END:
-                return "\\z"
-            if av is C.AT_BOUNDARY:
-                return "(?-u:\\b)" if self.rust else "\\b"
-            if av is C.AT_NON_BOUNDARY:
-                return "(?-u:\\B)" if self.rust else "\\B"
-            raise Refused(f"anchor {av}")
+            return self.anchor(av, bool(flags & C.SRE_FLAG_MULTILINE))
         if op is C.BRANCH:
-            return "(?:" + "|".join(self.seq(alt, dotall) for alt in av[1]) + ")"
+            return "(?:" + "|".join(self.seq(alt, flags) for alt in av[1]) + ")"
         if op is C.SUBPATTERN:
             group, add, remove, body = av
-            if (add | remove) & ~(C.SRE_FLAG_DOTALL | C.SRE_FLAG_MULTILINE | C.SRE_FLAG_VERBOSE):
+            if (add | remove) & ~_KNOWN_FLAGS:
                 raise Refused("inline flags other than s, m and x")
-            scoped = dotall
-            if add & C.SRE_FLAG_DOTALL:
-                scoped = True
-            if remove & C.SRE_FLAG_DOTALL:
-                scoped = False
+            scoped = (flags | add) & ~remove
             if group is None:
                 return "(?:" + self.seq(body, scoped) + ")"
             self.groups += 1
@@ -102,11 +99,46 @@ class _Writer:
             else:
                 count = "?" if (low, high) == (0, 1) else f"{{{low},{high}}}"
             lazy = "?" if op is C.MIN_REPEAT else ""
-            atom = self.seq(body, dotall)
+            atom = self.seq(body, flags)
             if not (len(body) == 1 and body[0][0] in _ATOMS):
                 atom = "(?:" + atom + ")"
             return atom + count + lazy
+        if op in (C.ASSERT, C.ASSERT_NOT):
+            direction, body = av
+            if self.rust:            # the gate drops it: it then accepts more, never less
+                self.relaxed = True
+                return ""
+            opener = {(1, C.ASSERT): "(?=", (1, C.ASSERT_NOT): "(?!",
+                      (-1, C.ASSERT): "(?<=", (-1, C.ASSERT_NOT): "(?<!"}[direction, op]
+            before = self.groups
+            inner = self.seq(body, flags)
+            if self.groups != before:
+                raise Refused("a capturing group inside a lookaround")
+            return opener + inner + ")"
         raise Refused(str(op).lower())
+
+    def anchor(self, at: Any, multiline: bool) -> str:
+        """Anchors as ``re`` means them: with MULTILINE, ``^`` also after every newline
+        (the end of the text included) and ``$`` before every newline; without, ``$``
+        at the end or before a newline that ends the text."""
+        if at is C.AT_BEGINNING_STRING or (at is C.AT_BEGINNING and not multiline):
+            return "\\A"
+        if at is C.AT_END_STRING:
+            return "\\z"
+        if at is C.AT_BEGINNING:
+            return "(?m:^)" if self.rust else "(?:\\A|(?<=\\n))"
+        if at is C.AT_END:
+            if multiline:
+                return "(?m:$)"
+            if self.rust:
+                self.relaxed = True
+                return "(?m:$)"
+            return "(?-m:$)"
+        if at is C.AT_BOUNDARY:
+            return "(?-u:\\b)" if self.rust else "\\b"
+        if at is C.AT_NON_BOUNDARY:
+            return "(?-u:\\B)" if self.rust else "\\B"
+        raise Refused(f"anchor {at}")
 
     def klass(self, items: Any) -> str:
         negate = False
@@ -149,10 +181,24 @@ def native_expression(pattern: str, flags: int = re.ASCII | re.DOTALL) -> Native
     state_flags = parsed.state.flags
     if state_flags & (C.SRE_FLAG_IGNORECASE | C.SRE_FLAG_LOCALE) or not state_flags & C.SRE_FLAG_ASCII:
         raise Refused("case-insensitive or non-ASCII classes")
-    dotall = bool(state_flags & C.SRE_FLAG_DOTALL)
     rust, pcre = _Writer(rust=True), _Writer(rust=False)
-    gate = rust.seq(parsed, dotall)
-    extract = pcre.seq(parsed, dotall)
+    gate = rust.seq(parsed, state_flags)
+    extract = pcre.seq(parsed, state_flags)
     if rust.groups != parsed.state.groups - 1:
         raise Refused("group count")
-    return NativeExpression(gate, extract, rust.groups)
+    return NativeExpression(gate, extract, rust.groups, exact_gate=not rust.relaxed,
+                            names=dict(parsed.state.groupdict))
+
+
+def native_matcher(pattern: str, names: Sequence[str]) -> Any:
+    """``logpipe_native.Matcher`` for a ``re`` expression, answering the texts of the
+    groups ``names`` in that order; None when the module is missing or the
+    expression is refused."""
+    logpipe_native = native_module()
+    if logpipe_native is None:
+        return None
+    try:
+        native = native_expression(pattern)
+        return logpipe_native.Matcher(native.gate, native.extract, [native.names[n] for n in names])
+    except (Refused, ValueError, KeyError):
+        return None
