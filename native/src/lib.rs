@@ -32,8 +32,39 @@ mod matcher;
 struct Expr {
     gate: regex::Regex,
     regex: Regex,
+    /// The same program with a large JIT stack, for the lines `regex` runs out of
+    /// stack on (see `DEEP_JIT_STACK_BYTES`).
+    deep: Regex,
     fields: Vec<(usize, Vec<u8>)>,
 }
+
+impl Expr {
+    /// The groups of a line the gate passed, into `loc` or, when the default JIT
+    /// stack is too small for the line, into `spare` (made then); None when PCRE2
+    /// cannot answer or finds no match.
+    fn extract<'a>(&self, line: &[u8], loc: &'a mut CaptureLocations, spare: &'a mut Option<CaptureLocations>) -> Option<&'a CaptureLocations> {
+        match self.regex.captures_read(loc, line) {
+            Ok(Some(_)) => Some(loc),
+            Ok(None) => None,
+            Err(_) => {
+                let deep = spare.get_or_insert_with(|| self.deep.capture_locations());
+                match self.deep.captures_read(deep, line) {
+                    Ok(Some(_)) => Some(deep),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// The most stack PCRE2's JIT may take for one line in the second try. Its default,
+/// 32 KiB, runs out on lines of a few KiB with two `.*` groups (each character of a
+/// repeated group the backtracker may revisit takes stack); this is enough for
+/// lines far longer than the tcp input's default limit (1 MiB). Such a stack is
+/// reserved anew for each block that needs it (several microseconds), so the
+/// first try keeps the default. A line that needs still more takes the event path
+/// (see `write_block`).
+const DEEP_JIT_STACK_BYTES: usize = 64 << 20;
 
 /// Lines of a block that are events: split on `\n`, a trailing `\r` removed,
 /// empty lines skipped (what logpipe's line reader does).
@@ -69,8 +100,13 @@ struct LineGrok {
 }
 
 impl LineGrok {
-    fn write_block(&self, text: &str, stamp: &[u8], out: &mut Vec<u8>, locs: &mut [CaptureLocations]) -> (usize, usize) {
+    /// Writes the block's documents into `out`; None when an extraction program
+    /// could not give its answer on a line its gate passed (a resource limit of
+    /// PCRE2, or a disagreement between the two programs): the event path must then
+    /// decide that line, which the caller arranges by taking it for the whole block.
+    fn write_block(&self, text: &str, stamp: &[u8], out: &mut Vec<u8>, locs: &mut [CaptureLocations]) -> Option<(usize, usize)> {
         let (mut matched, mut failed) = (0usize, 0usize);
+        let mut spares: Vec<Option<CaptureLocations>> = self.exprs.iter().map(|_| None).collect();
         for line in lines(text.as_bytes()) {
             // Lines are cut at ASCII bytes of a valid UTF-8 text: each is valid too.
             let line = unsafe { std::str::from_utf8_unchecked(line) };
@@ -79,13 +115,16 @@ impl LineGrok {
             out.extend_from_slice(b",\"message\":");
             json::write_str(out, line);
             let mut hit = false;
-            for (expr, loc) in self.exprs.iter().zip(locs.iter_mut()) {
+            for ((expr, loc), spare) in self.exprs.iter().zip(locs.iter_mut()).zip(spares.iter_mut()) {
                 if !expr.gate.is_match(line) {
                     continue;
                 }
-                if !matches!(expr.regex.captures_read(loc, line.as_bytes()), Ok(Some(_))) {
-                    continue;
-                }
+                // The gate passed the line, so the extraction must match it too.
+                // PCRE2 can fail where Python's `re` would not (its match limit, or
+                // a JIT stack even the deep one outgrows); guessing "no match" would
+                // tag a line that the event path parses, so the block goes back to
+                // the event path instead.
+                let loc = expr.extract(line.as_bytes(), loc, spare)?;
                 for (group, key) in &expr.fields {
                     if let Some((start, end)) = loc.get(*group) {
                         if start < end {
@@ -105,7 +144,7 @@ impl LineGrok {
             }
             out.extend_from_slice(b"}\n");
         }
-        (matched, failed)
+        Some((matched, failed))
     }
 }
 
@@ -119,7 +158,8 @@ impl LineGrok {
         let mut compiled = Vec::with_capacity(exprs.len());
         for (gate, pattern, fields) in exprs {
             let gate = matcher::gate(&gate)?;
-            let regex = matcher::extraction(&pattern)?;
+            let regex = matcher::extraction(&pattern, None)?;
+            let deep = matcher::extraction(&pattern, Some(DEEP_JIT_STACK_BYTES))?;
             let mut keys = Vec::with_capacity(fields.len());
             for (group, name) in fields {
                 if group >= regex.captures_len() {
@@ -130,7 +170,7 @@ impl LineGrok {
                 key.push(b':');
                 keys.push((group, key));
             }
-            compiled.push(Expr { gate, regex, fields: keys });
+            compiled.push(Expr { gate, regex, deep, fields: keys });
         }
         let mut failure = Vec::new();
         if !failure_tags.is_empty() {
@@ -148,26 +188,32 @@ impl LineGrok {
 
     /// The events of `block` as JSON lines, each stamped with `stamp` (a JSON value,
     /// written as is), with how many lines matched and how many did not; None when
-    /// the block is not valid UTF-8.
+    /// the block is not valid UTF-8 or a line needs the event path (see
+    /// `write_block`).
     fn docs<'py>(&self, py: Python<'py>, block: &[u8], stamp: &[u8]) -> Option<(Bound<'py, PyBytes>, usize, usize)> {
         let text = std::str::from_utf8(block).ok()?;
         let (out, matched, failed) = py.allow_threads(|| {
             let mut out = Vec::with_capacity(block.len() * 2 + 64);
             let mut locs: Vec<CaptureLocations> = self.exprs.iter().map(|e| e.regex.capture_locations()).collect();
-            let (matched, failed) = self.write_block(text, stamp, &mut out, &mut locs);
-            (out, matched, failed)
-        });
+            let (matched, failed) = self.write_block(text, stamp, &mut out, &mut locs)?;
+            Some((out, matched, failed))
+        })?;
         Some((PyBytes::new_bound(py, &out), matched, failed))
     }
 
     /// Whether the expression at `index` matches `text`, and its groups' spans
     /// (character offsets, None for a group that took no part): for checking this
     /// engine against the event path. The gate and the extraction are asked
-    /// separately; they must agree.
+    /// separately; they must agree. The extraction is tried as `docs` tries it
+    /// (default JIT stack, then the deep one); ValueError when PCRE2 cannot answer.
     fn spans(&self, index: usize, text: &str) -> PyResult<(bool, Option<Vec<Option<(usize, usize)>>>)> {
         let expr = self.exprs.get(index).ok_or_else(|| PyValueError::new_err("no such expression"))?;
         let gate = expr.gate.is_match(text);
-        let Some(caps) = expr.regex.captures(text.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))? else { return Ok((gate, None)) };
+        let found = match expr.regex.captures(text.as_bytes()) {
+            Ok(found) => found,
+            Err(_) => expr.deep.captures(text.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))?,
+        };
+        let Some(caps) = found else { return Ok((gate, None)) };
         let chars = |byte: usize| text[..byte].chars().count();
         Ok((gate, Some((0..caps.len()).map(|g| caps.get(g).map(|m| (chars(m.start()), chars(m.end())))).collect())))
     }

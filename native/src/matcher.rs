@@ -19,10 +19,13 @@ pub fn gate(pattern: &str) -> PyResult<regex::Regex> {
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-pub fn extraction(pattern: &str) -> PyResult<Regex> {
+/// The PCRE2 program; `jit_stack`: the most stack its JIT may take (None: PCRE2's
+/// default, 32 KiB).
+pub fn extraction(pattern: &str, jit_stack: Option<usize>) -> PyResult<Regex> {
     RegexBuilder::new()
         .utf(true)
         .jit_if_available(true)
+        .max_jit_stack_size(jit_stack)
         .build(pattern)
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
@@ -40,7 +43,7 @@ pub struct Matcher {
 impl Matcher {
     #[new]
     fn new(gate_pattern: &str, extract_pattern: &str, groups: Vec<usize>) -> PyResult<Self> {
-        let regex = extraction(extract_pattern)?;
+        let regex = extraction(extract_pattern, None)?;
         if let Some(g) = groups.iter().find(|g| **g >= regex.captures_len()) {
             return Err(PyValueError::new_err(format!("no group {g} in the expression")));
         }
