@@ -12,6 +12,7 @@ writer accepts and on hand-written expressions for each construct it handles.
 from __future__ import annotations
 
 import glob
+import os
 import re
 import signal
 from contextlib import contextmanager
@@ -31,7 +32,9 @@ from logpipe.filters.grok.compiler import translate
 from logpipe.filters.grok.library import bundled
 from logpipe.filters.grok.native import NativeExpression, Refused, native_expression
 
-native = pytest.importorskip("logpipe_native")
+# Part of what CI installs: there a missing module fails the run instead of skipping.
+native = (__import__("logpipe_native") if os.environ.get("CI") == "true"
+          else pytest.importorskip("logpipe_native"))
 
 FLAGS = re.ASCII | re.DOTALL
 DATA = Path(__file__).parents[2] / "conformance" / "data"
