@@ -16,7 +16,6 @@ logs which one it took and why.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any, Iterator, Protocol, Sequence, overload
 
@@ -24,8 +23,6 @@ import orjson
 
 from logpipe.core.event import TIMESTAMP, Event, adopt
 from logpipe.core.native import native_module
-
-log = logging.getLogger("logpipe.engine")
 
 #: None in the pure-Python build (or with LOGPIPE_NATIVE=off): every pipeline takes the event path.
 _native = native_module()
@@ -95,7 +92,7 @@ class LineTransform(Protocol):
 class LineRoute:
     """The native route of one pipeline: a filter's transform (or none) and the output."""
 
-    __slots__ = ("transform", "filter_stage", "output_stage", "_plain")
+    __slots__ = ("transform", "filter_stage", "output_stage")
 
     def __init__(self, transform: LineTransform, filter_stage: Any, output_stage: Any) -> None:
         self.transform = transform

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import socket
 import time
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, cast
 
 from pydantic import Field
 

@@ -1,15 +1,18 @@
-//! Native batch transforms for logpipe.
+//! Native work for logpipe (docs/native.md).
 //!
-//! A pipeline that reads lines, parses them with one grok filter and writes JSON
-//! lines spends nearly all of its time creating and serializing Python objects
-//! for every line. `LineGrok` does that work for a whole block of lines at once:
-//! it splits the block, matches each line with Rust's `regex` crate (linear
-//! time, so no line can make it backtrack) and writes each event as the JSON
-//! document logpipe's event path would have written, byte for byte. The GIL is
-//! released while it runs, so the worker's event loop keeps reading sockets.
+//! - `Matcher` (matcher.rs): one grok expression for the event path, whose capture
+//!   texts come back from one call.
+//! - `LineGrok`: a pipeline that reads lines, parses them with one grok filter and
+//!   writes JSON lines spends nearly all of its time creating and serializing
+//!   Python objects for every line. `LineGrok` does that work for a whole block of
+//!   lines at once: it splits the block, gates each line with Rust's `regex` crate
+//!   (linear time), extracts the groups of a line that passed with PCRE2 and writes
+//!   each event as the JSON document logpipe's event path would have written, byte
+//!   for byte. The GIL is released while it runs, so the worker's event loop keeps
+//!   reading sockets.
 //!
 //! The Python side (logpipe.core.packed and the grok filter) decides when a
-//! pipeline may take this path and checks the results against the event path.
+//! pipeline may take this path; the tests check the results against the event path.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

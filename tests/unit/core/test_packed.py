@@ -220,7 +220,7 @@ def test_taken_by_one_grok_and_a_json_lines_tcp_output() -> None:
 
 
 @pytest.mark.parametrize("filters, outputs, reason", [
-    (f"[{{type: grok, if: '[a] == 1', match: {{message: '%{{WORD:w}}'}}}}]", None, "conditional"),
+    ("[{type: grok, if: '[a] == 1', match: {message: '%{WORD:w}'}}]", None, "conditional"),
     (f"[{GROK}, {GROK}]", None, "more than one filter"),
     ("[{type: mutate, add_field: {a: b}}]", None, "no native form"),
     (None, "[{type: tcp, port: 9}, {type: tcp, port: 10}]", "more than one output"),
