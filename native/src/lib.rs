@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pcre2::bytes::{CaptureLocations, Regex};
 
+mod fields;
 mod json;
 mod matcher;
 
@@ -38,7 +39,7 @@ struct Expr {
     /// The same program with a large JIT stack, for the lines `regex` runs out of
     /// stack on (see `DEEP_JIT_STACK_BYTES`).
     deep: Regex,
-    fields: Vec<(usize, Vec<u8>)>,
+    fields: fields::Layout,
 }
 
 impl Expr {
@@ -110,6 +111,7 @@ impl LineGrok {
     fn write_block(&self, text: &str, stamp: &[u8], out: &mut Vec<u8>, locs: &mut [CaptureLocations]) -> Option<(usize, usize)> {
         let (mut matched, mut failed) = (0usize, 0usize);
         let mut spares: Vec<Option<CaptureLocations>> = self.exprs.iter().map(|_| None).collect();
+        let mut first: Vec<usize> = Vec::new();
         for line in lines(text.as_bytes()) {
             // Lines are cut at ASCII bytes of a valid UTF-8 text: each is valid too.
             let line = unsafe { std::str::from_utf8_unchecked(line) };
@@ -128,13 +130,10 @@ impl LineGrok {
                 // tag a line that the event path parses, so the block goes back to
                 // the event path instead.
                 let loc = expr.extract(line.as_bytes(), loc, spare)?;
-                for (group, key) in &expr.fields {
-                    if let Some((start, end)) = loc.get(*group) {
-                        if start < end {
-                            out.extend_from_slice(key);
-                            json::write_str(out, &line[start..end]);
-                        }
-                    }
+                // A value this layout cannot write (an integer it does not
+                // take) leaves the block to the event path as well.
+                if !expr.fields.write(out, line, loc, &mut first) {
+                    return None;
                 }
                 hit = true;
                 break;
@@ -154,26 +153,20 @@ impl LineGrok {
 #[pymethods]
 impl LineGrok {
     /// `exprs`: (gate in the `regex` crate's syntax, the same expression in PCRE2's,
-    /// [(group number, field name)]); `failure_tags`: the tags of a line that
-    /// matches none of them. Both programs are for single lines (no `\n`).
+    /// [(group number, field path, stored as an integer)] in the capture plan's
+    /// order); `failure_tags`: the tags of a line that matches none of them.
     #[new]
-    fn new(exprs: Vec<(String, String, Vec<(usize, String)>)>, failure_tags: Vec<String>) -> PyResult<Self> {
+    fn new(exprs: Vec<(String, String, Vec<(usize, Vec<String>, bool)>)>, failure_tags: Vec<String>) -> PyResult<Self> {
         let mut compiled = Vec::with_capacity(exprs.len());
         for (gate, pattern, fields) in exprs {
             let gate = matcher::gate(&gate)?;
             let regex = matcher::extraction(&pattern, None)?;
             let deep = matcher::extraction(&pattern, Some(DEEP_JIT_STACK_BYTES))?;
-            let mut keys = Vec::with_capacity(fields.len());
-            for (group, name) in fields {
-                if group >= regex.captures_len() {
-                    return Err(PyValueError::new_err(format!("no group {group} in {pattern:?}")));
-                }
-                let mut key = b",".to_vec();
-                json::write_str(&mut key, &name);
-                key.push(b':');
-                keys.push((group, key));
+            let layout = fields::Layout::new(fields).map_err(PyValueError::new_err)?;
+            if layout.max_group() >= regex.captures_len() {
+                return Err(PyValueError::new_err(format!("no group {} in {pattern:?}", layout.max_group())));
             }
-            compiled.push(Expr { gate, regex, deep, fields: keys });
+            compiled.push(Expr { gate, regex, deep, fields: layout });
         }
         let mut failure = Vec::new();
         if !failure_tags.is_empty() {

@@ -13,6 +13,7 @@ from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions
 from logpipe.filters.fieldaccess import Getter, getter
+from logpipe.filters.grok.capture import to_int
 from logpipe.filters.grok.config import GrokConfig
 from logpipe.filters.grok.engine import GrokTimeout
 from logpipe.filters.grok.matcher import Compiler, Expression
@@ -35,6 +36,28 @@ def as_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return str(value)
+
+
+def _native_fields(plan: Any, groups: list[int]) -> list[tuple[int, list[str], bool]] | str:
+    """(group, field path, as integer) per capture for the native route, or why the
+    plan stores something the route does not write."""
+    if plan.keep_empty:
+        return "keeps empty captures"
+    out: list[tuple[int, list[str], bool]] = []
+    for group, (parents, leaf, _path, convert, overwrite, via_event) in zip(groups, plan.slots):
+        full = (*parents, leaf)
+        if overwrite or via_event:
+            return "overwrites fields or stores into @metadata"
+        if convert is not None and convert is not to_int:
+            return "converts captures to float or bool"
+        if full[0] in ("message", "@timestamp", "tags"):
+            return f"stores into {full[0]}"
+        out.append((group, list(full), convert is not None))
+    paths = [tuple(p) for _, p, _ in out]
+    known = set(paths)
+    if len(known) != len(paths) or any(p[:i] in known for p in paths for i in range(1, len(p))):
+        return "stores two captures into one field"
+    return out
 
 
 class GrokFilter(Filter):
@@ -84,8 +107,9 @@ class GrokFilter(Filter):
         Offered for the shape whose result the native engine reproduces exactly:
         expressions on ``message`` only, each run by the gated engine (its
         repetitions from the audited library, so extraction by backtracking is
-        cheap on a line the linear-time gate passed), captures stored as text in
-        new top-level fields, and no common actions (add_field, add_tag, ...).
+        cheap on a line the linear-time gate passed), captures stored as text or
+        ``:int`` in new fields (nested ones too, ``target`` included) that do
+        not overlap, and no common actions (add_field, add_tag, ...).
         """
         from logpipe.core.native import native_module
         from logpipe.filters.grok.native import Refused, native_expression
@@ -106,19 +130,14 @@ class GrokFilter(Filter):
         for expr in exprs:
             if expr.engine != "gated":
                 return None, f"expression {expr.text!r} needs the {expr.engine} engine"
-            plan = expr.plan
-            leaves = [leaf for _, leaf, _, _, _, _ in plan.slots]
-            if plan.keep_empty or len(set(leaves)) != len(leaves) or any(
-                    parents or convert is not None or overwrite or via_event
-                    or leaf in ("message", "@timestamp", "tags")
-                    for parents, leaf, _, convert, overwrite, via_event in plan.slots):
-                return None, f"expression {expr.text!r} stores more than new text fields"
             translation = expr.program.translation
             try:
                 native = native_expression(translation.regex)
             except Refused as exc:
                 return None, f"expression {expr.text!r} uses {exc}"
-            fields = [(native.names[c.group], leaf) for c, leaf in zip(translation.captures, leaves)]
+            fields = _native_fields(expr.plan, [native.names[c.group] for c in translation.captures])
+            if isinstance(fields, str):
+                return None, f"expression {expr.text!r} {fields}"
             programs.append((native.gate, native.extract, fields))
         try:
             return logpipe_native.LineGrok(programs, list(self._failure_tags)), ""
