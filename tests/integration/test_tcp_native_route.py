@@ -46,7 +46,9 @@ class Sink:
         self.port = self.server.getsockname()[1]
         self.received: list[bytearray] = []
         self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.readers: list[threading.Thread] = []
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def _accept(self) -> None:
         while True:
@@ -57,7 +59,9 @@ class Sink:
             buf = bytearray()
             with self.lock:
                 self.received.append(buf)
-            threading.Thread(target=self._read, args=(conn, buf), daemon=True).start()
+            reader = threading.Thread(target=self._read, args=(conn, buf), daemon=True)
+            self.readers.append(reader)
+            reader.start()
 
     def _read(self, conn: socket.socket, buf: bytearray) -> None:
         with conn:
@@ -72,7 +76,17 @@ class Sink:
         return [orjson.loads(line) for line in complete.splitlines()]
 
     def close(self) -> None:
+        """Stop accepting and wait for the threads (a thread left blocked in accept()
+        would outlive the test: later tests check that none are running)."""
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)   # wakes the blocked accept()
+        except OSError:
+            pass
         self.server.close()
+        self.acceptor.join(10)
+        for reader in self.readers:
+            reader.join(10)
+        assert not self.acceptor.is_alive() and not any(r.is_alive() for r in self.readers)
 
 
 def lines_of(conn: str, count: int) -> list[bytes]:
