@@ -253,37 +253,34 @@ class Pipeline:
         the counters the event path keeps; False when it must take the event path."""
         packs = [cast(PackedLines, b.events) for b in batches]
         count = sum(p.lines for p in packs)
-        started = perf_counter()
-        if self._filter_thread is None:
-            made = route.run(packs)
-        else:
-            made = await asyncio.get_running_loop().run_in_executor(self._filter_thread, route.run, packs)
-        if made is None:
-            return False
-        bodies, _matched, failed = made
-        stage = route.filter_stage
-        if stage is not None:
-            stage.stats.events_in += count
-            stage.stats.events_out += count
-            stage.stats.seconds += perf_counter() - started
-            stage.plugin.packed_done(failed)
-        out = route.output_stage
-        out.stats.events_in += count
-        started = perf_counter()
         try:
-            await out.plugin.send_packed(bodies)
+            started = perf_counter()
+            if self._filter_thread is None:
+                made = route.run(packs)
+            else:
+                made = await asyncio.get_running_loop().run_in_executor(self._filter_thread, route.run, packs)
+            if made is None:
+                return False
+            bodies, _matched, failed = made
+            stage = route.filter_stage
+            if stage is not None:
+                stage.stats.events_in += count
+                stage.stats.events_out += count
+                stage.stats.seconds += perf_counter() - started
+                stage.plugin.packed_done(failed)
+            delivery = await route.output_stage.send_packed(bodies, count)
         except asyncio.CancelledError:
             self._settle(batches, False, "shutdown")
             raise
-        except Exception as exc:
-            reason = describe_exception(exc)
-            out.stats.failures += count
-            log.error("batch of %d events not delivered (%d to retry): %s", count, count, reason)
+        if delivery.rejected:
+            # Refused for good: the event path sends the batch again and dead-letters
+            # what the output refuses, as the events the filters made.
+            return False
+        if delivery.retry:
+            reason = next(iter(delivery.retry.values()))
+            log.error("batch of %d events not delivered (%d to retry): %s", count, len(delivery.retry), reason)
             self._settle(batches, False, reason)
             return True
-        finally:
-            out.stats.seconds += perf_counter() - started
-        out.stats.events_out += count
         self._settle(batches, True, None)
         return True
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from itertools import compress
 from time import perf_counter
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from logpipe.core.event import Event
 from logpipe.core.metrics import PluginStats
@@ -206,30 +206,40 @@ class OutputStage:
                 chosen = [events[i] for i in positions]
         if not chosen:
             return Delivery()
-        stats = self.stats
-        stats.events_in += len(chosen)
-        started = perf_counter()
-        try:
-            result = await self.plugin.send(chosen)
-        except DeliveryError as exc:
-            reason = describe_exception(exc)
-            result = (Delivery.all_retry(len(chosen), reason) if exc.retriable
-                      else Delivery.all_rejected(len(chosen), reason))
-        except Exception as exc:
-            result = Delivery.all_retry(len(chosen), describe_exception(exc))
-        finally:
-            stats.seconds += perf_counter() - started
-        if result is None or result.complete:
-            stats.events_out += len(chosen)
-            return Delivery()
-        missed = len(result.retry.keys() | result.rejected.keys())
-        stats.failures += missed
-        stats.events_out += len(chosen) - missed
-        if positions is None:
+        result = await self._counted(self.plugin.send(chosen), len(chosen))
+        if positions is None or result.complete:
             return result
         return Delivery(retry={positions[i]: r for i, r in result.retry.items()},
                         rejected={positions[i]: r for i, r in result.rejected.items()},
                         details={positions[i]: d for i, d in result.details.items()})
+
+
+    async def send_packed(self, bodies: list[bytes], count: int) -> Delivery:
+        """Output bytes the native route made for ``count`` events (logpipe.core.packed),
+        counted and judged as ``send`` counts and judges events."""
+        return await self._counted(self.plugin.send_packed(bodies), count)  # type: ignore[attr-defined]
+
+    async def _counted(self, sending: Awaitable[Delivery | None], count: int) -> Delivery:
+        """What a send of ``count`` events did, with this stage's counters kept."""
+        stats = self.stats
+        stats.events_in += count
+        started = perf_counter()
+        try:
+            result = await sending
+        except DeliveryError as exc:
+            reason = describe_exception(exc)
+            result = Delivery.all_retry(count, reason) if exc.retriable else Delivery.all_rejected(count, reason)
+        except Exception as exc:
+            result = Delivery.all_retry(count, describe_exception(exc))
+        finally:
+            stats.seconds += perf_counter() - started
+        if result is None or result.complete:
+            stats.events_out += count
+            return Delivery()
+        missed = len(result.retry.keys() | result.rejected.keys())
+        stats.failures += missed
+        stats.events_out += count - missed
+        return result
 
 
 def describe_exception(exc: BaseException) -> str:

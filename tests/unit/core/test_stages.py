@@ -11,6 +11,7 @@ from logpipe.core.event import Event
 from logpipe.core.metrics import PluginStats
 from logpipe.core.plugin import Filter, Output, PluginConfig
 from logpipe.core.stages import FilterStage, OutputStage
+from logpipe.errors import DeliveryError
 
 
 class Marking(Filter):
@@ -108,3 +109,35 @@ def test_output_stage_sends_the_chosen_events_in_order(cond: str, expected: list
     asyncio.run(s.send(batch(5, 1, 3, 0, 4, 2)))
     assert plugin.calls == expected
     assert s.stats.events_out == sum(map(len, expected))
+
+
+class PackedOutput(Output):
+    """Takes packed JSON lines; raises what it is told to."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        super().__init__(PluginConfig(), id="packed")
+        self.error = error
+        self.bodies: list[list[bytes]] = []
+
+    async def send(self, events: list[Event]) -> None:
+        raise AssertionError("the packed route sends bytes")
+
+    async def send_packed(self, bodies: list[bytes]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.bodies.append(bodies)
+
+
+@pytest.mark.parametrize("error, retry, rejected", [
+    (None, 0, 0),
+    (OSError("peer went away"), 7, 0),
+    (DeliveryError("refused", retriable=False), 0, 7),
+    (DeliveryError("busy", retriable=True), 7, 0),
+])
+def test_packed_sends_are_counted_and_judged_as_event_sends(error: BaseException | None, retry: int,
+                                                            rejected: int) -> None:
+    s = OutputStage(PackedOutput(error), None, PluginStats("output", "packed", "packed"))
+    delivery = asyncio.run(s.send_packed([b"{}\n"], 7))
+    assert (len(delivery.retry), len(delivery.rejected)) == (retry, rejected)
+    assert (s.stats.events_in, s.stats.events_out, s.stats.failures) == (7, 7 - retry - rejected,
+                                                                         retry + rejected)
