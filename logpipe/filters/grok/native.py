@@ -42,7 +42,6 @@ class Refused(Exception):
 class NativeExpression:
     gate: str         # Rust ``regex`` syntax
     extract: str      # PCRE2 syntax, same groups as the ``re`` program
-    groups: int       # capturing groups, numbered as in the ``re`` program
     exact_gate: bool  # False: the gate accepts more than the expression
     names: dict[str, int]  # group name -> number
 
@@ -186,7 +185,7 @@ def native_expression(pattern: str, flags: int = re.ASCII | re.DOTALL) -> Native
     extract = pcre.seq(parsed, state_flags)
     if rust.groups != parsed.state.groups - 1:
         raise Refused("group count")
-    return NativeExpression(gate, extract, rust.groups, exact_gate=not rust.relaxed,
+    return NativeExpression(gate, extract, exact_gate=not rust.relaxed,
                             names=dict(parsed.state.groupdict))
 
 
