@@ -11,7 +11,9 @@
 //! Any other event gets the tuple back and the Python plan stores it, so the
 //! documents are the plan's either way.
 
-use pcre2::bytes::Regex;
+use std::sync::Mutex;
+
+use pcre2::bytes::{CaptureLocations, Regex};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
@@ -50,6 +52,9 @@ pub struct PlanMatcher {
     /// Top-level keys of the captures, under data and under metadata.
     data_roots: Vec<Py<PyString>>,
     meta_roots: Vec<Py<PyString>>,
+    /// Capture locations to reuse: making them allocates PCRE2's match data and
+    /// match context, a fair part of a short match.
+    spare: Mutex<Vec<CaptureLocations>>,
 }
 
 /// Ruby's `to_i` and Python's `int()` agree on an optional sign and ASCII digits.
@@ -123,7 +128,8 @@ impl PlanMatcher {
             let leaf = PyString::intern_bound(py, &keys[keys.len() - 1]).unbind();
             out.push(Slot { group, path, holder, leaf, conv, converter });
         }
-        Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, nodes, slots: out, data_roots, meta_roots })
+        Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, nodes, slots: out, data_roots, meta_roots,
+                         spare: Mutex::new(Vec::new()) })
     }
 
     /// Match `text`. None: no match. True: the captures are stored in `data` and
@@ -137,8 +143,24 @@ impl PlanMatcher {
         if !self.gate.is_match(text) {
             return Ok(py.None());
         }
-        let mut locs = self.regex.capture_locations();
-        match self.regex.captures_read(&mut locs, text.as_bytes()) {
+        let mut locs = match self.spare.lock() {
+            Ok(mut spare) => spare.pop(),
+            Err(_) => None,
+        }.unwrap_or_else(|| self.regex.capture_locations());
+        let stored = self.store(py, text, &mut locs, data, meta);
+        if let Ok(mut spare) = self.spare.lock() {
+            if spare.len() < 4 {
+                spare.push(locs);
+            }
+        }
+        stored
+    }
+}
+
+impl PlanMatcher {
+    fn store<'py>(&self, py: Python<'py>, text: &str, locs: &mut CaptureLocations, data: &Bound<'py, PyAny>,
+                  meta: &Bound<'py, PyAny>) -> PyResult<PyObject> {
+        match self.regex.captures_read(locs, text.as_bytes()) {
             Ok(Some(_)) => {}
             Ok(None) => return Ok(py.None()),
             Err(e) => return Err(PyValueError::new_err(e.to_string())),
