@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use pcre2::bytes::{CaptureLocations, Regex};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 
 use crate::matcher::{extraction, gate};
 
@@ -52,6 +52,10 @@ pub struct PlanMatcher {
     /// Top-level keys of the captures, under data and under metadata.
     data_roots: Vec<Py<PyString>>,
     meta_roots: Vec<Py<PyString>>,
+    /// The filter's constant `add_field` entries (root, keys, value) and `add_tag`
+    /// tags, applied after the captures (see `act`).
+    fields: Vec<(usize, Vec<Py<PyString>>, PyObject)>,
+    tags: Vec<Py<PyString>>,
     /// Capture locations to reuse: making them allocates PCRE2's match data and
     /// match context, a fair part of a short match.
     spare: Mutex<Vec<CaptureLocations>>,
@@ -88,9 +92,22 @@ impl PlanMatcher {
     /// `slots`: per capture in plan order, (group number, root: 0 data / 1
     /// metadata, keys below the root, conversion: 0 text / 1 int / 2 float /
     /// 3 call, the plan's converter or None).
+    ///
+    /// `fields` and `tags`: the filter's `add_field` entries, each a constant at a
+    /// fixed path (root, keys, value), none a prefix of another or under `tags`,
+    /// and its `add_tag` tags, applied after the captures of a fresh event.
     #[new]
+    #[pyo3(signature = (gate_pattern, extract_pattern, slots, fields = Vec::new(), tags = Vec::new()))]
     fn new(py: Python<'_>, gate_pattern: &str, extract_pattern: &str,
-           slots: Vec<(usize, u8, Vec<String>, u8, Option<PyObject>)>) -> PyResult<Self> {
+           slots: Vec<(usize, u8, Vec<String>, u8, Option<PyObject>)>,
+           fields: Vec<(u8, Vec<String>, PyObject)>, tags: Vec<String>) -> PyResult<Self> {
+        let fields = fields.into_iter().map(|(root, keys, value)| {
+            if root > 1 || keys.is_empty() {
+                return Err(PyValueError::new_err("malformed add_field entry"));
+            }
+            Ok((root as usize, keys.iter().map(|k| PyString::intern_bound(py, k).unbind()).collect(), value))
+        }).collect::<PyResult<Vec<_>>>()?;
+        let tags = tags.iter().map(|t| PyString::intern_bound(py, t).unbind()).collect();
         let regex = extraction(extract_pattern, None)?;
         let mut prefixes: Vec<(u8, Vec<String>)> = Vec::new();
         let mut nodes: Vec<(usize, Py<PyString>)> = Vec::new();
@@ -129,11 +146,14 @@ impl PlanMatcher {
             out.push(Slot { group, path, holder, leaf, conv, converter });
         }
         Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, nodes, slots: out, data_roots, meta_roots,
-                         spare: Mutex::new(Vec::new()) })
+                         fields, tags, spare: Mutex::new(Vec::new()) })
     }
 
     /// Match `text`. None: no match. True: the captures are stored in `data` and
-    /// `meta` (neither held any of their top-level fields). Otherwise the capture
+    /// `meta` (neither held any of their top-level fields), and so are the
+    /// filter's fields and tags. False: the captures are stored, the fields and
+    /// tags are left to the caller (something other than an object or a list is
+    /// where they go). Otherwise the capture
     /// texts (None for a group that took no part), for the plan to store. Raises
     /// ValueError when PCRE2 gives up or the text cannot be UTF-8, as
     /// `Matcher.search` does, before anything is stored.
@@ -215,6 +235,79 @@ impl PlanMatcher {
             }
             made[slot.holder].as_ref().expect("holder made").set_item(slot.leaf.bind(py), value)?;
         }
-        Ok(true.into_py(py))
+        Ok(self.act(py, d, m)?.into_py(py))
+    }
+
+    /// The filter's `add_field` and `add_tag` after the captures, as the common
+    /// actions do them (logpipe/filters/common.py `field_adder`, Event.add_tag):
+    /// objects and nulls on the way are followed or replaced by new objects, an
+    /// existing value becomes a list or gets appended to, a tag is added once.
+    /// Anything else on the way is `_add_value`'s to handle: then nothing is done
+    /// here and the answer is false (checked before the first change, and no
+    /// entry writes where another one reads).
+    fn act<'py>(&self, py: Python<'py>, data: &Bound<'py, PyDict>, meta: &Bound<'py, PyDict>) -> PyResult<bool> {
+        if self.fields.is_empty() && self.tags.is_empty() {
+            return Ok(true);
+        }
+        let tags_key = pyo3::intern!(py, "tags");
+        for (root, keys, _) in &self.fields {
+            let mut node = if *root == 0 { data.clone() } else { meta.clone() };
+            for key in &keys[..keys.len() - 1] {
+                match node.get_item(key.bind(py))? {
+                    None => break,
+                    Some(child) if child.is_none() => break,
+                    Some(child) => match child.downcast_exact::<PyDict>() {
+                        Ok(child) => node = child.clone(),
+                        Err(_) => return Ok(false),
+                    },
+                }
+            }
+        }
+        if !self.tags.is_empty() {
+            if let Some(current) = data.get_item(tags_key)? {
+                if !current.is_none() && !current.is_exact_instance_of::<PyList>() {
+                    return Ok(false);
+                }
+            }
+        }
+        for (root, keys, value) in &self.fields {
+            let mut node = if *root == 0 { data.clone() } else { meta.clone() };
+            for key in &keys[..keys.len() - 1] {
+                let key = key.bind(py);
+                node = match node.get_item(key)?.and_then(|c| c.downcast_into_exact::<PyDict>().ok()) {
+                    Some(child) => child,
+                    None => {
+                        let child = PyDict::new_bound(py);
+                        node.set_item(key, &child)?;
+                        child
+                    }
+                };
+            }
+            let leaf = keys[keys.len() - 1].bind(py);
+            match node.get_item(leaf)? {
+                None => node.set_item(leaf, value.bind(py))?,
+                Some(current) => match current.downcast::<PyList>() {
+                    Ok(list) => list.append(value.bind(py))?,
+                    Err(_) => node.set_item(leaf, PyList::new_bound(py, [current.clone(), value.bind(py).clone()]))?,
+                },
+            }
+        }
+        if !self.tags.is_empty() {
+            let list = match data.get_item(tags_key)?.and_then(|c| c.downcast_into_exact::<PyList>().ok()) {
+                Some(list) => list,
+                None => {
+                    let list = PyList::empty_bound(py);
+                    data.set_item(tags_key, &list)?;
+                    list
+                }
+            };
+            for tag in &self.tags {
+                let tag = tag.bind(py);
+                if !list.contains(tag)? {
+                    list.append(tag)?;
+                }
+            }
+        }
+        Ok(true)
     }
 }

@@ -7,9 +7,10 @@ from typing import Any
 
 import orjson
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, TAGS, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.sprintf import is_template
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions
 from logpipe.filters.fieldaccess import Getter, getter
@@ -20,8 +21,11 @@ from logpipe.filters.grok.matcher import Compiler, Expression
 from logpipe.filters.grok.memo import UNKNOWN as _UNKNOWN
 from logpipe.filters.grok.memo import ResultMemo
 from logpipe.filters.grok.metrics import ParseFailureMetrics
+from logpipe.filters.grok.native import native_plan_matcher
 
 _TIMEOUT_LOG_EVERY = 1000
+#: ``ok`` of an event whose native matcher also applied the common actions.
+_ACTED = 2
 
 
 def as_text(value: Any) -> str:
@@ -38,6 +42,34 @@ def as_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return str(value)
+
+
+def constant_actions(config: GrokConfig) -> tuple[list[tuple[str, Path, Any]], list[str]] | None:
+    """The common actions as (root, keys, value) fields and tags, when they are what
+    a native matcher may apply itself after the captures: constant values (immutable,
+    no template) at fixed paths, none of them a prefix of another or under ``tags``,
+    fixed tags, nothing removed. None for anything else."""
+    if config.remove_field or config.remove_tag or any(is_template(t) for t in config.add_tag):
+        return None
+    fields: list[tuple[str, Path, Any]] = []
+    paths: list[Path] = []
+    for name, value in config.add_field.items():
+        if is_template(name) or not isinstance(value, (str, int, float, bool)) or (
+                isinstance(value, str) and is_template(value)):
+            return None
+        path = parse(name)
+        if path[0] == METADATA:
+            if len(path) == 1:
+                return None
+            fields.append(("meta", path[1:], value))
+        else:
+            if path[0] == TAGS:
+                return None
+            fields.append(("data", path, value))
+        paths.append(path)
+    if any(a[:len(b)] == b for i, a in enumerate(paths) for j, b in enumerate(paths) if i != j):
+        return None
+    return fields, list(config.add_tag)
 
 
 def _native_fields(plan: Any, groups: list[int]) -> list[tuple[int, list[str], bool]] | str:
@@ -102,8 +134,32 @@ class GrokFilter(Filter):
             self._single = (getter(self._fields[0][0]),
                             tuple((e.search_into, e.program.search, e.plan.apply)
                                   for e in self._fields[0][2]))
+        #: Whether the single-field loop's native matchers apply the common actions
+        #: too (they answer True only when they did).
+        self._acted = False
+        if self._single is not None and self._actions.active:
+            self._single, self._acted = self._acting(self._single)
         #: Off until the single-field loop shows that its values repeat.
         self._memo = ResultMemo(enabled=self._single is not None)
+
+    def _acting(self, single: tuple[Getter, tuple[tuple[Any, Any, Any], ...]]
+                ) -> tuple[tuple[Getter, tuple[tuple[Any, Any, Any], ...]], bool]:
+        """The single-field loop with native matchers that also apply the common
+        actions, when every expression has one and the actions allow it."""
+        actions = constant_actions(self.config)
+        exprs = self._fields[0][2]
+        if actions is None or any(e.search_into is None for e in exprs):
+            return single, False
+        intos = []
+        for e in exprs:
+            translation = e.program.translation
+            into = native_plan_matcher(translation.regex, [c.group for c in translation.captures],
+                                       e.plan.tree, *actions)  # type: ignore[arg-type]
+            if into is None:
+                return single, False
+            intos.append(into)
+        return (single[0], tuple((into, search, apply) for into, (_, search, apply)
+                                 in zip(intos, single[1]))), True
 
     def packed_lines(self) -> tuple[Any, str]:
         """This filter as a native transform of packed line batches (see
@@ -199,6 +255,8 @@ class GrokFilter(Filter):
         get_text, exprs = self._single  # type: ignore[misc]
         timeout = self._timeout
         grok = self._grok
+        #: What ``ok`` is for an event whose matcher stored everything, actions included.
+        done: Any = _ACTED if self._acted else True
         for event in events:
             try:
                 text = get_text(event)
@@ -214,7 +272,10 @@ class GrokFilter(Filter):
                                 groups = search(text, timeout)
                             if groups is None:
                                 continue
-                            if groups is not True:
+                            if groups is True:
+                                ok = done
+                                break
+                            if groups is not False:   # False: stored, actions to do
                                 apply(event, groups)
                         else:
                             groups = search(text, timeout)
@@ -227,7 +288,8 @@ class GrokFilter(Filter):
                 self._timed_out(event, exc)
                 continue
             if ok:
-                matched.append(event)
+                if ok is not _ACTED:
+                    matched.append(event)
                 continue
             failed += 1
             if failure_tags:

@@ -179,3 +179,64 @@ def test_the_memo_never_holds_more_than_its_size(monkeypatch: pytest.MonkeyPatch
     f = _url_filter()
     f.process(_url_events([f"/{i % 20}" for i in range(200)]))
     assert len(f._memo.results) <= 8
+
+
+class _Tags(list[str]):
+    """A list subclass where tags go: Event.add_tag uses it as it is."""
+
+
+ACTION_SHAPES: list[dict[str, Any]] = [
+    {}, {"event": None}, {"event": "s"}, {"event": {"dataset": "old"}}, {"event": {"dataset": ["a"]}},
+    {"event": {"dataset": None}}, {"event": {"kind": "k"}}, {"event": [1]}, {"event": {"dataset": {"o": 1}}},
+    {"tags": None}, {"tags": "solo"}, {"tags": ["x", "access"]}, {"tags": _Tags(["x"])}, {"tags": 3},
+    {"source": {"ip": "1.1.1.1"}, "tags": ["y"]}, {"labels": 5},
+]
+ACTION_OPTIONS: list[dict[str, Any]] = [
+    {"add_field": {"[event][dataset]": "graphmemory.access"}, "add_tag": ["access"]},
+    {"add_field": {"[labels][a][b]": 1, "[@metadata][category]": "access", "top": True}},
+    {"add_tag": ["a", "b", "a"]},
+    {"add_field": {"[event][dataset]": "x", "[event][kind]": 2.5}, "add_tag": ["access", "t"]},
+]
+
+
+def _grok_with(options: dict[str, Any], *, native: bool) -> GrokFilter:
+    f = GrokFilter(GrokFilter.Config(match={"message": ["%{IP:[source][ip]} %{WORD:[http][method]}",
+                                                        "%{WORD:[log][level]}: %{INT:[n]:int}"]},
+                                     **options), id="g")
+    f._memo = ResultMemo(enabled=False)
+    if not native:
+        get, exprs = f._single  # type: ignore[misc]
+        f._single = (get, tuple((None, search, apply) for _, search, apply in exprs))
+        f._acted = False
+    return f
+
+
+@pytest.mark.parametrize("options", ACTION_OPTIONS)
+def test_the_native_matcher_applies_add_field_and_add_tag_as_the_common_actions_do(
+        options: dict[str, Any]) -> None:
+    if os.environ.get("LOGPIPE_NATIVE") == "off":
+        pytest.skip("the native module is switched off")
+    acting, plain = _grok_with(options, native=True), _grok_with(options, native=False)
+    assert acting._acted
+    lines = ["1.2.3.4 GET", "INFO: 12", "nothing here"]
+    events: list[tuple[Event, Event]] = []
+    for shape in ACTION_SHAPES:
+        for meta in ({}, {"category": "x"}, {"category": ["a"]}):
+            for line in lines:
+                data = {"message": line, "@timestamp": "fixed", **shape}
+                events.append((Event(copy.deepcopy(data), copy.deepcopy(meta)),
+                               Event(copy.deepcopy(data), copy.deepcopy(meta))))
+    acting.process([a for a, _ in events])
+    plain.process([b for _, b in events])
+    for a, b in events:
+        assert (_shape(a.data), _shape(a.metadata)) == (_shape(b.data), _shape(b.metadata)), b.data
+        assert type(a.data.get("tags")) is type(b.data.get("tags"))
+
+
+@pytest.mark.parametrize("options", [
+    {"add_field": {"a": "%{b}"}}, {"add_tag": ["%{b}"]}, {"remove_field": ["a"]}, {"remove_tag": ["t"]},
+    {"add_field": {"a": ["x", "y"]}}, {"add_field": {"a": {"o": 1}}}, {"add_field": {"[tags]": "x"}},
+    {"add_field": {"[a]": "x", "[a][b]": "y"}}, {"add_field": {"[@metadata]": "x"}},
+])
+def test_other_common_actions_stay_in_python(options: dict[str, Any]) -> None:
+    assert not _grok_with(options, native=True)._acted
