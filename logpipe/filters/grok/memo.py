@@ -11,7 +11,9 @@ share an object they could change. A text that timed out is never remembered
 Other fields (whole log lines) almost never repeat, and remembering them only
 costs a lookup and an insertion per event. So the memo watches its own hit
 rate: below a third of the lookups of a window it turns itself off, and tries
-again after a while, in case the traffic changed.
+again after a while, in case the traffic changed (twice as long a while after
+each poor try, so a field that never repeats pays for one window in a million
+events at most).
 """
 from __future__ import annotations
 
@@ -24,15 +26,16 @@ UNKNOWN: Any = object()
 SIZE = 4096
 #: Lookups over which the hit rate is judged.
 WINDOW = 2000
-#: Events the memo stays off after a poor window.
+#: Events the memo stays off after a poor window (doubling up to MAX_PAUSE).
 PAUSE = 50_000
+MAX_PAUSE = 2_000_000
 
 
 class ResultMemo:
     """Per-text results of one grok filter: None (no expression matched) or
     (the matching plan's ``apply``, capture texts)."""
 
-    __slots__ = ("on", "results", "_lookups", "_hits", "_paused")
+    __slots__ = ("on", "results", "_lookups", "_hits", "_paused", "_pause")
 
     def __init__(self, *, enabled: bool) -> None:
         #: Whether the filter should consult the memo for its next batch.
@@ -42,6 +45,7 @@ class ResultMemo:
         self._hits = 0
         #: Events still to pass while off (never counts down when not enabled).
         self._paused = 0 if enabled else -1
+        self._pause = PAUSE
 
     def remember(self, text: str, result: Any) -> None:
         results = self.results
@@ -58,7 +62,10 @@ class ResultMemo:
         if self._hits * 3 < self._lookups:
             self.on = False
             self.results.clear()
-            self._paused = PAUSE
+            self._paused = self._pause
+            self._pause = min(self._pause * 2, MAX_PAUSE)
+        else:
+            self._pause = PAUSE
         self._lookups = self._hits = 0
 
     def passed(self, events: int) -> None:

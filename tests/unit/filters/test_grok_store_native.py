@@ -174,6 +174,28 @@ def test_the_memo_turns_off_for_values_that_do_not_repeat_and_tries_again(
     assert repeated[-1].data["url"] == {"original": "/s", "path": "/s"}
 
 
+def test_the_memo_waits_longer_after_each_poor_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memo_module, "PAUSE", 100)
+    memo = ResultMemo(enabled=True)
+    waits: list[int] = []
+    for _ in range(3):
+        memo.judge(memo_module.WINDOW, 0)
+        assert not memo.on
+        passed = 0
+        while not memo.on:
+            memo.passed(50)
+            passed += 50
+        waits.append(passed)
+    assert waits == [100, 200, 400]
+    memo.judge(memo_module.WINDOW, memo_module.WINDOW)
+    memo.judge(memo_module.WINDOW, 0)
+    passed = 0
+    while not memo.on:
+        memo.passed(50)
+        passed += 50
+    assert passed == 100
+
+
 def test_the_memo_never_holds_more_than_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memo_module, "SIZE", 8)
     f = _url_filter()
