@@ -25,7 +25,7 @@ UNKNOWN: Any = object()
 #: Most texts remembered; the memo starts over when full.
 SIZE = 4096
 #: Lookups over which the hit rate is judged.
-WINDOW = 2000
+WINDOW = 1000
 #: Events the memo stays off after a poor window (doubling up to MAX_PAUSE).
 PAUSE = 50_000
 MAX_PAUSE = 2_000_000
