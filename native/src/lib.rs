@@ -20,6 +20,7 @@ use pyo3::types::PyBytes;
 use pcre2::bytes::{CaptureLocations, Regex};
 
 mod fields;
+mod grokplan;
 mod json;
 mod matcher;
 
@@ -229,5 +230,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_string, m)?)?;
     m.add_class::<LineGrok>()?;
     m.add_class::<matcher::Matcher>()?;
+    m.add_class::<grokplan::PlanMatcher>()?;
     Ok(())
 }

@@ -82,7 +82,7 @@ class CapturePlan:
     no tuple unpacking and no lookups that the plan already knows.
     """
 
-    __slots__ = ("slots", "keep_empty", "apply")
+    __slots__ = ("slots", "keep_empty", "apply", "tree")
 
     def __init__(self, captures: Sequence[CaptureSpec], *, overwrite: Sequence[str] = (),
                  target: str | None = None, keep_empty: bool = False) -> None:
@@ -97,6 +97,12 @@ class CapturePlan:
         self.slots = tuple(slots)
         self.keep_empty = keep_empty
         self.apply: Callable[[Event, Sequence[str | None]], None] = _generate(self.slots, keep_empty)
+        #: Per capture (root: "data" or "meta", keys below it, converter) when the
+        #: plan has the "fresh tree" branch (see ``_fresh_tree``), which a native
+        #: matcher may then take on its own; else None.
+        self.tree: tuple[tuple[str, Path, Callable[[str], Any] | None], ...] | None = None
+        if self.slots and not keep_empty and _tree_shaped(self.slots):
+            self.tree = tuple((*_rooted(path), convert) for _, _, path, convert, _, _ in self.slots)
 
 
 def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Sequence[str | None]], None]:

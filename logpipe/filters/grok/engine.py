@@ -140,6 +140,11 @@ class Program:
         self._native = (native_matcher(translation.regex, names)
                         if native and self.engine == "gated" else None)
 
+    @property
+    def native(self) -> bool:
+        """Whether ``search`` runs the native matcher first."""
+        return self._native is not None
+
     def _gate_start(self, gate: _re2.RE2, at0: Callable[[bytes], list[int]] | None, data: bytes) -> int:
         """Where RE2's leftmost match starts (-1: no match anywhere).
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import orjson
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, TAGS, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.sprintf import is_template
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions
 from logpipe.filters.fieldaccess import Getter, getter
@@ -17,9 +18,14 @@ from logpipe.filters.grok.capture import to_int
 from logpipe.filters.grok.config import GrokConfig
 from logpipe.filters.grok.engine import GrokTimeout
 from logpipe.filters.grok.matcher import Compiler, Expression
+from logpipe.filters.grok.memo import UNKNOWN as _UNKNOWN
+from logpipe.filters.grok.memo import ResultMemo
 from logpipe.filters.grok.metrics import ParseFailureMetrics
+from logpipe.filters.grok.native import native_plan_matcher
 
 _TIMEOUT_LOG_EVERY = 1000
+#: ``ok`` of an event whose native matcher also applied the common actions.
+_ACTED = 2
 
 
 def as_text(value: Any) -> str:
@@ -36,6 +42,34 @@ def as_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return str(value)
+
+
+def constant_actions(config: GrokConfig) -> tuple[list[tuple[str, Path, Any]], list[str]] | None:
+    """The common actions as (root, keys, value) fields and tags, when they are what
+    a native matcher may apply itself after the captures: constant values (immutable,
+    no template) at fixed paths, none of them a prefix of another or under ``tags``,
+    fixed tags, nothing removed. None for anything else."""
+    if config.remove_field or config.remove_tag or any(is_template(t) for t in config.add_tag):
+        return None
+    fields: list[tuple[str, Path, Any]] = []
+    paths: list[Path] = []
+    for name, value in config.add_field.items():
+        if is_template(name) or not isinstance(value, (str, int, float, bool)) or (
+                isinstance(value, str) and is_template(value)):
+            return None
+        path = parse(name)
+        if path[0] == METADATA:
+            if len(path) == 1:
+                return None
+            fields.append(("meta", path[1:], value))
+        else:
+            if path[0] == TAGS:
+                return None
+            fields.append(("data", path, value))
+        paths.append(path)
+    if any(a[:len(b)] == b for i, a in enumerate(paths) for j, b in enumerate(paths) if i != j):
+        return None
+    return fields, list(config.add_tag)
 
 
 def _native_fields(plan: Any, groups: list[int]) -> list[tuple[int, list[str], bool]] | str:
@@ -95,10 +129,37 @@ class GrokFilter(Filter):
         # The common shape, one field (``message``, ``[url][original]``) with
         # break_on_match and a per-pattern budget, gets a loop of its own: no per-event
         # walk over fields, values and deadlines.
-        self._single: tuple[Getter, tuple[tuple[Any, Any], ...]] | None = None
+        self._single: tuple[Getter, tuple[tuple[Any, Any, Any], ...]] | None = None
         if len(self._fields) == 1 and self._break and not self._event_scope:
             self._single = (getter(self._fields[0][0]),
-                            tuple((e.program.search, e.plan.apply) for e in self._fields[0][2]))
+                            tuple((e.search_into, e.program.search, e.plan.apply)
+                                  for e in self._fields[0][2]))
+        #: Whether the single-field loop's native matchers apply the common actions
+        #: too (they answer True only when they did).
+        self._acted = False
+        if self._single is not None and self._actions.active:
+            self._single, self._acted = self._acting(self._single)
+        #: Off until the single-field loop shows that its values repeat.
+        self._memo = ResultMemo(enabled=self._single is not None)
+
+    def _acting(self, single: tuple[Getter, tuple[tuple[Any, Any, Any], ...]]
+                ) -> tuple[tuple[Getter, tuple[tuple[Any, Any, Any], ...]], bool]:
+        """The single-field loop with native matchers that also apply the common
+        actions, when every expression has one and the actions allow it."""
+        actions = constant_actions(self.config)
+        exprs = self._fields[0][2]
+        if actions is None or any(e.search_into is None for e in exprs):
+            return single, False
+        intos = []
+        for e in exprs:
+            translation = e.program.translation
+            into = native_plan_matcher(translation.regex, [c.group for c in translation.captures],
+                                       e.plan.tree, *actions)  # type: ignore[arg-type]
+            if into is None:
+                return single, False
+            intos.append(into)
+        return (single[0], tuple((into, search, apply) for into, (_, search, apply)
+                                 in zip(intos, single[1]))), True
 
     def packed_lines(self) -> tuple[Any, str]:
         """This filter as a native transform of packed line batches (see
@@ -156,29 +217,25 @@ class GrokFilter(Filter):
 
     def process(self, events: list[Event]) -> list[Event]:
         matched: list[Event] = []
+        if self._single is None:
+            failed = self._walk(events, matched)
+        elif self._memo.on:
+            failed = self._single_memo(events, matched)
+        else:
+            failed = self._single_loop(events, matched)
+            self._memo.passed(len(events))
+        self._failure_metrics.add(failed)
+        if self._actions.active:
+            self._actions.apply(matched)
+        return events
+
+    def _walk(self, events: list[Event], matched: list[Event]) -> int:
+        """The general case: several fields, lists, the per-event time budget."""
         failed = 0
         failure_tags = self._failure_tags
-        single = self._single
-        if single is not None:
-            get_text, exprs = single
-            timeout = self._timeout
-            grok = self._grok
         for event in events:
             try:
-                if single is None:
-                    ok = self._grok(event)
-                else:
-                    text = get_text(event)
-                    if type(text) is not str:
-                        ok = grok(event)  # lists, numbers, absent: the general walk
-                    else:
-                        ok = False
-                        for search, apply in exprs:
-                            groups = search(text, timeout)
-                            if groups is not None:
-                                apply(event, groups)
-                                ok = True
-                                break
+                ok = self._grok(event)
             except GrokTimeout as exc:
                 self._timed_out(event, exc)
                 continue
@@ -188,10 +245,101 @@ class GrokFilter(Filter):
             failed += 1
             if failure_tags:
                 event.add_tag(*failure_tags)
-        self._failure_metrics.add(failed)
-        if self._actions.active:
-            self._actions.apply(matched)
-        return events
+        return failed
+
+    def _single_loop(self, events: list[Event], matched: list[Event]) -> int:
+        """One field, break_on_match: each expression's native matcher stores the
+        captures itself when it can (``Expression.search_into``)."""
+        failed = 0
+        failure_tags = self._failure_tags
+        get_text, exprs = self._single  # type: ignore[misc]
+        timeout = self._timeout
+        grok = self._grok
+        #: What ``ok`` is for an event whose matcher stored everything, actions included.
+        done: Any = _ACTED if self._acted else True
+        for event in events:
+            try:
+                text = get_text(event)
+                if type(text) is not str:
+                    ok = grok(event)  # lists, numbers, absent: the general walk
+                else:
+                    ok = False
+                    for into, search, apply in exprs:
+                        if into is not None:
+                            try:
+                                groups = into(text, event.data, event.metadata)
+                            except ValueError:
+                                groups = search(text, timeout)
+                            if groups is None:
+                                continue
+                            if groups is True:
+                                ok = done
+                                break
+                            if groups is not False:   # False: stored, actions to do
+                                apply(event, groups)
+                        else:
+                            groups = search(text, timeout)
+                            if groups is None:
+                                continue
+                            apply(event, groups)
+                        ok = True
+                        break
+            except GrokTimeout as exc:
+                self._timed_out(event, exc)
+                continue
+            if ok:
+                if ok is not _ACTED:
+                    matched.append(event)
+                continue
+            failed += 1
+            if failure_tags:
+                event.add_tag(*failure_tags)
+        return failed
+
+    def _single_memo(self, events: list[Event], matched: list[Event]) -> int:
+        """``_single_loop`` for a field whose values repeat (see ResultMemo): the
+        matching expression's plan and capture texts per value, remembered."""
+        failed = 0
+        failure_tags = self._failure_tags
+        get_text, exprs = self._single  # type: ignore[misc]
+        timeout = self._timeout
+        grok = self._grok
+        memo = self._memo
+        known = memo.results
+        hits = 0
+        for event in events:
+            try:
+                text = get_text(event)
+                if type(text) is not str:
+                    ok = grok(event)
+                else:
+                    found = known.get(text, _UNKNOWN)
+                    if found is _UNKNOWN:
+                        found = None
+                        for _into, search, apply in exprs:
+                            groups = search(text, timeout)
+                            if groups is not None:
+                                found = (apply, groups)
+                                break
+                        memo.remember(text, found)
+                    else:
+                        hits += 1
+                    if found is None:
+                        ok = False
+                    else:
+                        found[0](event, found[1])
+                        ok = True
+            except GrokTimeout as exc:
+                self._timed_out(event, exc)
+                continue
+            if ok:
+                matched.append(event)
+                continue
+            failed += 1
+            if failure_tags:
+                event.add_tag(*failure_tags)
+        memo.judge(len(events), hits)
+        return failed
 
     def _timed_out(self, event: Event, exc: GrokTimeout) -> None:
         event.add_tag(self._timeout_tag)

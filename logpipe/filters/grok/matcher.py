@@ -5,24 +5,35 @@ line the same way.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from logpipe.core.event import Event
 from logpipe.filters.grok.capture import CapturePlan
 from logpipe.filters.grok.compiler import translate
 from logpipe.filters.grok.engine import Program, compile_program
 from logpipe.filters.grok.library import build_library, bundled
+from logpipe.filters.grok.native import native_plan_matcher
 
 
 class Expression:
     """A compiled grok expression bound to a capture plan."""
 
-    __slots__ = ("text", "program", "plan")
+    __slots__ = ("text", "program", "plan", "search_into")
 
     def __init__(self, text: str, program: Program, plan: CapturePlan) -> None:
         self.text = text
         self.program = program
         self.plan = plan
+        #: ``search_into(text, event.data, event.metadata)``: the native matcher that
+        #: also stores the captures when the event holds none of their top-level
+        #: fields (see logpipe_native.PlanMatcher), or None (no native module, or the
+        #: program or plan has no native form). It answers None (no match), True
+        #: (stored) or the capture texts for ``plan.apply``, and raises ValueError
+        #: where ``program.search`` must decide instead.
+        self.search_into: Any = None
+        if program.native and plan.tree is not None:
+            self.search_into = native_plan_matcher(
+                program.translation.regex, [c.group for c in program.translation.captures], plan.tree)
 
     @property
     def engine(self) -> str:
@@ -30,7 +41,16 @@ class Expression:
 
     def match_into(self, event: Event, text: str, timeout: float | None) -> bool:
         """Match ``text``; on success store the captures in ``event``. Raises GrokTimeout."""
-        groups = self.program.search(text, timeout)
+        into = self.search_into
+        if into is not None:
+            try:
+                groups = into(text, event.data, event.metadata)
+            except ValueError:
+                groups = self.program.search(text, timeout)
+            if groups is True:
+                return True
+        else:
+            groups = self.program.search(text, timeout)
         if groups is None:
             return False
         self.plan.apply(event, groups)

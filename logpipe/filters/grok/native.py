@@ -22,6 +22,7 @@ from re import _parser as P  # type: ignore[attr-defined]
 from typing import Any, Sequence
 
 from logpipe.core.native import native_module
+from logpipe.filters.grok.capture import to_float, to_int
 
 #: ASCII classes as Python's ``re.ASCII`` defines them (``\s`` includes \v).
 _CLASSES = {
@@ -199,5 +200,31 @@ def native_matcher(pattern: str, names: Sequence[str]) -> Any:
     try:
         native = native_expression(pattern)
         return logpipe_native.Matcher(native.gate, native.extract, [native.names[n] for n in names])
+    except (Refused, ValueError, KeyError):
+        return None
+
+
+def native_plan_matcher(pattern: str, names: Sequence[str],
+                        tree: Sequence[tuple[str, Sequence[str], Any]],
+                        fields: Sequence[tuple[str, Sequence[str], Any]] = (),
+                        tags: Sequence[str] = ()) -> Any:
+    """``search_into`` of a ``logpipe_native.PlanMatcher`` for a ``re`` expression whose captures ``names``
+    (in the capture plan's order) land as ``tree`` says (the plan's ``tree``:
+    root, keys, converter per capture); None when the module is missing or the
+    expression is refused. ``fields`` (root, keys, constant) and ``tags``: the
+    filter's ``add_field`` and ``add_tag``, for the matcher to apply after the
+    captures (see logpipe.filters.grok.filter ``constant_actions``)."""
+    logpipe_native = native_module()
+    plan_matcher = getattr(logpipe_native, "PlanMatcher", None)
+    if plan_matcher is None:
+        return None
+    slots = []
+    try:
+        native = native_expression(pattern)
+        for name, (root, keys, convert) in zip(names, tree, strict=True):
+            kind = 0 if convert is None else 1 if convert is to_int else 2 if convert is to_float else 3
+            slots.append((native.names[name], 0 if root == "data" else 1, list(keys), kind, convert))
+        native_fields = [(0 if root == "data" else 1, list(keys), value) for root, keys, value in fields]
+        return plan_matcher(native.gate, native.extract, slots, native_fields, list(tags)).search_into
     except (Refused, ValueError, KeyError):
         return None

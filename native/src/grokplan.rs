@@ -1,0 +1,313 @@
+//! One grok expression whose captures go straight into the event's dicts.
+//!
+//! `Matcher` (matcher.rs) hands the capture texts back as a tuple, and the
+//! capture plan (logpipe/filters/grok/capture.py) then stores them with one
+//! block of Python per capture: on an access line of fourteen captures that
+//! block costs more than the match. For the plan's common case, an event that
+//! holds none of the captures' top-level fields, every capture comes down to
+//! "make the objects on the way, in capture order, and set the field": this
+//! class does exactly that from Rust, converting `:int` and `:float` captures
+//! of plain digits itself and calling the plan's converter for anything else.
+//! Any other event gets the tuple back and the Python plan stores it, so the
+//! documents are the plan's either way.
+
+use std::sync::Mutex;
+
+use pcre2::bytes::{CaptureLocations, Regex};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
+
+use crate::matcher::{extraction, gate};
+
+/// How a capture's text becomes the stored value.
+const TEXT: u8 = 0;
+const INT: u8 = 1;
+const FLOAT: u8 = 2;
+const CALL: u8 = 3;
+
+/// The data dict is node 0 and the metadata dict node 1; the objects on the way
+/// to the fields are the nodes after them.
+const ROOTS: usize = 2;
+
+struct Slot {
+    /// Group number in the extraction program.
+    group: usize,
+    /// Nodes on the way to the field, outermost first (each made when missing).
+    path: Vec<usize>,
+    /// The node that holds the field.
+    holder: usize,
+    leaf: Py<PyString>,
+    conv: u8,
+    converter: Option<PyObject>,
+}
+
+#[pyclass(frozen, module = "logpipe_native")]
+pub struct PlanMatcher {
+    gate: regex::Regex,
+    regex: Regex,
+    /// Per node after the roots: (the node holding it, its key).
+    nodes: Vec<(usize, Py<PyString>)>,
+    slots: Vec<Slot>,
+    /// Top-level keys of the captures, under data and under metadata.
+    data_roots: Vec<Py<PyString>>,
+    meta_roots: Vec<Py<PyString>>,
+    /// The filter's constant `add_field` entries (root, keys, value) and `add_tag`
+    /// tags, applied after the captures (see `act`).
+    fields: Vec<(usize, Vec<Py<PyString>>, PyObject)>,
+    tags: Vec<Py<PyString>>,
+    /// Capture locations to reuse: making them allocates PCRE2's match data and
+    /// match context, a fair part of a short match.
+    spare: Mutex<Vec<CaptureLocations>>,
+}
+
+/// Ruby's `to_i` and Python's `int()` agree on an optional sign and ASCII digits.
+fn plain_int(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok()
+}
+
+/// Digits with an optional fraction: Rust's parse and Python's `float()` both
+/// round such text to the nearest double, so they give the same number.
+fn plain_float(text: &str) -> Option<f64> {
+    if text.is_empty() || text.len() > 24 {
+        return None;
+    }
+    let (whole, frac) = match text.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !frac.map_or(true, digits) {
+        return None;
+    }
+    text.parse::<f64>().ok()
+}
+
+#[pymethods]
+impl PlanMatcher {
+    /// `slots`: per capture in plan order, (group number, root: 0 data / 1
+    /// metadata, keys below the root, conversion: 0 text / 1 int / 2 float /
+    /// 3 call, the plan's converter or None).
+    ///
+    /// `fields` and `tags`: the filter's `add_field` entries, each a constant at a
+    /// fixed path (root, keys, value), none a prefix of another or under `tags`,
+    /// and its `add_tag` tags, applied after the captures of a fresh event.
+    #[new]
+    #[pyo3(signature = (gate_pattern, extract_pattern, slots, fields = Vec::new(), tags = Vec::new()))]
+    fn new(py: Python<'_>, gate_pattern: &str, extract_pattern: &str,
+           slots: Vec<(usize, u8, Vec<String>, u8, Option<PyObject>)>,
+           fields: Vec<(u8, Vec<String>, PyObject)>, tags: Vec<String>) -> PyResult<Self> {
+        let fields = fields.into_iter().map(|(root, keys, value)| {
+            if root > 1 || keys.is_empty() {
+                return Err(PyValueError::new_err("malformed add_field entry"));
+            }
+            Ok((root as usize, keys.iter().map(|k| PyString::intern_bound(py, k).unbind()).collect(), value))
+        }).collect::<PyResult<Vec<_>>>()?;
+        let tags = tags.iter().map(|t| PyString::intern_bound(py, t).unbind()).collect();
+        let regex = extraction(extract_pattern, None)?;
+        let mut prefixes: Vec<(u8, Vec<String>)> = Vec::new();
+        let mut nodes: Vec<(usize, Py<PyString>)> = Vec::new();
+        let mut data_roots: Vec<Py<PyString>> = Vec::new();
+        let mut meta_roots: Vec<Py<PyString>> = Vec::new();
+        let mut seen_roots: Vec<(u8, String)> = Vec::new();
+        let mut out = Vec::with_capacity(slots.len());
+        for (group, root, keys, conv, converter) in slots {
+            if group >= regex.captures_len() {
+                return Err(PyValueError::new_err(format!("no group {group} in the expression")));
+            }
+            if root > 1 || keys.is_empty() || conv > CALL || (conv != TEXT && converter.is_none()) {
+                return Err(PyValueError::new_err("malformed capture slot"));
+            }
+            if !seen_roots.iter().any(|(r, k)| *r == root && *k == keys[0]) {
+                seen_roots.push((root, keys[0].clone()));
+                let key = PyString::intern_bound(py, &keys[0]).unbind();
+                if root == 0 { data_roots.push(key) } else { meta_roots.push(key) }
+            }
+            let mut holder = root as usize;
+            let mut path = Vec::new();
+            for n in 1..keys.len() {
+                let prefix = (root, keys[..n].to_vec());
+                let id = match prefixes.iter().position(|p| *p == prefix) {
+                    Some(i) => i + ROOTS,
+                    None => {
+                        prefixes.push(prefix);
+                        nodes.push((holder, PyString::intern_bound(py, &keys[n - 1]).unbind()));
+                        prefixes.len() - 1 + ROOTS
+                    }
+                };
+                path.push(id);
+                holder = id;
+            }
+            let leaf = PyString::intern_bound(py, &keys[keys.len() - 1]).unbind();
+            out.push(Slot { group, path, holder, leaf, conv, converter });
+        }
+        Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, nodes, slots: out, data_roots, meta_roots,
+                         fields, tags, spare: Mutex::new(Vec::new()) })
+    }
+
+    /// Match `text`. None: no match. True: the captures are stored in `data` and
+    /// `meta` (neither held any of their top-level fields), and so are the
+    /// filter's fields and tags. False: the captures are stored, the fields and
+    /// tags are left to the caller (something other than an object or a list is
+    /// where they go). Otherwise the capture
+    /// texts (None for a group that took no part), for the plan to store. Raises
+    /// ValueError when PCRE2 gives up or the text cannot be UTF-8, as
+    /// `Matcher.search` does, before anything is stored.
+    fn search_into<'py>(&self, py: Python<'py>, text: &Bound<'py, PyString>, data: &Bound<'py, PyAny>,
+                        meta: &Bound<'py, PyAny>) -> PyResult<PyObject> {
+        let text = text.to_str()?;
+        if !self.gate.is_match(text) {
+            return Ok(py.None());
+        }
+        let mut locs = match self.spare.lock() {
+            Ok(mut spare) => spare.pop(),
+            Err(_) => None,
+        }.unwrap_or_else(|| self.regex.capture_locations());
+        let stored = self.store(py, text, &mut locs, data, meta);
+        if let Ok(mut spare) = self.spare.lock() {
+            if spare.len() < 4 {
+                spare.push(locs);
+            }
+        }
+        stored
+    }
+}
+
+impl PlanMatcher {
+    fn store<'py>(&self, py: Python<'py>, text: &str, locs: &mut CaptureLocations, data: &Bound<'py, PyAny>,
+                  meta: &Bound<'py, PyAny>) -> PyResult<PyObject> {
+        match self.regex.captures_read(locs, text.as_bytes()) {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(py.None()),
+            Err(e) => return Err(PyValueError::new_err(e.to_string())),
+        }
+        let fresh = match (data.downcast_exact::<PyDict>(), meta.downcast_exact::<PyDict>()) {
+            (Ok(d), Ok(m)) => {
+                let mut clear = true;
+                for key in &self.data_roots {
+                    if d.contains(key.bind(py))? { clear = false; break; }
+                }
+                if clear {
+                    for key in &self.meta_roots {
+                        if m.contains(key.bind(py))? { clear = false; break; }
+                    }
+                }
+                if clear { Some((d, m)) } else { None }
+            }
+            _ => None,
+        };
+        let Some((d, m)) = fresh else {
+            let items = self.slots.iter().map(|s| match locs.get(s.group) {
+                Some((start, end)) => PyString::new_bound(py, &text[start..end]).into_any(),
+                None => py.None().into_bound(py),
+            });
+            return Ok(PyTuple::new_bound(py, items).into_any().unbind());
+        };
+        let mut made: Vec<Option<Bound<'py, PyDict>>> = vec![None; self.nodes.len() + ROOTS];
+        made[0] = Some(d.clone());
+        made[1] = Some(m.clone());
+        for slot in &self.slots {
+            let Some((start, end)) = locs.get(slot.group) else { continue };
+            if start == end {
+                continue;
+            }
+            let piece = &text[start..end];
+            let value: Bound<'py, PyAny> = match slot.conv {
+                TEXT => PyString::new_bound(py, piece).into_any(),
+                INT if plain_int(piece).is_some() => plain_int(piece).unwrap().into_py(py).into_bound(py),
+                FLOAT if plain_float(piece).is_some() => PyFloat::new_bound(py, plain_float(piece).unwrap()).into_any(),
+                _ => match &slot.converter {
+                    Some(convert) => convert.bind(py).call1((PyString::new_bound(py, piece),))?,
+                    None => return Err(PyValueError::new_err("no converter for a capture")),
+                },
+            };
+            for &id in &slot.path {
+                if made[id].is_none() {
+                    let (holder, key) = &self.nodes[id - ROOTS];
+                    let child = PyDict::new_bound(py);
+                    made[*holder].as_ref().expect("holder made first").set_item(key.bind(py), &child)?;
+                    made[id] = Some(child);
+                }
+            }
+            made[slot.holder].as_ref().expect("holder made").set_item(slot.leaf.bind(py), value)?;
+        }
+        Ok(self.act(py, d, m)?.into_py(py))
+    }
+
+    /// The filter's `add_field` and `add_tag` after the captures, as the common
+    /// actions do them (logpipe/filters/common.py `field_adder`, Event.add_tag):
+    /// objects and nulls on the way are followed or replaced by new objects, an
+    /// existing value becomes a list or gets appended to, a tag is added once.
+    /// Anything else on the way is `_add_value`'s to handle: then nothing is done
+    /// here and the answer is false (checked before the first change, and no
+    /// entry writes where another one reads).
+    fn act<'py>(&self, py: Python<'py>, data: &Bound<'py, PyDict>, meta: &Bound<'py, PyDict>) -> PyResult<bool> {
+        if self.fields.is_empty() && self.tags.is_empty() {
+            return Ok(true);
+        }
+        let tags_key = pyo3::intern!(py, "tags");
+        for (root, keys, _) in &self.fields {
+            let mut node = if *root == 0 { data.clone() } else { meta.clone() };
+            for key in &keys[..keys.len() - 1] {
+                match node.get_item(key.bind(py))? {
+                    None => break,
+                    Some(child) if child.is_none() => break,
+                    Some(child) => match child.downcast_exact::<PyDict>() {
+                        Ok(child) => node = child.clone(),
+                        Err(_) => return Ok(false),
+                    },
+                }
+            }
+        }
+        if !self.tags.is_empty() {
+            if let Some(current) = data.get_item(tags_key)? {
+                if !current.is_none() && !current.is_exact_instance_of::<PyList>() {
+                    return Ok(false);
+                }
+            }
+        }
+        for (root, keys, value) in &self.fields {
+            let mut node = if *root == 0 { data.clone() } else { meta.clone() };
+            for key in &keys[..keys.len() - 1] {
+                let key = key.bind(py);
+                node = match node.get_item(key)?.and_then(|c| c.downcast_into_exact::<PyDict>().ok()) {
+                    Some(child) => child,
+                    None => {
+                        let child = PyDict::new_bound(py);
+                        node.set_item(key, &child)?;
+                        child
+                    }
+                };
+            }
+            let leaf = keys[keys.len() - 1].bind(py);
+            match node.get_item(leaf)? {
+                None => node.set_item(leaf, value.bind(py))?,
+                Some(current) => match current.downcast::<PyList>() {
+                    Ok(list) => list.append(value.bind(py))?,
+                    Err(_) => node.set_item(leaf, PyList::new_bound(py, [current.clone(), value.bind(py).clone()]))?,
+                },
+            }
+        }
+        if !self.tags.is_empty() {
+            let list = match data.get_item(tags_key)?.and_then(|c| c.downcast_into_exact::<PyList>().ok()) {
+                Some(list) => list,
+                None => {
+                    let list = PyList::empty_bound(py);
+                    data.set_item(tags_key, &list)?;
+                    list
+                }
+            };
+            for tag in &self.tags {
+                let tag = tag.bind(py);
+                if !list.contains(tag)? {
+                    list.append(tag)?;
+                }
+            }
+        }
+        Ok(true)
+    }
+}

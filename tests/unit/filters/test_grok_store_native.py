@@ -1,0 +1,264 @@
+"""The native matcher that stores captures itself gives the capture plan's documents.
+
+``Expression.search_into`` (logpipe_native.PlanMatcher) matches and, on an event
+that holds none of the captures' top-level fields, makes the objects and sets
+the fields from Rust, converting plain ``:int`` and ``:float`` texts itself;
+any other event gets the capture texts back for the Python plan. These tests
+hold it to the plan on events of every shape, with key order compared too
+(documents are serialized in insertion order), and check the memo of results
+per field value that the single-field loop keeps while values repeat.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logpipe.core.event import Event
+from logpipe.filters.grok import memo as memo_module
+from logpipe.filters.grok.filter import GrokFilter
+from logpipe.filters.grok.matcher import Compiler, Expression
+from logpipe.filters.grok.memo import ResultMemo
+
+if os.environ.get("CI") != "true":
+    pytest.importorskip("logpipe_native")
+
+ACCESS = ('^%{IP:[source][ip]} (?:-|%{NOTSPACE:[@metadata][ident]}) (?:-|%{NOTSPACE:[user][name]}) '
+          r'\[%{HTTPDATE:[@metadata][access_time]}\] "%{WORD:[http][request][method]} '
+          '%{NOTSPACE:[url][original]} HTTP/%{NUMBER:[http][version]}" '
+          '%{INT:[http][response][status_code]:int} (?:-|%{INT:[http][response][body][bytes]:int})'
+          '(?: %{NUMBER:[@metadata][request_time]:float} %{NOTSPACE:[http][request][id]})?')
+LINES = [
+    '1.2.3.4 - - [15/Jun/2025:11:59:00 +0000] "GET /health HTTP/1.1" 200 8979 0.005 bench-2',
+    '1.2.3.4 ident bob [15/Jun/2025:11:59:00 +0000] "POST /a?b=1 HTTP/2" 401 - 12 x',
+    '::1 - - [15/Jun/2025:11:59:00 +0000] "GET / HTTP/1.0" +5 0012',
+    '1.2.3.4 - - [15/Jun/2025:11:59:00 +0000] "GET / HTTP/1.0" 200 99999999999999999999999 1.5e3 r',
+    'not an access line',
+]
+#: Events before the match: fresh, and with each kind of value where a capture goes.
+SHAPES: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    ({}, {}),
+    ({"source": {"port": 1}}, {}),
+    ({"http": "text"}, {}),
+    ({"http": {"request": ["x"]}}, {}),
+    ({"user": {"name": "alice"}}, {}),
+    ({"url": 7}, {}),
+    ({}, {"ident": "old"}),
+    ({}, {"access_time": ["a"]}),
+    ({"http": {"response": {"status_code": "1"}}}, {"request_time": 3}),
+]
+
+
+def _native(text: str, **options: Any) -> Expression:
+    if os.environ.get("LOGPIPE_NATIVE") == "off":
+        pytest.skip("the native module is switched off")
+    expression = Compiler().compile(text, **options)
+    assert expression.search_into is not None, "the native module should take this expression"
+    return expression
+
+
+def _shape(value: Any) -> Any:
+    """A value with its types and its keys' order, for exact comparison."""
+    if isinstance(value, dict):
+        return ("dict", [(k, _shape(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_shape(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+def _stored(expression: Expression, line: str, data: dict[str, Any], meta: dict[str, Any],
+            *, native: bool) -> tuple[bool, Any, Any]:
+    event = Event({"message": line, "@timestamp": "fixed", **copy.deepcopy(data)}, copy.deepcopy(meta))
+    if not native:
+        expression = Expression(expression.text, expression.program, expression.plan)
+        expression.search_into = None
+    ok = expression.match_into(event, line, None)
+    return ok, _shape(event.data), _shape(event.metadata)
+
+
+@pytest.mark.parametrize("line", LINES)
+@pytest.mark.parametrize("data, meta", SHAPES)
+def test_the_native_store_gives_the_plans_document(line: str, data: dict[str, Any],
+                                                   meta: dict[str, Any]) -> None:
+    expression = _native(ACCESS)
+    assert _stored(expression, line, data, meta, native=True) == \
+        _stored(expression, line, data, meta, native=False)
+
+
+def test_a_target_and_a_nested_metadata_path_are_stored_like_the_plan() -> None:
+    expression = _native("%{WORD:[a][b]} %{INT:[@metadata][c][d]:int} %{WORD:e}", target="[t]")
+    for line in ("x 12 y", "x -3 y", "x 1"):
+        assert _stored(expression, line, {}, {}, native=True) == \
+            _stored(expression, line, {}, {}, native=False)
+
+
+NUMBERISH = st.text(alphabet=st.sampled_from(list("0123456789+-._eE xn")), min_size=1, max_size=22)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NUMBERISH, NUMBERISH)
+def test_conversions_match_the_plans(number: str, other: str) -> None:
+    """``:int`` and ``:float`` of any text the pattern lets through: Rust's own
+    parse where the text is plain digits, the plan's converter otherwise."""
+    expression = _native(r'%{DATA:[n][i]:int}\|%{DATA:[n][f]:float}\|')
+    line = f"{number}|{other}|"
+    assert _stored(expression, line, {}, {}, native=True) == \
+        _stored(expression, line, {}, {}, native=False)
+
+
+def test_a_lone_surrogate_is_stored_by_the_plan() -> None:
+    expression = _native("%{WORD:[a][w]} %{GREEDYDATA:[a][rest]}")
+    line = "GET \udcff tail"
+    assert _stored(expression, line, {}, {}, native=True) == \
+        _stored(expression, line, {}, {}, native=False)
+
+
+def test_plans_with_two_captures_into_one_field_keep_the_python_path() -> None:
+    assert Compiler().compile("%{WORD:[a][b]} %{WORD:[a][b]}").search_into is None
+    assert Compiler().compile("%{WORD:a}", keep_empty_captures=True).search_into is None
+
+
+def test_native_off_leaves_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGPIPE_NATIVE", "off")
+    assert Compiler().compile(ACCESS).search_into is None
+
+
+def _url_filter() -> GrokFilter:
+    return GrokFilter(GrokFilter.Config(
+        match={"[url][original]": r"^%{URIPATH:[url][path]}(?:\?%{GREEDYDATA:[url][query]})?$"},
+        tag_on_failure=["_url_parse_failure"]), id="split_url")
+
+
+def _url_events(urls: list[Any]) -> list[Event]:
+    return [Event({"url": {"original": u}}) for u in urls]
+
+
+def _docs(events: list[Event]) -> list[bytes]:
+    return [orjson.dumps({k: v for k, v in e.data.items() if k != "@timestamp"}) for e in events]
+
+
+def test_the_memo_gives_the_documents_of_matching_every_event() -> None:
+    urls = ["/a", "/a?x=1", "/a", "no path", "/a?x=1", ["/l"], 5, "/b", "no path", "/a"] * 50
+    remembering, plain = _url_filter(), _url_filter()
+    plain._memo = ResultMemo(enabled=False)
+    assert remembering._memo.on
+    got, want = _url_events(urls), _url_events(urls)
+    for i in range(0, len(urls), 100):
+        remembering.process(got[i:i + 100])
+        plain.process(want[i:i + 100])
+    assert remembering._memo.on and remembering._memo.results
+    assert _docs(got) == _docs(want)
+    # No two events share the objects the plan made.
+    assert got[0].data["url"] is not got[2].data["url"]
+
+
+def test_the_memo_turns_off_for_values_that_do_not_repeat_and_tries_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memo_module, "PAUSE", 300)
+    f = _url_filter()
+    unique = _url_events([f"/u/{i}" for i in range(memo_module.WINDOW)])
+    f.process(unique)
+    assert not f._memo.on and not f._memo.results
+    f.process(_url_events(["/r"] * 200))
+    assert not f._memo.on
+    f.process(_url_events(["/r"] * 200))
+    assert f._memo.on
+    repeated = _url_events(["/r", "/s"] * memo_module.WINDOW)
+    f.process(repeated)
+    assert f._memo.on
+    assert repeated[-1].data["url"] == {"original": "/s", "path": "/s"}
+
+
+def test_the_memo_waits_longer_after_each_poor_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memo_module, "PAUSE", 100)
+    memo = ResultMemo(enabled=True)
+    waits: list[int] = []
+    for _ in range(3):
+        memo.judge(memo_module.WINDOW, 0)
+        assert not memo.on
+        passed = 0
+        while not memo.on:
+            memo.passed(50)
+            passed += 50
+        waits.append(passed)
+    assert waits == [100, 200, 400]
+    memo.judge(memo_module.WINDOW, memo_module.WINDOW)
+    memo.judge(memo_module.WINDOW, 0)
+    passed = 0
+    while not memo.on:
+        memo.passed(50)
+        passed += 50
+    assert passed == 100
+
+
+def test_the_memo_never_holds_more_than_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memo_module, "SIZE", 8)
+    f = _url_filter()
+    f.process(_url_events([f"/{i % 20}" for i in range(200)]))
+    assert len(f._memo.results) <= 8
+
+
+class _Tags(list[str]):
+    """A list subclass where tags go: Event.add_tag uses it as it is."""
+
+
+ACTION_SHAPES: list[dict[str, Any]] = [
+    {}, {"event": None}, {"event": "s"}, {"event": {"dataset": "old"}}, {"event": {"dataset": ["a"]}},
+    {"event": {"dataset": None}}, {"event": {"kind": "k"}}, {"event": [1]}, {"event": {"dataset": {"o": 1}}},
+    {"tags": None}, {"tags": "solo"}, {"tags": ["x", "access"]}, {"tags": _Tags(["x"])}, {"tags": 3},
+    {"source": {"ip": "1.1.1.1"}, "tags": ["y"]}, {"labels": 5},
+]
+ACTION_OPTIONS: list[dict[str, Any]] = [
+    {"add_field": {"[event][dataset]": "graphmemory.access"}, "add_tag": ["access"]},
+    {"add_field": {"[labels][a][b]": 1, "[@metadata][category]": "access", "top": True}},
+    {"add_tag": ["a", "b", "a"]},
+    {"add_field": {"[event][dataset]": "x", "[event][kind]": 2.5}, "add_tag": ["access", "t"]},
+]
+
+
+def _grok_with(options: dict[str, Any], *, native: bool) -> GrokFilter:
+    f = GrokFilter(GrokFilter.Config(match={"message": ["%{IP:[source][ip]} %{WORD:[http][method]}",
+                                                        "%{WORD:[log][level]}: %{INT:[n]:int}"]},
+                                     **options), id="g")
+    f._memo = ResultMemo(enabled=False)
+    if not native:
+        get, exprs = f._single  # type: ignore[misc]
+        f._single = (get, tuple((None, search, apply) for _, search, apply in exprs))
+        f._acted = False
+    return f
+
+
+@pytest.mark.parametrize("options", ACTION_OPTIONS)
+def test_the_native_matcher_applies_add_field_and_add_tag_as_the_common_actions_do(
+        options: dict[str, Any]) -> None:
+    if os.environ.get("LOGPIPE_NATIVE") == "off":
+        pytest.skip("the native module is switched off")
+    acting, plain = _grok_with(options, native=True), _grok_with(options, native=False)
+    assert acting._acted
+    lines = ["1.2.3.4 GET", "INFO: 12", "nothing here"]
+    events: list[tuple[Event, Event]] = []
+    for shape in ACTION_SHAPES:
+        for meta in ({}, {"category": "x"}, {"category": ["a"]}):
+            for line in lines:
+                data = {"message": line, "@timestamp": "fixed", **shape}
+                events.append((Event(copy.deepcopy(data), copy.deepcopy(meta)),
+                               Event(copy.deepcopy(data), copy.deepcopy(meta))))
+    acting.process([a for a, _ in events])
+    plain.process([b for _, b in events])
+    for a, b in events:
+        assert (_shape(a.data), _shape(a.metadata)) == (_shape(b.data), _shape(b.metadata)), b.data
+        assert type(a.data.get("tags")) is type(b.data.get("tags"))
+
+
+@pytest.mark.parametrize("options", [
+    {"add_field": {"a": "%{b}"}}, {"add_tag": ["%{b}"]}, {"remove_field": ["a"]}, {"remove_tag": ["t"]},
+    {"add_field": {"a": ["x", "y"]}}, {"add_field": {"a": {"o": 1}}}, {"add_field": {"[tags]": "x"}},
+    {"add_field": {"[a]": "x", "[a][b]": "y"}}, {"add_field": {"[@metadata]": "x"}},
+])
+def test_other_common_actions_stay_in_python(options: dict[str, Any]) -> None:
+    assert not _grok_with(options, native=True)._acted
