@@ -24,6 +24,9 @@ UNKNOWN: Any = object()
 
 #: Most texts remembered; the memo starts over when full.
 SIZE = 4096
+#: Longest text remembered: a URL or a user agent, not a whole request body (the
+#: memo would otherwise hold up to SIZE of them alive after their events left).
+MAX_TEXT = 2048
 #: Lookups over which the hit rate is judged.
 WINDOW = 1000
 #: Events the memo stays off after a poor window (doubling up to MAX_PAUSE).
@@ -48,6 +51,8 @@ class ResultMemo:
         self._pause = PAUSE
 
     def remember(self, text: str, result: Any) -> None:
+        if len(text) > MAX_TEXT:
+            return
         results = self.results
         if len(results) >= SIZE:
             results.clear()

@@ -203,6 +203,20 @@ def test_the_memo_never_holds_more_than_its_size(monkeypatch: pytest.MonkeyPatch
     assert len(f._memo.results) <= 8
 
 
+def test_the_memo_leaves_long_texts_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memo_module, "MAX_TEXT", 16)
+    f = _url_filter()
+    long_url = "/" + "a" * 40
+    events = _url_events([long_url, "/short"] * 10)
+    f.process(events)
+    assert long_url not in f._memo.results and "/short" in f._memo.results
+    plain = _url_filter()
+    plain._memo = ResultMemo(enabled=False)
+    expected = _url_events([long_url, "/short"] * 10)
+    plain.process(expected)
+    assert _docs(events) == _docs(expected)
+
+
 class _Tags(list[str]):
     """A list subclass where tags go: Event.add_tag uses it as it is."""
 
