@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pcre2::bytes::{CaptureLocations, Regex};
 
+mod classify;
 mod fields;
 mod json;
 mod matcher;
@@ -229,5 +230,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_string, m)?)?;
     m.add_class::<LineGrok>()?;
     m.add_class::<matcher::Matcher>()?;
+    m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
     Ok(())
 }

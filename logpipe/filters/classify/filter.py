@@ -10,12 +10,12 @@ from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.classify import signatures
 from logpipe.filters.classify.bruteforce import BruteForceTracker
 from logpipe.filters.classify.config import ClassifyConfig
-from logpipe.filters.classify.fields import fields_reader
+from logpipe.filters.classify.fields import columns_reader, fields_reader
 from logpipe.filters.classify.errors import (CLIENT_ERROR, DEPENDENCY, FAILURE, SERVER_ERROR,
                                              SUCCESS, TIMEOUT, UNKNOWN, VALIDATION,
                                              ExceptionClassifier, classify, status_code)
-from logpipe.filters.classify.security import (BRUTE_FORCE, LOGIN_FAILURE, PATH_TRAVERSAL, SCANNER,
-                                               SQLI, XSS, LoginPaths, SignatureScanner)
+from logpipe.filters.classify.security import (BRUTE_FORCE, LOGIN_FAILURE, NOTHING, PATH_TRAVERSAL,
+                                               SCANNER, SQLI, XSS, LoginPaths, SignatureScanner)
 
 SECURITY_TAG = "security"
 LOW, MEDIUM, HIGH = 21, 47, 73
@@ -28,6 +28,25 @@ _EVENT = "event"
 #: The fields read before the error and scan fields: status, level, method, path,
 #: url.original, action, user agent, brute-force key, message (see ClassifyFilter.__init__).
 _FIXED = 9
+#: Log levels that name no failure, as loggers spell them: an event at one of these
+#: (or without a level) may take the quick way; any other level, the full one.
+_JUST_TEXT = frozenset({str})
+_STATUS_TYPES = frozenset({int, str, type(None)})
+_LOGIN_ONLY = frozenset({LOGIN_FAILURE})
+_QUIET_LEVELS = frozenset(form for level in ("trace", "debug", "info", "notice", "warn", "warning")
+                          for form in (level, level.upper(), level.capitalize()))
+
+
+def _texts(columns: list[tuple[Any, ...]]) -> set[str]:
+    """The distinct non-empty texts of the columns (TypeError on an unhashable value)."""
+    seen: set[Any] = set()
+    for column in columns:
+        seen.update(column)
+    seen.discard(None)
+    seen.discard("")
+    if set(map(type, seen)) <= _JUST_TEXT:
+        return seen
+    return {value for value in seen if type(value) is str}
 
 
 def _add_categories(event_obj: dict[str, Any], new: list[str]) -> None:
@@ -69,22 +88,155 @@ class ClassifyFilter(Filter):
                 "url.original", config.action_field, config.user_agent_field, bf.key, "message",
                 *config.error_fields, *config.scan_fields]
         self._read = fields_reader(refs)
+        self._columns = columns_reader(refs)
         # When the error class is written into a field the security checks read (or
         # into one of its parents), those see the event as written: read it again.
         category = self._category
         self._reread_after_class = any(
             path[:len(category)] == category or category[:len(path)] == path
             for path in (parse(ref) for ref in refs))
+        # The batch path reads every event first and scans the batch's texts together;
+        # an error class written where the security checks read would change what they
+        # see, so that (rare) setting keeps the event-by-event path.
+        self._by_batch = config.security and not self._reread_after_class
+        self._scan_from = _FIXED + self._n_errors
+        # Whether the message is among the scanned texts (by default it is): then its
+        # failed-login phrases are known from the batch's scan.
+        self._message_scanned = any(parse(ref) == ("message",) for ref in config.scan_fields)
 
     def process(self, events: list[Event]) -> list[Event]:
-        for event in events:
-            self._one(event)
+        """The batch's fields are read column by column and its distinct texts scanned
+        together; the events that show nothing are written straight away (see
+        :meth:`_plan`), the others classified one by one with :meth:`_one`."""
+        if not self._by_batch or not events:
+            read, scanned = self._read, self._scanner.kinds
+            for event in events:
+                self._one(event, read(event), scanned)
+            return events
+        columns = self._columns(events)
+        try:
+            kinds = self._scanner.found_in(_texts(columns[self._scan_from:]))
+            plan = self._plan(columns, kinds)
+        except TypeError:  # a list or an object where a text or a number belongs
+            kinds, plan = {}, None
+        one = self._one
+        if plan is None:
+            scanned = self._scanner.kinds
+            for event, values in zip(events, zip(*columns)):
+                one(event, values, scanned)
+            return events
+        full, outcome_of = plan
+
+        def kinds_of(text: str) -> frozenset[str]:
+            return kinds.get(text, NOTHING)
+
+        statuses = columns[0]
+        for i, event in enumerate(events):
+            if i in full:
+                one(event, tuple([column[i] for column in columns]), kinds_of)
+                continue
+            # Nothing to report: what _one writes for such an event (see _plan).
+            data = event.data
+            obj = data.get(_EVENT)
+            if type(obj) is not dict:
+                obj = {}
+                data[_EVENT] = obj
+            if data.get("http") is not None or data.get("url") is not None:
+                if obj.get("category") is None:
+                    obj["category"] = ["web"]
+                else:
+                    _add_categories(obj, ["web"])
+            if "kind" not in obj:
+                obj["kind"] = "event"
+            if outcome_of is not None:
+                outcome = outcome_of[statuses[i]]
+                if obj.get("outcome") in (None, UNKNOWN):
+                    obj["outcome"] = outcome
         return events
 
+    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]],
+              ) -> tuple[set[int], dict[Any, str] | None] | None:
+        """Which events of the batch need :meth:`_one`, and the outcome of the others
+        by status value (None when errors are not classified); None: all of them.
+
+        The others show nothing: no failure (status, level, exception without a
+        status), no attack in a scanned text, no scanner agent, no action, no POST
+        to a login path, no failed-login message. For them :meth:`_one` writes only
+        the ``web`` category, the kind and the outcome. The tests only choose the way:
+        an event sent to :meth:`_one` that needed not be comes out the same. The
+        brute-force tracker is only called from :meth:`_one`, for login events, so in
+        the order of the batch. Works column by column (a column holds one field of
+        every event), so that the common case costs a few set operations."""
+        full: set[int] = set()
+        outcome_of: dict[Any, str] | None = None
+        if self.config.errors:
+            statuses = columns[0]
+            # 200 and 200.0 (or True and 1) are one key to a dict: only ints and texts.
+            if not set(map(type, statuses)) <= _STATUS_TYPES:
+                return None
+            outcome_of = {}
+            failed: set[Any] = set()
+            unparsed: set[Any] = set()  # no status: an exception makes a failure
+            for value in set(statuses):
+                status = status_code(value)
+                if status is None:
+                    unparsed.add(value)
+                elif status >= 400:
+                    failed.add(value)
+                outcome_of[value] = SUCCESS if status is not None and 100 <= status < 400 else UNKNOWN
+            if failed:
+                full.update(i for i, v in enumerate(statuses) if v in failed)
+            if unparsed and self._n_errors:
+                errors = columns[_FIXED:self._scan_from]
+                full.update(i for i, v in enumerate(statuses) if v in unparsed
+                            and any(column[i] is not None for column in errors))
+            levels = columns[1]
+            loud = {v for v in set(levels) if v is not None and v not in _QUIET_LEVELS}
+            if loud:
+                full.update(i for i, v in enumerate(levels) if v in loud)
+        attacks = {text for text, found in kinds.items() if found and found != _LOGIN_ONLY}
+        if attacks:
+            for column in columns[self._scan_from:]:
+                if not attacks.isdisjoint(column):
+                    full.update(i for i, v in enumerate(column) if v in attacks)
+        actions = columns[5]
+        if actions.count(None) != len(actions):
+            full.update(i for i, v in enumerate(actions) if v is not None)
+        is_scanner = self._scanner.is_scanner
+        agents = columns[6]
+        scanners = {v for v in set(agents) if type(v) is str and v and is_scanner(v)}
+        if scanners:
+            full.update(i for i, v in enumerate(agents) if v in scanners)
+        methods = columns[2]
+        posts = {v for v in set(methods) if type(v) is str and v.upper() == "POST"}
+        if posts:
+            login_path = self._login_paths.match
+            paths, originals = columns[3], columns[4]
+            for i, method in enumerate(methods):
+                if method in posts:
+                    path = paths[i]
+                    if type(path) is not str:
+                        path = originals[i]
+                    if type(path) is str:
+                        cut = path.find("?")
+                        if login_path(path[:cut] if cut >= 0 else path):
+                            full.add(i)
+        messages = columns[8]
+        if self._message_scanned:
+            logins = {text for text, found in kinds.items() if LOGIN_FAILURE in found}
+            if logins:
+                full.update(i for i, v in enumerate(messages) if v in logins)
+        else:
+            failed_login = self._scanner.login_failure_message
+            full.update(i for i, v in enumerate(messages)
+                        if type(v) is str and v and failed_login(v))
+        return full, outcome_of
+
     # --- one event -------------------------------------------------------------------
-    def _one(self, event: Event) -> None:
+    def _one(self, event: Event, values: tuple[Any, ...], kinds_of: Callable[[str], frozenset[str]]) -> None:
+        """Classify one event from its fields as read; ``kinds_of`` gives the signature
+        kinds of each scanned text (every non-empty text among the scan fields)."""
         cfg = self.config
-        values = self._read(event)
         status_v, level = values[0], values[1]
         errors = values[_FIXED:_FIXED + self._n_errors]
         status = status_code(status_v)
@@ -120,7 +272,8 @@ class ClassifyFilter(Filter):
             scans = rest[self._n_errors:]
             if type(path) is not str:
                 path = original
-            found, login = self._detect(status, scans, agent, action, path, method, message, source)
+            found, login = self._detect(status, scans, agent, action, path, method, message, source,
+                                        kinds_of)
             if login is not None:
                 categories.append("authentication")
                 if login == FAILURE:
@@ -136,12 +289,12 @@ class ClassifyFilter(Filter):
                     alert=not INTRUSION.isdisjoint(tags))
 
     def _detect(self, status: int | None, scans: list[Any], agent: Any, action: Any, path: Any,
-                method: Any, message: Any, source: Any) -> tuple[list[str], str | None]:
+                method: Any, message: Any, source: Any,
+                kinds_of: Callable[[str], frozenset[str]]) -> tuple[list[str], str | None]:
         """(detections, login outcome or None when this is not a login event), from the
         fields already read; ``path`` is the path field, else ``url.original``."""
         found: set[str] = set()
         scanner = self._scanner
-        kinds_of = scanner.kinds
         for value in scans:
             if type(value) is str and value:
                 kinds = kinds_of(value)
