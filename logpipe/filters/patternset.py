@@ -41,7 +41,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from bisect import bisect_left
+from bisect import bisect_right
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -145,30 +146,32 @@ class PatternSet:
                 if found:
                     out[i] = found
             return out
-        joined: list[int] = []
-        parts: list[str] = []
-        for i, text in enumerate(texts):
-            if text and text.isascii():
-                joined.append(i)
-                parts.append(text)
-            else:
-                found = match(text)
-                if found:
-                    out[i] = found
-        if not parts:
-            return out
-        # ends[k]: where part k ends in the joined text; it starts at ends[k-1] + 1.
-        ends: list[int] = []
-        at = -1
-        for part in parts:
-            at += len(part) + 1
-            ends.append(at)
+        whole = "\n".join(texts)
+        if whole.isascii() and all(texts):  # the usual case: every text joins the scan
+            joined: list[int] | range = range(len(texts))
+            parts = texts
+        else:
+            joined, parts, whole = [], [], ""
+            for i, text in enumerate(texts):
+                if text and text.isascii():
+                    joined.append(i)
+                    parts.append(text)
+                else:
+                    found = match(text)
+                    if found:
+                        out[i] = found
+            if not parts:
+                return out
+            whole = "\n".join(parts)
+        # after[k]: where the part after part k starts (part k ends one before, on
+        # the separator).
+        after = list(accumulate(map((1).__add__, map(len, parts))))
         seen: set[int] = set()
-        for _pattern, end in scan("\n".join(parts).encode("ascii")):
-            k = bisect_left(ends, end)
+        for _pattern, end in scan(whole.encode("ascii")):
+            k = bisect_right(after, end)
             # A match ending on the separator belongs to no part (nor would an empty
             # match at a part's first offset); every other end lies inside part k.
-            if k < len(ends) and k not in seen and end > ends[k] - len(parts[k]):
+            if k < len(after) and k not in seen and end >= after[k] - len(parts[k]):
                 seen.add(k)
         for k in sorted(seen):
             i = joined[k]

@@ -231,5 +231,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<LineGrok>()?;
     m.add_class::<matcher::Matcher>()?;
     m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
     Ok(())
 }

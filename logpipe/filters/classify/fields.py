@@ -101,7 +101,25 @@ def columns_reader(refs: list[str]) -> Callable[[list[Event]], list[tuple[Any, .
     if native is not None and not any(path[0] == METADATA or any(key.isdigit() for key in path)
                                       for path in paths):
         read_columns = native.classify_columns
-        keys = [list(path) for path in paths]
-        return lambda events: read_columns(events, keys)
+        # Each distinct path once, in an order that puts shared prefixes side by
+        # side, so that the native walk looks each object up once per event.
+        unique = sorted(set(paths))
+        shared = [0] + [min(_common(a, b), len(a) - 1, len(b) - 1) for a, b in zip(unique, unique[1:])]
+        keys = [list(path) for path in unique]
+        where = [unique.index(path) for path in paths]
+
+        def read_native(events: list[Event]) -> list[tuple[Any, ...]]:
+            columns = read_columns(events, keys, shared)
+            return [columns[i] for i in where]
+        return read_native
     read = fields_reader(refs)
     return lambda events: list(zip(*map(read, events)))
+
+
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from logpipe.core.event import Event
 from logpipe.core.fieldref import parse
+from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.classify import signatures
 from logpipe.filters.classify.bruteforce import BruteForceTracker
@@ -35,6 +36,50 @@ _STATUS_TYPES = frozenset({int, str, type(None)})
 _LOGIN_ONLY = frozenset({LOGIN_FAILURE})
 _QUIET_LEVELS = frozenset(form for level in ("trace", "debug", "info", "notice", "warn", "warning")
                           for form in (level, level.upper(), level.capitalize()))
+
+
+#: (marked indices, tests, present columns, outcomes): see ClassifyFilter._plan.
+Plan = tuple[list[int], list[tuple[tuple[Any, ...], set[Any]]], list[tuple[Any, ...]], list[str] | None]
+
+
+def quiet_python(events: list[Event], marked: list[int], tests: list[tuple[tuple[Any, ...], set[Any]]],
+                 present: list[tuple[Any, ...]], outcomes: list[str] | None) -> list[int]:
+    """Write what :meth:`ClassifyFilter._write` writes for the events that show
+    nothing; return the indices of the others (see :meth:`ClassifyFilter._plan`).
+
+    logpipe_native.classify_quiet does the same in one native call; this is the
+    fallback, and what the tests hold it to."""
+    n = len(events)
+    full = [False] * n
+    for i in marked:
+        full[i] = True
+    for column, values in tests:
+        for i, value in enumerate(column):
+            if value in values:
+                full[i] = True
+    for column in present:
+        for i, value in enumerate(column):
+            if value is not None:
+                full[i] = True
+    out: list[int] = []
+    for i, event in enumerate(events):
+        if full[i]:
+            out.append(i)
+            continue
+        data = event.data
+        obj = data.get(_EVENT)
+        if type(obj) is not dict:
+            obj = {}
+            data[_EVENT] = obj
+        if data.get("http") is not None or data.get("url") is not None:
+            _add_categories(obj, ["web"])
+        if "kind" not in obj:
+            obj["kind"] = "event"
+        if outcomes is not None:
+            outcome = outcomes[i]
+            if outcome is not None and obj.get("outcome") in (None, UNKNOWN):
+                obj["outcome"] = outcome
+    return out
 
 
 def _texts(columns: list[tuple[Any, ...]]) -> set[str]:
@@ -89,6 +134,9 @@ class ClassifyFilter(Filter):
                 *config.error_fields, *config.scan_fields]
         self._read = fields_reader(refs)
         self._columns = columns_reader(refs)
+        native = native_module()
+        self._quiet: Callable[..., list[int]] = (
+            native.classify_quiet if native is not None else quiet_python)
         # When the error class is written into a field the security checks read (or
         # into one of its parents), those see the event as written: read it again.
         category = self._category
@@ -114,67 +162,50 @@ class ClassifyFilter(Filter):
                 self._one(event, read(event), scanned)
             return events
         columns = self._columns(events)
+        one = self._one
         try:
             kinds = self._scanner.found_in(_texts(columns[self._scan_from:]))
-            plan = self._plan(columns, kinds)
+            marked, tests, present, outcomes = self._plan(columns, kinds)
+            full = self._quiet(events, marked, tests, present, outcomes)
         except TypeError:  # a list or an object where a text or a number belongs
-            kinds, plan = {}, None
-        one = self._one
-        if plan is None:
             scanned = self._scanner.kinds
             for event, values in zip(events, zip(*columns)):
                 one(event, values, scanned)
             return events
-        full, outcome_of = plan
 
         def kinds_of(text: str) -> frozenset[str]:
             return kinds.get(text, NOTHING)
 
-        statuses = columns[0]
-        for i, event in enumerate(events):
-            if i in full:
-                one(event, tuple([column[i] for column in columns]), kinds_of)
-                continue
-            # Nothing to report: what _one writes for such an event (see _plan).
-            data = event.data
-            obj = data.get(_EVENT)
-            if type(obj) is not dict:
-                obj = {}
-                data[_EVENT] = obj
-            if data.get("http") is not None or data.get("url") is not None:
-                if obj.get("category") is None:
-                    obj["category"] = ["web"]
-                else:
-                    _add_categories(obj, ["web"])
-            if "kind" not in obj:
-                obj["kind"] = "event"
-            if outcome_of is not None:
-                outcome = outcome_of[statuses[i]]
-                if obj.get("outcome") in (None, UNKNOWN):
-                    obj["outcome"] = outcome
+        for i in full:
+            one(events[i], tuple([column[i] for column in columns]), kinds_of)
         return events
 
-    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]],
-              ) -> tuple[set[int], dict[Any, str] | None] | None:
-        """Which events of the batch need :meth:`_one`, and the outcome of the others
-        by status value (None when errors are not classified); None: all of them.
+    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]]) -> Plan:
+        """Which events of the batch need :meth:`_one`, as the quiet pass takes it
+        (:func:`quiet_python`): the indices marked here, those whose value in a test's
+        column is in its set, and those with a value in a ``present`` column; then the
+        outcome of every event (None when errors are not classified). TypeError: a
+        value that cannot be looked up (the caller then sends every event to _one).
 
-        The others show nothing: no failure (status, level, exception without a
-        status), no attack in a scanned text, no scanner agent, no action, no POST
-        to a login path, no failed-login message. For them :meth:`_one` writes only
-        the ``web`` category, the kind and the outcome. The tests only choose the way:
-        an event sent to :meth:`_one` that needed not be comes out the same. The
-        brute-force tracker is only called from :meth:`_one`, for login events, so in
-        the order of the batch. Works column by column (a column holds one field of
-        every event), so that the common case costs a few set operations."""
-        full: set[int] = set()
-        outcome_of: dict[Any, str] | None = None
+        The other events show nothing: no failure (status, level, exception without a
+        status), no attack in a scanned text, no scanner agent, no action, no POST to
+        a login path, no failed-login message. For them :meth:`_one` writes only the
+        ``web`` category, the kind and the outcome, which is what the quiet pass
+        writes. These tests only choose the way: an event sent to :meth:`_one` that
+        needed not be comes out the same. The brute-force tracker is only called from
+        :meth:`_one`, for login events, so in the order of the batch. Most of the work
+        is on the distinct values of a column, so the common case costs a few set
+        operations."""
+        marked: set[int] = set()
+        tests: list[tuple[tuple[Any, ...], set[Any]]] = []
+        present: list[tuple[Any, ...]] = []
+        outcomes: list[str] | None = None
         if self.config.errors:
             statuses = columns[0]
-            # 200 and 200.0 (or True and 1) are one key to a dict: only ints and texts.
+            # 200 and 200.0 (or True and 1) are one key to a set: only ints and texts.
             if not set(map(type, statuses)) <= _STATUS_TYPES:
-                return None
-            outcome_of = {}
+                raise TypeError("status values of other types")
+            outcome_of: dict[Any, str] = {}
             failed: set[Any] = set()
             unparsed: set[Any] = set()  # no status: an exception makes a failure
             for value in set(statuses):
@@ -184,29 +215,27 @@ class ClassifyFilter(Filter):
                 elif status >= 400:
                     failed.add(value)
                 outcome_of[value] = SUCCESS if status is not None and 100 <= status < 400 else UNKNOWN
+            outcomes = list(map(outcome_of.__getitem__, statuses))
             if failed:
-                full.update(i for i, v in enumerate(statuses) if v in failed)
+                tests.append((statuses, failed))
             if unparsed and self._n_errors:
                 errors = columns[_FIXED:self._scan_from]
-                full.update(i for i, v in enumerate(statuses) if v in unparsed
-                            and any(column[i] is not None for column in errors))
+                marked.update(i for i, v in enumerate(statuses) if v in unparsed
+                              and any(column[i] is not None for column in errors))
             levels = columns[1]
             loud = {v for v in set(levels) if v is not None and v not in _QUIET_LEVELS}
             if loud:
-                full.update(i for i, v in enumerate(levels) if v in loud)
-        attacks = {text for text, found in kinds.items() if found and found != _LOGIN_ONLY}
+                tests.append((levels, loud))
+        attacks = {text for text, found in kinds.items() if found != _LOGIN_ONLY}
         if attacks:
-            for column in columns[self._scan_from:]:
-                if not attacks.isdisjoint(column):
-                    full.update(i for i, v in enumerate(column) if v in attacks)
-        actions = columns[5]
-        if actions.count(None) != len(actions):
-            full.update(i for i, v in enumerate(actions) if v is not None)
+            tests.extend((column, attacks) for column in columns[self._scan_from:]
+                         if not attacks.isdisjoint(column))
+        present.append(columns[5])  # an action
         is_scanner = self._scanner.is_scanner
         agents = columns[6]
         scanners = {v for v in set(agents) if type(v) is str and v and is_scanner(v)}
         if scanners:
-            full.update(i for i, v in enumerate(agents) if v in scanners)
+            tests.append((agents, scanners))
         methods = columns[2]
         posts = {v for v in set(methods) if type(v) is str and v.upper() == "POST"}
         if posts:
@@ -220,17 +249,17 @@ class ClassifyFilter(Filter):
                     if type(path) is str:
                         cut = path.find("?")
                         if login_path(path[:cut] if cut >= 0 else path):
-                            full.add(i)
+                            marked.add(i)
         messages = columns[8]
         if self._message_scanned:
             logins = {text for text, found in kinds.items() if LOGIN_FAILURE in found}
             if logins:
-                full.update(i for i, v in enumerate(messages) if v in logins)
+                tests.append((messages, logins))
         else:
             failed_login = self._scanner.login_failure_message
-            full.update(i for i, v in enumerate(messages)
-                        if type(v) is str and v and failed_login(v))
-        return full, outcome_of
+            marked.update(i for i, v in enumerate(messages)
+                          if type(v) is str and v and failed_login(v))
+        return sorted(marked), tests, present, outcomes
 
     # --- one event -------------------------------------------------------------------
     def _one(self, event: Event, values: tuple[Any, ...], kinds_of: Callable[[str], frozenset[str]]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import unquote_plus
 
 from logpipe.filters.classify.matcher import MultiMatcher
@@ -61,6 +61,9 @@ class SignatureScanner:
         #: (Cheaper than least-recently-used order, and as good for repeating URLs.)
         self._young: dict[str, frozenset[str]] = {}
         self._old: dict[str, frozenset[str]] = {}
+        #: The texts of each generation where something was found (few).
+        self._young_hits: dict[str, frozenset[str]] = {}
+        self._old_hits: dict[str, frozenset[str]] = {}
         self._generation = max(cache_size // 2, 1) if cache_size > 0 else 0
         self.is_scanner: Callable[[str], bool] = _cached(self._is_scanner, cache_size)
 
@@ -72,30 +75,27 @@ class SignatureScanner:
             self._remember(text, found)
         return found
 
-    def found_in(self, texts: Iterable[str]) -> dict[str, frozenset[str]]:
+    def found_in(self, texts: set[str]) -> dict[str, frozenset[str]]:
         """The texts (distinct) where something is found, with their :meth:`kinds`; every
         other text's kinds are :data:`NOTHING`. The texts not in the cache are scanned
         in one matcher call."""
-        young, old = self._young.get, self._old.get
+        young, old = self._young, self._old
+        unknown = [text for text in texts if text not in young and text not in old]
         hits: dict[str, frozenset[str]] = {}
-        unknown: list[str] = []
-        for text in texts:
-            found = young(text)
-            if found is None:
-                found = old(text)
-                if found is None:
-                    unknown.append(text)
-                    continue
-            if found:
-                hits[text] = found
+        if len(unknown) != len(texts):  # some were known: those with a finding
+            for found_before in (self._young_hits, self._old_hits):
+                if found_before:
+                    for text in found_before.keys() & texts:
+                        hits[text] = found_before[text]
         if unknown:
             limit = self._max
             matched = self._text.match_many([decoded_forms(text[:limit]) for text in unknown])
             fresh = dict.fromkeys(unknown, NOTHING)
+            fresh_hits: dict[str, frozenset[str]] = {}
             for i, kinds in matched.items():
                 text = unknown[i]
-                fresh[text] = hits[text] = frozenset(kinds)
-            self._remember_all(fresh)
+                fresh[text] = fresh_hits[text] = hits[text] = frozenset(kinds)
+            self._remember_all(fresh, fresh_hits)
         return hits
 
     def _kinds(self, text: str) -> frozenset[str]:
@@ -107,22 +107,19 @@ class SignatureScanner:
         return found if found is not None else self._old.get(text)
 
     def _remember(self, text: str, found: frozenset[str]) -> None:
-        young = self._young
-        if len(young) >= self._generation:
-            if not self._generation:
-                return
-            self._old = young
-            self._young = young = {}
-        young[text] = found
+        self._remember_all({text: found}, {text: found} if found else {})
 
-    def _remember_all(self, fresh: dict[str, frozenset[str]]) -> None:
+    def _remember_all(self, fresh: dict[str, frozenset[str]], fresh_hits: dict[str, frozenset[str]]) -> None:
+        """Keep ``fresh`` (and which of them had a finding), the young generation
+        becoming the old one when it would grow past its size."""
         if not self._generation:
             return
         if len(self._young) + len(fresh) > self._generation:
-            self._old = self._young
-            self._young = fresh
+            self._old, self._old_hits = self._young, self._young_hits
+            self._young, self._young_hits = fresh, fresh_hits
         else:
             self._young.update(fresh)
+            self._young_hits.update(fresh_hits)
 
     def attacks(self, text: str) -> frozenset[str]:
         return self.kinds(text) - _LOGIN_ONLY
