@@ -151,6 +151,12 @@ class ClassifyFilter(Filter):
         # Whether the message is among the scanned texts (by default it is): then its
         # failed-login phrases are known from the batch's scan.
         self._message_scanned = any(parse(ref) == ("message",) for ref in config.scan_fields)
+        # The scan columns other than the message: their texts (URLs, paths, queries)
+        # come back again and again and are worth caching; messages seldom repeat
+        # (an access line holds its time) and are scanned without the cache.
+        scan_columns = range(self._scan_from, len(refs))
+        self._cached_columns = [i for i in scan_columns if parse(refs[i]) != ("message",)]
+        self._message_columns = [i for i in scan_columns if parse(refs[i]) == ("message",)]
 
     def process(self, events: list[Event]) -> list[Event]:
         """The batch's fields are read column by column and its distinct texts scanned
@@ -164,7 +170,10 @@ class ClassifyFilter(Filter):
         columns = self._columns(events)
         one = self._one
         try:
-            kinds = self._scanner.found_in(_texts(columns[self._scan_from:]))
+            kinds = self._scanner.found_in(_texts([columns[i] for i in self._cached_columns]))
+            if self._message_columns:
+                kinds.update(self._scanner.found_in(
+                    _texts([columns[i] for i in self._message_columns]), cache=False))
             marked, tests, present, outcomes = self._plan(columns, kinds)
             full = self._quiet(events, marked, tests, present, outcomes)
         except TypeError:  # a list or an object where a text or a number belongs

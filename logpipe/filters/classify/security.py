@@ -75,12 +75,14 @@ class SignatureScanner:
             self._remember(text, found)
         return found
 
-    def found_in(self, texts: set[str]) -> dict[str, frozenset[str]]:
+    def found_in(self, texts: set[str], *, cache: bool = True) -> dict[str, frozenset[str]]:
         """The texts (distinct) where something is found, with their :meth:`kinds`; every
         other text's kinds are :data:`NOTHING`. The texts not in the cache are scanned
-        in one matcher call."""
+        in one matcher call (all of them without ``cache``, which neither reads nor
+        fills the cache: for texts that seldom come back)."""
         young, old = self._young, self._old
-        unknown = [text for text in texts if text not in young and text not in old]
+        unknown = ([text for text in texts if text not in young and text not in old] if cache
+                   else list(texts))
         hits: dict[str, frozenset[str]] = {}
         if len(unknown) != len(texts):  # some were known: those with a finding
             for found_before in (self._young_hits, self._old_hits):
@@ -95,12 +97,14 @@ class SignatureScanner:
             units = [(text if "+" not in text else f"{text}\n{text.replace('+', ' ')}")
                      if "%" not in text else decoded_forms(text) for text in cut]
             matched = self._text.match_many(units)
-            fresh = dict.fromkeys(unknown, NOTHING)
             fresh_hits: dict[str, frozenset[str]] = {}
             for i, kinds in matched.items():
                 text = unknown[i]
-                fresh[text] = fresh_hits[text] = hits[text] = frozenset(kinds)
-            self._remember_all(fresh, fresh_hits)
+                fresh_hits[text] = hits[text] = frozenset(kinds)
+            if cache:
+                fresh = dict.fromkeys(unknown, NOTHING)
+                fresh.update(fresh_hits)
+                self._remember_all(fresh, fresh_hits)
         return hits
 
     def _kinds(self, text: str) -> frozenset[str]:

@@ -225,8 +225,11 @@ def test_found_in_gives_the_kinds_of_each_text(texts: list[str]) -> None:
     alone = SignatureScanner(LISTS, max_length=8192, cache_size=0)
     distinct = {t for t in texts if t}
     hits = batch.found_in(distinct)
+    uncached = alone.found_in(distinct, cache=False)
     for text in distinct:
         assert hits.get(text, frozenset()) == alone.kinds(text), text
+        assert uncached.get(text, frozenset()) == alone.kinds(text), text
+    assert batch.found_in(distinct) == hits  # from the cache now
     # The failed-login question on a message, answered from the cache or alone.
     for text in distinct:
         expected = LOGIN_FAILURE in alone.kinds(text)
