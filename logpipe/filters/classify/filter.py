@@ -29,11 +29,12 @@ _EVENT = "event"
 #: The fields read before the error and scan fields: status, level, method, path,
 #: url.original, action, user agent, brute-force key, message (see ClassifyFilter.__init__).
 _FIXED = 9
-#: Log levels that name no failure, as loggers spell them: an event at one of these
-#: (or without a level) may take the quick way; any other level, the full one.
 _JUST_TEXT = frozenset({str})
+#: Status values the batch path sorts by value (see ClassifyFilter._plan).
 _STATUS_TYPES = frozenset({int, str, type(None)})
 _LOGIN_ONLY = frozenset({LOGIN_FAILURE})
+#: Log levels that name no failure, as loggers spell them: an event at one of these
+#: (or without a level) may take the quick way; any other level, the full one.
 _QUIET_LEVELS = frozenset(form for level in ("trace", "debug", "info", "notice", "warn", "warning")
                           for form in (level, level.upper(), level.capitalize()))
 
@@ -201,10 +202,11 @@ class ClassifyFilter(Filter):
         a login path, no failed-login message. For them :meth:`_one` writes only the
         ``web`` category, the kind and the outcome, which is what the quiet pass
         writes. These tests only choose the way: an event sent to :meth:`_one` that
-        needed not be comes out the same. The brute-force tracker is only called from
-        :meth:`_one`, for login events, so in the order of the batch. Most of the work
-        is on the distinct values of a column, so the common case costs a few set
-        operations."""
+        needed not be comes out the same. The quiet events are written first, then the
+        others classified in the order of the batch: each event is written alone, and
+        the brute-force tracker, the only state, is only called from :meth:`_one`, for
+        login events. Most of the work is on the distinct values of a column, so the
+        common case costs a few set operations."""
         marked: set[int] = set()
         tests: list[tuple[tuple[Any, ...], set[Any]]] = []
         present: list[tuple[Any, ...]] = []
