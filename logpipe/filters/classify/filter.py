@@ -358,8 +358,10 @@ class ClassifyFilter(Filter):
                         login = FAILURE
                     elif status is not None and 200 <= status < 400:
                         login = SUCCESS
-            if login is None:
-                if type(message) is str and message and scanner.login_failure_message(message):
+            if login is None and type(message) is str and message:
+                # A scanned message's kinds are known already (the same phrases).
+                if (LOGIN_FAILURE in kinds_of(message) if self._message_scanned
+                        else scanner.login_failure_message(message)):
                     login = FAILURE
         if login == FAILURE:
             found.add(LOGIN_FAILURE)
