@@ -26,12 +26,23 @@ texts joined into one). Only Hyperscan gives that, and only when every pattern
 is native to it; otherwise ``scan_ends`` is None and callers scan text by text
 as before. (Hyperscan can also report where a match starts, but on the scrub
 check's patterns that tracking made the scan twice as slow.)
+
+:meth:`PatternSet.match_many` answers :attr:`PatternSet.match` for many texts at
+once. Over a set with ``scan_ends`` it joins the ASCII texts with newlines, scans
+them in one call and maps every match end back to its text; the few texts with a
+match end are then asked again alone, so a match that crossed a newline into the
+next text is no answer. A text alone sees a newline (or nothing) around it where
+the joined scan sees the separator, and ``^``, ``$``, ``\\b`` and ``\\B`` read
+both alike; a set with a pattern that tells them apart (``\\A``, ``\\Z``,
+``\\z``) is scanned text by text. The answers are exactly those of ``match``.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+from bisect import bisect_right
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -99,6 +110,8 @@ class PatternSet:
         if wanted not in available_engines():
             raise ValueError(f"pattern engine {wanted!r} is not available here")
         self.engine = wanted
+        #: A ``scan_ends`` that :meth:`match_many` may use (see the module's docstring).
+        self._joined_ends: Callable[[bytes], list[tuple[int, int]]] | None = None
         #: Indices of the patterns found in a text.
         self.match: Callable[[str], list[int]]
         #: The same for UTF-8 bytes (the scrub check scans an event's JSON).
@@ -114,10 +127,58 @@ class PatternSet:
             self._build_hyperscan(self.match, self.match_bytes)
             if ends and self.native == len(self.specs):
                 self._build_ends()
+                if not any(_WHOLE_TEXT_ANCHOR.search(pattern) for pattern, _ in self.specs):
+                    self._joined_ends = self.scan_ends
         elif wanted == "re2":
             self._build_re2()
         else:
             self._build_re()
+
+    def match_many(self, texts: list[str]) -> dict[int, list[int]]:
+        """``{i: self.match(texts[i])}`` for the texts where some pattern matched, in one
+        scan where the set allows it (see the module's docstring)."""
+        scan = self._joined_ends
+        match = self.match
+        out: dict[int, list[int]] = {}
+        if scan is None or len(texts) < 2:
+            for i, text in enumerate(texts):
+                found = match(text)
+                if found:
+                    out[i] = found
+            return out
+        whole = "\n".join(texts)
+        if whole.isascii() and all(texts):  # the usual case: every text joins the scan
+            joined: list[int] | range = range(len(texts))
+            parts = texts
+        else:
+            joined, parts, whole = [], [], ""
+            for i, text in enumerate(texts):
+                if text and text.isascii():
+                    joined.append(i)
+                    parts.append(text)
+                else:
+                    found = match(text)
+                    if found:
+                        out[i] = found
+            if not parts:
+                return out
+            whole = "\n".join(parts)
+        # after[k]: where the part after part k starts (part k ends one before, on
+        # the separator).
+        after = list(accumulate(map((1).__add__, map(len, parts))))
+        seen: set[int] = set()
+        for _pattern, end in scan(whole.encode("ascii")):
+            k = bisect_right(after, end)
+            # A match ending on the separator belongs to no part (nor would an empty
+            # match at a part's first offset); every other end lies inside part k.
+            if k < len(after) and k not in seen and end >= after[k] - len(parts[k]):
+                seen.add(k)
+        for k in sorted(seen):
+            i = joined[k]
+            found = match(texts[i])
+            if found:
+                out[i] = found
+        return out
 
     # --- hyperscan ---------------------------------------------------------------------
     def _build_hyperscan(self, exact: Callable[[str], list[int]],
@@ -232,6 +293,12 @@ class PatternSet:
         self.native = 0
         self.match = lambda text: [i for i, search in each if search(text)]
         self.match_bytes = lambda data: self.match(data.decode("utf-8", "replace"))
+
+
+#: Anchors at the very start or end of a text: in a joined scan they would see the
+#: whole joined text instead. (An escaped backslash before an A, Z or z is refused
+#: too, which only costs speed.)
+_WHOLE_TEXT_ANCHOR = re.compile(r"\\[AZz]")
 
 
 def _nothing(_text: str | bytes) -> list[int]:

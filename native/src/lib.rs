@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pcre2::bytes::{CaptureLocations, Regex};
 
+mod classify;
 mod fields;
 mod grokplan;
 mod json;
@@ -231,5 +232,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<LineGrok>()?;
     m.add_class::<matcher::Matcher>()?;
     m.add_class::<grokplan::PlanMatcher>()?;
+    m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
     Ok(())
 }

@@ -76,4 +76,5 @@ class ClassifyConfig(PluginConfig):
     max_scan_length: int = Field(8192, ge=64, description=(
         "Only this many leading characters of each field are searched."))
     cache_size: int = Field(10000, ge=0, description=(
-        "Distinct texts whose scan results are remembered (URLs and agents repeat)."))
+        "Distinct texts whose scan results are remembered (URLs and agents repeat; "
+        "messages, which seldom do, are scanned each time)."))

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse
+from logpipe.core.native import native_module
 
 Reader = Callable[[Event], Any]
 
@@ -85,3 +86,40 @@ def fields_reader(refs: list[str]) -> Callable[[Event], tuple[Any, ...]]:
     exec(compile("\n".join(src), "<classify field reader>", "exec"), namespace)  # noqa: S102
     read: Callable[[Event], tuple[Any, ...]] = namespace["read"]
     return read
+
+
+def columns_reader(refs: list[str]) -> Callable[[list[Event]], list[tuple[Any, ...]]]:
+    """A function reading every field in ``refs`` of many events: one tuple per field
+    (``columns[i][j]`` is field ``i`` of event ``j``), as :func:`fields_reader` reads them.
+
+    The native module reads plain object paths in one call for the whole batch
+    (logpipe_native.classify_columns); paths into ``@metadata`` or through list
+    indexes, or no native module, read event by event with :func:`fields_reader`.
+    """
+    paths = [parse(ref) for ref in refs]
+    native = native_module()
+    if native is not None and not any(path[0] == METADATA or any(key.isdigit() for key in path)
+                                      for path in paths):
+        read_columns = native.classify_columns
+        # Each distinct path once, in an order that puts shared prefixes side by
+        # side, so that the native walk looks each object up once per event.
+        unique = sorted(set(paths))
+        shared = [0] + [min(_common(a, b), len(a) - 1, len(b) - 1) for a, b in zip(unique, unique[1:])]
+        keys = [list(path) for path in unique]
+        where = [unique.index(path) for path in paths]
+
+        def read_native(events: list[Event]) -> list[tuple[Any, ...]]:
+            columns = read_columns(events, keys, shared)
+            return [columns[i] for i in where]
+        return read_native
+    read = fields_reader(refs)
+    return lambda events: list(zip(*map(read, events)))
+
+
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -6,16 +6,17 @@ from typing import Any, Callable
 
 from logpipe.core.event import Event
 from logpipe.core.fieldref import parse
+from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.classify import signatures
 from logpipe.filters.classify.bruteforce import BruteForceTracker
 from logpipe.filters.classify.config import ClassifyConfig
-from logpipe.filters.classify.fields import fields_reader
+from logpipe.filters.classify.fields import columns_reader, fields_reader
 from logpipe.filters.classify.errors import (CLIENT_ERROR, DEPENDENCY, FAILURE, SERVER_ERROR,
                                              SUCCESS, TIMEOUT, UNKNOWN, VALIDATION,
                                              ExceptionClassifier, classify, status_code)
-from logpipe.filters.classify.security import (BRUTE_FORCE, LOGIN_FAILURE, PATH_TRAVERSAL, SCANNER,
-                                               SQLI, XSS, LoginPaths, SignatureScanner)
+from logpipe.filters.classify.security import (BRUTE_FORCE, LOGIN_FAILURE, NOTHING, PATH_TRAVERSAL,
+                                               SCANNER, SQLI, XSS, LoginPaths, SignatureScanner)
 
 SECURITY_TAG = "security"
 LOW, MEDIUM, HIGH = 21, 47, 73
@@ -28,6 +29,70 @@ _EVENT = "event"
 #: The fields read before the error and scan fields: status, level, method, path,
 #: url.original, action, user agent, brute-force key, message (see ClassifyFilter.__init__).
 _FIXED = 9
+_JUST_TEXT = frozenset({str})
+#: Status values the batch path sorts by value (see ClassifyFilter._plan).
+_STATUS_TYPES = frozenset({int, str, type(None)})
+_LOGIN_ONLY = frozenset({LOGIN_FAILURE})
+#: Log levels that name no failure, as loggers spell them: an event at one of these
+#: (or without a level) may take the quick way; any other level, the full one.
+_QUIET_LEVELS = frozenset(form for level in ("trace", "debug", "info", "notice", "warn", "warning")
+                          for form in (level, level.upper(), level.capitalize()))
+
+
+#: (marked indices, tests, present columns, outcomes): see ClassifyFilter._plan.
+Plan = tuple[list[int], list[tuple[tuple[Any, ...], set[Any]]], list[tuple[Any, ...]], list[str] | None]
+
+
+def quiet_python(events: list[Event], marked: list[int], tests: list[tuple[tuple[Any, ...], set[Any]]],
+                 present: list[tuple[Any, ...]], outcomes: list[str] | None) -> list[int]:
+    """Write what :meth:`ClassifyFilter._write` writes for the events that show
+    nothing; return the indices of the others (see :meth:`ClassifyFilter._plan`).
+
+    logpipe_native.classify_quiet does the same in one native call; this is the
+    fallback, and what the tests hold it to."""
+    n = len(events)
+    full = [False] * n
+    for i in marked:
+        full[i] = True
+    for column, values in tests:
+        for i, value in enumerate(column):
+            if value in values:
+                full[i] = True
+    for column in present:
+        for i, value in enumerate(column):
+            if value is not None:
+                full[i] = True
+    out: list[int] = []
+    for i, event in enumerate(events):
+        if full[i]:
+            out.append(i)
+            continue
+        data = event.data
+        obj = data.get(_EVENT)
+        if type(obj) is not dict:
+            obj = {}
+            data[_EVENT] = obj
+        if data.get("http") is not None or data.get("url") is not None:
+            _add_categories(obj, ["web"])
+        if "kind" not in obj:
+            obj["kind"] = "event"
+        if outcomes is not None:
+            outcome = outcomes[i]
+            if outcome is not None and obj.get("outcome") in (None, UNKNOWN):
+                obj["outcome"] = outcome
+    return out
+
+
+def _texts(columns: list[tuple[Any, ...]]) -> set[str]:
+    """The distinct non-empty texts of the columns (TypeError on an unhashable value)."""
+    seen: set[Any] = set()
+    for column in columns:
+        seen.update(column)
+    seen.discard(None)
+    seen.discard("")
+    if set(map(type, seen)) <= _JUST_TEXT:
+        return seen
+    return {value for value in seen if type(value) is str}
 
 
 def _add_categories(event_obj: dict[str, Any], new: list[str]) -> None:
@@ -69,22 +134,149 @@ class ClassifyFilter(Filter):
                 "url.original", config.action_field, config.user_agent_field, bf.key, "message",
                 *config.error_fields, *config.scan_fields]
         self._read = fields_reader(refs)
+        self._columns = columns_reader(refs)
+        native = native_module()
+        self._quiet: Callable[..., list[int]] = (
+            native.classify_quiet if native is not None else quiet_python)
         # When the error class is written into a field the security checks read (or
         # into one of its parents), those see the event as written: read it again.
         category = self._category
         self._reread_after_class = any(
             path[:len(category)] == category or category[:len(path)] == path
             for path in (parse(ref) for ref in refs))
+        # The batch path reads every event first and scans the batch's texts together;
+        # an error class written where the security checks read would change what they
+        # see, so that (rare) setting keeps the event-by-event path.
+        self._by_batch = config.security and not self._reread_after_class
+        self._scan_from = _FIXED + self._n_errors
+        # Whether the message is among the scanned texts (by default it is): then its
+        # failed-login phrases are known from the batch's scan.
+        self._message_scanned = any(parse(ref) == ("message",) for ref in config.scan_fields)
+        # The scan columns other than the message: their texts (URLs, paths, queries)
+        # come back again and again and are worth caching; messages seldom repeat
+        # (an access line holds its time) and are scanned without the cache.
+        scan_columns = range(self._scan_from, len(refs))
+        self._cached_columns = [i for i in scan_columns if parse(refs[i]) != ("message",)]
+        self._message_columns = [i for i in scan_columns if parse(refs[i]) == ("message",)]
 
     def process(self, events: list[Event]) -> list[Event]:
-        for event in events:
-            self._one(event)
+        """The batch's fields are read column by column and its distinct texts scanned
+        together; the events that show nothing are written straight away (see
+        :meth:`_plan`), the others classified one by one with :meth:`_one`."""
+        if not self._by_batch or not events:
+            read, scanned = self._read, self._scanner.kinds
+            for event in events:
+                self._one(event, read(event), scanned)
+            return events
+        columns = self._columns(events)
+        one = self._one
+        try:
+            kinds = self._scanner.found_in(_texts([columns[i] for i in self._cached_columns]))
+            if self._message_columns:
+                kinds.update(self._scanner.found_in(
+                    _texts([columns[i] for i in self._message_columns]), cache=False))
+            marked, tests, present, outcomes = self._plan(columns, kinds)
+            full = self._quiet(events, marked, tests, present, outcomes)
+        except TypeError:  # a list or an object where a text or a number belongs
+            scanned = self._scanner.kinds
+            for event, values in zip(events, zip(*columns)):
+                one(event, values, scanned)
+            return events
+
+        def kinds_of(text: str) -> frozenset[str]:
+            return kinds.get(text, NOTHING)
+
+        for i in full:
+            one(events[i], tuple([column[i] for column in columns]), kinds_of)
         return events
 
+    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]]) -> Plan:
+        """Which events of the batch need :meth:`_one`, as the quiet pass takes it
+        (:func:`quiet_python`): the indices marked here, those whose value in a test's
+        column is in its set, and those with a value in a ``present`` column; then the
+        outcome of every event (None when errors are not classified). TypeError: a
+        value that cannot be looked up (the caller then sends every event to _one).
+
+        The other events show nothing: no failure (status, level, exception without a
+        status), no attack in a scanned text, no scanner agent, no action, no POST to
+        a login path, no failed-login message. For them :meth:`_one` writes only the
+        ``web`` category, the kind and the outcome, which is what the quiet pass
+        writes. These tests only choose the way: an event sent to :meth:`_one` that
+        needed not be comes out the same. The quiet events are written first, then the
+        others classified in the order of the batch: each event is written alone, and
+        the brute-force tracker, the only state, is only called from :meth:`_one`, for
+        login events. Most of the work is on the distinct values of a column, so the
+        common case costs a few set operations."""
+        marked: set[int] = set()
+        tests: list[tuple[tuple[Any, ...], set[Any]]] = []
+        present: list[tuple[Any, ...]] = []
+        outcomes: list[str] | None = None
+        if self.config.errors:
+            statuses = columns[0]
+            # 200 and 200.0 (or True and 1) are one key to a set: only ints and texts.
+            if not set(map(type, statuses)) <= _STATUS_TYPES:
+                raise TypeError("status values of other types")
+            outcome_of: dict[Any, str] = {}
+            failed: set[Any] = set()
+            unparsed: set[Any] = set()  # no status: an exception makes a failure
+            for value in set(statuses):
+                status = status_code(value)
+                if status is None:
+                    unparsed.add(value)
+                elif status >= 400:
+                    failed.add(value)
+                outcome_of[value] = SUCCESS if status is not None and 100 <= status < 400 else UNKNOWN
+            outcomes = list(map(outcome_of.__getitem__, statuses))
+            if failed:
+                tests.append((statuses, failed))
+            if unparsed and self._n_errors:
+                errors = columns[_FIXED:self._scan_from]
+                marked.update(i for i, v in enumerate(statuses) if v in unparsed
+                              and any(column[i] is not None for column in errors))
+            levels = columns[1]
+            loud = {v for v in set(levels) if v is not None and v not in _QUIET_LEVELS}
+            if loud:
+                tests.append((levels, loud))
+        attacks = {text for text, found in kinds.items() if found != _LOGIN_ONLY}
+        if attacks:
+            tests.extend((column, attacks) for column in columns[self._scan_from:]
+                         if not attacks.isdisjoint(column))
+        present.append(columns[5])  # an action
+        is_scanner = self._scanner.is_scanner
+        agents = columns[6]
+        scanners = {v for v in set(agents) if type(v) is str and v and is_scanner(v)}
+        if scanners:
+            tests.append((agents, scanners))
+        methods = columns[2]
+        posts = {v for v in set(methods) if type(v) is str and v.upper() == "POST"}
+        if posts:
+            login_path = self._login_paths.match
+            paths, originals = columns[3], columns[4]
+            for i, method in enumerate(methods):
+                if method in posts:
+                    path = paths[i]
+                    if type(path) is not str:
+                        path = originals[i]
+                    if type(path) is str:
+                        cut = path.find("?")
+                        if login_path(path[:cut] if cut >= 0 else path):
+                            marked.add(i)
+        messages = columns[8]
+        if self._message_scanned:
+            logins = {text for text, found in kinds.items() if LOGIN_FAILURE in found}
+            if logins:
+                tests.append((messages, logins))
+        else:
+            failed_login = self._scanner.login_failure_message
+            marked.update(i for i, v in enumerate(messages)
+                          if type(v) is str and v and failed_login(v))
+        return sorted(marked), tests, present, outcomes
+
     # --- one event -------------------------------------------------------------------
-    def _one(self, event: Event) -> None:
+    def _one(self, event: Event, values: tuple[Any, ...], kinds_of: Callable[[str], frozenset[str]]) -> None:
+        """Classify one event from its fields as read; ``kinds_of`` gives the signature
+        kinds of each scanned text (every non-empty text among the scan fields)."""
         cfg = self.config
-        values = self._read(event)
         status_v, level = values[0], values[1]
         errors = values[_FIXED:_FIXED + self._n_errors]
         status = status_code(status_v)
@@ -120,7 +312,8 @@ class ClassifyFilter(Filter):
             scans = rest[self._n_errors:]
             if type(path) is not str:
                 path = original
-            found, login = self._detect(status, scans, agent, action, path, method, message, source)
+            found, login = self._detect(status, scans, agent, action, path, method, message, source,
+                                        kinds_of)
             if login is not None:
                 categories.append("authentication")
                 if login == FAILURE:
@@ -136,12 +329,12 @@ class ClassifyFilter(Filter):
                     alert=not INTRUSION.isdisjoint(tags))
 
     def _detect(self, status: int | None, scans: list[Any], agent: Any, action: Any, path: Any,
-                method: Any, message: Any, source: Any) -> tuple[list[str], str | None]:
+                method: Any, message: Any, source: Any,
+                kinds_of: Callable[[str], frozenset[str]]) -> tuple[list[str], str | None]:
         """(detections, login outcome or None when this is not a login event), from the
         fields already read; ``path`` is the path field, else ``url.original``."""
         found: set[str] = set()
         scanner = self._scanner
-        kinds_of = scanner.kinds
         for value in scans:
             if type(value) is str and value:
                 kinds = kinds_of(value)
@@ -165,8 +358,10 @@ class ClassifyFilter(Filter):
                         login = FAILURE
                     elif status is not None and 200 <= status < 400:
                         login = SUCCESS
-            if login is None:
-                if type(message) is str and message and scanner.login_failure_message(message):
+            if login is None and type(message) is str and message:
+                # A scanned message's kinds are known already (the same phrases).
+                if (LOGIN_FAILURE in kinds_of(message) if self._message_scanned
+                        else scanner.login_failure_message(message)):
                     login = FAILURE
         if login == FAILURE:
             found.add(LOGIN_FAILURE)

@@ -18,12 +18,15 @@ Entry = tuple[str, str, bool]  # (kind, pattern, ignore case)
 class MultiMatcher:
     """The kinds whose patterns match a text."""
 
-    def __init__(self, entries: Iterable[Entry], engine: str | None = None) -> None:
+    def __init__(self, entries: Iterable[Entry], engine: str | None = None, *,
+                 many: bool = False) -> None:
+        """``many``: also ready :meth:`match_many` for one scan over many texts (a second
+        Hyperscan database; see :meth:`PatternSet.match_many`)."""
         entries = list(entries)
         self.kinds = sorted({kind for kind, _, _ in entries})
         self._kind_of = [kind for kind, _, _ in entries]
         self._set = PatternSet([(pattern, ignore_case) for _, pattern, ignore_case in entries],
-                               engine=engine)
+                               engine=engine, ends=many)
         self._match = self._set.match
         self.engine = self._set.engine
 
@@ -33,3 +36,9 @@ class MultiMatcher:
             return set()
         kind_of = self._kind_of
         return {kind_of[i] for i in hits}
+
+    def match_many(self, texts: list[str]) -> dict[int, set[str]]:
+        """``{i: self.match(texts[i])}`` for the texts where some kind matched, in one
+        scan where the engine allows it."""
+        kind_of = self._kind_of
+        return {i: {kind_of[h] for h in hits} for i, hits in self._set.match_many(texts).items()}

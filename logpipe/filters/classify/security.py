@@ -4,6 +4,10 @@ Text is searched raw and URL-decoded (once, and again when the decoded text
 still holds escapes, which catches double encoding), so ``%27%20OR%201%3D1``
 and ``%2527`` are seen as the quotes they are. Results are cached by text: in
 access logs the same URLs and user agents come back again and again.
+
+The filter asks for a whole batch at once (:meth:`SignatureScanner.found_in`):
+the texts not in the cache (in access logs, mostly the messages, one of a kind
+per line) go to the matcher in one scan instead of one call each.
 """
 from __future__ import annotations
 
@@ -25,8 +29,12 @@ _LOGIN_ONLY = frozenset({LOGIN_FAILURE})
 
 def decoded_forms(text: str) -> str:
     """The text, then its URL-decoded forms, one per line (only when they differ)."""
-    if "%" not in text and "+" not in text:
-        return text
+    if "%" not in text:
+        if "+" not in text:
+            return text
+        # Without escapes, unquoting only turns each "+" into a space (and once
+        # decoded, there is nothing left to decode).
+        return f"{text}\n{text.replace('+', ' ')}"
     once = unquote_plus(text, errors="replace")
     if once == text:
         return text
@@ -41,23 +49,97 @@ class SignatureScanner:
     """Attack signatures and failed-login phrases in text, scanner names in agents."""
 
     def __init__(self, lists: Lists, *, max_length: int, cache_size: int) -> None:
-        self._text = MultiMatcher(entries(lists, ATTACKS + (LOGIN_FAILURE,)))
+        self._text = MultiMatcher(entries(lists, ATTACKS + (LOGIN_FAILURE,)), many=True)
+        # Failed-login phrases alone, for messages that are not scanned for attacks
+        # anyway: the same patterns on the same text give the same answer.
+        self._login = MultiMatcher(entries(lists, (LOGIN_FAILURE,)))
         self._agents = MultiMatcher(entries(lists, (SCANNER,)))
         self._max = max_length
         self.engine = self._text.engine
-        self.kinds: Callable[[str], frozenset[str]] = _cached(self._kinds, cache_size)
+        #: Text -> kinds, in two generations: new texts go to the young one; when it
+        #: holds half of ``cache_size`` it becomes the old one and the old is dropped.
+        #: (Cheaper than least-recently-used order, and as good for repeating URLs.)
+        self._young: dict[str, frozenset[str]] = {}
+        self._old: dict[str, frozenset[str]] = {}
+        #: The texts of each generation where something was found (few).
+        self._young_hits: dict[str, frozenset[str]] = {}
+        self._old_hits: dict[str, frozenset[str]] = {}
+        self._generation = max(cache_size // 2, 1) if cache_size > 0 else 0
         self.is_scanner: Callable[[str], bool] = _cached(self._is_scanner, cache_size)
 
-    def _kinds(self, text: str) -> frozenset[str]:
+    def kinds(self, text: str) -> frozenset[str]:
         """Attack kinds and ``login_failure`` found in the text or its decoded forms."""
+        found = self._cached(text)
+        if found is None:
+            found = self._kinds(text)
+            self._remember(text, found)
+        return found
+
+    def found_in(self, texts: set[str], *, cache: bool = True) -> dict[str, frozenset[str]]:
+        """The texts (distinct) where something is found, with their :meth:`kinds`; every
+        other text's kinds are :data:`NOTHING`. The texts not in the cache are scanned
+        in one matcher call (all of them without ``cache``, which neither reads nor
+        fills the cache: for texts that seldom come back)."""
+        young, old = self._young, self._old
+        unknown = ([text for text in texts if text not in young and text not in old] if cache
+                   else list(texts))
+        hits: dict[str, frozenset[str]] = {}
+        if len(unknown) != len(texts):  # some were known: those with a finding
+            for found_before in (self._young_hits, self._old_hits):
+                if found_before:
+                    for text in found_before.keys() & texts:
+                        hits[text] = found_before[text]
+        if unknown:
+            limit = self._max
+            cut = unknown if max(map(len, unknown)) <= limit else [text[:limit] for text in unknown]
+            # decoded_forms of each, with its two common cases written out (a call
+            # per text costs as much as the rest of the work on it).
+            units = [(text if "+" not in text else f"{text}\n{text.replace('+', ' ')}")
+                     if "%" not in text else decoded_forms(text) for text in cut]
+            matched = self._text.match_many(units)
+            fresh_hits: dict[str, frozenset[str]] = {}
+            for i, kinds in matched.items():
+                text = unknown[i]
+                fresh_hits[text] = hits[text] = frozenset(kinds)
+            if cache:
+                fresh = dict.fromkeys(unknown, NOTHING)
+                fresh.update(fresh_hits)
+                self._remember_all(fresh, fresh_hits)
+        return hits
+
+    def _kinds(self, text: str) -> frozenset[str]:
         found = self._text.match(decoded_forms(text[:self._max]))
         return frozenset(found) if found else NOTHING
+
+    def _cached(self, text: str) -> frozenset[str] | None:
+        found = self._young.get(text)
+        return found if found is not None else self._old.get(text)
+
+    def _remember(self, text: str, found: frozenset[str]) -> None:
+        self._remember_all({text: found}, {text: found} if found else {})
+
+    def _remember_all(self, fresh: dict[str, frozenset[str]], fresh_hits: dict[str, frozenset[str]]) -> None:
+        """Keep ``fresh`` (and which of them had a finding), the young generation
+        becoming the old one when it would grow past its size."""
+        if not self._generation:
+            return
+        if len(self._young) + len(fresh) > self._generation:
+            self._old, self._old_hits = self._young, self._young_hits
+            self._young, self._young_hits = fresh, fresh_hits
+        else:
+            self._young.update(fresh)
+            self._young_hits.update(fresh_hits)
 
     def attacks(self, text: str) -> frozenset[str]:
         return self.kinds(text) - _LOGIN_ONLY
 
     def login_failure_message(self, message: str) -> bool:
-        return LOGIN_FAILURE in self.kinds(message)
+        """Whether the message reports a failed login: from the cache when the text was
+        scanned already, else with the failed-login phrases alone."""
+        found = self._cached(message)
+        if found is not None:
+            return LOGIN_FAILURE in found
+        return bool(self._login.match(decoded_forms(message[:self._max])))
 
     def _is_scanner(self, user_agent: str) -> bool:
         return bool(self._agents.match(user_agent[:self._max]))

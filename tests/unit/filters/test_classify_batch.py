@@ -1,0 +1,310 @@
+"""The batch path of the classify filter gives the documents of the event-by-event path.
+
+``ClassifyFilter.process`` reads a batch column by column, scans its distinct
+texts together and writes the events that show nothing straight away; every
+other event goes through ``_one`` as before. These tests hold it to the
+event-by-event path (``_by_batch`` off: each event read, scanned and classified
+alone, which is how the filter worked before) on generated batches: access
+lines with and without attacks, URL-encoded and double-encoded attacks, login
+paths, methods and statuses, failed-login actions and messages, error fields,
+scanner agents, text outside ASCII, and values of the wrong type. The
+brute-force tracker is stateful per event order, so it runs in both with one
+fake clock that moves between events.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import quote, unquote_plus
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logpipe.core.event import Event
+from logpipe.filters.classify import ClassifyConfig, signatures
+from logpipe.filters.classify.fields import columns_reader, fields_reader
+from logpipe.filters.classify.errors import FAILURE_LEVELS
+from logpipe.filters.classify.filter import _QUIET_LEVELS, ClassifyFilter
+from logpipe.filters.classify.security import LOGIN_FAILURE, SignatureScanner, decoded_forms
+from logpipe.filters.patternset import PatternSet, available_engines
+
+STAMP = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
+
+ATTACKS = ["' OR '1'='1", "1 UNION SELECT password FROM users", "<script>alert(1)</script>",
+           "../../etc/passwd", "javascript:alert(1)", "<img src=x onerror=alert(1)>", "; DROP TABLE x"]
+ENCODED = [quote(a) for a in ATTACKS] + [quote(quote(a)) for a in ATTACKS]
+PATHS = ["/", "/login", "/login/", "/api/auth/login", "/api/v2/auth/login", "/oauth/token", "/token",
+         "/api/memories", "/api/memories/42", "/search", "/static/app.js", "/dashboard/"]
+QUERIES = ["", "?q=select+a+theme", "?id=7", "?next=%2Fhome", "?q=caf%C3%A9", "?q=" + ENCODED[0],
+           "?q=" + ENCODED[8], "?q=" + ATTACKS[1].replace(" ", "+")]
+AGENTS = ["Mozilla/5.0 (X11; Linux x86_64) Firefox/127.0", "sqlmap/1.7", "Nikto/2.5", "curl/8.4",
+          "python-requests/2.31", "Mozilla/5.0 nuclei", "Ünïcødé agent"]
+MESSAGES = ["search served", "login failed for user bob", "Invalid password for alice",
+            "authentication failure", "user logged in", "request ok", "Wrong Password entered",
+            "Ѕelect * from users", "ſelect", "failed to sign-in", "payment processed"]
+ERRORS = ["TimeoutError: read timed out", "psycopg2.OperationalError: could not connect",
+          "pydantic.ValidationError", "KeyError: 'x'", "ConnectionRefusedError", ""]
+
+TEXT = st.one_of(st.sampled_from(ATTACKS + ENCODED + MESSAGES), st.text(max_size=12))
+STATUS = st.one_of(st.sampled_from([200, 201, 204, 302, 400, 401, 403, 404, 408, 422, 500, 502, 504]),
+                   st.sampled_from(["200", "401", "500", "abc", "2000"]),
+                   st.sampled_from([0, 99, -1, 200.0, True, None]))
+LEVEL = st.one_of(st.none(), st.sampled_from(["info", "INFO", "debug", "warning", "error", "ERROR",
+                                              "Critical", "fatal", "notice", "trace", "weird"]),
+                  st.integers(0, 5))
+#: Values of the wrong type in text fields: lists, objects, numbers.
+ODD = st.one_of(st.lists(st.sampled_from(["x", "login failed"]), max_size=2),
+                st.fixed_dictionaries({"a": st.just(1)}), st.integers(), st.just(True))
+
+
+def _maybe(strategy: st.SearchStrategy[Any], odd: float = 0.05) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy, strategy, strategy, ODD) if odd else st.one_of(st.none(), strategy)
+
+
+@st.composite
+def access(draw: st.DrawFn) -> dict[str, Any]:
+    path = draw(st.sampled_from(PATHS + [p + "/" for p in PATHS[:3]]))
+    query = draw(st.sampled_from(QUERIES))
+    method = draw(st.sampled_from(["GET", "POST", "post", "PUT", "HEAD"]))
+    status = draw(STATUS)
+    agent = draw(st.sampled_from(AGENTS))
+    ip = draw(st.sampled_from(["10.0.0.1", "10.0.0.2", "203.0.113.9"]))
+    original = path + query
+    record: dict[str, Any] = {
+        "message": f'{ip} - - [15/Jun/2025:11:59:59 +0000] "{method} {original} HTTP/1.1" {status} 12 "-" "{agent}"',
+        "source": {"ip": ip},
+        "http": {"request": {"method": method}, "response": {"status_code": status}},
+        "url": {"original": original, "path": path},
+        "user_agent": {"original": agent},
+        "tags": ["access"],
+    }
+    if query:
+        record["url"]["query"] = query[1:]
+    if draw(st.booleans()):
+        del record["url"]["path"]
+    if draw(st.integers(0, 9)) == 0:
+        record["event"] = draw(st.sampled_from([{"kind": "metric"}, {"outcome": "unknown"}, {"outcome": "success"},
+                                                {"category": "web"}, {"category": ["network"]}, "text"]))
+    return record
+
+
+@st.composite
+def app(draw: st.DrawFn) -> dict[str, Any]:
+    record: dict[str, Any] = {"message": draw(_maybe(TEXT)), "log": {"level": draw(LEVEL)}}
+    if draw(st.booleans()):
+        record["http"] = {"response": {"status_code": draw(STATUS)},
+                          "request": {"method": draw(st.sampled_from(["GET", "POST"]))}}
+    if draw(st.integers(0, 3)) == 0:
+        record["error"] = {"type": draw(_maybe(st.sampled_from(ERRORS))),
+                           "message": draw(_maybe(st.sampled_from(ERRORS))),
+                           "stack_trace": draw(_maybe(TEXT))}
+    if draw(st.integers(0, 4)) == 0:
+        record["event"] = {"action": draw(_maybe(st.sampled_from(["login_failed", "LOGIN_FAILURE", "login"])))}
+    if draw(st.booleans()):
+        record["source"] = {"ip": draw(st.sampled_from(["10.0.0.1", "10.0.0.2", ""]))}
+    if draw(st.integers(0, 5)) == 0:
+        record["url"] = {"original": draw(_maybe(st.sampled_from(PATHS))), "query": draw(_maybe(TEXT))}
+    if draw(st.integers(0, 6)) == 0:
+        record["user_agent"] = {"original": draw(_maybe(st.sampled_from(AGENTS)))}
+    if draw(st.integers(0, 8)) == 0:
+        record["http"] = {"request": {"body": {"content": draw(_maybe(TEXT))}, "method": draw(_maybe(st.just("POST")))}}
+    return record
+
+
+BATCH = st.lists(st.one_of(access(), access(), app()), min_size=1, max_size=30)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 7.0  # every call moves on: a change in the order of calls shows
+        return self.now
+
+
+def _run(batch_path: bool, records: list[dict[str, Any]], settings_: dict[str, Any],
+         split: int = 1) -> list[dict[str, Any]]:
+    """The documents of the records classified in batches of ``split`` events."""
+    config = ClassifyConfig.model_validate(
+        {"brute_force": {"threshold": 2, "window_seconds": 30.0}, **settings_})
+    f = ClassifyFilter(config, id="classify", clock=Clock())
+    if not batch_path:
+        f._by_batch = False
+    events = [Event({**copy.deepcopy(r), "@timestamp": STAMP}) for r in records]
+    for i in range(0, len(events), split):
+        f.process(events[i:i + split])
+    return [e.data for e in events]
+
+
+def _both(records: list[dict[str, Any]], settings_: dict[str, Any]) -> None:
+    by_event = _run(False, records, settings_)
+    by_batch = _run(True, records, settings_, split=len(records))
+    assert by_batch == by_event
+    assert [list(d) for d in by_batch] == [list(d) for d in by_event]  # the same key order
+
+
+SETTINGS = [{}, {"errors": False}, {"tag_errors": False}, {"brute_force": {"enabled": False}},
+            {"scan_fields": ["url.original", "url.query"]}, {"cache_size": 0}, {"max_scan_length": 64}]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(BATCH, st.sampled_from(SETTINGS))
+def test_a_batch_gives_the_documents_of_event_by_event_classification(
+        records: list[dict[str, Any]], settings_: dict[str, Any]) -> None:
+    _both(records, settings_)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(BATCH)
+def test_the_same_without_the_native_module(monkeypatch_records: list[dict[str, Any]]) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOGPIPE_NATIVE", "off")
+        _both(monkeypatch_records, {})
+
+
+def test_brute_force_calls_keep_their_order_across_a_batch() -> None:
+    """Failed logins from two sources, mixed with quiet events: the tracker sees them
+    in the order of the batch, so the same events are flagged either way."""
+    records: list[dict[str, Any]] = []
+    for i in range(12):
+        ip = "10.0.0.1" if i % 3 else "10.0.0.2"
+        records.append({"message": "login failed", "source": {"ip": ip}})
+        records.append({"message": "search served", "http": {"response": {"status_code": 200}}})
+        records.append({"url": {"original": "/login"}, "http": {"request": {"method": "POST"},
+                        "response": {"status_code": 200 if i % 4 else 401}}, "source": {"ip": ip}})
+    by_event = _run(False, records, {})
+    assert _run(True, records, {}, split=len(records)) == by_event
+    assert sum("brute_force" in d.get("tags", []) for d in by_event) > 3
+
+
+def test_an_error_class_written_where_the_checks_read_keeps_the_event_path() -> None:
+    config = ClassifyConfig.model_validate({"category_field": "url.query"})
+    assert not ClassifyFilter(config, id="c")._by_batch
+    records = [{"url": {"original": "/x", "query": "a"}, "http": {"response": {"status_code": 500}}}]
+    assert _run(True, records, {"category_field": "url.query"}) == _run(False, records, {"category_field": "url.query"})
+
+
+def test_quiet_levels_are_no_failure_levels() -> None:
+    assert not {level.lower() for level in _QUIET_LEVELS} & FAILURE_LEVELS
+
+
+# --- the pieces --------------------------------------------------------------------------
+
+def _decoded_forms_before(text: str) -> str:
+    """decoded_forms as it was written first (unquote_plus for every text with + or %)."""
+    if "%" not in text and "+" not in text:
+        return text
+    once = unquote_plus(text, errors="replace")
+    if once == text:
+        return text
+    if "%" in once:
+        twice = unquote_plus(once, errors="replace")
+        if twice != once:
+            return f"{text}\n{once}\n{twice}"
+    return f"{text}\n{once}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(["+", "%", "%2B", "%252B", "%2", "a", " ", "é", "%C3%A9", "\n"]),
+                          st.text(max_size=4)), max_size=10).map("".join))
+def test_decoded_forms_are_what_they_were(text: str) -> None:
+    assert decoded_forms(text) == _decoded_forms_before(text)
+
+
+LISTS = signatures.load()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(TEXT, st.sampled_from(MESSAGES)), max_size=20))
+def test_found_in_gives_the_kinds_of_each_text(texts: list[str]) -> None:
+    batch = SignatureScanner(LISTS, max_length=8192, cache_size=16)
+    alone = SignatureScanner(LISTS, max_length=8192, cache_size=0)
+    distinct = {t for t in texts if t}
+    hits = batch.found_in(distinct)
+    uncached = alone.found_in(distinct, cache=False)
+    for text in distinct:
+        assert hits.get(text, frozenset()) == alone.kinds(text), text
+        assert uncached.get(text, frozenset()) == alone.kinds(text), text
+    assert batch.found_in(distinct) == hits  # from the cache now
+    # The failed-login question on a message, answered from the cache or alone.
+    for text in distinct:
+        expected = LOGIN_FAILURE in alone.kinds(text)
+        assert batch.login_failure_message(text) == expected
+        assert alone.login_failure_message(text) == expected
+
+
+ENGINES = [e for e in ("hyperscan", "re2", "re") if e in available_engines()]
+SPECS = [(p, signatures.LISTS[name]) for name in LISTS for p in LISTS[name]]
+EDGE_SPECS = [("^select$", True), (r"\bor\b", True), (r"a\s+b", False), ("x$", False), ("^y", False),
+              (r"\Bq", False), ("[^z]z", False), (r"\Aonly", False)]
+PIECES = ["select", "SELECT", "or", "a", "b", "x", "y", "q", "zz", "z", "only", " ", "\n", "é", "ſ",
+          "union select", "../", "%27", "sqlmap", "login failed"]
+MANY = st.lists(st.lists(st.sampled_from(PIECES), max_size=6).map("".join), max_size=12)
+
+
+SPEC_SETS = {"signatures": SPECS, "anchors": EDGE_SPECS, "edges": EDGE_SPECS[:-1]}
+_SETS = {(engine, name): PatternSet(specs, engine=engine, ends=True)
+         for engine in ENGINES for name, specs in SPEC_SETS.items()}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("specs", sorted(SPEC_SETS))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(texts=MANY)
+def test_match_many_answers_match_for_each_text(engine: str, specs: str, texts: list[str]) -> None:
+    ps = _SETS[(engine, specs)]
+    many = ps.match_many(texts)
+    assert {i: sorted(found) for i, found in many.items()} == {
+        i: sorted(ps.match(t)) for i, t in enumerate(texts) if ps.match(t)}
+
+
+@pytest.mark.skipif("hyperscan" not in available_engines(), reason="hyperscan has no wheel here")
+def test_one_scan_serves_the_signature_lists_and_not_whole_text_anchors() -> None:
+    assert _SETS[("hyperscan", "signatures")]._joined_ends is not None
+    assert _SETS[("hyperscan", "edges")]._joined_ends is not None
+    assert _SETS[("hyperscan", "anchors")]._joined_ends is None  # \A
+
+
+KEYS = ["a", "b", "c", "url", "path"]
+NESTED = st.recursive(st.one_of(st.none(), st.integers(0, 3), st.sampled_from(["x", ""]), st.lists(st.just(1), max_size=1)),
+                      lambda inner: st.dictionaries(st.sampled_from(KEYS), inner, max_size=4), max_leaves=12)
+REFS = st.lists(st.lists(st.sampled_from(KEYS), min_size=1, max_size=4).map(".".join), min_size=1, max_size=10)
+
+
+@pytest.mark.parametrize("native", ["on", "off"])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(refs=REFS, records=st.lists(st.dictionaries(st.sampled_from(KEYS), NESTED, max_size=5), min_size=1, max_size=6))
+def test_columns_are_the_fields_read_event_by_event(native: str, refs: list[str], records: list[dict[str, Any]],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths that share prefixes, repeat, or are prefixes of each other; objects, lists
+    and scalars on the way."""
+    monkeypatch.setenv("LOGPIPE_NATIVE", native)
+    events = [Event(copy.deepcopy(r)) for r in records]
+    read = fields_reader(refs)
+    columns = columns_reader(refs)(events)
+    expected = list(zip(*map(read, events)))
+    assert len(columns) == len(expected)
+    for column, values in zip(columns, expected):
+        assert len(column) == len(values)
+        assert all(a is b for a, b in zip(column, values))  # the very objects
+
+
+def test_the_graphmemory_like_batch_needs_no_full_path_for_quiet_events() -> None:
+    """The point of the batch path: a quiet access line is written without _one."""
+    f = ClassifyFilter(ClassifyConfig(), id="c")
+    calls: list[int] = []
+    one: Callable[..., None] = f._one
+    f._one = lambda *a: (calls.append(1), one(*a))[1]  # type: ignore[method-assign]
+    quiet = {"message": "GET /api/memories 200", "http": {"request": {"method": "GET"},
+             "response": {"status_code": 200}}, "url": {"original": "/api/memories"}}
+    loud = {"message": "GET /x?q=%27%20OR%201%3D1 200", "url": {"original": "/x?q=%27%20OR%201%3D1"}}
+    events = [Event(copy.deepcopy(r)) for r in itertools.chain([quiet] * 5, [loud])]
+    f.process(events)
+    assert len(calls) == 1
+    assert events[0].data["event"] == {"category": ["web"], "kind": "event", "outcome": "success"}
+    assert "sqli" in events[-1].data["tags"]
