@@ -19,6 +19,7 @@ from logpipe.filters.perfclass.routes import RouteTable
 
 _NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _ORIGINAL = ("url", "original")
+_URL, _ORIGINAL_KEY = _ORIGINAL
 _INF = math.inf
 #: Requests whose route decision is remembered (paths repeat; the cache is emptied when full).
 _VERDICTS = 4096
@@ -86,6 +87,10 @@ class PerfClassFilter(Filter):
         self._get_path = getter(self._path)
         self._get_original = getter(_ORIGINAL)
         self._get_method = getter(self._method)
+        #: The key of the path field inside ``url`` when it is ``url.<key>`` (the default,
+        #: ``url.path``): the ``url`` object is then read once for it and ``url.original``.
+        self._url_key: str | None = (self._path[1] if len(self._path) == 2
+                                     and self._path[0] == _ORIGINAL[0] else None)
 
     def _request_path(self, event: Event) -> str | None:
         path = self._get_path(event)
@@ -102,7 +107,9 @@ class PerfClassFilter(Filter):
         cfg = self.config
         bounds, budget, name = cfg.thresholds, cfg.budget_ms, None
         if path is not None:
-            route = self._routes.find(path, method)
+            # Uncached: the caller remembers the whole verdict, so a second cache of the
+            # route would only add its own bookkeeping to every miss.
+            route = self._routes.match(path, method)
             if route is not None:
                 bounds = route.thresholds or cfg.thresholds
                 if route.budget_ms is not None:
@@ -115,6 +122,7 @@ class PerfClassFilter(Filter):
         request_path = self._request_path
         verdicts = self._verdicts
         no_route = self._no_route
+        url_key = self._url_key
         for event in events:
             for read, factor, unit in readers:
                 raw = read(event)
@@ -137,7 +145,20 @@ class PerfClassFilter(Filter):
                 ns = found
             put_duration(event, ns)
             ms = ns / 1_000_000
-            path = request_path(event)
+            url = event.data.get(_URL) if url_key is not None else None
+            if type(url) is dict:
+                # _request_path with the url object read once
+                path = url.get(url_key)
+                if type(path) is not str:
+                    path = url.get(_ORIGINAL_KEY)
+                    if type(path) is not str:
+                        path = None
+                if path is not None:
+                    cut = path.find("?")
+                    if cut >= 0:
+                        path = path[:cut]
+            else:
+                path = request_path(event)
             if path is None:
                 verdict = no_route
             else:

@@ -32,9 +32,10 @@ class RouteTable:
             methods = frozenset(m.upper() for m in route.method) if route.method else None
             compiled.append((re.compile(joined), methods))
         self._compiled = compiled
-        self.find: Callable[[str, str | None], Route | None] = lru_cache(maxsize=cache_size)(self._find)
+        self.find: Callable[[str, str | None], Route | None] = lru_cache(maxsize=cache_size)(self.match)
 
-    def _find(self, path: str, method: str | None) -> Route | None:
+    def match(self, path: str, method: str | None) -> Route | None:
+        """The first route covering the request, with no cache (``find`` has one)."""
         upper = method.upper() if method else None
         for route, (regex, methods) in zip(self.routes, self._compiled):
             if methods is not None and upper not in methods:

@@ -1,9 +1,12 @@
 """Speed classes and SLO budgets from response times."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from logpipe.core.event import Event
@@ -171,3 +174,39 @@ def test_a_batch_gives_each_event_what_it_gets_alone() -> None:
     alone = [(e.data, e.tags) for e in (one(make(**settings), e) for e in events())]
     assert batch == alone
     assert {d["performance"].get("route") for d, _ in batch} == {"memory_create", "api", "search", None}
+
+
+# ``url`` is read once for the path and url.original when the path field is ``url.<key>``;
+# whatever shape ``url`` has, the answers are those of the general readers.
+_URLS = st.one_of(
+    st.none(), st.just("/api/search"), st.just(["/api/x"]), st.just(5),
+    st.fixed_dictionaries({}, optional={
+        "path": st.one_of(st.sampled_from(["/api/memories", "/api/memory/7?x=1", "/search?q", "/",
+                                           "/api/graph/nodes", "?"]), st.none(), st.just(3),
+                          st.just({"a": 1})),
+        "original": st.one_of(st.sampled_from(["/api/search?q=1", "/x", "/api/memories/9"]),
+                              st.none(), st.just(["/api"]))}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(requests=st.lists(st.tuples(_URLS, st.sampled_from(["GET", "POST", None]),
+                                   st.sampled_from([0.01, 2.5, 6, "0.3", -1, None])),
+                         min_size=1, max_size=6),
+       path_field=st.sampled_from(["url.path", "url.original", "[request][path]"]))
+def test_reading_url_once_answers_as_the_general_readers(requests: list[Any], path_field: str) -> None:
+    def events() -> list[Event]:
+        out = []
+        for url, method, seconds in requests:
+            data: dict[str, Any] = {"@timestamp": 0, "http": {"request": {"method": method}},
+                                    "request": {"path": "/api/search"}}
+            if url is not None:
+                data["url"] = copy.deepcopy(url)
+            out.append(Event(data, {} if seconds is None else {"request_time": seconds}))
+        return out
+
+    settings_ = {"sources": [{"field": "[@metadata][request_time]", "unit": "s"}],
+                 "path_field": path_field}
+    fused, general = make(**settings_), make(**settings_)
+    general._url_key = None   # every event through _request_path
+    assert [e.data for e in fused.process(events())] == [e.data for e in general.process(events())]
