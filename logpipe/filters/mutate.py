@@ -432,10 +432,10 @@ class MutateFilter(Filter):
         if not only_existing and fixed is not None and len(items) == 1 and fixed[0] is not None:
             # ``replace`` of one named field (``%{[url][path]}`` into ``[http][route]``).
             path, (_, value_fn) = fixed[0], items[0]
-            set_path = Event.set_path
+            write = setter(path)
 
             def replace_one(event: Event) -> None:
-                set_path(event, path, value_fn(event))
+                write(event, value_fn(event))
             return replace_one
 
         def op(event: Event) -> None:

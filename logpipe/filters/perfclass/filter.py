@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.fieldaccess import getter, setter
@@ -79,7 +79,11 @@ class PerfClassFilter(Filter):
         self._routes = RouteTable(config.routes)
         self._tag_failure = tuple(config.tag_on_failure)
         self._tag_breach = tuple(config.tag_on_breach)
-        self._readers = tuple((getter(source), _NS_PER[unit], unit) for source, unit in self._sources)
+        #: Per source: its key when it is ``[@metadata][key]`` (read inline: the usual
+        #: request time), else None; its reader; factor to nanoseconds; unit.
+        self._readers = tuple((source[1] if len(source) == 2 and source[0] == METADATA else None,
+                               getter(source), _NS_PER[unit], unit)
+                              for source, unit in self._sources)
         #: What a request's (path, method) decides: class bounds, budget, route name.
         self._verdicts: dict[tuple[str, str | None], Verdict] = {}
         self._no_route = self._decide(None, None)
@@ -124,8 +128,8 @@ class PerfClassFilter(Filter):
         no_route = self._no_route
         url_key = self._url_key
         for event in events:
-            for read, factor, unit in readers:
-                raw = read(event)
+            for meta_key, read, factor, unit in readers:
+                raw = event.metadata.get(meta_key) if meta_key is not None else read(event)
                 if raw is not None:
                     break
             else:
