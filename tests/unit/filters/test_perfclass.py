@@ -210,3 +210,46 @@ def test_reading_url_once_answers_as_the_general_readers(requests: list[Any], pa
     fused, general = make(**settings_), make(**settings_)
     general._url_key = None   # every event through _request_path
     assert [e.data for e in fused.process(events())] == [e.data for e in general.process(events())]
+
+
+# Routes whose globs are text with at most a trailing ``*`` are decided by substring tests;
+# they must answer what the patterns' regexes (searched in the path) answer.
+_GLOBS = st.one_of(
+    st.text(alphabet="/api.x\n*?[]", max_size=6),
+    st.sampled_from(["/api/*", "/api/memories*", "*", "", "/x", "/api/", "/^/api/", "/a.i/", "/a*/",
+                     "/api/v?/*", "/[ab]pi*", "a\n*"]),
+)
+
+
+def _regex_route(routes: list[Any], path: str, method: str | None) -> Any:
+    """The table's answer as its regexes alone give it."""
+    import re
+
+    from logpipe.filters.perfclass.routes import _pattern
+    upper = method.upper() if method else None
+    for route in routes:
+        if route.method and upper not in {m.upper() for m in route.method}:
+            continue
+        if re.compile("|".join(f"(?:{_pattern(p).pattern})" for p in route.match)).search(path):
+            return route
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(patterns=st.lists(st.lists(_GLOBS, min_size=1, max_size=3), min_size=1, max_size=3),
+       methods=st.lists(st.sampled_from([None, ["POST"], ["get", "PUT"]]), min_size=3, max_size=3),
+       paths=st.lists(st.text(alphabet="/api.xv1\nmeors", max_size=14), min_size=1, max_size=8),
+       method=st.sampled_from(["GET", "post", None, "PUT"]))
+def test_literal_globs_answer_as_their_regexes(patterns: list[list[str]], methods: list[Any],
+                                               paths: list[str], method: str | None) -> None:
+    from logpipe.errors import ConfigError
+    from logpipe.filters.perfclass.config import Route
+    from logpipe.filters.perfclass.routes import RouteTable
+    routes = [Route.model_validate({"name": f"r{i}", "match": match, "method": methods[i]})
+              for i, match in enumerate(patterns)]
+    try:
+        table = RouteTable(routes)
+    except ConfigError:
+        return   # a pattern that is no valid regex: refused either way
+    for path in paths:
+        assert table.match(path, method) is _regex_route(routes, path, method)
