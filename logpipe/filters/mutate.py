@@ -263,6 +263,9 @@ def _check_groups(pattern: regex.Pattern[str], replacement: str) -> None:
 #: Distinct input texts whose substitution one fixed ``gsub`` remembers; the memory is
 #: emptied when full (cheap, and repeating values are back in it at once).
 _GSUB_RESULTS = 4096
+#: Only texts up to this length are remembered: short values (routes, levels, hosts)
+#: repeat; long ones (messages) rarely do, and would make the memory large.
+_GSUB_REMEMBERED_LENGTH = 256
 
 
 class _Gsub:
@@ -297,7 +300,7 @@ class _Gsub:
             path = self.path(event)
             value = event.get_path(path)
         results = self.results
-        if results is not None and type(value) is str:
+        if results is not None and type(value) is str and len(value) <= _GSUB_REMEMBERED_LENGTH:
             changed = results.get(value)
             if changed is None:
                 if len(results) >= _GSUB_RESULTS:

@@ -44,8 +44,9 @@ def test_remembered_gsub_gives_the_general_answer(pattern: str, replacement: str
     remembered = _Gsub("[http][route]", pattern, replacement)
     general = _Gsub("[http][route]", pattern, replacement)
     general.results = None
-    original = mutate_module._GSUB_RESULTS
+    original = mutate_module._GSUB_RESULTS, mutate_module._GSUB_REMEMBERED_LENGTH
     mutate_module._GSUB_RESULTS = 3   # small, so that the memory is emptied on the way
+    mutate_module._GSUB_REMEMBERED_LENGTH = 5   # and longer texts take the general path
     try:
         for _ in range(2):   # the second time round, from the memory
             quick, slow = _events(shapes), _events(shapes)
@@ -57,7 +58,7 @@ def test_remembered_gsub_gives_the_general_answer(pattern: str, replacement: str
                         event.data["failed"] = type(exc).__name__
                 assert a.data == b.data
     finally:
-        mutate_module._GSUB_RESULTS = original
+        mutate_module._GSUB_RESULTS, mutate_module._GSUB_REMEMBERED_LENGTH = original
     assert remembered.results is not None and len(remembered.results) <= 3
 
 
