@@ -52,6 +52,12 @@ def to_nanoseconds(value: Any, unit: str) -> int | None:
     return round(scaled) if scaled < _INF else None
 
 
+def _inline(path: Path) -> tuple[str, str] | None:
+    """The two keys of a path its reader walks inline (``[@metadata][key]`` or
+    ``[outer][inner]``), else None."""
+    return (path[0], path[1]) if len(path) == 2 else None
+
+
 def speed_class(ms: float, bounds: Thresholds) -> str:
     if ms < bounds.fast_ms:
         return "fast"
@@ -79,11 +85,15 @@ class PerfClassFilter(Filter):
         self._routes = RouteTable(config.routes)
         self._tag_failure = tuple(config.tag_on_failure)
         self._tag_breach = tuple(config.tag_on_breach)
-        #: Per source: its key when it is ``[@metadata][key]`` (read inline: the usual
-        #: request time), else None; its reader; factor to nanoseconds; unit.
-        self._readers = tuple((source[1] if len(source) == 2 and source[0] == METADATA else None,
-                               getter(source), _NS_PER[unit], unit)
+        #: Per source: where it is when that is read inline (``[@metadata][key]``: the
+        #: request time, or ``[outer][inner]`` in the data: ``event.duration``) else None,
+        #: its reader, factor to nanoseconds, unit.
+        self._readers = tuple((_inline(source), getter(source), _NS_PER[unit], unit)
                               for source, unit in self._sources)
+        #: The target's two keys when it is ``[outer][inner]`` in the data (written inline).
+        self._target_keys = _inline(self._target)
+        if self._target_keys is not None and self._target_keys[0] == METADATA:
+            self._target_keys = None
         #: What a request's (path, method) decides: class bounds, budget, route name.
         self._verdicts: dict[tuple[str, str | None], Verdict] = {}
         self._no_route = self._decide(None, None)
@@ -127,9 +137,22 @@ class PerfClassFilter(Filter):
         verdicts = self._verdicts
         no_route = self._no_route
         url_key = self._url_key
+        target_keys = self._target_keys
         for event in events:
-            for meta_key, read, factor, unit in readers:
-                raw = event.metadata.get(meta_key) if meta_key is not None else read(event)
+            for where, read, factor, unit in readers:
+                # what ``read(event)`` answers, without the call for the usual shapes
+                if where is None:
+                    raw = read(event)
+                elif where[0] == METADATA:
+                    raw = event.metadata.get(where[1])
+                else:
+                    node = event.data.get(where[0])
+                    if type(node) is dict:
+                        raw = node.get(where[1])
+                    elif node is None:
+                        raw = None
+                    else:
+                        raw = read(event)
                 if raw is not None:
                     break
             else:
@@ -147,7 +170,11 @@ class PerfClassFilter(Filter):
                         event.add_tag(*self._tag_failure)
                     continue
                 ns = found
-            put_duration(event, ns)
+            # put_duration(event, ns), inline when the target's parent is a plain dict
+            if target_keys is not None and type(node := event.data.get(target_keys[0])) is dict:
+                node[target_keys[1]] = ns
+            else:
+                put_duration(event, ns)
             ms = ns / 1_000_000
             url = event.data.get(_URL) if url_key is not None else None
             if type(url) is dict:

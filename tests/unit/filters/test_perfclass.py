@@ -176,8 +176,9 @@ def test_a_batch_gives_each_event_what_it_gets_alone() -> None:
     assert {d["performance"].get("route") for d, _ in batch} == {"memory_create", "api", "search", None}
 
 
-# ``url`` is read once for the path and url.original when the path field is ``url.<key>``;
-# whatever shape ``url`` has, the answers are those of the general readers.
+# ``url`` is read once for the path and url.original when the path field is ``url.<key>``,
+# and two-key sources and targets are read and written inline; whatever shape the events
+# have, the answers are those of the general readers and writers.
 _URLS = st.one_of(
     st.none(), st.just("/api/search"), st.just(["/api/x"]), st.just(5),
     st.fixed_dictionaries({}, optional={
@@ -187,29 +188,41 @@ _URLS = st.one_of(
         "original": st.one_of(st.sampled_from(["/api/search?q=1", "/x", "/api/memories/9"]),
                               st.none(), st.just(["/api"]))}),
 )
+_SECONDS = st.sampled_from([0.01, 2.5, 6, "0.3", -1, None, 7_000_000_000])
+_EVENT_FIELD = st.one_of(st.none(), st.just("x"), st.just([1]),
+                         st.fixed_dictionaries({}, optional={"duration": _SECONDS, "kind": st.just("k")}))
 
 
-@settings(max_examples=200, deadline=None)
-@given(requests=st.lists(st.tuples(_URLS, st.sampled_from(["GET", "POST", None]),
-                                   st.sampled_from([0.01, 2.5, 6, "0.3", -1, None])),
+@settings(max_examples=300, deadline=None)
+@given(requests=st.lists(st.tuples(_URLS, st.sampled_from(["GET", "POST", None]), _SECONDS,
+                                   _EVENT_FIELD),
                          min_size=1, max_size=6),
-       path_field=st.sampled_from(["url.path", "url.original", "[request][path]"]))
-def test_reading_url_once_answers_as_the_general_readers(requests: list[Any], path_field: str) -> None:
+       path_field=st.sampled_from(["url.path", "url.original", "[request][path]"]),
+       target=st.sampled_from(["event.duration", "[@metadata][duration]", "took", "[a][b][c]"]))
+def test_inline_reads_and_writes_answer_as_the_general_ones(requests: list[Any], path_field: str,
+                                                            target: str) -> None:
     def events() -> list[Event]:
         out = []
-        for url, method, seconds in requests:
+        for url, method, seconds, event_field in requests:
             data: dict[str, Any] = {"@timestamp": 0, "http": {"request": {"method": method}},
                                     "request": {"path": "/api/search"}}
             if url is not None:
                 data["url"] = copy.deepcopy(url)
+            if event_field is not None:
+                data["event"] = copy.deepcopy(event_field)
             out.append(Event(data, {} if seconds is None else {"request_time": seconds}))
         return out
 
-    settings_ = {"sources": [{"field": "[@metadata][request_time]", "unit": "s"}],
-                 "path_field": path_field}
+    settings_ = {"sources": [{"field": "[@metadata][request_time]", "unit": "s"},
+                             {"field": "[event][duration]", "unit": "ns"}],
+                 "path_field": path_field, "target": target}
     fused, general = make(**settings_), make(**settings_)
-    general._url_key = None   # every event through _request_path
-    assert [e.data for e in fused.process(events())] == [e.data for e in general.process(events())]
+    # every event through _request_path and the general readers and writer
+    general._url_key = None
+    general._readers = tuple((None, read, factor, unit) for _, read, factor, unit in general._readers)
+    general._target_keys = None
+    assert ([(e.data, e.metadata) for e in fused.process(events())]
+            == [(e.data, e.metadata) for e in general.process(events())])
 
 
 # Routes whose globs are text with at most a trailing ``*`` are decided by substring tests;
