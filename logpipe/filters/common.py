@@ -112,12 +112,15 @@ def _static(items: Iterable[str]) -> bool:
 class CommonActions:
     """The common options of one filter, compiled once."""
 
-    __slots__ = ("_adders", "_remove_field", "_add_tag", "_remove_tag",
+    __slots__ = ("_adders", "_add_one", "_remove_field", "_add_tag", "_remove_tag",
                  "_static_add_tags", "_static_remove_tags", "active")
 
     def __init__(self, config: CommonOptions) -> None:
         #: One function per ``add_field`` entry, in order.
         self._adders = [_adder(name, value) for name, value in config.add_field.items()]
+        #: The batch form of a lone ``add_field`` entry (the usual case: one field).
+        self._add_one = (_batch_adder(*next(iter(config.add_field.items())))
+                         if len(config.add_field) == 1 else None)
         self._remove_field = [path_of(name) for name in config.remove_field]
         self._static_add_tags = tuple(config.add_tag) if _static(config.add_tag) else None
         self._static_remove_tags = tuple(config.remove_tag) if _static(config.remove_tag) else None
@@ -132,10 +135,8 @@ class CommonActions:
             return
         if self._adders:
             adders = self._adders
-            if len(adders) == 1:
-                (add,) = adders
-                for event in events:
-                    add(event)
+            if self._add_one is not None:
+                self._add_one(events)
             else:
                 for event in events:
                     for add in adders:
@@ -192,6 +193,28 @@ def _adder(name: str, value: Any) -> Callable[[Event], None]:
     return add_each
 
 
+def _batch_adder(name: str, value: Any) -> Callable[[list[Event]], None]:
+    """One ``add_field`` entry over a batch: :func:`_adder` for each event, with a constant
+    value on a fixed path written straight, without a call per event for the entry."""
+    items = value if isinstance(value, list) else [value]
+    if not is_template(name) and len(items) == 1:
+        item = items[0]
+        if isinstance(item, (str, int, float, bool)) and not (isinstance(item, str) and is_template(item)):
+            put = field_adder(parse(name))
+            constant = item   # immutable: every event may share it
+
+            def add_constant_all(events: list[Event]) -> None:
+                for event in events:
+                    put(event, constant)
+            return add_constant_all
+    add = _adder(name, value)
+
+    def add_all(events: list[Event]) -> None:
+        for event in events:
+            add(event)
+    return add_all
+
+
 def field_adder(path: Path) -> Callable[[Event, Any], None]:
     """``_add_value(event, path, value)`` for a fixed path, walking it once.
 
@@ -207,6 +230,18 @@ def field_adder(path: Path) -> Callable[[Event, Any], None]:
     else:
         in_meta, keys = False, path
     parents, leaf = keys[:-1], keys[-1]
+    if not parents:
+        # One key (``[@metadata][category]``, ``[type]``): no walk at all.
+        def add_leaf(event: Event, value: Any) -> None:
+            node = event.metadata if in_meta else event.data
+            current = node.get(leaf, _MISSING)
+            if current is _MISSING:
+                node[leaf] = value
+            elif isinstance(current, list):
+                current.append(value)
+            else:
+                node[leaf] = [current, value]
+        return add_leaf
 
     def add(event: Event, value: Any) -> None:
         node = event.metadata if in_meta else event.data

@@ -34,6 +34,7 @@ from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
 from logpipe.filters.common import (CommonActions, CommonOptions, PathOf, StrList, ValueOf,
                                     path_of, value_of)
+from logpipe.filters.fieldaccess import setter
 from logpipe.filters.rubytext import to_s as ruby_to_s
 
 _MISSING: Any = object()
@@ -259,16 +260,26 @@ def _check_groups(pattern: regex.Pattern[str], replacement: str) -> None:
                               f"{pattern.pattern!r} does not have", path="gsub")
 
 
+#: Distinct input texts whose substitution one fixed ``gsub`` remembers; the memory is
+#: emptied when full (cheap, and repeating values are back in it at once).
+_GSUB_RESULTS = 4096
+#: Only texts up to this length are remembered: short values (routes, levels, hosts)
+#: repeat; long ones (messages) rarely do, and would make the memory large.
+_GSUB_REMEMBERED_LENGTH = 256
+
+
 class _Gsub:
     """One substitution; pattern and replacement may be templates."""
 
-    __slots__ = ("path", "fixed", "read", "pattern", "pattern_of", "replacement", "replacement_of")
+    __slots__ = ("path", "fixed", "read", "pattern", "pattern_of", "replacement", "replacement_of",
+                 "results", "write")
 
     def __init__(self, field: str, pattern: str, replacement: str) -> None:
         self.path = path_of(field)
         #: The field's path when it is no template, read without get_path's generality.
         self.fixed = None if is_template(field) else parse(field)
         self.read = None if self.fixed is None else reader(self.fixed)
+        self.write = None if self.fixed is None else setter(self.fixed)
         dynamic = is_template(pattern)
         self.pattern = None if dynamic else _compile_pattern(pattern)
         self.pattern_of = compile_template(pattern) if dynamic else None
@@ -276,6 +287,10 @@ class _Gsub:
         self.replacement_of = compile_template(replacement)
         if self.pattern is not None and self.replacement is not None:
             _check_groups(self.pattern, self.replacement)
+        #: Input text -> its substituted text, when pattern and replacement are fixed: the
+        #: answer depends on nothing else, and values repeat (routes, levels, hosts).
+        self.results: dict[str, str] | None = (
+            {} if self.pattern is not None and self.replacement is not None else None)
 
     def apply(self, event: Event) -> None:
         path = self.fixed
@@ -284,6 +299,19 @@ class _Gsub:
         else:
             path = self.path(event)
             value = event.get_path(path)
+        results = self.results
+        if results is not None and type(value) is str and len(value) <= _GSUB_REMEMBERED_LENGTH:
+            changed = results.get(value)
+            if changed is None:
+                if len(results) >= _GSUB_RESULTS:
+                    results.clear()
+                changed = results[value] = self.pattern.sub(self.replacement, value)  # type: ignore[union-attr]
+            if changed != value:
+                if self.write is not None:
+                    self.write(event, changed)
+                else:
+                    event.set_path(path, changed)
+            return
         if not isinstance(value, (str, list)):
             return
         pattern = self.pattern or _event_pattern(self.pattern_of(event))  # type: ignore[misc]
@@ -407,10 +435,10 @@ class MutateFilter(Filter):
         if not only_existing and fixed is not None and len(items) == 1 and fixed[0] is not None:
             # ``replace`` of one named field (``%{[url][path]}`` into ``[http][route]``).
             path, (_, value_fn) = fixed[0], items[0]
-            set_path = Event.set_path
+            write = setter(path)
 
             def replace_one(event: Event) -> None:
-                set_path(event, path, value_fn(event))
+                write(event, value_fn(event))
             return replace_one
 
         def op(event: Event) -> None:

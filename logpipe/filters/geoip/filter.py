@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from maxminddb.errors import InvalidDatabaseError
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
@@ -61,6 +61,12 @@ class GeoipFilter(Filter):
         self._target = parse(cfg.target)
         self._as_target = parse(cfg.asn_target) if cfg.asn_target else _as_target(self._target)
         self._get_source = getter(self._source)
+        #: ``[a][b]`` source and ``[a][c]`` geo target, both in the event's data (``source.ip``
+        #: into ``source.geo``): the shared parent, read once per event for both.
+        self._shared_parent: tuple[str, str, str] | None = None
+        if (len(self._source) == 2 and len(self._target) == 2 and METADATA not in
+                (self._source[0], self._target[0]) and self._source[0] == self._target[0]):
+            self._shared_parent = (self._source[0], self._source[1], self._target[1])
         self._put_geo = setter(self._target)
         self._put_as = setter(self._as_target)
         self._tag_failure = tuple(cfg.tag_on_failure)
@@ -132,8 +138,21 @@ class GeoipFilter(Filter):
         get_source, put_geo, put_as = self._get_source, self._put_geo, self._put_as
         tag_failure, tag_private = self._tag_failure, self._tag_private
         found: list[Event] = []
+        shared = self._shared_parent
+        parent_key, source_key, geo_key = shared if shared is not None else ("", "", "")
         for event in events:
-            value = get_source(event)
+            # The parent of source and target when it is a plain dict (the usual case),
+            # else None and the general reader and writer answer.
+            parent = None
+            if shared is not None:
+                parent = event.data.get(parent_key)
+                if type(parent) is dict:
+                    value = parent.get(source_key)
+                else:
+                    parent = None
+                    value = get_source(event)
+            else:
+                value = get_source(event)
             if value is None:
                 continue
             if type(value) is not str:
@@ -149,7 +168,10 @@ class GeoipFilter(Filter):
             outcome, geo, asn = resolution
             if outcome == FOUND:
                 if geo is not None:
-                    put_geo(event, geo.build())
+                    if parent is not None:
+                        parent[geo_key] = geo.build()
+                    else:
+                        put_geo(event, geo.build())
                 if asn is not None:
                     put_as(event, asn.build())
                 found.append(event)

@@ -102,6 +102,11 @@ class Template:
 
     def build(self) -> Record:
         out = self.flat.copy()
-        for key, inner in self.nested:
+        nested = self.nested
+        if len(nested) == 1:   # ``location``, the usual one: no loop
+            key, inner = nested[0]
+            out[key] = inner.copy()
+            return out
+        for key, inner in nested:
             out[key] = inner.copy()
         return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.fieldaccess import getter, setter
@@ -19,6 +19,7 @@ from logpipe.filters.perfclass.routes import RouteTable
 
 _NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _ORIGINAL = ("url", "original")
+_URL, _ORIGINAL_KEY = _ORIGINAL
 _INF = math.inf
 #: Requests whose route decision is remembered (paths repeat; the cache is emptied when full).
 _VERDICTS = 4096
@@ -51,6 +52,12 @@ def to_nanoseconds(value: Any, unit: str) -> int | None:
     return round(scaled) if scaled < _INF else None
 
 
+def _inline(path: Path) -> tuple[str, str] | None:
+    """The two keys of a path its reader walks inline (``[@metadata][key]`` or
+    ``[outer][inner]``), else None."""
+    return (path[0], path[1]) if len(path) == 2 else None
+
+
 def speed_class(ms: float, bounds: Thresholds) -> str:
     if ms < bounds.fast_ms:
         return "fast"
@@ -78,7 +85,15 @@ class PerfClassFilter(Filter):
         self._routes = RouteTable(config.routes)
         self._tag_failure = tuple(config.tag_on_failure)
         self._tag_breach = tuple(config.tag_on_breach)
-        self._readers = tuple((getter(source), _NS_PER[unit], unit) for source, unit in self._sources)
+        #: Per source: where it is when that is read inline (``[@metadata][key]``: the
+        #: request time, or ``[outer][inner]`` in the data: ``event.duration``) else None,
+        #: its reader, factor to nanoseconds, unit.
+        self._readers = tuple((_inline(source), getter(source), _NS_PER[unit], unit)
+                              for source, unit in self._sources)
+        #: The target's two keys when it is ``[outer][inner]`` in the data (written inline).
+        self._target_keys = _inline(self._target)
+        if self._target_keys is not None and self._target_keys[0] == METADATA:
+            self._target_keys = None
         #: What a request's (path, method) decides: class bounds, budget, route name.
         self._verdicts: dict[tuple[str, str | None], Verdict] = {}
         self._no_route = self._decide(None, None)
@@ -86,6 +101,10 @@ class PerfClassFilter(Filter):
         self._get_path = getter(self._path)
         self._get_original = getter(_ORIGINAL)
         self._get_method = getter(self._method)
+        #: The key of the path field inside ``url`` when it is ``url.<key>`` (the default,
+        #: ``url.path``): the ``url`` object is then read once for it and ``url.original``.
+        self._url_key: str | None = (self._path[1] if len(self._path) == 2
+                                     and self._path[0] == _ORIGINAL[0] else None)
 
     def _request_path(self, event: Event) -> str | None:
         path = self._get_path(event)
@@ -102,7 +121,9 @@ class PerfClassFilter(Filter):
         cfg = self.config
         bounds, budget, name = cfg.thresholds, cfg.budget_ms, None
         if path is not None:
-            route = self._routes.find(path, method)
+            # Uncached: the caller remembers the whole verdict, so a second cache of the
+            # route would only add its own bookkeeping to every miss.
+            route = self._routes.match(path, method)
             if route is not None:
                 bounds = route.thresholds or cfg.thresholds
                 if route.budget_ms is not None:
@@ -115,9 +136,23 @@ class PerfClassFilter(Filter):
         request_path = self._request_path
         verdicts = self._verdicts
         no_route = self._no_route
+        url_key = self._url_key
+        target_keys = self._target_keys
         for event in events:
-            for read, factor, unit in readers:
-                raw = read(event)
+            for where, read, factor, unit in readers:
+                # what ``read(event)`` answers, without the call for the usual shapes
+                if where is None:
+                    raw = read(event)
+                elif where[0] == METADATA:
+                    raw = event.metadata.get(where[1])
+                else:
+                    node = event.data.get(where[0])
+                    if type(node) is dict:
+                        raw = node.get(where[1])
+                    elif node is None:
+                        raw = None
+                    else:
+                        raw = read(event)
                 if raw is not None:
                     break
             else:
@@ -135,9 +170,26 @@ class PerfClassFilter(Filter):
                         event.add_tag(*self._tag_failure)
                     continue
                 ns = found
-            put_duration(event, ns)
+            # put_duration(event, ns), inline when the target's parent is a plain dict
+            if target_keys is not None and type(node := event.data.get(target_keys[0])) is dict:
+                node[target_keys[1]] = ns
+            else:
+                put_duration(event, ns)
             ms = ns / 1_000_000
-            path = request_path(event)
+            url = event.data.get(_URL) if url_key is not None else None
+            if type(url) is dict:
+                # _request_path with the url object read once
+                path = url.get(url_key)
+                if type(path) is not str:
+                    path = url.get(_ORIGINAL_KEY)
+                    if type(path) is not str:
+                        path = None
+                if path is not None:
+                    cut = path.find("?")
+                    if cut >= 0:
+                        path = path[:cut]
+            else:
+                path = request_path(event)
             if path is None:
                 verdict = no_route
             else:

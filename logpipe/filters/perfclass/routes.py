@@ -20,25 +20,60 @@ def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(text))
 
 
+def _literal(text: str) -> tuple[bool, str] | None:
+    """A glob that is text with at most a trailing ``*``, as what its regex tests.
+
+    The glob's regex (``fnmatch.translate``: ``(?s:TEXT.*)\\Z``, or ``(?s:TEXT)\\Z``) is
+    searched in the path, so it matches exactly when the path contains TEXT (trailing
+    ``*``) or ends with it (none): (True, TEXT) or (False, TEXT). None for anything else
+    (a ``/regex/``, other wildcards), which keeps its regex.
+    """
+    if len(text) >= 3 and text[0] == "/" and text[-1] == "/":
+        return None
+    contains = text.endswith("*")
+    body = text[:-1] if contains else text
+    if any(c in body for c in "*?["):
+        return None
+    return contains, body
+
+
 class RouteTable:
     """Routes in order; lookups are cached because paths repeat."""
 
     def __init__(self, routes: list[Route], cache_size: int = 4096) -> None:
         self.routes = routes
-        compiled: list[tuple[re.Pattern[str], frozenset[str] | None]] = []
+        #: Per route: its regex (None when every pattern is a literal test), the texts
+        #: a path must contain or end with (one is enough), its methods.
+        compiled: list[tuple[re.Pattern[str] | None, tuple[str, ...], tuple[str, ...],
+                             frozenset[str] | None]] = []
         for route in routes:
+            methods = frozenset(m.upper() for m in route.method) if route.method else None
+            literals = [_literal(p) for p in route.match]
+            if route.match and all(lit is not None for lit in literals):
+                # Substring tests: what the patterns' regexes answer, for a fraction of
+                # the cost (a decision is made for every new path: ids make many).
+                contains = tuple(lit[1] for lit in literals if lit is not None and lit[0])
+                ends = tuple(lit[1] for lit in literals if lit is not None and not lit[0])
+                compiled.append((None, contains, ends, methods))
+                continue
             # One alternation per route: a single regex call per route and path.
             joined = "|".join(f"(?:{_pattern(p).pattern})" for p in route.match)
-            methods = frozenset(m.upper() for m in route.method) if route.method else None
-            compiled.append((re.compile(joined), methods))
+            compiled.append((re.compile(joined), (), (), methods))
         self._compiled = compiled
-        self.find: Callable[[str, str | None], Route | None] = lru_cache(maxsize=cache_size)(self._find)
+        self.find: Callable[[str, str | None], Route | None] = lru_cache(maxsize=cache_size)(self.match)
 
-    def _find(self, path: str, method: str | None) -> Route | None:
+    def match(self, path: str, method: str | None) -> Route | None:
+        """The first route covering the request, with no cache (``find`` has one)."""
         upper = method.upper() if method else None
-        for route, (regex, methods) in zip(self.routes, self._compiled):
+        for route, (regex, contains, ends, methods) in zip(self.routes, self._compiled):
             if methods is not None and upper not in methods:
                 continue
-            if regex.search(path):
+            if regex is None:
+                for text in contains:
+                    if text in path:
+                        return route
+                if ends and path.endswith(ends):
+                    return route
+            elif regex.search(path):
                 return route
         return None

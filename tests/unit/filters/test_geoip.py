@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import shutil
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import maxminddb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logpipe.core.event import Event
 from logpipe.errors import ConfigError
@@ -316,3 +319,36 @@ def test_events_sharing_an_address_get_independent_as_objects(tmp_path: Path) ->
     assert b.get("source.as.organization.name") == "Google LLC"
     [c] = run(f, "8.8.8.8")
     assert c.get("source.as.organization.name") == "Google LLC"
+
+
+# The filter reads ``source`` once for the address and the geo object when both live in
+# it (``source.ip`` into ``source.geo``); any other shape of ``source`` takes the general
+# reader and writer. Same answers as a target under another parent, whatever the shape.
+_SOURCE_SHAPES = st.one_of(
+    st.none(), st.just("8.8.8.8"), st.just([1, 2]), st.just(7),
+    st.fixed_dictionaries({}, optional={
+        "ip": st.one_of(st.sampled_from(["8.8.8.8", "81.2.69.142", "10.0.0.1", "nonsense", "::1",
+                                         "2001:4860:4860::8888"]),
+                        st.none(), st.just(["81.2.69.142", "8.8.8.8"]), st.just(3), st.just({})),
+        "geo": st.one_of(st.just("old"), st.just({"city_name": "x"})),
+        "port": st.just(443)}),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shapes=st.lists(_SOURCE_SHAPES, min_size=1, max_size=6))
+def test_shared_parent_gives_what_the_general_path_gives(shipped: GeoipFilter,
+                                                         shapes: list[Any]) -> None:
+    def events() -> list[Event]:
+        return [Event({"@timestamp": 0} if s is None else {"@timestamp": 0, "source": copy.deepcopy(s)})
+                for s in shapes]
+
+    other = make(target="[where][geo]", asn_target="[where][as]")
+    fused = shipped.process(events())
+    general = other.process(events())
+    for a, b in zip(fused, general):
+        where = b.data.pop("where", {})
+        if "geo" in where:
+            # The general run wrote the geo object elsewhere: move it where the fused run did.
+            b.set_path(("source", "geo"), where["geo"])
+        assert a.data == b.data

@@ -1,9 +1,12 @@
 """Speed classes and SLO budgets from response times."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from logpipe.core.event import Event
@@ -171,3 +174,95 @@ def test_a_batch_gives_each_event_what_it_gets_alone() -> None:
     alone = [(e.data, e.tags) for e in (one(make(**settings), e) for e in events())]
     assert batch == alone
     assert {d["performance"].get("route") for d, _ in batch} == {"memory_create", "api", "search", None}
+
+
+# ``url`` is read once for the path and url.original when the path field is ``url.<key>``,
+# and two-key sources and targets are read and written inline; whatever shape the events
+# have, the answers are those of the general readers and writers.
+_URLS = st.one_of(
+    st.none(), st.just("/api/search"), st.just(["/api/x"]), st.just(5),
+    st.fixed_dictionaries({}, optional={
+        "path": st.one_of(st.sampled_from(["/api/memories", "/api/memory/7?x=1", "/search?q", "/",
+                                           "/api/graph/nodes", "?"]), st.none(), st.just(3),
+                          st.just({"a": 1})),
+        "original": st.one_of(st.sampled_from(["/api/search?q=1", "/x", "/api/memories/9"]),
+                              st.none(), st.just(["/api"]))}),
+)
+_SECONDS = st.sampled_from([0.01, 2.5, 6, "0.3", -1, None, 7_000_000_000])
+_EVENT_FIELD = st.one_of(st.none(), st.just("x"), st.just([1]),
+                         st.fixed_dictionaries({}, optional={"duration": _SECONDS, "kind": st.just("k")}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests=st.lists(st.tuples(_URLS, st.sampled_from(["GET", "POST", None]), _SECONDS,
+                                   _EVENT_FIELD),
+                         min_size=1, max_size=6),
+       path_field=st.sampled_from(["url.path", "url.original", "[request][path]"]),
+       target=st.sampled_from(["event.duration", "[@metadata][duration]", "took", "[a][b][c]"]))
+def test_inline_reads_and_writes_answer_as_the_general_ones(requests: list[Any], path_field: str,
+                                                            target: str) -> None:
+    def events() -> list[Event]:
+        out = []
+        for url, method, seconds, event_field in requests:
+            data: dict[str, Any] = {"@timestamp": 0, "http": {"request": {"method": method}},
+                                    "request": {"path": "/api/search"}}
+            if url is not None:
+                data["url"] = copy.deepcopy(url)
+            if event_field is not None:
+                data["event"] = copy.deepcopy(event_field)
+            out.append(Event(data, {} if seconds is None else {"request_time": seconds}))
+        return out
+
+    settings_ = {"sources": [{"field": "[@metadata][request_time]", "unit": "s"},
+                             {"field": "[event][duration]", "unit": "ns"}],
+                 "path_field": path_field, "target": target}
+    fused, general = make(**settings_), make(**settings_)
+    # every event through _request_path and the general readers and writer
+    general._url_key = None
+    general._readers = tuple((None, read, factor, unit) for _, read, factor, unit in general._readers)
+    general._target_keys = None
+    assert ([(e.data, e.metadata) for e in fused.process(events())]
+            == [(e.data, e.metadata) for e in general.process(events())])
+
+
+# Routes whose globs are text with at most a trailing ``*`` are decided by substring tests;
+# they must answer what the patterns' regexes (searched in the path) answer.
+_GLOBS = st.one_of(
+    st.text(alphabet="/api.x\n*?[]", max_size=6),
+    st.sampled_from(["/api/*", "/api/memories*", "*", "", "/x", "/api/", "/^/api/", "/a.i/", "/a*/",
+                     "/api/v?/*", "/[ab]pi*", "a\n*"]),
+)
+
+
+def _regex_route(routes: list[Any], path: str, method: str | None) -> Any:
+    """The table's answer as its regexes alone give it."""
+    import re
+
+    from logpipe.filters.perfclass.routes import _pattern
+    upper = method.upper() if method else None
+    for route in routes:
+        if route.method and upper not in {m.upper() for m in route.method}:
+            continue
+        if re.compile("|".join(f"(?:{_pattern(p).pattern})" for p in route.match)).search(path):
+            return route
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(patterns=st.lists(st.lists(_GLOBS, min_size=1, max_size=3), min_size=1, max_size=3),
+       methods=st.lists(st.sampled_from([None, ["POST"], ["get", "PUT"]]), min_size=3, max_size=3),
+       paths=st.lists(st.text(alphabet="/api.xv1\nmeors", max_size=14), min_size=1, max_size=8),
+       method=st.sampled_from(["GET", "post", None, "PUT"]))
+def test_literal_globs_answer_as_their_regexes(patterns: list[list[str]], methods: list[Any],
+                                               paths: list[str], method: str | None) -> None:
+    from logpipe.errors import ConfigError
+    from logpipe.filters.perfclass.config import Route
+    from logpipe.filters.perfclass.routes import RouteTable
+    routes = [Route.model_validate({"name": f"r{i}", "match": match, "method": methods[i]})
+              for i, match in enumerate(patterns)]
+    try:
+        table = RouteTable(routes)
+    except ConfigError:
+        return   # a pattern that is no valid regex: refused either way
+    for path in paths:
+        assert table.match(path, method) is _regex_route(routes, path, method)

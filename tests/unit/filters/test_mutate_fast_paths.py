@@ -1,0 +1,99 @@
+"""The quick paths of mutate's ``gsub`` and of ``add_field`` answer what the general ones do.
+
+A ``gsub`` with a fixed field, pattern and replacement remembers the substitution of each
+distinct text (bounded; emptied when full); ``add_field`` of one constant over a batch
+writes without a call per event, and a one-key path takes no walk. Random values and
+event shapes (lists, scalars and dict subclasses in the way, existing values of every
+kind) must come out exactly as through the general code.
+"""
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logpipe.core.event import Event
+from logpipe.core.fieldref import parse
+from logpipe.filters import mutate as mutate_module
+from logpipe.filters.common import _add_value, _adder, _batch_adder
+from logpipe.filters.mutate import _Gsub
+
+texts = st.text(alphabet="ab01/-:\n", max_size=8)
+field_values = st.one_of(st.none(), texts, st.integers(0, 3), st.lists(st.one_of(texts, st.none()), max_size=3),
+                         st.dictionaries(st.sampled_from(["route", "x"]), texts, max_size=2))
+holders = st.one_of(st.none(), texts, st.lists(texts, max_size=2),
+                    st.dictionaries(st.sampled_from(["route", "x"]), field_values, max_size=2),
+                    st.dictionaries(st.sampled_from(["route"]), field_values, max_size=1).map(OrderedDict))
+
+
+def _events(shapes: list[Any]) -> list[Event]:
+    return [Event({"@timestamp": 0} if s is None else {"@timestamp": 0, "http": copy.deepcopy(s)})
+            for s in shapes]
+
+
+@pytest.mark.parametrize("pattern, replacement", [("[0-9]+", ":id"), ("^/", ""), ("(a)(b)?", "\\2\\1"),
+                                                  ("x*", "-")])
+@settings(max_examples=100, deadline=None)
+@given(shapes=st.lists(holders, min_size=1, max_size=8))
+def test_remembered_gsub_gives_the_general_answer(pattern: str, replacement: str,
+                                                  shapes: list[Any]) -> None:
+    remembered = _Gsub("[http][route]", pattern, replacement)
+    general = _Gsub("[http][route]", pattern, replacement)
+    general.results = None
+    original = mutate_module._GSUB_RESULTS, mutate_module._GSUB_REMEMBERED_LENGTH
+    mutate_module._GSUB_RESULTS = 3   # small, so that the memory is emptied on the way
+    mutate_module._GSUB_REMEMBERED_LENGTH = 5   # and longer texts take the general path
+    try:
+        for _ in range(2):   # the second time round, from the memory
+            quick, slow = _events(shapes), _events(shapes)
+            for a, b in zip(quick, slow):
+                for sub, event in ((remembered, a), (general, b)):
+                    try:
+                        sub.apply(event)
+                    except Exception as exc:   # noqa: BLE001 - the same failure on both
+                        event.data["failed"] = type(exc).__name__
+                assert a.data == b.data
+    finally:
+        mutate_module._GSUB_RESULTS, mutate_module._GSUB_REMEMBERED_LENGTH = original
+    assert remembered.results is not None and len(remembered.results) <= 3
+
+
+existing = st.one_of(st.just("absent"), st.none(), texts, st.integers(0, 2),
+                     st.lists(texts, max_size=2), st.dictionaries(st.just("k"), texts, max_size=1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(field=st.sampled_from(["[@metadata][category]", "category", "[a][b]", "[@metadata][a][b]",
+                              "[a][0]"]),
+       value=st.one_of(st.sampled_from(["perf", "x", 7, 1.5, True]), st.just("%{[a]}")),
+       currents=st.lists(st.one_of(existing, st.just({"b": "old"}), st.just(["l"])),
+                         min_size=1, max_size=5))
+def test_batch_add_field_gives_what_the_per_event_adder_gives(field: str, value: Any,
+                                                              currents: list[Any]) -> None:
+    def events() -> list[Event]:
+        out = []
+        for current in currents:
+            event = Event({"@timestamp": 0, "a": {"x": 1}}, {})
+            if current != "absent":
+                for target in (event.data, event.metadata):
+                    target["category"] = copy.deepcopy(current)
+                    target["a"] = copy.deepcopy(current)
+            out.append(event)
+        return out
+
+    quick, slow = events(), events()
+    _batch_adder(field, value)(quick)
+    add = _adder(field, value)
+    for event in slow:
+        add(event)
+    assert [(e.data, e.metadata) for e in quick] == [(e.data, e.metadata) for e in slow]
+    if value != "%{[a]}":
+        # and what the general walk (get_path, then set_path) makes of it
+        general = events()
+        for event in general:
+            _add_value(event, parse(field), value)
+        assert [(e.data, e.metadata) for e in quick] == [(e.data, e.metadata) for e in general]
