@@ -2,6 +2,7 @@
 //!
 //! - `Matcher` (matcher.rs): one grok expression for the event path, whose capture
 //!   texts come back from one call.
+//! - `ScrubCheck` (scrub.rs): the scrub filter's event check, on the event's dicts.
 //! - `LineGrok`: a pipeline that reads lines, parses them with one grok filter and
 //!   writes JSON lines spends nearly all of its time creating and serializing
 //!   Python objects for every line. `LineGrok` does that work for a whole block of
@@ -22,6 +23,7 @@ use pcre2::bytes::{CaptureLocations, Regex};
 mod fields;
 mod json;
 mod matcher;
+mod scrub;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups
 /// of a line the gate passed and, per stored capture, the group number and the
@@ -229,5 +231,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_string, m)?)?;
     m.add_class::<LineGrok>()?;
     m.add_class::<matcher::Matcher>()?;
+    m.add_class::<scrub::ScrubCheck>()?;
     Ok(())
 }

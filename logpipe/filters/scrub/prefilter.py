@@ -16,9 +16,17 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
 
 def _letters_pattern(name: str) -> str:
-    """``access_token`` as a pattern that ignores any ``-``/``_`` between letters."""
-    letters = [re.escape(ch) for ch in name.lower() if ch not in "-_"]
+    """``access_token`` as a pattern that ignores any ``-``/``_`` between letters.
+
+    The masks use ``re``, which under IGNORECASE also takes ``İ`` and ``ı`` for an
+    ``i``; RE2 (the engine for text outside ASCII) folds the Kelvin sign and ``ſ``
+    as ``re`` does, but not those two, so they are spelled out."""
+    letters = [_I_LETTERS if ch == "i" else re.escape(ch) for ch in name.lower() if ch not in "-_"]
     return "[-_]*".join(letters)
+
+
+#: The characters themselves: neither RE2 nor Hyperscan reads ``\u`` escapes.
+_I_LETTERS = "(?:i|\u0130|\u0131)"
 
 
 class EventPrefilter:
