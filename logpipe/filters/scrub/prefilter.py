@@ -64,8 +64,10 @@ class EventPrefilter:
             # A secret is a name followed by = or : (a pair in text, or a key: "name":),
             # seen through JSON's escaping: an optional (escaped) quote, spaces or
             # escaped tabs. "/etc/passwd" or "SELECT password FROM" is neither.
+            # A key may also end in a newline: is_secret_name's "name$" takes
+            # "password\n" ("password\\n": in the JSON).
             letters = "|".join(_letters_pattern(n) for n in names)
-            patterns.append((SECRET, f"(?i:{letters})[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]"))
+            patterns.append((SECRET, f"(?i:{letters})[-_]*(?:\\\\n[-_]*)?(?:\\\\?[\"'])?(?: |\\\\t)*[=:]"))
         if EMAIL in self.kinds:
             # a character of an address on each side: "@timestamp" is no e-mail
             patterns.append((EMAIL, r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])"))

@@ -114,6 +114,17 @@ def test_dotted_and_dotless_i_are_secret_letters_as_re_reads_them(engine: str) -
     assert event.data["message"] == "ap\u0130_key:[REDACTED:secret] /etc/passwd"
 
 
+def test_a_key_ending_in_a_newline_is_checked_as_is_secret_name_reads_it() -> None:
+    """``is_secret_name`` takes ``password\\n`` (its suffix pattern ends in ``$``), so
+    the check reports it, alone and in a batch."""
+    assert SCRUBBER.is_secret_name("password\n_")
+    alone = Event({"password\n_": [], "note": "x"})
+    SCRUBBER.scrub(alone)
+    batch = [Event({"password\n": "v"}), Event({"note": "x"})]
+    SCRUBBER.scrub_batch(batch)
+    assert "password\n_" not in alone.data and "password\n" not in batch[0].data
+
+
 def test_without_positions_every_event_is_checked_alone() -> None:
     prefilter = EventPrefilter(ALL_KINDS, [*DEFAULT_SECRET_FIELDS, *DEFAULT_SECRET_PARAMS], engine="re2")
     datas = [{"password": "x"}, {"message": "hello"}]
