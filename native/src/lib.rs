@@ -2,6 +2,7 @@
 //!
 //! - `Matcher` (matcher.rs): one grok expression for the event path, whose capture
 //!   texts come back from one call.
+//! - `ScrubCheck` (scrub.rs): the scrub filter's event check, on the event's dicts.
 //! - `LineGrok`: a pipeline that reads lines, parses them with one grok filter and
 //!   writes JSON lines spends nearly all of its time creating and serializing
 //!   Python objects for every line. `LineGrok` does that work for a whole block of
@@ -24,6 +25,7 @@ mod fields;
 mod grokplan;
 mod json;
 mod matcher;
+mod scrub;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups
 /// of a line the gate passed and, per stored capture, the group number and the
@@ -234,5 +236,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<grokplan::PlanMatcher>()?;
     m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
+    m.add_class::<scrub::ScrubCheck>()?;
     Ok(())
 }

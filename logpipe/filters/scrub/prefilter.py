@@ -16,9 +16,17 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
 
 def _letters_pattern(name: str) -> str:
-    """``access_token`` as a pattern that ignores any ``-``/``_`` between letters."""
-    letters = [re.escape(ch) for ch in name.lower() if ch not in "-_"]
+    """``access_token`` as a pattern that ignores any ``-``/``_`` between letters.
+
+    The masks use ``re``, which under IGNORECASE also takes ``İ`` and ``ı`` for an
+    ``i``; RE2 (the engine for text outside ASCII) folds the Kelvin sign and ``ſ``
+    as ``re`` does, but not those two, so they are spelled out."""
+    letters = [_I_LETTERS if ch == "i" else re.escape(ch) for ch in name.lower() if ch not in "-_"]
     return "[-_]*".join(letters)
+
+
+#: The characters themselves: neither RE2 nor Hyperscan reads ``\u`` escapes.
+_I_LETTERS = "(?:i|\u0130|\u0131)"
 
 
 class EventPrefilter:
@@ -56,8 +64,10 @@ class EventPrefilter:
             # A secret is a name followed by = or : (a pair in text, or a key: "name":),
             # seen through JSON's escaping: an optional (escaped) quote, spaces or
             # escaped tabs. "/etc/passwd" or "SELECT password FROM" is neither.
+            # A key may also end in a newline: is_secret_name's "name$" takes
+            # "password\n" ("password\\n": in the JSON).
             letters = "|".join(_letters_pattern(n) for n in names)
-            patterns.append((SECRET, f"(?i:{letters})[-_]*(?:\\\\?[\"'])?(?: |\\\\t)*[=:]"))
+            patterns.append((SECRET, f"(?i:{letters})[-_]*(?:\\\\n[-_]*)?(?:\\\\?[\"'])?(?: |\\\\t)*[=:]"))
         if EMAIL in self.kinds:
             # a character of an address on each side: "@timestamp" is no e-mail
             patterns.append((EMAIL, r"(?i:[a-z0-9._%+\-](?:@|%40)[a-z0-9\-])"))

@@ -6,8 +6,9 @@ queue, the debug output, stdout) call :func:`scrub_event` or their own
 an event never passed the ``scrub`` filter.
 
 Most events hold nothing sensitive; one check over the event's JSON form finds
-those and leaves them alone (see :class:`.patterns.EventPrefilter`). Otherwise
-one walk over the event does everything: fields with secret names are
+those and leaves them alone (see :class:`.prefilter.EventPrefilter`; a batch is
+checked by the native module when it is installed, see :mod:`.native`).
+Otherwise one walk over the event does everything: fields with secret names are
 removed, every string is masked (see :mod:`.patterns`), and the counts of
 what was done go to ``[event][scrubbed]``.
 """
@@ -29,7 +30,8 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.errors import ConfigError
 from logpipe.filters.scrub.config import ScrubConfig
 from logpipe.filters.scrub.patterns import SECRET, TextMasker
-from logpipe.filters.scrub.prefilter import EventPrefilter, Hits
+from logpipe.filters.scrub.native import native_check
+from logpipe.filters.scrub.prefilter import EventPrefilter, Hits, Plan
 
 log = logging.getLogger("logpipe.scrub")
 
@@ -84,6 +86,11 @@ class Scrubber:
         suffixes = "|".join(re.escape(_normal(n)) for n in config.secret_fields)
         self._secret_suffix = (re.compile(f"(?:{suffixes})$")
                                if config.secret_field_match == "suffix" and suffixes else None)
+        #: The event check of the batch path in the native module, when it is there.
+        self._native = native_check(
+            config.kinds, config.secret_params, self._secret_exact,
+            [_normal(n) for n in config.secret_fields] if self._secret_suffix is not None else [],
+            self._shortest)
         self._key_memo: dict[str, bool] = {}
         self._mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self._fields: list[Path] | None = ([parse(f) for f in config.fields]
@@ -254,14 +261,14 @@ class Scrubber:
         return counts
 
     def scrub_batch(self, events: list[Event]) -> None:
-        """Scrub a batch in place: one serialization and one native scan for all of it
-        (:meth:`.EventPrefilter.scan_batch`), then a walk of the events that hold
-        something. The same result as :meth:`scrub` on each event."""
+        """Scrub a batch in place: one check for all of it (:meth:`_plans`), then a
+        walk of the events that hold something. The same result as :meth:`scrub` on
+        each event."""
         if self._fields is not None or len(events) < 2:
             for event in events:
                 self.scrub(event)
             return
-        plans = self._prefilter.scan_batch([event.data for event in events])
+        plans = self._plans([event.data for event in events])
         truncate, report = self._truncate, self._report
         for event, plan in zip(events, plans):
             if not plan and not truncate:
@@ -274,6 +281,18 @@ class Scrubber:
                     self._dict(event.data, counts, plan)  # type: ignore[arg-type]
             if truncate or (counts and report is not None):
                 self._finish(event, counts)
+
+    def _plans(self, datas: list[dict[str, Any]]) -> list[Plan]:
+        """What each event of a batch needs: from the native check when there is one
+        (see :mod:`.native`; an event it cannot answer, such as one holding a string
+        with a lone surrogate, gets the per-event check), else from the batch scan."""
+        check = self._native
+        if check is None:
+            return self._prefilter.scan_batch(datas)
+        plans, undecided = check.plans(datas)
+        for i in undecided:
+            plans[i] = self._prefilter.scan(datas[i])
+        return plans
 
     def _finish(self, event: Event, counts: dict[str, int]) -> None:
         if self._truncate:

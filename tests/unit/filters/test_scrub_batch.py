@@ -28,6 +28,7 @@ pytestmark = pytest.mark.skipif("hyperscan" not in available_engines(),
                                 reason="the batch scan needs Hyperscan's match offsets")
 
 SCRUBBER = Scrubber(ScrubConfig(), key=b"batch-key")
+SCRUBBER._native = None  # the Python check's batch scan (test_scrub_native.py holds the native one)
 PIECES = ["password=hunter2", "Pass_Word: x", "x-api-key\t=\"k y\"", "token", "\"", "'", "\\", ":", "=",
           "a@b.io", "x%40y.com", "user@@", "eyJhbGciOi.eyJzdWIi.sig", "Bearer abc.def", "AKIAABCDEFGHIJKLMNOP",
           "4111 1111 1111 1111", "4111111111111111", "1700000000000", "/etc/passwd", "SELECT password FROM",
@@ -99,6 +100,29 @@ def test_text_outside_ascii_takes_the_per_event_check() -> None:
     SCRUBBER.scrub_batch(events)
     assert "toKen" not in events[0].data
     assert events[1].data["message"] == "to\u212aen=[REDACTED:secret]"
+
+
+@pytest.mark.parametrize("engine", available_engines())
+def test_dotted_and_dotless_i_are_secret_letters_as_re_reads_them(engine: str) -> None:
+    """``re`` under IGNORECASE takes ``İ`` and ``ı`` for an ``i`` (RE2 does not):
+    the check reports the pair, so the walk masks what the mask matches."""
+    prefilter = EventPrefilter(ALL_KINDS, [*DEFAULT_SECRET_FIELDS, *DEFAULT_SECRET_PARAMS], engine=engine)
+    for text in ("ap\u0130_key:1 /etc/passwd", "s\u0131gnature=abc"):
+        assert "secret" in prefilter.scan({"message": text})
+    event = Event({"message": "ap\u0130_key:1 /etc/passwd"})
+    SCRUBBER.scrub(event)
+    assert event.data["message"] == "ap\u0130_key:[REDACTED:secret] /etc/passwd"
+
+
+def test_a_key_ending_in_a_newline_is_checked_as_is_secret_name_reads_it() -> None:
+    """``is_secret_name`` takes ``password\\n`` (its suffix pattern ends in ``$``), so
+    the check reports it, alone and in a batch."""
+    assert SCRUBBER.is_secret_name("password\n_")
+    alone = Event({"password\n_": [], "note": "x"})
+    SCRUBBER.scrub(alone)
+    batch = [Event({"password\n": "v"}), Event({"note": "x"})]
+    SCRUBBER.scrub_batch(batch)
+    assert "password\n_" not in alone.data and "password\n" not in batch[0].data
 
 
 def test_without_positions_every_event_is_checked_alone() -> None:

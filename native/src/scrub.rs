@@ -1,0 +1,313 @@
+//! The scrub filter's event check: which strings of each event could hold
+//! something to mask, and which keys could name a secret field.
+//!
+//! The Python check serializes every event to JSON and scans the batch's text
+//! (logpipe/filters/scrub/prefilter.py), then maps each trigger back to the string
+//! it lies in. Here the event's dicts and lists are walked as they are and every
+//! string value is searched on its own, so nothing is serialized and nothing has
+//! to be placed: the answer for a string is the set of triggers found in it.
+//!
+//! The trigger patterns are written by logpipe/filters/scrub/native.py, one per
+//! kind; a kind's pattern matches somewhere in every text its mask matches in, so
+//! a string in which no pattern matches has nothing to mask. Most strings hold no
+//! trigger, and for them the cost is one pass of the set's automaton
+//! (`RegexSet::is_match`); only a string that holds one is scanned again for
+//! which (`RegexSet::matches`). Keys are compared with the secret field names
+//! after the normalization `Scrubber.is_secret_name` applies; a key outside ASCII
+//! is always reported, for Python to decide (its `str.lower` maps the Kelvin sign
+//! to `k`).
+
+use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+/// Deeper than this, the event is left to the Python check (orjson refuses
+/// documents nested deeper than 255 levels, and a cycle never ends).
+const MAX_DEPTH: usize = 200;
+
+/// The event cannot be answered here (a string that is not valid Unicode, nesting
+/// too deep, something other than a dict): the Python check decides it.
+struct Fallback;
+
+/// The trigger patterns, the secret field names and the plan objects of one scrubber.
+#[pyclass(frozen, module = "logpipe_native")]
+pub struct ScrubCheck {
+    set: Option<regex::RegexSet>,
+    /// The kind bit of each pattern in `set`.
+    bits: Vec<u8>,
+    /// Normalized secret field names, by their last byte: a key that is one of them
+    /// is a secret.
+    exact: Names,
+    /// The same in suffix mode (else empty): a key that ends with one is a secret.
+    suffixes: Names,
+    key_bit: u8,
+    /// Strings shorter than this many bytes hold nothing to mask.
+    shortest: usize,
+    /// The plan object for each combination of kind bits; index 0 is "nothing".
+    plans: Vec<PyObject>,
+}
+
+impl ScrubCheck {
+    /// The kind bits of the triggers found in `text` (0: none).
+    fn text_bits(&self, text: &str) -> u8 {
+        let Some(set) = &self.set else { return 0 };
+        if text.len() < self.shortest || !set.is_match(text) {
+            return 0;
+        }
+        set.matches(text).iter().fold(0, |acc, i| acc | self.bits[i])
+    }
+
+    /// Whether `key` could be a secret field name: exactly `is_secret_name` for an
+    /// ASCII key (compared from its end with the names that end as it does, case and
+    /// `-`/`_` ignored), always true for any other.
+    fn maybe_secret(&self, key: &str) -> bool {
+        if !key.is_ascii() {
+            return true;
+        }
+        let key = key.as_bytes();
+        let end = significant_end(key, key.len());
+        if end == 0 {
+            // The normal form is empty: a secret if a name is empty too.
+            return self.exact.empty || self.suffixes.empty;
+        }
+        if self.suffixes.empty {
+            return true;
+        }
+        let last = key[end - 1].to_ascii_lowercase();
+        if self.exact.ending(last).iter().any(|name| from_end(key, end, name, true))
+            || self.suffixes.ending(last).iter().any(|name| from_end(key, end, name, false)) {
+            return true;
+        }
+        // Python's `(?:names)$` also matches before a final newline.
+        if last == b'\n' && !self.suffixes.by_last.is_empty() {
+            let head = significant_end(key, end - 1);
+            if head > 0 {
+                let last = key[head - 1].to_ascii_lowercase();
+                return self.suffixes.ending(last).iter().any(|name| from_end(key, head, name, false));
+            }
+        }
+        false
+    }
+
+    /// Walks a dict: its str keys are checked, its values walked.
+    ///
+    /// Safety (this and the two below): `obj` is a live object of the named exact
+    /// type and the GIL is held. The walk runs no Python code and changes nothing,
+    /// so the borrowed references it reads stay valid; what it keeps (the hits) it
+    /// takes a reference to.
+    unsafe fn dict<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+        if depth > MAX_DEPTH {
+            return Err(Fallback);
+        }
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut value: *mut ffi::PyObject = std::ptr::null_mut();
+        while ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
+            // The walk looks at keys of type str only (not subclasses), like values.
+            if ffi::Py_TYPE(key) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+                let text = utf8(key).ok_or(Fallback)?;
+                if self.maybe_secret(text) {
+                    note(py, hits, key, text, self.key_bit);
+                }
+            }
+            self.value(py, value, depth, hits)?;
+        }
+        Ok(())
+    }
+
+    unsafe fn list<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+        if depth > MAX_DEPTH {
+            return Err(Fallback);
+        }
+        for i in 0..ffi::PyList_Size(obj) {
+            let item = ffi::PyList_GetItem(obj, i);
+            if item.is_null() {
+                ffi::PyErr_Clear();
+                return Err(Fallback);
+            }
+            self.value(py, item, depth, hits)?;
+        }
+        Ok(())
+    }
+
+    unsafe fn value<'py>(&self, py: Python<'py>, value: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+        let kind = ffi::Py_TYPE(value);
+        if kind == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+            let text = utf8(value).ok_or(Fallback)?;
+            let bits = self.text_bits(text);
+            if bits != 0 {
+                note(py, hits, value, text, bits);
+            }
+        } else if kind == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
+            self.dict(py, value, depth + 1, hits)?;
+        } else if kind == std::ptr::addr_of_mut!(ffi::PyList_Type) {
+            self.list(py, value, depth + 1, hits)?;
+        }
+        Ok(())
+    }
+
+    /// One event's plan: the "nothing" plan, or a dict {text: kinds}.
+    fn event<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, hits: &mut Hits<'py>) -> Result<PyObject, Fallback> {
+        if !data.is_exact_instance_of::<PyDict>() {
+            return Err(Fallback);
+        }
+        hits.clear();
+        // Safety: an exact dict, held by the caller's list, with the GIL held.
+        unsafe { self.dict(py, data.as_ptr(), 0, hits)? };
+        if hits.is_empty() {
+            return Ok(self.plans[0].clone_ref(py));
+        }
+        let plan = PyDict::new_bound(py);
+        for (text, bits) in hits.drain(..) {
+            plan.set_item(text, self.plans[bits as usize].bind(py)).map_err(|_| Fallback)?;
+        }
+        Ok(plan.into_any().unbind())
+    }
+}
+
+/// Names grouped by their last byte, so a key is compared with the few that end
+/// as it does.
+struct Names {
+    by_last: Vec<Vec<Vec<u8>>>,
+    /// An empty name: it ends every key, and is the normal form of `-` or `_`.
+    empty: bool,
+}
+
+impl Names {
+    fn new(names: Vec<String>) -> Names {
+        let mut by_last = vec![Vec::new(); if names.is_empty() { 0 } else { 256 }];
+        let mut empty = false;
+        for name in names {
+            match name.as_bytes().last() {
+                Some(last) => by_last[*last as usize].push(name.into_bytes()),
+                None => empty = true,
+            }
+        }
+        Names { by_last, empty }
+    }
+
+    /// The names whose last byte is `last`.
+    fn ending(&self, last: u8) -> &[Vec<u8>] {
+        match self.by_last.get(last as usize) {
+            Some(names) => names,
+            None => &[],
+        }
+    }
+}
+
+/// Where `key[..end]` ends once trailing `-` and `_` are dropped.
+fn significant_end(key: &[u8], mut end: usize) -> usize {
+    while end > 0 && (key[end - 1] == b'-' || key[end - 1] == b'_') {
+        end -= 1;
+    }
+    end
+}
+
+/// Whether the normal form of `key[..end]` (ASCII lower case, without `-` and `_`)
+/// ends with `name` (`whole`: is `name`).
+fn from_end(key: &[u8], mut end: usize, name: &[u8], whole: bool) -> bool {
+    for want in name.iter().rev() {
+        end = significant_end(key, end);
+        if end == 0 || key[end - 1].to_ascii_lowercase() != *want {
+            return false;
+        }
+        end -= 1;
+    }
+    !whole || significant_end(key, end) == 0
+}
+
+/// The strings of one event that hold a trigger or could be a secret key, with their bits.
+type Hits<'py> = Vec<(Bound<'py, PyString>, u8)>;
+
+/// The UTF-8 text of a str object; None when it holds a lone surrogate.
+///
+/// Safety: `obj` is a live exact str and the GIL is held. The text is the str's own
+/// (ASCII) or its cached UTF-8 form, and lives as long as the object.
+unsafe fn utf8<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
+    let mut size: ffi::Py_ssize_t = 0;
+    let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut size);
+    if data.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(data as *const u8, size as usize)))
+}
+
+/// Adds the str `obj` (whose text is `text`) to the hits with `bits`, or the bits to
+/// the entry of an equal text.
+///
+/// Safety: as for `utf8`.
+unsafe fn note<'py>(py: Python<'py>, hits: &mut Hits<'py>, obj: *mut ffi::PyObject, text: &str, bits: u8) {
+    for (seen, have) in hits.iter_mut() {
+        if utf8(seen.as_ptr()) == Some(text) {
+            *have |= bits;
+            return;
+        }
+    }
+    hits.push((Bound::from_borrowed_ptr(py, obj).downcast_into_unchecked::<PyString>(), bits));
+}
+
+#[pymethods]
+impl ScrubCheck {
+    /// `triggers`: (pattern in the `regex` crate's syntax, kind bit); `exact`: the
+    /// normalized secret field names; `suffixes`: the same names when a key ending
+    /// in one is a secret too (else empty); `key_bit`: the bit of a key that could
+    /// be a secret name; `shortest`: strings with fewer bytes are not searched;
+    /// `plans`: the object to return for each combination of bits (index 0 for an
+    /// event with no hit), as many as the largest combination needs.
+    #[new]
+    fn new(triggers: Vec<(String, u8)>, exact: Vec<String>, suffixes: Vec<String>, key_bit: u8,
+           shortest: usize, plans: Vec<PyObject>) -> PyResult<Self> {
+        let all = triggers.iter().fold(key_bit, |acc, (_, bit)| acc | bit);
+        if (all as usize) >= plans.len() {
+            return Err(PyValueError::new_err(format!("{} plans for kind bits up to {all}", plans.len())));
+        }
+        let set = if triggers.is_empty() {
+            None
+        } else {
+            Some(regex::RegexSetBuilder::new(triggers.iter().map(|(p, _)| p))
+                .size_limit(64 << 20)
+                .build()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?)
+        };
+        Ok(ScrubCheck {
+            set,
+            bits: triggers.iter().map(|(_, bit)| *bit).collect(),
+            exact: Names::new(exact),
+            suffixes: Names::new(suffixes),
+            key_bit,
+            shortest,
+            plans,
+        })
+    }
+
+    /// Each event's plan, and the indices of the events this check could not
+    /// answer (their plan is None: the caller asks the Python check).
+    fn plans<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> (Bound<'py, PyList>, Vec<usize>) {
+        let mut out: Vec<PyObject> = Vec::with_capacity(datas.len());
+        let mut fallback = Vec::new();
+        let mut hits: Hits<'py> = Vec::new();
+        for (i, data) in datas.iter().enumerate() {
+            match self.event(py, &data, &mut hits) {
+                Ok(plan) => out.push(plan),
+                Err(Fallback) => {
+                    out.push(py.None());
+                    fallback.push(i);
+                }
+            }
+        }
+        (PyList::new_bound(py, out), fallback)
+    }
+
+    /// The kind bits of the triggers in one text (for tests and diagnosis); raises
+    /// UnicodeEncodeError for a text that is not valid Unicode.
+    fn text_kinds(&self, text: &Bound<'_, PyString>) -> PyResult<u8> {
+        Ok(self.text_bits(text.to_str()?))
+    }
+
+    /// Whether a key could be a secret field name (for tests and diagnosis).
+    fn key_may_be_secret(&self, key: &Bound<'_, PyString>) -> PyResult<bool> {
+        Ok(self.maybe_secret(key.to_str()?))
+    }
+}
