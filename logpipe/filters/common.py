@@ -230,18 +230,6 @@ def field_adder(path: Path) -> Callable[[Event, Any], None]:
     else:
         in_meta, keys = False, path
     parents, leaf = keys[:-1], keys[-1]
-    if not parents:
-        # One key (``[@metadata][category]``, ``[type]``): no walk at all.
-        def add_leaf(event: Event, value: Any) -> None:
-            node = event.metadata if in_meta else event.data
-            current = node.get(leaf, _MISSING)
-            if current is _MISSING:
-                node[leaf] = value
-            elif isinstance(current, list):
-                current.append(value)
-            else:
-                node[leaf] = [current, value]
-        return add_leaf
 
     def add(event: Event, value: Any) -> None:
         node = event.metadata if in_meta else event.data

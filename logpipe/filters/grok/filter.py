@@ -231,8 +231,7 @@ class GrokFilter(Filter):
 
     def _walk(self, events: list[Event], matched: list[Event]) -> int:
         """The general case: several fields, lists, the per-event time budget."""
-        failed = 0
-        failure_tags = self._failure_tags
+        failures: list[Event] = []
         for event in events:
             try:
                 ok = self._grok(event)
@@ -241,17 +240,14 @@ class GrokFilter(Filter):
                 continue
             if ok:
                 matched.append(event)
-                continue
-            failed += 1
-            if failure_tags:
-                event.add_tag(*failure_tags)
-        return failed
+            else:
+                failures.append(event)
+        return self._tag_failures(failures)
 
     def _single_loop(self, events: list[Event], matched: list[Event]) -> int:
         """One field, break_on_match: each expression's native matcher stores the
         captures itself when it can (``Expression.search_into``)."""
-        failed = 0
-        failure_tags = self._failure_tags
+        failures: list[Event] = []
         get_text, exprs = self._single  # type: ignore[misc]
         timeout = self._timeout
         grok = self._grok
@@ -290,17 +286,14 @@ class GrokFilter(Filter):
             if ok:
                 if ok is not _ACTED:
                     matched.append(event)
-                continue
-            failed += 1
-            if failure_tags:
-                event.add_tag(*failure_tags)
-        return failed
+            else:
+                failures.append(event)
+        return self._tag_failures(failures)
 
     def _single_memo(self, events: list[Event], matched: list[Event]) -> int:
         """``_single_loop`` for a field whose values repeat (see ResultMemo): the
         matching expression's plan and capture texts per value, remembered."""
-        failed = 0
-        failure_tags = self._failure_tags
+        failures: list[Event] = []
         get_text, exprs = self._single  # type: ignore[misc]
         timeout = self._timeout
         grok = self._grok
@@ -334,12 +327,19 @@ class GrokFilter(Filter):
                 continue
             if ok:
                 matched.append(event)
-                continue
-            failed += 1
-            if failure_tags:
-                event.add_tag(*failure_tags)
+            else:
+                failures.append(event)
         memo.judge(len(events), hits)
-        return failed
+        return self._tag_failures(failures)
+
+    def _tag_failures(self, failures: list[Event]) -> int:
+        """Tag the events no expression matched (after the loop: nothing else happens
+        to them in between); their number."""
+        failure_tags = self._failure_tags
+        if failure_tags:
+            for event in failures:
+                event.add_tag(*failure_tags)
+        return len(failures)
 
     def _timed_out(self, event: Event, exc: GrokTimeout) -> None:
         event.add_tag(self._timeout_tag)
