@@ -1,9 +1,10 @@
 """The yardstick of the graphmemory scenario: the same work, written straight through.
 
 This is the loop kept up to date: it uses the native libraries logpipe uses
-now (Hyperscan for the signature lists and the scrub triggers, logpipe's native
-grok matcher when it is installed). The loop as it was when issue 18 was filed
-is frozen in :mod:`.reference_v1`.
+now (Hyperscan for the signature lists, logpipe's native grok matcher and its
+native scrub check when the module is installed, else Hyperscan for the scrub
+triggers). The loop as it was when issue 18 was filed is frozen in
+:mod:`.reference_v1`.
 
 What ``pipelines/graphmemory.yaml`` does to an event, as one function over a
 plain dict, calling the libraries directly: orjson, the grok expressions
@@ -135,7 +136,9 @@ class Reference:
         from logpipe.filters.classify import signatures
         from logpipe.filters.perfclass.config import graphmemory_routes
         from logpipe.filters.scrub import patterns
-        from logpipe.filters.scrub.config import DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_PARAMS
+        from logpipe.filters.scrub.config import ALL_KINDS, DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_PARAMS
+        from logpipe.filters.scrub.native import native_check
+        from logpipe.filters.scrub.scrubber import shortest_match
         from logpipe.filters.useragent.devicetype import device_type
 
         pipeline = graphmemory_raw()
@@ -198,6 +201,11 @@ class Reference:
         self.param_hint = re2.compile("(?i:" + "|".join(params) + ")")
         self.digit_run = re2.compile(r"[0-9](?:[ \-]?[0-9]){12}")
         self.mask_rx = lru_cache(maxsize=64)(self._mask_rx)
+        # The native event check logpipe's scrub filter uses, built from the same
+        # settings (None without the native module: the scan below does the work).
+        self.scrub_check = native_check(
+            ALL_KINDS, DEFAULT_SECRET_PARAMS, secret_names, secret_names,
+            shortest_match(list(ALL_KINDS), list(DEFAULT_SECRET_PARAMS)))
         self.mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
 
     # --- cached helpers ------------------------------------------------------------------
@@ -575,6 +583,25 @@ class Reference:
 
     # --- scrubbing, a batch at a time --------------------------------------------------
     def scrub_batch(self, docs: list[dict[str, Any]]) -> None:
+        """The native check names, for each document, the strings (keys or values)
+        that hold a trigger and the kinds found in each: only those strings are
+        masked, only those keys looked at. A document it cannot answer (a string
+        with a lone surrogate), or every document without the native module, goes
+        through :meth:`_scan_batch`."""
+        check = self.scrub_check
+        if check is None:
+            self._scan_batch(docs)
+            return
+        plans, undecided = check.plans(docs)
+        for d, plan in zip(docs, plans):
+            if plan:  # {text: kinds}; an empty plan: nothing to mask
+                counts: dict[str, int] = {}
+                self._scrub_targets(d, plan, counts)
+                self._scrubbed(d, counts)
+        if undecided:
+            self._scan_batch([docs[i] for i in undecided])
+
+    def _scan_batch(self, docs: list[dict[str, Any]]) -> None:
         """Each document serialized, one scan of them all for where the triggers end;
         the last character of a match names the string (key or value) it lies in,
         or for a secret name ending a key (``"name":``) the string just before:
