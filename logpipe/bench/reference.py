@@ -3,14 +3,15 @@
 This is the loop kept up to date: it uses the native libraries logpipe uses
 now (Hyperscan for the signature lists, logpipe's native grok matcher and its
 native scrub check when the module is installed, else Hyperscan for the scrub
-triggers). The loop as it was when issue 18 was filed is frozen in
-:mod:`.reference_v1`.
+triggers), and does per batch what logpipe does per batch (the batch's new
+texts matched against the attack lists in one call, one scrub check). The
+loop as it was when issue 18 was filed is frozen in :mod:`.reference_v1`.
 
 What ``pipelines/graphmemory.yaml`` does to an event, as one function over a
 plain dict, calling the libraries directly: orjson, the grok expressions
 already expanded (the native matcher, else ``re``), maxminddb behind an ``lru_cache``, ua-parser
 behind an ``lru_cache``, RE2 sets for the signature lists, ``hmac`` for the
-e-mail hash. No events, stages, conditions, plugins, queues or batches; the
+e-mail hash. No events, stages, conditions, plugins or queues; the
 regular expressions run without the grok engine's RE2 gate and time budget
 (this loop trusts its input). The ratio of logpipe's rate to this loop's is
 the framework's efficiency.
