@@ -1,15 +1,17 @@
 """The yardstick of the graphmemory scenario: the same work, written straight through.
 
 This is the loop kept up to date: it uses the native libraries logpipe uses
-now (Hyperscan for the signature lists and the scrub triggers, logpipe's native
-grok matcher when it is installed). The loop as it was when issue 18 was filed
-is frozen in :mod:`.reference_v1`.
+now (Hyperscan for the signature lists, logpipe's native grok matcher and its
+native scrub check when the module is installed, else Hyperscan for the scrub
+triggers), and does per batch what logpipe does per batch (the batch's new
+texts matched against the attack lists in one call, one scrub check). The
+loop as it was when issue 18 was filed is frozen in :mod:`.reference_v1`.
 
 What ``pipelines/graphmemory.yaml`` does to an event, as one function over a
 plain dict, calling the libraries directly: orjson, the grok expressions
 already expanded (the native matcher, else ``re``), maxminddb behind an ``lru_cache``, ua-parser
 behind an ``lru_cache``, RE2 sets for the signature lists, ``hmac`` for the
-e-mail hash. No events, stages, conditions, plugins, queues or batches; the
+e-mail hash. No events, stages, conditions, plugins or queues; the
 regular expressions run without the grok engine's RE2 gate and time budget
 (this loop trusts its input). The ratio of logpipe's rate to this loop's is
 the framework's efficiency.
@@ -56,6 +58,7 @@ _SEVERITY = {"client_error": 21, "validation": 21, "login_failure": 21, "server_
              "path_traversal": 73, "brute_force": 73}
 _INTRUSION = frozenset({"sqli", "xss", "path_traversal", "scanner", "brute_force"})
 _NO_GEO = object()
+_NOTHING: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=256)
@@ -135,7 +138,9 @@ class Reference:
         from logpipe.filters.classify import signatures
         from logpipe.filters.perfclass.config import graphmemory_routes
         from logpipe.filters.scrub import patterns
-        from logpipe.filters.scrub.config import DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_PARAMS
+        from logpipe.filters.scrub.config import ALL_KINDS, DEFAULT_SECRET_FIELDS, DEFAULT_SECRET_PARAMS
+        from logpipe.filters.scrub.native import native_check
+        from logpipe.filters.scrub.scrubber import shortest_match
         from logpipe.filters.useragent.devicetype import device_type
 
         pipeline = graphmemory_raw()
@@ -165,7 +170,7 @@ class Reference:
         self.attacks = _Signatures(lists, ("sqli", "xss", "path_traversal", "login_failure"), cases)
         self.scanners = _Signatures(lists, ("scanner",), cases)
         self.error_class = lru_cache(maxsize=10_000)(self._error_class)
-        self.text_kinds = lru_cache(maxsize=10_000)(self._text_kinds)
+        self.kinds_memo: dict[str, frozenset[str]] = {}
         self.is_scanner = lru_cache(maxsize=10_000)(lambda ua: bool(self.scanners.match(ua[:8192])))
         login = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in (
             "/login", "/login/*", "/auth/login*", "/api/auth/login*", "/api/login*",
@@ -198,6 +203,11 @@ class Reference:
         self.param_hint = re2.compile("(?i:" + "|".join(params) + ")")
         self.digit_run = re2.compile(r"[0-9](?:[ \-]?[0-9]){12}")
         self.mask_rx = lru_cache(maxsize=64)(self._mask_rx)
+        # The native event check logpipe's scrub filter uses, built from the same
+        # settings (None without the native module: the scan below does the work).
+        self.scrub_check = native_check(
+            ALL_KINDS, DEFAULT_SECRET_PARAMS, secret_names, secret_names,
+            shortest_match(list(ALL_KINDS), list(DEFAULT_SECRET_PARAMS)))
         self.mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
 
     # --- cached helpers ------------------------------------------------------------------
@@ -283,14 +293,60 @@ class Reference:
                 return cls
         return None
 
-    def _text_kinds(self, text: str) -> frozenset[str]:
+    @staticmethod
+    def _forms(text: str) -> str:
+        """What the attack lists are matched against: the text (its first 8 KiB) and
+        its URL-decoded forms, a line each."""
         text = text[:8192]
         if "%" in text or "+" in text:
             once = unquote_plus(text, errors="replace")
             if once != text:
                 twice = unquote_plus(once, errors="replace") if "%" in once else once
                 text = f"{text}\n{once}\n{twice}" if twice != once else f"{text}\n{once}"
-        return frozenset(self.attacks.match(text))
+        return text
+
+    def _remember(self, text: str, kinds: frozenset[str]) -> None:
+        if len(self.kinds_memo) >= 10_000:
+            self.kinds_memo.clear()
+        self.kinds_memo[text] = kinds
+
+    def text_kinds(self, text: str) -> frozenset[str]:
+        """The attack kinds in one text, remembered."""
+        found = self.kinds_memo.get(text)
+        if found is None:
+            found = frozenset(self.attacks.match(self._forms(text)))
+            self._remember(text, found)
+        return found
+
+    def batch_kinds(self, parsed: list[tuple[dict[str, Any], dict[str, Any], list[str]]]) -> dict[str, frozenset[str]]:
+        """The attack kinds of every text a batch's documents will be classified by:
+        the remembered ones looked up, the distinct others matched in one call."""
+        memo = self.kinds_memo
+        out: dict[str, frozenset[str]] = {}
+        unknown: list[str] = []
+        for d, _, _ in parsed:
+            url = d.get("url")
+            http = d.get("http")
+            request = http.get("request") if type(http) is dict else None
+            body = request.get("body") if type(request) is dict else None
+            texts = [d.get("message"), body.get("content") if type(body) is dict else None]
+            if type(url) is dict:
+                texts += (url.get("original"), url.get("path"), url.get("query"))
+            for text in texts:
+                if type(text) is str and text and text not in out:
+                    found = memo.get(text)
+                    if found is None:
+                        unknown.append(text)
+                        found = _NOTHING
+                    out[text] = found
+        if unknown:
+            kinds = self.attacks.kinds
+            matched = self.attacks.set.match_many([self._forms(text) for text in unknown])
+            for i, hits in matched.items():
+                out[unknown[i]] = frozenset({kinds[h] for h in hits})
+            for text in unknown:
+                self._remember(text, out[text])
+        return out
 
     def _mask_rx(self, kinds: frozenset[str]) -> re.Pattern[str]:
         order = ("secret", "bearer", "jwt", "aws_key", "email", "card")
@@ -298,6 +354,12 @@ class Reference:
 
     # --- one record ----------------------------------------------------------------------
     def prepare(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        d, meta, tags = self.parse(raw, now)
+        return self.classify(d, meta, tags, now, self.text_kinds)
+
+    def parse(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """Everything before the errors and security: the document, its metadata and
+        its tags (not yet written to the document)."""
         d = orjson.loads(raw)
         meta: dict[str, Any] = {}
         ts = d.get("@timestamp")
@@ -439,6 +501,24 @@ class Reference:
             if name is not None:
                 perf["route"] = name
             d["performance"] = perf
+        return d, meta, tags
+
+    def classify(self, d: dict[str, Any], meta: dict[str, Any], tags: list[str], now: datetime,
+                 text_kinds: Callable[[str], frozenset[str]]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The errors and security, the sampling and the index; ``text_kinds``: the
+        attack kinds of a text."""
+        url = d.get("url")
+        original = url.get("original") if type(url) is dict else None
+        ua_obj = d.get("user_agent")
+        agent = ua_obj.get("original") if type(ua_obj) is dict else None
+        http = d.get("http")
+        request = http.get("request") if type(http) is dict else None
+        method = request.get("method") if type(request) is dict else None
+        path = url.get("path") if type(url) is dict else None
+        if type(path) is not str:
+            path = original.split("?", 1)[0] if type(original) is str else None
+        event = d.get("event")
+        source = d.get("source")
 
         # errors and security
         response = http.get("response") if type(http) is dict else None
@@ -481,7 +561,7 @@ class Reference:
         for text in (original, url.get("path") if type(url) is dict else None, query, d.get("message"),
                      body.get("content") if type(body) is dict else None):
             if type(text) is str and text:
-                found_kinds |= self.text_kinds(text) - {"login_failure"}
+                found_kinds |= text_kinds(text) - {"login_failure"}
         if type(agent) is str and agent and self.is_scanner(agent):
             found_kinds.add("scanner")
         login = None
@@ -495,7 +575,7 @@ class Reference:
                 elif status is not None and 200 <= status < 400:
                     login = "success"
             message = d.get("message")
-            if login is None and type(message) is str and message and "login_failure" in self.text_kinds(message):
+            if login is None and type(message) is str and message and "login_failure" in text_kinds(message):
                 login = "failure"
         if login is not None:
             categories.append("authentication")
@@ -569,12 +649,37 @@ class Reference:
         return doc
 
     def run_batch(self, raws: list[bytes], now: datetime) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        docs = [self.prepare(raw, now) for raw in raws]
+        parsed = [self.parse(raw, now) for raw in raws]
+        kinds = self.batch_kinds(parsed)
+
+        def text_kinds(text: str) -> frozenset[str]:
+            found = kinds.get(text)
+            return found if found is not None else self.text_kinds(text)
+        docs = [self.classify(d, meta, tags, now, text_kinds) for d, meta, tags in parsed]
         self.scrub_batch([d for d, _ in docs])
         return docs
 
     # --- scrubbing, a batch at a time --------------------------------------------------
     def scrub_batch(self, docs: list[dict[str, Any]]) -> None:
+        """The native check names, for each document, the strings (keys or values)
+        that hold a trigger and the kinds found in each: only those strings are
+        masked, only those keys looked at. A document it cannot answer (a string
+        with a lone surrogate), or every document without the native module, goes
+        through :meth:`_scan_batch`."""
+        check = self.scrub_check
+        if check is None:
+            self._scan_batch(docs)
+            return
+        plans, undecided = check.plans(docs)
+        for d, plan in zip(docs, plans):
+            if plan:  # {text: kinds}; an empty plan: nothing to mask
+                counts: dict[str, int] = {}
+                self._scrub_targets(d, plan, counts)
+                self._scrubbed(d, counts)
+        if undecided:
+            self._scan_batch([docs[i] for i in undecided])
+
+    def _scan_batch(self, docs: list[dict[str, Any]]) -> None:
         """Each document serialized, one scan of them all for where the triggers end;
         the last character of a match names the string (key or value) it lies in,
         or for a secret name ending a key (``"name":``) the string just before:

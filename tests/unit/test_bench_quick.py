@@ -65,14 +65,35 @@ def test_service_scenarios_are_skipped_with_a_reason_when_services_are_down(tmp_
         assert reason and "not reachable" in reason and str(port) in reason
 
 
-def test_reference_loop_produces_the_pipelines_documents() -> None:
-    """The yardstick is only fair if it does the same work: same documents out."""
-    from logpipe.bench.reference import compare
+@pytest.mark.parametrize("native", ["on", "off"])
+def test_reference_loop_produces_the_pipelines_documents(native: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The yardstick is only fair if it does the same work: same documents out,
+    with the native module (its scrub check) and without it (the JSON scan)."""
+    from logpipe.bench.reference import Reference, compare
 
+    monkeypatch.setenv("LOGPIPE_NATIVE", native)
     ensure_scrub_key()
+    if native == "off":
+        assert Reference().scrub_check is None
     total, identical, diffs = compare(make_pool(1500, seed=5))
     assert total == 1500
     assert identical == total, diffs[:1]
+
+
+def test_reference_loop_batch_and_single_records_agree() -> None:
+    """A batch (texts matched together, one scrub check) gives the documents that
+    one record at a time (texts matched alone) gives."""
+    from datetime import datetime, timezone
+
+    from logpipe.bench.reference import Reference, canonical
+
+    ensure_scrub_key()
+    lines = make_pool(1500, seed=8)
+    now = datetime.now(timezone.utc)
+    batch = Reference(brute_force=False).run_batch(lines, now)
+    single = Reference(brute_force=False)
+    alone = [single.run(raw, now) for raw in lines]
+    assert [canonical(*doc) for doc in batch] == [canonical(*doc) for doc in alone]
 
 
 def test_frozen_reference_v1_loop_still_produces_the_pipelines_documents() -> None:
