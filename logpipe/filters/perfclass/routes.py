@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from functools import lru_cache
-from typing import Callable
 
 from logpipe.errors import ConfigError
 from logpipe.filters.perfclass.config import Route
@@ -38,9 +36,10 @@ def _literal(text: str) -> tuple[bool, str] | None:
 
 
 class RouteTable:
-    """Routes in order; lookups are cached because paths repeat."""
+    """Routes in order. Lookups are not cached here: the filter remembers the whole
+    verdict of a path and method (see PerfClassFilter._decide)."""
 
-    def __init__(self, routes: list[Route], cache_size: int = 4096) -> None:
+    def __init__(self, routes: list[Route]) -> None:
         self.routes = routes
         #: Per route: its regex (None when every pattern is a literal test), the texts
         #: a path must contain or end with (one is enough), its methods.
@@ -60,10 +59,9 @@ class RouteTable:
             joined = "|".join(f"(?:{_pattern(p).pattern})" for p in route.match)
             compiled.append((re.compile(joined), (), (), methods))
         self._compiled = compiled
-        self.find: Callable[[str, str | None], Route | None] = lru_cache(maxsize=cache_size)(self.match)
 
     def match(self, path: str, method: str | None) -> Route | None:
-        """The first route covering the request, with no cache (``find`` has one)."""
+        """The first route covering the request."""
         upper = method.upper() if method else None
         for route, (regex, contains, ends, methods) in zip(self.routes, self._compiled):
             if methods is not None and upper not in methods:
