@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from re import _constants as C
 from re import _parser as P  # type: ignore[attr-defined]
 from typing import Any, Sequence
@@ -172,8 +173,13 @@ class _Writer:
         return f"[{'^' if negate else ''}{body}]"
 
 
+@lru_cache(maxsize=256)
 def native_expression(pattern: str, flags: int = re.ASCII | re.DOTALL) -> NativeExpression:
-    """The gate and extraction programs of a ``re`` expression (raises Refused)."""
+    """The gate and extraction programs of a ``re`` expression (raises Refused).
+
+    Remembered per expression: one grok expression asks for them several times
+    at start-up (its matcher, its capture store, the store that also applies the
+    filter's actions, the line route); callers only read the result."""
     try:
         parsed = P.parse(pattern, flags)
     except re.error as exc:
