@@ -34,7 +34,7 @@ import orjson
 
 from logpipe.bench.cluster import Cluster
 from logpipe.bench.common import Options, Row, ScenarioResult, Target, children, free_port
-from logpipe.bench.pinning import CorePinning, cpu_seconds, elasticsearch_pids
+from logpipe.bench.pinning import CorePinning, cpu_seconds, elasticsearch_pids, kafka_pids
 from logpipe.bench.pipelines import variant
 from logpipe.bench.pool import ensure_scrub_key, make_pool
 from logpipe.bench.services import (Es, create_topic, delete_topics, es_reachable, kafka_reachable, produce,
@@ -192,19 +192,6 @@ async def shard_bulk_stats(es: Es, pattern: str) -> dict[str, float]:
             "shard_bulk_millis": float(bulk.get("total_time_in_millis", 0)),
             "refreshes": float(refresh.get("total", 0)),
             "merge_millis": float(merges.get("total_time_in_millis", 0))}
-
-
-def kafka_pids() -> list[int]:
-    """The local Kafka broker (it runs beside the pinned cores and is counted, not pinned)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if b"kafka.Kafka" in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def _kafka_cpu() -> float:

@@ -7,8 +7,12 @@ keeps Elasticsearch busy. So, for the measurement only, the running
 Elasticsearch (every thread of its java process) is pinned to one core with
 ``taskset -a -p``, and the driver (this process: the bulk loader, the HTTP
 senders, the Kafka producer) and the ``logpipe run`` it starts to the
-remaining cores; both affinities are put back afterwards. Elasticsearch is
-never restarted. Kafka stays where it was.
+remaining cores; all affinities are put back afterwards. Elasticsearch is
+never restarted. The local Kafka broker goes with the traffic side: it only
+carries records from the producer to logpipe's consumer, and left where it was
+it takes time on Elasticsearch's core during logpipe's rounds (the loader's
+never touch Kafka), which would count against logpipe as Elasticsearch being
+slower.
 
 Only one run pins at a time: an exclusive lock on a file in the temporary
 directory is held from pinning until the affinities are restored. Two runs at
@@ -19,8 +23,10 @@ Elasticsearch in the middle of the other's measurement.
 The same by hand::
 
     taskset -a -p -c 0 "$(pgrep -f org.elasticsearch.bootstrap.Elasticsearch)"
+    taskset -a -p -c 1 "$(pgrep -f kafka.Kafka)"
     taskset -c 1 logpipe run ...    # and the traffic sender / loader
     taskset -a -p -c 0-1 "$(pgrep -f org.elasticsearch.bootstrap.Elasticsearch)"   # restore
+    taskset -a -p -c 0-1 "$(pgrep -f kafka.Kafka)"
 """
 from __future__ import annotations
 
@@ -34,6 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 ES_MARKER = b"org.elasticsearch.bootstrap.Elasticsearch"
+KAFKA_MARKER = b"kafka.Kafka"
 LOCK_PATH = Path(tempfile.gettempdir()) / "logpipe-bench-pinning.lock"
 
 
@@ -68,18 +75,29 @@ class PinningLock:
             self._file = None
 
 
-def elasticsearch_pids() -> list[int]:
-    """Local Elasticsearch server processes (by the class on their command line)."""
+def pids_with(marker: bytes) -> list[int]:
+    """Processes whose command line holds ``marker`` (a JVM's main class), this one excepted."""
     found = []
+    me = os.getpid()
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
-            if ES_MARKER in (entry / "cmdline").read_bytes():
+            if marker in (entry / "cmdline").read_bytes():
                 found.append(int(entry.name))
         except OSError:
             continue
     return found
+
+
+def elasticsearch_pids() -> list[int]:
+    """Local Elasticsearch server processes (by the class on their command line)."""
+    return pids_with(ES_MARKER)
+
+
+def kafka_pids() -> list[int]:
+    """Local Kafka brokers (by the class on their command line)."""
+    return pids_with(KAFKA_MARKER)
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -103,16 +121,23 @@ def _taskset_all(pid: int, cpus: set[int]) -> None:
 
 class CorePinning:
     """``with CorePinning() as pin:`` Elasticsearch on ``pin.es_cpus``, this process (and
-    what it starts from then on) on ``pin.own_cpus``; ``pin.reason`` says why not, if not."""
+    what it starts from then on) and the Kafka broker on ``pin.own_cpus``; ``pin.reason``
+    says why not, if not. The markers pick the processes by command line (tests give
+    their own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, es_marker: bytes = ES_MARKER, traffic_markers: tuple[bytes, ...] = (KAFKA_MARKER,),
+                 lock: PinningLock | None = None) -> None:
+        self.es_marker = es_marker
+        self.traffic_markers = traffic_markers
         self.es_pids: list[int] = []
+        self.traffic_pids: list[int] = []
         self.es_cpus: set[int] = set()
         self.own_cpus: set[int] = set()
         self.reason: str | None = None
-        self._saved_es: dict[int, set[int]] = {}
+        #: Each pinned process (Elasticsearch, the broker) -> the affinity to restore.
+        self._saved: dict[int, set[int]] = {}
         self._saved_own: set[int] | None = None
-        self._lock = PinningLock()
+        self._lock = lock or PinningLock()
 
     @property
     def active(self) -> bool:
@@ -126,7 +151,7 @@ class CorePinning:
         if shutil.which("taskset") is None:
             self.reason = "taskset is not installed (util-linux)"
             return self
-        self.es_pids = elasticsearch_pids()
+        self.es_pids = pids_with(self.es_marker)
         if not self.es_pids:
             self.reason = "no local Elasticsearch process found to pin"
             return self
@@ -135,8 +160,12 @@ class CorePinning:
         self._lock.acquire()
         try:
             for pid in self.es_pids:
-                self._saved_es[pid] = os.sched_getaffinity(pid)
+                self._saved[pid] = os.sched_getaffinity(pid)
                 _taskset_all(pid, self.es_cpus)
+            self.traffic_pids = [pid for marker in self.traffic_markers for pid in pids_with(marker)]
+            for pid in self.traffic_pids:
+                self._saved[pid] = os.sched_getaffinity(pid)
+                _taskset_all(pid, self.own_cpus)
             self._saved_own = allowed
             _taskset_all(os.getpid(), self.own_cpus)
         except (OSError, subprocess.CalledProcessError) as exc:
@@ -145,12 +174,12 @@ class CorePinning:
         return self
 
     def _restore(self) -> None:
-        for pid, cpus in self._saved_es.items():
+        for pid, cpus in self._saved.items():
             try:
                 _taskset_all(pid, cpus)
             except (OSError, subprocess.CalledProcessError):
                 pass  # the process is gone
-        self._saved_es.clear()
+        self._saved.clear()
         if self._saved_own is not None:
             _taskset_all(os.getpid(), self._saved_own)
             self._saved_own = None
@@ -166,5 +195,6 @@ class CorePinning:
         if not self.active:
             return f"cores not pinned: {self.reason}"
         return (f"Elasticsearch (pid {', '.join(map(str, self.es_pids))}) pinned to CPU "
-                f"{_cpu_list(self.es_cpus)}; logpipe, the loader and the traffic senders to CPU "
-                f"{_cpu_list(self.own_cpus)} (taskset -a -p; restored afterwards)")
+                f"{_cpu_list(self.es_cpus)}; logpipe, the loader, the traffic senders"
+                + (f" and Kafka (pid {', '.join(map(str, self.traffic_pids))})" if self.traffic_pids else "")
+                + f" to CPU {_cpu_list(self.own_cpus)} (taskset -a -p; restored afterwards)")
