@@ -15,12 +15,16 @@ from pathlib import Path
 
 from logpipe.bench.pinning import CorePinning, PinningLock, pids_with
 
-SLEEPER = "import sys; sys.stdin.read()"
+SLEEPER = "import sys; print('up', flush=True); sys.stdin.read()"
 
 
 def _stand_in(marker: str) -> subprocess.Popen[bytes]:
-    # The marker rides as an argument, as a JVM's main class does on its command line.
-    return subprocess.Popen([sys.executable, "-c", SLEEPER, marker], stdin=subprocess.PIPE)
+    """A process with ``marker`` on its command line (as a JVM has its main class), once it
+    runs: until its first line, /proc may still show the command line it was forked with."""
+    proc = subprocess.Popen([sys.executable, "-c", SLEEPER, marker], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    return proc
 
 
 def test_servers_are_found_by_their_command_line() -> None:
