@@ -11,19 +11,35 @@ from logpipe.core.telemetry import MetricsRegistry
 log = logging.getLogger("logpipe.runtime")
 
 
+#: Seconds a thread that wants the GIL waits before asking its holder to let go
+#: (CPython's default is 0.005). See :func:`install_loop_policy`.
+GIL_SWITCH_INTERVAL = 0.001
+
+
 def install_loop_policy() -> str:
-    """uvloop when it is installed (it is a base dependency on Unix), and a tuned collector.
+    """uvloop when it is installed (it is a base dependency on Unix), a tuned collector,
+    and a shorter GIL switch interval.
 
     Pipelines allocate many short-lived dicts; with the default generation-0
     threshold the cyclic collector runs every few hundred allocations and
     roughly doubles per-event cost in decoders. Objects alive at start-up
     (modules, compiled patterns, databases) are frozen out of collection.
+
+    Filters run in a thread of their own while the event loop settles,
+    delivers and decodes the next input batches (two pipeline workers by
+    default), so both threads want the GIL most of the time. With CPython's
+    5 ms interval each waits up to 5 ms for its turn; at 1 ms the same events
+    cost about 4% less CPU (measured with both intervals alternating in one
+    worker process over the graphmemory chain), and the event loop gets the
+    GIL back sooner for acknowledgements and heartbeats.
     """
     import gc
+    import sys
 
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     try:
         import uvloop
     except ImportError:
