@@ -154,7 +154,7 @@ class GrokFilter(Filter):
         for e in exprs:
             translation = e.program.translation
             into = native_plan_matcher(translation.regex, [c.group for c in translation.captures],
-                                       e.plan.tree, *actions)  # type: ignore[arg-type]
+                                       e.plan.tree, *actions, walk=e.plan.walk)  # type: ignore[arg-type]
             if into is None:
                 return single, False
             intos.append(into)
