@@ -128,10 +128,25 @@ def test_native_off_leaves_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Compiler().compile(ACCESS).search_into is None
 
 
-def _url_filter() -> GrokFilter:
-    return GrokFilter(GrokFilter.Config(
+def _url_filter(*, memo: bool = True) -> GrokFilter:
+    """split_url's filter; with ``memo`` its memo is on from the start (as it is for
+    expressions without a native store that walks, see GrokFilter._remembers)."""
+    f = GrokFilter(GrokFilter.Config(
         match={"[url][original]": r"^%{URIPATH:[url][path]}(?:\?%{GREEDYDATA:[url][query]})?$"},
         tag_on_failure=["_url_parse_failure"]), id="split_url")
+    if memo:
+        f._memo = ResultMemo(enabled=True)
+    return f
+
+
+def test_one_expression_that_stores_natively_keeps_no_memo() -> None:
+    if os.environ.get("LOGPIPE_NATIVE") == "off":
+        assert _url_filter(memo=False)._memo.on   # the plan stores: a hit saves the match
+        return
+    assert not _url_filter(memo=False)._memo.on
+    two = GrokFilter(GrokFilter.Config(match={"[url][original]": ["^%{URIPATH:[url][path]}$", "%{WORD:w}"]}),
+                     id="two")
+    assert two._memo.on
 
 
 def _url_events(urls: list[Any]) -> list[Event]:
