@@ -209,6 +209,10 @@ class Reference:
             ALL_KINDS, DEFAULT_SECRET_PARAMS, secret_names, secret_names,
             shortest_match(list(ALL_KINDS), list(DEFAULT_SECRET_PARAMS)))
         self.mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
+        # The route of each path, remembered in two generations of 8,192 (the older
+        # dropped when the newer fills), as logpipe's gsub remembers it.
+        self.routes_new: dict[str, str] = {}
+        self.routes_old: dict[str, str] = {}
 
     # --- cached helpers ------------------------------------------------------------------
     @staticmethod
@@ -430,7 +434,19 @@ class Reference:
             http0 = d.get("http")
             if type(http0) is not dict:
                 http0 = d["http"] = {}
-            http0["route"] = _DIGITS.sub(":id", str(path0))
+            if type(path0) is str and len(path0) <= 256:
+                route0 = self.routes_new.get(path0)
+                if route0 is None:
+                    route0 = self.routes_old.get(path0)
+                    if route0 is None:
+                        route0 = _DIGITS.sub(":id", path0)
+                    if len(self.routes_new) >= 8192:
+                        self.routes_old = self.routes_new
+                        self.routes_new = {}
+                    self.routes_new[path0] = route0
+                http0["route"] = route0
+            else:
+                http0["route"] = _DIGITS.sub(":id", str(path0))
 
         # access time
         stamp = meta.get("access_time")

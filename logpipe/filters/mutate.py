@@ -27,7 +27,7 @@ import orjson
 import regex
 from pydantic import Field, field_validator
 
-from logpipe.core.event import Event, reader
+from logpipe.core.event import METADATA, Event, reader
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
@@ -260,9 +260,11 @@ def _check_groups(pattern: regex.Pattern[str], replacement: str) -> None:
                               f"{pattern.pattern!r} does not have", path="gsub")
 
 
-#: Distinct input texts whose substitution one fixed ``gsub`` remembers; the memory is
-#: emptied when full (cheap, and repeating values are back in it at once).
-_GSUB_RESULTS = 4096
+#: Distinct input texts whose substitution one fixed ``gsub`` remembers, per generation.
+#: The memory keeps two: when the newer is full it becomes the older and the oldest is
+#: dropped, so a value that keeps coming back survives the turnover (emptying one dict
+#: when full lost every frequent route at once), and at most twice this many are held.
+_GSUB_RESULTS = 8192
 #: Only texts up to this length are remembered: short values (routes, levels, hosts)
 #: repeat; long ones (messages) rarely do, and would make the memory large.
 _GSUB_REMEMBERED_LENGTH = 256
@@ -272,7 +274,7 @@ class _Gsub:
     """One substitution; pattern and replacement may be templates."""
 
     __slots__ = ("path", "fixed", "read", "pattern", "pattern_of", "replacement", "replacement_of",
-                 "results", "write")
+                 "results", "older", "write")
 
     def __init__(self, field: str, pattern: str, replacement: str) -> None:
         self.path = path_of(field)
@@ -288,9 +290,24 @@ class _Gsub:
         if self.pattern is not None and self.replacement is not None:
             _check_groups(self.pattern, self.replacement)
         #: Input text -> its substituted text, when pattern and replacement are fixed: the
-        #: answer depends on nothing else, and values repeat (routes, levels, hosts).
+        #: answer depends on nothing else, and values repeat (routes, levels, hosts). The
+        #: newer generation; ``older`` is the one before it (see _GSUB_RESULTS).
         self.results: dict[str, str] | None = (
             {} if self.pattern is not None and self.replacement is not None else None)
+        self.older: dict[str, str] = {}
+
+    def _substituted(self, value: str) -> str:
+        """The substitution of a text the newer generation does not hold (remembered)."""
+        changed = self.older.get(value)
+        if changed is None:
+            changed = self.pattern.sub(self.replacement, value)  # type: ignore[union-attr]
+        results = self.results
+        assert results is not None
+        if len(results) >= _GSUB_RESULTS:
+            self.older = results
+            results = self.results = {}
+        results[value] = changed
+        return changed
 
     def apply(self, event: Event) -> None:
         path = self.fixed
@@ -303,9 +320,7 @@ class _Gsub:
         if results is not None and type(value) is str and len(value) <= _GSUB_REMEMBERED_LENGTH:
             changed = results.get(value)
             if changed is None:
-                if len(results) >= _GSUB_RESULTS:
-                    results.clear()
-                changed = results[value] = self.pattern.sub(self.replacement, value)  # type: ignore[union-attr]
+                changed = self._substituted(value)
             if changed != value:
                 if self.write is not None:
                     self.write(event, changed)
@@ -326,9 +341,78 @@ class _Gsub:
             event.set_path(path, [pattern.sub(repl, v) if isinstance(v, str) else v
                                   for v in value])
 
+    def run(self, events: list[Event], failed: list[tuple[Event, Exception]]) -> None:
+        """``apply`` over a batch, the failures collected: for a fixed field, pattern and
+        replacement the remembered case is written out here, with no call per event."""
+        read, write = self.read, self.write
+        if self.results is None or read is None or write is None:
+            apply = self.apply
+            for event in events:
+                try:
+                    apply(event)
+                except Exception as exc:   # the event's failure (see MutateFilter.process)
+                    failed.append((event, exc))
+            return
+        longest = _GSUB_REMEMBERED_LENGTH
+        substituted = self._substituted
+        path = self.fixed
+        if path is not None and len(path) == 2 and path[0] != METADATA:
+            # ``[http][route]``: the reader's and the setter's dict steps written out;
+            # anything unusual on the way goes to ``apply``.
+            outer, inner = path
+            for event in events:
+                try:
+                    node = event.data.get(outer)
+                    if type(node) is dict:
+                        value = node.get(inner)
+                        if type(value) is str and len(value) <= longest:
+                            changed = self.results.get(value)
+                            if changed is None:
+                                changed = substituted(value)
+                            if changed != value:
+                                node[inner] = changed
+                            continue
+                    self.apply(event)
+                except Exception as exc:   # the event's failure (see MutateFilter.process)
+                    failed.append((event, exc))
+            return
+        for event in events:
+            try:
+                value = read(event)
+                if type(value) is str and len(value) <= longest:
+                    changed = self.results.get(value)
+                    if changed is None:
+                        changed = substituted(value)
+                    if changed != value:
+                        write(event, changed)
+                else:
+                    self.apply(event)
+            except Exception as exc:   # the event's failure (see MutateFilter.process)
+                failed.append((event, exc))
+
 
 # --- the filter -----------------------------------------------------------------------
+_REFERENCE = regex.compile(r"%\{([^}+][^}]*)\}")
+
+
+def _reference(value: Any) -> Path | None:
+    """The field a configured value names when it is exactly one ``%{[a][b]}`` (its
+    rendering is that field's text when the field holds one), else None."""
+    if not isinstance(value, str):
+        return None
+    m = _REFERENCE.fullmatch(value)
+    if m is None:
+        return None
+    try:
+        return parse(m.group(1))
+    except ConfigError:
+        return None
+
+
 Op = Callable[[Event], None]
+#: An operation over a whole batch: it appends (event, exception) for each event it failed on.
+BatchOp = Callable[[list[Event], list[tuple[Event, Exception]]], None]
+
 
 
 def _per_string(fn: Callable[[str], str]) -> Callable[[Any], Any]:
@@ -362,6 +446,9 @@ class MutateFilter(Filter):
         super().__init__(config, id=id, context=context)
         self.config: MutateConfig = config
         self._ops: list[tuple[str, Op]] = self._build(config)
+        #: Per operation, its batch form when it has one: one call per batch instead of
+        #: one per event (the one-operation entries, ``route``'s replace or a gsub).
+        self._batches: list[BatchOp | None] = [getattr(op, "batch", None) for _, op in self._ops]
         self._common = CommonActions(config)
 
     # -- building ---------------------------------------------------------------------
@@ -380,7 +467,8 @@ class MutateFilter(Filter):
             ops.append(("replace", self._set([(path_of(k), value_of(v))
                                               for k, v in c.replace.items()], only_existing=False,
                                              fixed=[None if is_template(k) else parse(k)
-                                                    for k in c.replace])))
+                                                    for k in c.replace],
+                                             sources=[_reference(v) for v in c.replace.values()])))
         if c.convert:
             ops.append(("convert", self._convert([(path_of(k), _CONVERTERS[t])
                                                   for k, t in c.convert.items()])))
@@ -431,7 +519,7 @@ class MutateFilter(Filter):
 
     @staticmethod
     def _set(items: list[tuple[PathOf, ValueOf]], *, only_existing: bool,
-             fixed: list[Path | None] | None = None) -> Op:
+             fixed: list[Path | None] | None = None, sources: list[Path | None] | None = None) -> Op:
         if not only_existing and fixed is not None and len(items) == 1 and fixed[0] is not None:
             # ``replace`` of one named field (``%{[url][path]}`` into ``[http][route]``).
             path, (_, value_fn) = fixed[0], items[0]
@@ -439,6 +527,40 @@ class MutateFilter(Filter):
 
             def replace_one(event: Event) -> None:
                 write(event, value_fn(event))
+
+            def replace_batch(events: list[Event], failed: list[tuple[Event, Exception]]) -> None:
+                for event in events:
+                    try:
+                        write(event, value_fn(event))
+                    except Exception as exc:   # the event's failure (see process)
+                        failed.append((event, exc))
+
+            source = sources[0] if sources else None
+            if (len(path) == 2 and path[0] != METADATA and source is not None and len(source) == 2
+                    and source[0] != METADATA):
+                # ``%{[url][path]}`` into ``[http][route]``: the template's read of a text
+                # and the setter's dict step written out in the loop; anything else is
+                # the template's to render and the setter's to store.
+                outer, inner = path
+                src_outer, src_inner = source
+
+                def replace_batch(events: list[Event],  # noqa: F811 - the written-out form
+                                  failed: list[tuple[Event, Exception]]) -> None:
+                    for event in events:
+                        try:
+                            data = event.data
+                            held = data.get(src_outer)
+                            value = held.get(src_inner) if type(held) is dict else None
+                            if type(value) is not str:
+                                value = value_fn(event)
+                            node = data.get(outer)
+                            if type(node) is dict:
+                                node[inner] = value
+                            else:
+                                write(event, value)
+                        except Exception as exc:   # the event's failure (see process)
+                            failed.append((event, exc))
+            replace_one.batch = replace_batch  # type: ignore[attr-defined]
             return replace_one
 
         def op(event: Event) -> None:
@@ -466,7 +588,12 @@ class MutateFilter(Filter):
     @staticmethod
     def _each(subs: list[_Gsub]) -> Op:
         if len(subs) == 1:
-            return subs[0].apply
+            sub = subs[0]
+
+            def gsub_one(event: Event) -> None:
+                sub.apply(event)
+            gsub_one.batch = sub.run  # type: ignore[attr-defined]
+            return gsub_one
 
         def op(event: Event) -> None:
             for sub in subs:
@@ -530,16 +657,25 @@ class MutateFilter(Filter):
     def process(self, events: list[Event]) -> list[Event]:
         alive = events
         tag = self.config.tag_on_failure
-        for name, op in self._ops:
+        for (name, op), batch in zip(self._ops, self._batches):
             failed: list[Event] | None = None
-            for event in alive:
-                try:
-                    op(event)
-                except Exception as exc:   # any failure is the event's, never the pipeline's
-                    self.log.debug("mutate %s failed on an event: %s", name, exc)
-                    if failed is None:
-                        failed = []
-                    failed.append(event)
+            if batch is not None:
+                errors: list[tuple[Event, Exception]] = []
+                batch(alive, errors)
+                if errors:
+                    failed = []
+                    for event, exc in errors:
+                        self.log.debug("mutate %s failed on an event: %s", name, exc)
+                        failed.append(event)
+            else:
+                for event in alive:
+                    try:
+                        op(event)
+                    except Exception as exc:   # any failure is the event's, never the pipeline's
+                        self.log.debug("mutate %s failed on an event: %s", name, exc)
+                        if failed is None:
+                            failed = []
+                        failed.append(event)
             if failed:
                 for event in failed:
                     event.add_tag(tag)

@@ -33,6 +33,10 @@ const ROOTS: usize = 2;
 struct Slot {
     /// Group number in the extraction program.
     group: usize,
+    /// 0: under data, 1: under metadata.
+    root: usize,
+    /// The keys of the objects on the way to the field, below the root (for `walk`).
+    parents: Vec<Py<PyString>>,
     /// Nodes on the way to the field, outermost first (each made when missing).
     path: Vec<usize>,
     /// The node that holds the field.
@@ -59,6 +63,10 @@ pub struct PlanMatcher {
     /// Capture locations to reuse: making them allocates PCRE2's match data and
     /// match context, a fair part of a short match.
     spare: Mutex<Vec<CaptureLocations>>,
+    /// Whether an event that already holds some of the captures' top-level data
+    /// fields is stored here too, by the plan's general rules (`walk`): only for
+    /// plans that overwrite nothing.
+    walk: bool,
 }
 
 /// Ruby's `to_i` and Python's `int()` agree on an optional sign and ASCII digits.
@@ -96,11 +104,15 @@ impl PlanMatcher {
     /// `fields` and `tags`: the filter's `add_field` entries, each a constant at a
     /// fixed path (root, keys, value), none a prefix of another or under `tags`,
     /// and its `add_tag` tags, applied after the captures of a fresh event.
+    ///
+    /// `walk`: the plan overwrites no field, so an event holding some of the
+    /// captures' top-level data fields (none under metadata) may be stored here
+    /// too, by the plan's general rules (see `walk`).
     #[new]
-    #[pyo3(signature = (gate_pattern, extract_pattern, slots, fields = Vec::new(), tags = Vec::new()))]
+    #[pyo3(signature = (gate_pattern, extract_pattern, slots, fields = Vec::new(), tags = Vec::new(), walk = false))]
     fn new(py: Python<'_>, gate_pattern: &str, extract_pattern: &str,
            slots: Vec<(usize, u8, Vec<String>, u8, Option<PyObject>)>,
-           fields: Vec<(u8, Vec<String>, PyObject)>, tags: Vec<String>) -> PyResult<Self> {
+           fields: Vec<(u8, Vec<String>, PyObject)>, tags: Vec<String>, walk: bool) -> PyResult<Self> {
         let fields = fields.into_iter().map(|(root, keys, value)| {
             if root > 1 || keys.is_empty() {
                 return Err(PyValueError::new_err("malformed add_field entry"));
@@ -143,10 +155,11 @@ impl PlanMatcher {
                 holder = id;
             }
             let leaf = PyString::intern_bound(py, &keys[keys.len() - 1]).unbind();
-            out.push(Slot { group, path, holder, leaf, conv, converter });
+            let parents = keys[..keys.len() - 1].iter().map(|k| PyString::intern_bound(py, k).unbind()).collect();
+            out.push(Slot { group, root: root as usize, parents, path, holder, leaf, conv, converter });
         }
         Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, nodes, slots: out, data_roots, meta_roots,
-                         fields, tags, spare: Mutex::new(Vec::new()) })
+                         fields, tags, spare: Mutex::new(Vec::new()), walk })
     }
 
     /// Match `text`. None: no match. True: the captures are stored in `data` and
@@ -201,6 +214,9 @@ impl PlanMatcher {
             _ => None,
         };
         let Some((d, m)) = fresh else {
+            if let Some(done) = self.walk(py, text, &*locs, data, meta)? {
+                return Ok(done.into_py(py));
+            }
             let items = self.slots.iter().map(|s| match locs.get(s.group) {
                 Some((start, end)) => PyString::new_bound(py, &text[start..end]).into_any(),
                 None => py.None().into_bound(py),
@@ -215,16 +231,7 @@ impl PlanMatcher {
             if start == end {
                 continue;
             }
-            let piece = &text[start..end];
-            let value: Bound<'py, PyAny> = match slot.conv {
-                TEXT => PyString::new_bound(py, piece).into_any(),
-                INT if plain_int(piece).is_some() => plain_int(piece).unwrap().into_py(py).into_bound(py),
-                FLOAT if plain_float(piece).is_some() => PyFloat::new_bound(py, plain_float(piece).unwrap()).into_any(),
-                _ => match &slot.converter {
-                    Some(convert) => convert.bind(py).call1((PyString::new_bound(py, piece),))?,
-                    None => return Err(PyValueError::new_err("no converter for a capture")),
-                },
-            };
+            let value = self.value(py, slot, &text[start..end])?;
             for &id in &slot.path {
                 if made[id].is_none() {
                     let (holder, key) = &self.nodes[id - ROOTS];
@@ -236,6 +243,93 @@ impl PlanMatcher {
             made[slot.holder].as_ref().expect("holder made").set_item(slot.leaf.bind(py), value)?;
         }
         Ok(self.act(py, d, m)?.into_py(py))
+    }
+
+    /// A capture's stored value: its text, or the text converted.
+    fn value<'py>(&self, py: Python<'py>, slot: &Slot, piece: &str) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match slot.conv {
+            TEXT => PyString::new_bound(py, piece).into_any(),
+            INT if plain_int(piece).is_some() => plain_int(piece).unwrap().into_py(py).into_bound(py),
+            FLOAT if plain_float(piece).is_some() => PyFloat::new_bound(py, plain_float(piece).unwrap()).into_any(),
+            _ => match &slot.converter {
+                Some(convert) => convert.bind(py).call1((PyString::new_bound(py, piece),))?,
+                None => return Err(PyValueError::new_err("no converter for a capture")),
+            },
+        })
+    }
+
+    /// The captures of a matched event that holds some of their top-level data
+    /// fields, stored by the plan's general rules (logpipe/filters/grok/capture.py
+    /// `_generate`, without overwrite): per capture that took part and is not
+    /// empty, in capture order, each object on the way is followed when it is a
+    /// dict, and anything else there (absent, null, text, a number, a list) is
+    /// replaced by a new object; at the field, an absent or null value is set, a
+    /// list gets the value appended, a text becomes `[text, value]`, anything else
+    /// stays. Some(true): stored and no actions to apply; Some(false): stored,
+    /// actions left to the caller; None: nothing stored, the caller's plan does it
+    /// (not a `walk` matcher, dicts not plain, a metadata root present, or a dict
+    /// subclass on the way, whose methods the plan's code would call).
+    fn walk<'py>(&self, py: Python<'py>, text: &str, locs: &CaptureLocations, data: &Bound<'py, PyAny>,
+                 meta: &Bound<'py, PyAny>) -> PyResult<Option<bool>> {
+        if !self.walk {
+            return Ok(None);
+        }
+        let (Ok(d), Ok(m)) = (data.downcast_exact::<PyDict>(), meta.downcast_exact::<PyDict>()) else {
+            return Ok(None);
+        };
+        for key in &self.meta_roots {
+            if m.contains(key.bind(py))? {
+                return Ok(None);
+            }
+        }
+        // Before any change: no dict subclass on the way (writes below only ever
+        // add plain dicts, and no capture's field is on another's way).
+        for slot in &self.slots {
+            if slot.root != 0 {
+                continue;
+            }
+            let mut node = d.clone();
+            for key in &slot.parents {
+                let Some(child) = node.get_item(key.bind(py))? else { break };
+                match child.downcast_exact::<PyDict>() {
+                    Ok(child) => node = child.clone(),
+                    Err(_) if child.is_instance_of::<PyDict>() => return Ok(None),
+                    Err(_) => break,
+                }
+            }
+        }
+        for slot in &self.slots {
+            let Some((start, end)) = locs.get(slot.group) else { continue };
+            if start == end {
+                continue;
+            }
+            let value = self.value(py, slot, &text[start..end])?;
+            let mut node = if slot.root == 0 { d.clone() } else { m.clone() };
+            for key in &slot.parents {
+                let key = key.bind(py);
+                node = match node.get_item(key)?.map(|c| c.downcast_into_exact::<PyDict>()) {
+                    Some(Ok(child)) => child,
+                    _ => {
+                        let child = PyDict::new_bound(py);
+                        node.set_item(key, &child)?;
+                        child
+                    }
+                };
+            }
+            let leaf = slot.leaf.bind(py);
+            match node.get_item(leaf)? {
+                None => node.set_item(leaf, value)?,
+                Some(old) if old.is_none() => node.set_item(leaf, value)?,
+                Some(old) => {
+                    if let Ok(list) = old.downcast_exact::<PyList>() {
+                        list.append(value)?;
+                    } else if old.is_exact_instance_of::<PyString>() {
+                        node.set_item(leaf, PyList::new_bound(py, [old.clone(), value]))?;
+                    }
+                }
+            }
+        }
+        Ok(Some(self.fields.is_empty() && self.tags.is_empty()))
     }
 
     /// The filter's `add_field` and `add_tag` after the captures, as the common

@@ -13,7 +13,7 @@ from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from logpipe.core.event import TIMESTAMP, Event
+from logpipe.core.event import METADATA, TIMESTAMP, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
@@ -26,6 +26,7 @@ from logpipe.filters.fieldaccess import getter, setter
 
 
 _MISS: Any = object()
+#: Texts per generation of the parse cache (two are kept: at most twice this many).
 _CACHE_SIZE = 4096
 _NO_CLOCK = frozenset({"ISO8601", "UNIX", "UNIX_MS", "TAI64N"})
 
@@ -107,6 +108,16 @@ class DateFilter(Filter):
         #: no year guessed from the clock). Access logs repeat each second many times.
         self._cache: dict[str, datetime | None] | None = (
             {} if self._static_zone is not None and all(_clock_free(f) for f in formats) else None)
+        #: The generation of the cache before ``_cache`` (see ``_remembered``).
+        self._older: dict[str, datetime | None] = {}
+        #: (whether in @metadata, key, top-level target key) when the source is one
+        #: dict lookup away and the target a top-level field (``[@metadata][access_time]``
+        #: into ``@timestamp``): then ``_process_quick`` runs.
+        self._quick: tuple[bool, str, str] | None = None
+        source = self._source
+        if len(self._target) == 1 and self._target[0] != METADATA and (
+                len(source) == 1 and source[0] != METADATA or len(source) == 2 and source[0] == METADATA):
+            self._quick = (len(source) == 2, source[-1], self._target[0])
 
     def parse_value(self, value: Any, tz: tzinfo, now: datetime | None = None) -> datetime | None:
         for parser in self._parsers:
@@ -117,22 +128,69 @@ class DateFilter(Filter):
                 return result
         return None
 
-    def process(self, events: list[Event]) -> list[Event]:
-        done: list[Event] = []
-        now = self.clock()
+    def _remembered(self, raw: str, now: datetime) -> datetime | None:
+        """The time of a text the newer generation of the cache does not hold
+        (remembered there; the older generation is dropped when the newer fills)."""
+        result = self._older.get(raw, _MISS)
+        if result is _MISS:
+            result = self.parse_value(raw, self._static_zone, now)  # type: ignore[arg-type]
         cache = self._cache
+        assert cache is not None
+        if len(cache) >= _CACHE_SIZE:
+            self._older = cache
+            cache = self._cache = {}
+        cache[raw] = result
+        return result
+
+    def process(self, events: list[Event]) -> list[Event]:
+        now = self.clock()
+        if self._quick is not None and self._cache is not None:
+            done = self._process_quick(events, now)
+        else:
+            done = self._process(events, now)
+        if self._actions.active:
+            self._actions.apply(done)
+        return events
+
+    def _process_quick(self, events: list[Event], now: datetime) -> list[Event]:
+        """``_process`` for a source read with one dict lookup and a top-level target:
+        the cached text case written out; other values go to ``_process``."""
+        in_meta, key, target = self._quick  # type: ignore[misc]
+        remembered = self._remembered
+        done: list[Event] = []
+        others: list[Event] = []
+        for event in events:
+            raw = (event.metadata if in_meta else event.data).get(key)
+            if type(raw) is str:
+                result = self._cache.get(raw, _MISS)  # type: ignore[union-attr]
+                if result is _MISS:
+                    result = remembered(raw, now)
+                if result is not None:
+                    event.data[target] = result
+                    done.append(event)
+                    continue
+            elif raw is not None:
+                others.append(event)
+                continue
+            else:
+                continue
+            if self._failure_tags:
+                event.add_tag(*self._failure_tags)
+        if others:
+            done.extend(self._process(others, now))
+        return done
+
+    def _process(self, events: list[Event], now: datetime) -> list[Event]:
+        done: list[Event] = []
         read, write = self._read, self._write
         for event in events:
             raw = read(event)
             if raw is None:
                 continue
-            if cache is not None and type(raw) is str:
-                result = cache.get(raw, _MISS)
+            if self._cache is not None and type(raw) is str:
+                result = self._cache.get(raw, _MISS)
                 if result is _MISS:
-                    result = self.parse_value(raw, self._static_zone, now)  # type: ignore[arg-type]
-                    if len(cache) >= _CACHE_SIZE:
-                        cache.clear()
-                    cache[raw] = result
+                    result = self._remembered(raw, now)
             else:
                 tz = self._static_zone if self._static_zone is not None else self._event_zone(event)
                 result = None
@@ -147,9 +205,7 @@ class DateFilter(Filter):
                 continue
             write(event, result)
             done.append(event)
-        if self._actions.active:
-            self._actions.apply(done)
-        return events
+        return done
 
     def _event_zone(self, event: Event) -> tzinfo | None:
         try:

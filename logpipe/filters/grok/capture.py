@@ -82,7 +82,7 @@ class CapturePlan:
     no tuple unpacking and no lookups that the plan already knows.
     """
 
-    __slots__ = ("slots", "keep_empty", "apply", "tree")
+    __slots__ = ("slots", "keep_empty", "apply", "tree", "walk")
 
     def __init__(self, captures: Sequence[CaptureSpec], *, overwrite: Sequence[str] = (),
                  target: str | None = None, keep_empty: bool = False) -> None:
@@ -103,6 +103,10 @@ class CapturePlan:
         self.tree: tuple[tuple[str, Path, Callable[[str], Any] | None], ...] | None = None
         if self.slots and not keep_empty and _tree_shaped(self.slots):
             self.tree = tuple((*_rooted(path), convert) for _, _, path, convert, _, _ in self.slots)
+        #: Whether a native matcher with ``tree`` may also store into an event that
+        #: holds some of the captures' top-level data fields, by the general rules
+        #: below: when no capture overwrites its field.
+        self.walk = self.tree is not None and not any(s[4] for s in self.slots)
 
 
 def _generate(slots: Sequence[Slot], keep_empty: bool) -> Callable[[Event, Sequence[str | None]], None]:

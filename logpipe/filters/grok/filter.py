@@ -139,8 +139,21 @@ class GrokFilter(Filter):
         self._acted = False
         if self._single is not None and self._actions.active:
             self._single, self._acted = self._acting(self._single)
-        #: Off until the single-field loop shows that its values repeat.
-        self._memo = ResultMemo(enabled=self._single is not None)
+        #: Off until the single-field loop shows that its values repeat; never on for
+        #: one expression whose native matcher stores into any event it can (see
+        #: ``_remembers``).
+        self._memo = ResultMemo(enabled=self._single is not None and self._remembers())
+
+    def _remembers(self) -> bool:
+        """Whether the single-field loop should keep a memo of results per value.
+
+        A hit saves the match and pays for the capture plan's Python store. With one
+        expression whose native matcher also stores into events that hold some of the
+        captures' fields (``split_url``: the ``url`` it reads from), a miss is one
+        native call that matches and stores, which costs no more than a hit: the memo
+        would only add its lookups and insertions."""
+        exprs = self._fields[0][2]
+        return not (len(exprs) == 1 and exprs[0].search_into is not None and exprs[0].plan.walk)
 
     def _acting(self, single: tuple[Getter, tuple[tuple[Any, Any, Any], ...]]
                 ) -> tuple[tuple[Getter, tuple[tuple[Any, Any, Any], ...]], bool]:
@@ -154,7 +167,7 @@ class GrokFilter(Filter):
         for e in exprs:
             translation = e.program.translation
             into = native_plan_matcher(translation.regex, [c.group for c in translation.captures],
-                                       e.plan.tree, *actions)  # type: ignore[arg-type]
+                                       e.plan.tree, *actions, walk=e.plan.walk)  # type: ignore[arg-type]
             if into is None:
                 return single, False
             intos.append(into)

@@ -26,14 +26,16 @@ class Expression:
         self.plan = plan
         #: ``search_into(text, event.data, event.metadata)``: the native matcher that
         #: also stores the captures when the event holds none of their top-level
-        #: fields (see logpipe_native.PlanMatcher), or None (no native module, or the
+        #: fields, or, for a plan that overwrites nothing, by the plan's general rules
+        #: (see logpipe_native.PlanMatcher), or None (no native module, or the
         #: program or plan has no native form). It answers None (no match), True
         #: (stored) or the capture texts for ``plan.apply``, and raises ValueError
         #: where ``program.search`` must decide instead.
         self.search_into: Any = None
         if program.native and plan.tree is not None:
             self.search_into = native_plan_matcher(
-                program.translation.regex, [c.group for c in program.translation.captures], plan.tree)
+                program.translation.regex, [c.group for c in program.translation.captures], plan.tree,
+                walk=plan.walk)
 
     @property
     def engine(self) -> str:
@@ -47,7 +49,7 @@ class Expression:
                 groups = into(text, event.data, event.metadata)
             except ValueError:
                 groups = self.program.search(text, timeout)
-            if groups is True:
+            if groups is True or groups is False:   # False: stored, actions left to do
                 return True
         else:
             groups = self.program.search(text, timeout)

@@ -213,13 +213,15 @@ def native_matcher(pattern: str, names: Sequence[str]) -> Any:
 def native_plan_matcher(pattern: str, names: Sequence[str],
                         tree: Sequence[tuple[str, Sequence[str], Any]],
                         fields: Sequence[tuple[str, Sequence[str], Any]] = (),
-                        tags: Sequence[str] = ()) -> Any:
+                        tags: Sequence[str] = (), walk: bool = False) -> Any:
     """``search_into`` of a ``logpipe_native.PlanMatcher`` for a ``re`` expression whose captures ``names``
     (in the capture plan's order) land as ``tree`` says (the plan's ``tree``:
     root, keys, converter per capture); None when the module is missing or the
     expression is refused. ``fields`` (root, keys, constant) and ``tags``: the
     filter's ``add_field`` and ``add_tag``, for the matcher to apply after the
-    captures (see logpipe.filters.grok.filter ``constant_actions``)."""
+    captures (see logpipe.filters.grok.filter ``constant_actions``). ``walk``: the
+    plan's ``walk`` (the matcher may also store into an event that already holds
+    some of the captures' top-level fields)."""
     logpipe_native = native_module()
     plan_matcher = getattr(logpipe_native, "PlanMatcher", None)
     if plan_matcher is None:
@@ -231,6 +233,7 @@ def native_plan_matcher(pattern: str, names: Sequence[str],
             kind = 0 if convert is None else 1 if convert is to_int else 2 if convert is to_float else 3
             slots.append((native.names[name], 0 if root == "data" else 1, list(keys), kind, convert))
         native_fields = [(0 if root == "data" else 1, list(keys), value) for root, keys, value in fields]
-        return plan_matcher(native.gate, native.extract, slots, native_fields, list(tags)).search_into
+        return plan_matcher(native.gate, native.extract, slots, native_fields, list(tags),
+                            walk).search_into
     except (Refused, ValueError, KeyError):
         return None

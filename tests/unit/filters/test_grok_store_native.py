@@ -128,10 +128,25 @@ def test_native_off_leaves_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Compiler().compile(ACCESS).search_into is None
 
 
-def _url_filter() -> GrokFilter:
-    return GrokFilter(GrokFilter.Config(
+def _url_filter(*, memo: bool = True) -> GrokFilter:
+    """split_url's filter; with ``memo`` its memo is on from the start (as it is for
+    expressions without a native store that walks, see GrokFilter._remembers)."""
+    f = GrokFilter(GrokFilter.Config(
         match={"[url][original]": r"^%{URIPATH:[url][path]}(?:\?%{GREEDYDATA:[url][query]})?$"},
         tag_on_failure=["_url_parse_failure"]), id="split_url")
+    if memo:
+        f._memo = ResultMemo(enabled=True)
+    return f
+
+
+def test_one_expression_that_stores_natively_keeps_no_memo() -> None:
+    if os.environ.get("LOGPIPE_NATIVE") == "off":
+        assert _url_filter(memo=False)._memo.on   # the plan stores: a hit saves the match
+        return
+    assert not _url_filter(memo=False)._memo.on
+    two = GrokFilter(GrokFilter.Config(match={"[url][original]": ["^%{URIPATH:[url][path]}$", "%{WORD:w}"]}),
+                     id="two")
+    assert two._memo.on
 
 
 def _url_events(urls: list[Any]) -> list[Event]:
@@ -276,3 +291,65 @@ def test_the_native_matcher_applies_add_field_and_add_tag_as_the_common_actions_
 ])
 def test_other_common_actions_stay_in_python(options: dict[str, Any]) -> None:
     assert not _grok_with(options, native=True)._acted
+
+
+class _Node(dict[str, Any]):
+    """A dict subclass on the way to a field: the plan's code calls its methods, so the
+    native store leaves such an event to the plan."""
+
+
+WALK = ("%{WORD:[a][b]} %{INT:[a][c]:int} %{WORD:[d]} (?:-|%{WORD:[e][f][g]}) "
+        "%{WORD:[@metadata][m][x]}(?: %{NUMBER:[a][n]:float})?")
+WALK_LINES = ["w 12 d - m", "w -3 d g m 1.5", "w 0012 d g m 7", "no match"]
+held = st.one_of(st.none(), st.just("text"), st.integers(0, 2), st.just(["l"]), st.just(1.5),
+                 st.just({"o": 1}))
+nodes = st.recursive(held, lambda inner: st.one_of(
+    st.dictionaries(st.sampled_from(["b", "c", "n", "f", "g", "o"]), inner, max_size=3),
+    st.dictionaries(st.sampled_from(["b", "f"]), inner, max_size=2).map(_Node)), max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.dictionaries(st.sampled_from(["a", "d", "e", "x"]), nodes, max_size=4),
+       meta=st.one_of(st.just({}), st.dictionaries(st.sampled_from(["m", "y"]), nodes, max_size=2)),
+       line=st.sampled_from(WALK_LINES))
+def test_an_event_holding_some_of_the_fields_is_stored_like_the_plan(
+        data: dict[str, Any], meta: dict[str, Any], line: str) -> None:
+    """The native store's general walk (objects followed or replaced on the way, a
+    value appended to a list or paired with a text) gives the plan's document, key
+    order and types included, whatever the event already holds."""
+    expression = _native(WALK)
+    assert expression.plan.walk
+    assert _stored(expression, line, data, meta, native=True) == \
+        _stored(expression, line, data, meta, native=False)
+
+
+def test_a_plan_that_overwrites_keeps_its_own_store() -> None:
+    """``overwrite`` replaces where the general rules pair or append: no walk."""
+    expression = _native("%{WORD:[a][b]} %{WORD:[c]}", overwrite=["[a][b]"])
+    assert not expression.plan.walk
+    for data in ({"a": {"b": "old"}}, {"c": ["x"]}, {}):
+        assert _stored(expression, "x y", data, {}, native=True) == \
+            _stored(expression, "x y", data, {}, native=False)
+
+
+def test_split_url_stores_into_the_url_object_it_reads_from() -> None:
+    """``[url][original]`` into ``[url][path]`` and ``[url][query]``: the event holds
+    ``url``, which the native store now writes into itself; same documents, with the
+    filter's tags, as the plan through the memo-less filter."""
+    if os.environ.get("LOGPIPE_NATIVE") == "off":
+        pytest.skip("the native module is switched off")
+    urls = ["/a", "/a?x=1", "no path", "/b?", "/c/1?q=%20"]
+    native, plain = _url_filter(), _url_filter()
+    native._memo = ResultMemo(enabled=False)
+    plain._memo = ResultMemo(enabled=False)
+    get, exprs = plain._single  # type: ignore[misc]
+    plain._single = (get, tuple((None, search, apply) for _, search, apply in exprs))
+    got, want = _url_events(urls), _url_events(urls)
+    for event in got + want:
+        if event.data["url"]["original"] == "/b?":
+            event.data["url"]["path"] = None   # a null where a capture goes is set
+        event.data["@timestamp"] = "fixed"
+    native.process(got)
+    plain.process(want)
+    assert [_shape(e.data) for e in got] == [_shape(e.data) for e in want]
+    assert got[1].data["url"] == {"original": "/a?x=1", "path": "/a", "query": "x=1"}
