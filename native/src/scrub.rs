@@ -16,6 +16,16 @@
 //! after the normalization `Scrubber.is_secret_name` applies; a key outside ASCII
 //! is always reported, for Python to decide (its `str.lower` maps the Kelvin sign
 //! to `k`).
+//!
+//! Events repeat themselves: most strings are one of a few thousand values (methods,
+//! routes, agent and place names) and the keys are a small vocabulary. The check
+//! remembers its verdicts (`Memo`): a short string's kind bits by its text, a key's
+//! verdict by the key object itself. A remembered answer is the one the search gave,
+//! so it is always the answer the search would give again.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -46,6 +56,71 @@ pub struct ScrubCheck {
     shortest: usize,
     /// The plan object for each combination of kind bits; index 0 is "nothing".
     plans: Vec<PyObject>,
+    /// The verdicts remembered across calls (see `Memo`).
+    memo: Mutex<Memo>,
+    /// At most this many texts and as many keys are remembered.
+    memo_entries: usize,
+    /// Texts longer than this many bytes are not remembered: long strings (messages,
+    /// stack traces) rarely come back and would make the memo large.
+    memo_text_bytes: usize,
+}
+
+/// A word-at-a-time multiplicative hash (the one rustc uses for its tables): the
+/// memo's keys are short texts and pointers, which SipHash would spend more on than
+/// the lookup saves. Collisions cost speed only: a lookup compares whole texts.
+#[derive(Default)]
+struct Fx(u64);
+
+const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    /// The product's well-mixed high bits moved to where the table takes its index
+    /// from (aligned pointers have zero low bits, and so would the index).
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// Verdicts already reached, so a value or key seen before costs one lookup
+/// instead of a search. Each table is emptied when full: what is common comes
+/// back at once, and the bound holds whatever the events hold.
+#[derive(Default)]
+struct Memo {
+    /// A string's kind bits (0: nothing to mask), by its UTF-8 text.
+    texts: FxMap<Box<[u8]>, u8>,
+    /// Whether a key could be a secret name, by the key's address. The entry holds a
+    /// reference to the key, so the address cannot be reused by another object while
+    /// it is remembered; a str never changes.
+    keys: FxMap<usize, (Py<PyString>, bool)>,
 }
 
 impl ScrubCheck {
@@ -56,6 +131,27 @@ impl ScrubCheck {
             return 0;
         }
         set.matches(text).iter().fold(0, |acc, i| acc | self.bits[i])
+    }
+
+    /// `text_bits` through the memo (texts up to `memo_text_bytes` long).
+    fn text_bits_memo(&self, text: &str, memo: &mut Memo) -> u8 {
+        if self.set.is_none() || text.len() < self.shortest {
+            return 0;
+        }
+        if text.len() > self.memo_text_bytes {
+            return self.text_bits(text);
+        }
+        if let Some(bits) = memo.texts.get(text.as_bytes()) {
+            return *bits;
+        }
+        let bits = self.text_bits(text);
+        if memo.texts.len() >= self.memo_entries {
+            memo.texts.clear();
+        }
+        if self.memo_entries > 0 {
+            memo.texts.insert(Box::from(text.as_bytes()), bits);
+        }
+        bits
     }
 
     /// Whether `key` could be a secret field name: exactly `is_secret_name` for an
@@ -96,7 +192,7 @@ impl ScrubCheck {
     /// type and the GIL is held. The walk runs no Python code and changes nothing,
     /// so the borrowed references it reads stay valid; what it keeps (the hits) it
     /// takes a reference to.
-    unsafe fn dict<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+    unsafe fn dict<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<(), Fallback> {
         if depth > MAX_DEPTH {
             return Err(Fallback);
         }
@@ -105,18 +201,33 @@ impl ScrubCheck {
         let mut value: *mut ffi::PyObject = std::ptr::null_mut();
         while ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
             // The walk looks at keys of type str only (not subclasses), like values.
-            if ffi::Py_TYPE(key) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
-                let text = utf8(key).ok_or(Fallback)?;
-                if self.maybe_secret(text) {
-                    note(py, hits, key, text, self.key_bit);
-                }
+            if ffi::Py_TYPE(key) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) && self.key_secret(py, key, memo)? {
+                note(py, hits, key, utf8(key).ok_or(Fallback)?, self.key_bit);
             }
-            self.value(py, value, depth, hits)?;
+            self.value(py, value, depth, hits, memo)?;
         }
         Ok(())
     }
 
-    unsafe fn list<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+    /// `maybe_secret` of the exact str `key`, through the memo.
+    ///
+    /// Safety: as for `dict`.
+    unsafe fn key_secret(&self, py: Python<'_>, key: *mut ffi::PyObject, memo: &mut Memo) -> Result<bool, Fallback> {
+        if let Some((_, secret)) = memo.keys.get(&(key as usize)) {
+            return Ok(*secret);
+        }
+        let secret = self.maybe_secret(utf8(key).ok_or(Fallback)?);
+        if memo.keys.len() >= self.memo_entries {
+            memo.keys.clear();
+        }
+        if self.memo_entries > 0 {
+            let held = Bound::from_borrowed_ptr(py, key).downcast_into_unchecked::<PyString>().unbind();
+            memo.keys.insert(key as usize, (held, secret));
+        }
+        Ok(secret)
+    }
+
+    unsafe fn list<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<(), Fallback> {
         if depth > MAX_DEPTH {
             return Err(Fallback);
         }
@@ -126,35 +237,35 @@ impl ScrubCheck {
                 ffi::PyErr_Clear();
                 return Err(Fallback);
             }
-            self.value(py, item, depth, hits)?;
+            self.value(py, item, depth, hits, memo)?;
         }
         Ok(())
     }
 
-    unsafe fn value<'py>(&self, py: Python<'py>, value: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+    unsafe fn value<'py>(&self, py: Python<'py>, value: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<(), Fallback> {
         let kind = ffi::Py_TYPE(value);
         if kind == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
             let text = utf8(value).ok_or(Fallback)?;
-            let bits = self.text_bits(text);
+            let bits = self.text_bits_memo(text, memo);
             if bits != 0 {
                 note(py, hits, value, text, bits);
             }
         } else if kind == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
-            self.dict(py, value, depth + 1, hits)?;
+            self.dict(py, value, depth + 1, hits, memo)?;
         } else if kind == std::ptr::addr_of_mut!(ffi::PyList_Type) {
-            self.list(py, value, depth + 1, hits)?;
+            self.list(py, value, depth + 1, hits, memo)?;
         }
         Ok(())
     }
 
     /// One event's plan: the "nothing" plan, or a dict {text: kinds}.
-    fn event<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, hits: &mut Hits<'py>) -> Result<PyObject, Fallback> {
+    fn event<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<PyObject, Fallback> {
         if !data.is_exact_instance_of::<PyDict>() {
             return Err(Fallback);
         }
         hits.clear();
         // Safety: an exact dict, held by the caller's list, with the GIL held.
-        unsafe { self.dict(py, data.as_ptr(), 0, hits)? };
+        unsafe { self.dict(py, data.as_ptr(), 0, hits, memo)? };
         if hits.is_empty() {
             return Ok(self.plans[0].clone_ref(py));
         }
@@ -255,10 +366,14 @@ impl ScrubCheck {
     /// in one is a secret too (else empty); `key_bit`: the bit of a key that could
     /// be a secret name; `shortest`: strings with fewer bytes are not searched;
     /// `plans`: the object to return for each combination of bits (index 0 for an
-    /// event with no hit), as many as the largest combination needs.
+    /// event with no hit), as many as the largest combination needs; `memo_entries`:
+    /// how many texts (and keys) to remember, 0 for none; `memo_text_bytes`: the
+    /// longest text remembered.
     #[new]
+    #[pyo3(signature = (triggers, exact, suffixes, key_bit, shortest, plans, memo_entries=4096, memo_text_bytes=128))]
+    #[allow(clippy::too_many_arguments)]
     fn new(triggers: Vec<(String, u8)>, exact: Vec<String>, suffixes: Vec<String>, key_bit: u8,
-           shortest: usize, plans: Vec<PyObject>) -> PyResult<Self> {
+           shortest: usize, plans: Vec<PyObject>, memo_entries: usize, memo_text_bytes: usize) -> PyResult<Self> {
         let all = triggers.iter().fold(key_bit, |acc, (_, bit)| acc | bit);
         if (all as usize) >= plans.len() {
             return Err(PyValueError::new_err(format!("{} plans for kind bits up to {all}", plans.len())));
@@ -279,17 +394,35 @@ impl ScrubCheck {
             key_bit,
             shortest,
             plans,
+            memo: Mutex::new(Memo::default()),
+            memo_entries,
+            memo_text_bytes,
         })
     }
 
     /// Each event's plan, and the indices of the events this check could not
     /// answer (their plan is None: the caller asks the Python check).
+    ///
+    /// The memo is taken once for the call. Should it be busy (the call re-entered
+    /// from a finalizer run by a collection, or another thread let in meanwhile),
+    /// this call keeps a memo of its own rather than wait while holding the GIL.
     fn plans<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> (Bound<'py, PyList>, Vec<usize>) {
         let mut out: Vec<PyObject> = Vec::with_capacity(datas.len());
         let mut fallback = Vec::new();
         let mut hits: Hits<'py> = Vec::new();
+        let mut own = Memo::default();
+        let mut shared = match self.memo.try_lock() {
+            Ok(guard) => Some(guard),
+            // A panic while it was held leaves entries that are each whole.
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        let memo: &mut Memo = match shared.as_deref_mut() {
+            Some(memo) => memo,
+            None => &mut own,
+        };
         for (i, data) in datas.iter().enumerate() {
-            match self.event(py, &data, &mut hits) {
+            match self.event(py, &data, &mut hits, memo) {
                 Ok(plan) => out.push(plan),
                 Err(Fallback) => {
                     out.push(py.None());
@@ -309,5 +442,13 @@ impl ScrubCheck {
     /// Whether a key could be a secret field name (for tests and diagnosis).
     fn key_may_be_secret(&self, key: &Bound<'_, PyString>) -> PyResult<bool> {
         Ok(self.maybe_secret(key.to_str()?))
+    }
+
+    /// How many texts and keys the memo holds now (for tests and diagnosis).
+    fn memo_sizes(&self) -> (usize, usize) {
+        match self.memo.try_lock() {
+            Ok(memo) => (memo.texts.len(), memo.keys.len()),
+            Err(_) => (0, 0),
+        }
     }
 }
