@@ -30,11 +30,29 @@ use std::sync::Mutex;
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString};
 
 /// Deeper than this, the event is left to the Python check (orjson refuses
 /// documents nested deeper than 255 levels, and a cycle never ends).
 const MAX_DEPTH: usize = 200;
+
+/// How many items of a dict are read ahead (see `ScrubCheck::dict`).
+const PREFETCHED: usize = 16;
+
+/// Asks for the first two cache lines of an object (its header, and for a short
+/// str its text) to be loaded.
+#[inline(always)]
+fn prefetch(obj: *mut ffi::PyObject) {
+    #[cfg(target_arch = "x86_64")]
+    // Safety: a prefetch is a hint; it reads nothing and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(obj as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>((obj as *const i8).wrapping_add(64));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = obj;
+}
 
 /// The event cannot be answered here (a string that is not valid Unicode, nesting
 /// too deep, something other than a dict): the Python check decides it.
@@ -186,27 +204,43 @@ impl ScrubCheck {
         false
     }
 
-    /// Walks a dict: its str keys are checked, its values walked.
+    /// Walks a dict: its str keys are checked, its values walked. True when it
+    /// holds a hit (a key named, or a string with a trigger, here or below).
     ///
     /// Safety (this and the two below): `obj` is a live object of the named exact
     /// type and the GIL is held. The walk runs no Python code and changes nothing,
     /// so the borrowed references it reads stay valid; what it keeps (the hits) it
     /// takes a reference to.
-    unsafe fn dict<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<(), Fallback> {
+    unsafe fn dict<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, walk: &mut Walk<'py, '_>) -> Result<bool, Fallback> {
         if depth > MAX_DEPTH {
             return Err(Fallback);
         }
+        let mut held = false;
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut value: *mut ffi::PyObject = std::ptr::null_mut();
-        while ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
-            // The walk looks at keys of type str only (not subclasses), like values.
-            if ffi::Py_TYPE(key) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) && self.key_secret(py, key, memo)? {
-                note(py, hits, key, utf8(key).ok_or(Fallback)?, self.key_bit);
+        // The items are taken a few at a time and their values' headers asked for
+        // before any is looked at, so the memory reads overlap instead of queueing.
+        let mut items = [(std::ptr::null_mut(), std::ptr::null_mut()); PREFETCHED];
+        loop {
+            let mut taken = 0;
+            while taken < PREFETCHED && ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
+                prefetch(value);
+                items[taken] = (key, value);
+                taken += 1;
             }
-            self.value(py, value, depth, hits, memo)?;
+            for &(key, value) in &items[..taken] {
+                // The walk looks at keys of type str only (not subclasses), like values.
+                if ffi::Py_TYPE(key) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) && self.key_secret(py, key, walk.memo)? {
+                    note(py, &mut walk.hits, key, utf8(key).ok_or(Fallback)?, self.key_bit);
+                    held = true;
+                }
+                held |= self.value(py, value, depth, walk)?;
+            }
+            if taken < PREFETCHED {
+                return Ok(held);
+            }
         }
-        Ok(())
     }
 
     /// `maybe_secret` of the exact str `key`, through the memo.
@@ -227,54 +261,123 @@ impl ScrubCheck {
         Ok(secret)
     }
 
-    unsafe fn list<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<(), Fallback> {
+    unsafe fn list<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, walk: &mut Walk<'py, '_>) -> Result<bool, Fallback> {
         if depth > MAX_DEPTH {
             return Err(Fallback);
         }
+        let mut held = false;
         for i in 0..ffi::PyList_Size(obj) {
             let item = ffi::PyList_GetItem(obj, i);
             if item.is_null() {
                 ffi::PyErr_Clear();
                 return Err(Fallback);
             }
-            self.value(py, item, depth, hits, memo)?;
+            held |= self.value(py, item, depth, walk)?;
         }
-        Ok(())
+        Ok(held)
     }
 
-    unsafe fn value<'py>(&self, py: Python<'py>, value: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<(), Fallback> {
+    /// Walks one value; true when it is, or holds, a hit. A dict or list that holds
+    /// one is added to the holders.
+    unsafe fn value<'py>(&self, py: Python<'py>, value: *mut ffi::PyObject, depth: usize, walk: &mut Walk<'py, '_>) -> Result<bool, Fallback> {
         let kind = ffi::Py_TYPE(value);
-        if kind == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+        let held = if kind == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
             let text = utf8(value).ok_or(Fallback)?;
-            let bits = self.text_bits_memo(text, memo);
+            let bits = self.text_bits_memo(text, walk.memo);
             if bits != 0 {
-                note(py, hits, value, text, bits);
+                note(py, &mut walk.hits, value, text, bits);
             }
+            return Ok(bits != 0);
         } else if kind == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
-            self.dict(py, value, depth + 1, hits, memo)?;
+            self.dict(py, value, depth + 1, walk)?
         } else if kind == std::ptr::addr_of_mut!(ffi::PyList_Type) {
-            self.list(py, value, depth + 1, hits, memo)?;
+            self.list(py, value, depth + 1, walk)?
+        } else {
+            false
+        };
+        if held {
+            walk.holders.push(value as usize);
         }
-        Ok(())
+        Ok(held)
     }
 
-    /// One event's plan: the "nothing" plan, or a dict {text: kinds}.
-    fn event<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, hits: &mut Hits<'py>, memo: &mut Memo) -> Result<PyObject, Fallback> {
+    /// One event's plan: the "nothing" plan, or a dict {text: kinds}; its holders
+    /// are left in `walk.holders`.
+    fn event<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, walk: &mut Walk<'py, '_>) -> Result<PyObject, Fallback> {
         if !data.is_exact_instance_of::<PyDict>() {
             return Err(Fallback);
         }
-        hits.clear();
+        walk.hits.clear();
+        walk.holders.clear();
         // Safety: an exact dict, held by the caller's list, with the GIL held.
-        unsafe { self.dict(py, data.as_ptr(), 0, hits, memo)? };
-        if hits.is_empty() {
+        unsafe { self.dict(py, data.as_ptr(), 0, walk)? };
+        if walk.hits.is_empty() {
             return Ok(self.plans[0].clone_ref(py));
         }
         let plan = PyDict::new_bound(py);
-        for (text, bits) in hits.drain(..) {
+        for (text, bits) in walk.hits.drain(..) {
             plan.set_item(text, self.plans[bits as usize].bind(py)).map_err(|_| Fallback)?;
         }
         Ok(plan.into_any().unbind())
     }
+
+    /// The plans of a batch (None for an event left to Python, whose index is
+    /// listed), and with `holders` each planned event's holders (else None).
+    ///
+    /// The memo is taken once for the call. Should it be busy (the call re-entered
+    /// from a finalizer run by a collection, or another thread let in meanwhile),
+    /// this call keeps a memo of its own rather than wait while holding the GIL.
+    fn batch<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>, holders: bool) -> PyResult<(Vec<PyObject>, Vec<PyObject>, Vec<usize>)> {
+        let mut plans: Vec<PyObject> = Vec::with_capacity(datas.len());
+        let mut held: Vec<PyObject> = Vec::with_capacity(if holders { datas.len() } else { 0 });
+        let mut fallback = Vec::new();
+        let mut own = Memo::default();
+        let mut shared = match self.memo.try_lock() {
+            Ok(guard) => Some(guard),
+            // A panic while it was held leaves entries that are each whole.
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        let mut walk = Walk {
+            hits: Vec::new(),
+            holders: Vec::new(),
+            memo: match shared.as_deref_mut() {
+                Some(memo) => memo,
+                None => &mut own,
+            },
+        };
+        for (i, data) in datas.iter().enumerate() {
+            match self.event(py, &data, &mut walk) {
+                Ok(plan) => {
+                    if holders {
+                        held.push(if plan.is(&self.plans[0]) {
+                            py.None()
+                        } else {
+                            PyFrozenSet::new_bound(py, walk.holders.iter())?.into_any().unbind()
+                        });
+                    }
+                    plans.push(plan);
+                }
+                Err(Fallback) => {
+                    plans.push(py.None());
+                    if holders {
+                        held.push(py.None());
+                    }
+                    fallback.push(i);
+                }
+            }
+        }
+        Ok((plans, held, fallback))
+    }
+}
+
+/// What the walk of one event gathers.
+struct Walk<'py, 'm> {
+    hits: Hits<'py>,
+    /// The addresses (`id()`) of the dicts and lists below the event's top that
+    /// hold a hit at any depth.
+    holders: Vec<usize>,
+    memo: &'m mut Memo,
 }
 
 /// Names grouped by their last byte, so a key is compared with the few that end
@@ -402,35 +505,20 @@ impl ScrubCheck {
 
     /// Each event's plan, and the indices of the events this check could not
     /// answer (their plan is None: the caller asks the Python check).
-    ///
-    /// The memo is taken once for the call. Should it be busy (the call re-entered
-    /// from a finalizer run by a collection, or another thread let in meanwhile),
-    /// this call keeps a memo of its own rather than wait while holding the GIL.
-    fn plans<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> (Bound<'py, PyList>, Vec<usize>) {
-        let mut out: Vec<PyObject> = Vec::with_capacity(datas.len());
-        let mut fallback = Vec::new();
-        let mut hits: Hits<'py> = Vec::new();
-        let mut own = Memo::default();
-        let mut shared = match self.memo.try_lock() {
-            Ok(guard) => Some(guard),
-            // A panic while it was held leaves entries that are each whole.
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        };
-        let memo: &mut Memo = match shared.as_deref_mut() {
-            Some(memo) => memo,
-            None => &mut own,
-        };
-        for (i, data) in datas.iter().enumerate() {
-            match self.event(py, &data, &mut hits, memo) {
-                Ok(plan) => out.push(plan),
-                Err(Fallback) => {
-                    out.push(py.None());
-                    fallback.push(i);
-                }
-            }
-        }
-        (PyList::new_bound(py, out), fallback)
+    fn plans<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> PyResult<(Bound<'py, PyList>, Vec<usize>)> {
+        let (plans, _, fallback) = self.batch(py, datas, false)?;
+        Ok((PyList::new_bound(py, plans), fallback))
+    }
+
+    /// `plans`, and for each event with a dict plan its holders: a frozenset of the
+    /// `id()`s of the dicts and lists below its top that hold, at any depth, a
+    /// string with a trigger or a key that could be a secret (None for the other
+    /// events). Only they hold anything the plan names: in any other container
+    /// every key is no secret, and every string is one whose text has no trigger
+    /// (it can be in the plan only as a key's text, and the masks leave it as it is).
+    fn plans_held<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>, Vec<usize>)> {
+        let (plans, held, fallback) = self.batch(py, datas, true)?;
+        Ok((PyList::new_bound(py, plans), PyList::new_bound(py, held), fallback))
     }
 
     /// The kind bits of the triggers in one text (for tests and diagnosis); raises

@@ -305,3 +305,57 @@ def test_the_memo_is_bounded_and_keeps_only_short_texts() -> None:
     both = [{"password": "password", "a@b.io": "x"}]
     assert check.plans(both)[0] == [{"password": frozenset({SECRET})}]
     assert _check(0, 0).plans(both)[0] == check.plans(both)[0]
+
+
+# --- the holders: where the walk goes -----------------------------------------------------------
+def _containers(obj: Any) -> dict[int, Any]:
+    """Every dict and list below ``obj``, by id."""
+    found: dict[int, Any] = {}
+    items = obj.values() if type(obj) is dict else obj
+    for value in items:
+        if type(value) in (dict, list):
+            found[id(value)] = value
+            found.update(_containers(value))
+    return found
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(EVENTS, MEMO_EVENTS), min_size=1, max_size=6), st.sampled_from([SUFFIX, EXACT, FEW_KINDS]))
+def test_the_walk_entering_only_the_holders_does_what_the_whole_walk_does(
+        datas: list[dict[str, Any]], check: Scrubber) -> None:
+    """Holders are containers of the event, and the containers left out change nothing:
+    the walk that enters only the holders leaves each event and the counts as the walk
+    that enters everything."""
+    held_plans, holders, undecided = check._native.plans_held(datas)
+    assert (held_plans, undecided) == check._native.plans(datas)
+    for i, (data, plan, held) in enumerate(zip(datas, held_plans, holders)):
+        if i in undecided or not plan:
+            assert held is None
+            continue
+        assert type(held) is frozenset and held <= set(_containers(data))
+        whole = copy.deepcopy(data)
+        counts_whole: dict[str, int] = {}
+        check._dict_hits(whole, counts_whole, plan)
+        counts_held: dict[str, int] = {}
+        check._dict_hits(data, counts_held, plan, held)
+        assert data == whole
+        assert list(counts_held.items()) == list(counts_whole.items())
+
+
+def test_holders_are_the_containers_above_a_hit() -> None:
+    quiet = {"agent": "curl/8", "password": 1}
+    plain = {"agent": "curl/8", "tags": ["a", "password"], "deep": {"x": [1, {"y": "GET /"}]}}
+    shared = {"mail": "erin@example.com"}
+    data: dict[str, Any] = {"message": "hello", "plain": plain, "quiet": quiet, "one": shared, "two": [shared],
+                            "headers": {"authorization": "Bearer abc.def"}}
+    (plan,), (held,), undecided = SUFFIX._native.plans_held([data])
+    assert undecided == []
+    assert plan == {"password": frozenset({SECRET}), "erin@example.com": frozenset({"email"}),
+                    "authorization": frozenset({SECRET}), "Bearer abc.def": frozenset({"bearer"})}
+    # "plain" holds the text "password" only as a value without a trigger: not entered
+    assert held == {id(quiet), id(shared), id(data["two"]), id(data["headers"])}
+    event = _events([data])
+    SUFFIX.scrub_batch(event + _events([{}]))
+    assert event[0].data["plain"] == plain and "password" not in event[0].data["quiet"]
+    assert event[0].data["one"]["mail"] != "erin@example.com" and event[0].data["two"][0] is event[0].data["one"]
+    assert "authorization" not in event[0].data["headers"]
