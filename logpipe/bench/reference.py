@@ -686,11 +686,11 @@ class Reference:
         if check is None:
             self._scan_batch(docs)
             return
-        plans, undecided = check.plans(docs)
-        for d, plan in zip(docs, plans):
+        plans, holders, undecided = check.plans_held(docs)
+        for d, plan, held in zip(docs, plans, holders):
             if plan:  # {text: kinds}; an empty plan: nothing to mask
                 counts: dict[str, int] = {}
-                self._scrub_targets(d, plan, counts)
+                self._scrub_targets(d, plan, counts, held)
                 self._scrubbed(d, counts)
         if undecided:
             self._scan_batch([docs[i] for i in undecided])
@@ -753,7 +753,10 @@ class Reference:
                 event = d["event"] = {}
             event["scrubbed"] = counts
 
-    def _scrub_targets(self, obj: Any, targets: dict[str, frozenset[str]], counts: dict[str, int]) -> None:
+    def _scrub_targets(self, obj: Any, targets: dict[str, frozenset[str]], counts: dict[str, int],
+                       held: frozenset[int] | None = None) -> None:
+        """Masks the targets in ``obj``; with ``held`` (the ids of the dicts and lists
+        the native check found holding one), entering only those."""
         items = obj.items() if type(obj) is dict else enumerate(obj)
         doomed = []
         for key, value in items:
@@ -775,8 +778,8 @@ class Reference:
                         counts[k] = counts.get(k, 0) + n
                     if done[0] != value:
                         obj[key] = done[0]
-            elif kind is dict or kind is list:
-                self._scrub_targets(value, targets, counts)
+            elif (kind is dict or kind is list) and (held is None or id(value) in held):
+                self._scrub_targets(value, targets, counts, held)
         if doomed:
             for key in doomed:
                 del obj[key]

@@ -16,15 +16,43 @@
 //! after the normalization `Scrubber.is_secret_name` applies; a key outside ASCII
 //! is always reported, for Python to decide (its `str.lower` maps the Kelvin sign
 //! to `k`).
+//!
+//! Events repeat themselves: most strings are one of a few thousand values (methods,
+//! routes, agent and place names) and the keys are a small vocabulary. The check
+//! remembers its verdicts (`Memo`): a short string's kind bits by its text, a key's
+//! verdict by the key object itself. A remembered answer is the one the search gave,
+//! so it is always the answer the search would give again.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString};
 
 /// Deeper than this, the event is left to the Python check (orjson refuses
 /// documents nested deeper than 255 levels, and a cycle never ends).
 const MAX_DEPTH: usize = 200;
+
+/// How many items of a dict are read ahead (see `ScrubCheck::dict`).
+const PREFETCHED: usize = 16;
+
+/// Asks for the first two cache lines of an object (its header, and for a short
+/// str its text) to be loaded.
+#[inline(always)]
+fn prefetch(obj: *mut ffi::PyObject) {
+    #[cfg(target_arch = "x86_64")]
+    // Safety: a prefetch is a hint; it reads nothing and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(obj as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>((obj as *const i8).wrapping_add(64));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = obj;
+}
 
 /// The event cannot be answered here (a string that is not valid Unicode, nesting
 /// too deep, something other than a dict): the Python check decides it.
@@ -46,6 +74,71 @@ pub struct ScrubCheck {
     shortest: usize,
     /// The plan object for each combination of kind bits; index 0 is "nothing".
     plans: Vec<PyObject>,
+    /// The verdicts remembered across calls (see `Memo`).
+    memo: Mutex<Memo>,
+    /// At most this many texts and as many keys are remembered.
+    memo_entries: usize,
+    /// Texts longer than this many bytes are not remembered: long strings (messages,
+    /// stack traces) rarely come back and would make the memo large.
+    memo_text_bytes: usize,
+}
+
+/// A word-at-a-time multiplicative hash (the one rustc uses for its tables): the
+/// memo's keys are short texts and pointers, which SipHash would spend more on than
+/// the lookup saves. Collisions cost speed only: a lookup compares whole texts.
+#[derive(Default)]
+struct Fx(u64);
+
+const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    /// The product's well-mixed high bits moved to where the table takes its index
+    /// from (aligned pointers have zero low bits, and so would the index).
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// Verdicts already reached, so a value or key seen before costs one lookup
+/// instead of a search. Each table is emptied when full: what is common comes
+/// back at once, and the bound holds whatever the events hold.
+#[derive(Default)]
+struct Memo {
+    /// A string's kind bits (0: nothing to mask), by its UTF-8 text.
+    texts: FxMap<Box<[u8]>, u8>,
+    /// Whether a key could be a secret name, by the key's address. The entry holds a
+    /// reference to the key, so the address cannot be reused by another object while
+    /// it is remembered; a str never changes.
+    keys: FxMap<usize, (Py<PyString>, bool)>,
 }
 
 impl ScrubCheck {
@@ -56,6 +149,27 @@ impl ScrubCheck {
             return 0;
         }
         set.matches(text).iter().fold(0, |acc, i| acc | self.bits[i])
+    }
+
+    /// `text_bits` through the memo (texts up to `memo_text_bytes` long).
+    fn text_bits_memo(&self, text: &str, memo: &mut Memo) -> u8 {
+        if self.set.is_none() || text.len() < self.shortest {
+            return 0;
+        }
+        if text.len() > self.memo_text_bytes {
+            return self.text_bits(text);
+        }
+        if let Some(bits) = memo.texts.get(text.as_bytes()) {
+            return *bits;
+        }
+        let bits = self.text_bits(text);
+        if memo.texts.len() >= self.memo_entries {
+            memo.texts.clear();
+        }
+        if self.memo_entries > 0 {
+            memo.texts.insert(Box::from(text.as_bytes()), bits);
+        }
+        bits
     }
 
     /// Whether `key` could be a secret field name: exactly `is_secret_name` for an
@@ -90,80 +204,180 @@ impl ScrubCheck {
         false
     }
 
-    /// Walks a dict: its str keys are checked, its values walked.
+    /// Walks a dict: its str keys are checked, its values walked. True when it
+    /// holds a hit (a key named, or a string with a trigger, here or below).
     ///
     /// Safety (this and the two below): `obj` is a live object of the named exact
     /// type and the GIL is held. The walk runs no Python code and changes nothing,
     /// so the borrowed references it reads stay valid; what it keeps (the hits) it
     /// takes a reference to.
-    unsafe fn dict<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+    unsafe fn dict<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, walk: &mut Walk<'py, '_>) -> Result<bool, Fallback> {
         if depth > MAX_DEPTH {
             return Err(Fallback);
         }
+        let mut held = false;
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut value: *mut ffi::PyObject = std::ptr::null_mut();
-        while ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
-            // The walk looks at keys of type str only (not subclasses), like values.
-            if ffi::Py_TYPE(key) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
-                let text = utf8(key).ok_or(Fallback)?;
-                if self.maybe_secret(text) {
-                    note(py, hits, key, text, self.key_bit);
-                }
+        // The items are taken a few at a time and their values' headers asked for
+        // before any is looked at, so the memory reads overlap instead of queueing.
+        let mut items = [(std::ptr::null_mut(), std::ptr::null_mut()); PREFETCHED];
+        loop {
+            let mut taken = 0;
+            while taken < PREFETCHED && ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
+                prefetch(value);
+                items[taken] = (key, value);
+                taken += 1;
             }
-            self.value(py, value, depth, hits)?;
+            for &(key, value) in &items[..taken] {
+                // The walk looks at keys of type str only (not subclasses), like values.
+                if ffi::Py_TYPE(key) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) && self.key_secret(py, key, walk.memo)? {
+                    note(py, &mut walk.hits, key, utf8(key).ok_or(Fallback)?, self.key_bit);
+                    held = true;
+                }
+                held |= self.value(py, value, depth, walk)?;
+            }
+            if taken < PREFETCHED {
+                return Ok(held);
+            }
         }
-        Ok(())
     }
 
-    unsafe fn list<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+    /// `maybe_secret` of the exact str `key`, through the memo.
+    ///
+    /// Safety: as for `dict`.
+    unsafe fn key_secret(&self, py: Python<'_>, key: *mut ffi::PyObject, memo: &mut Memo) -> Result<bool, Fallback> {
+        if let Some((_, secret)) = memo.keys.get(&(key as usize)) {
+            return Ok(*secret);
+        }
+        let secret = self.maybe_secret(utf8(key).ok_or(Fallback)?);
+        if memo.keys.len() >= self.memo_entries {
+            memo.keys.clear();
+        }
+        if self.memo_entries > 0 {
+            let held = Bound::from_borrowed_ptr(py, key).downcast_into_unchecked::<PyString>().unbind();
+            memo.keys.insert(key as usize, (held, secret));
+        }
+        Ok(secret)
+    }
+
+    unsafe fn list<'py>(&self, py: Python<'py>, obj: *mut ffi::PyObject, depth: usize, walk: &mut Walk<'py, '_>) -> Result<bool, Fallback> {
         if depth > MAX_DEPTH {
             return Err(Fallback);
         }
+        let mut held = false;
         for i in 0..ffi::PyList_Size(obj) {
             let item = ffi::PyList_GetItem(obj, i);
             if item.is_null() {
                 ffi::PyErr_Clear();
                 return Err(Fallback);
             }
-            self.value(py, item, depth, hits)?;
+            held |= self.value(py, item, depth, walk)?;
         }
-        Ok(())
+        Ok(held)
     }
 
-    unsafe fn value<'py>(&self, py: Python<'py>, value: *mut ffi::PyObject, depth: usize, hits: &mut Hits<'py>) -> Result<(), Fallback> {
+    /// Walks one value; true when it is, or holds, a hit. A dict or list that holds
+    /// one is added to the holders.
+    unsafe fn value<'py>(&self, py: Python<'py>, value: *mut ffi::PyObject, depth: usize, walk: &mut Walk<'py, '_>) -> Result<bool, Fallback> {
         let kind = ffi::Py_TYPE(value);
-        if kind == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+        let held = if kind == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
             let text = utf8(value).ok_or(Fallback)?;
-            let bits = self.text_bits(text);
+            let bits = self.text_bits_memo(text, walk.memo);
             if bits != 0 {
-                note(py, hits, value, text, bits);
+                note(py, &mut walk.hits, value, text, bits);
             }
+            return Ok(bits != 0);
         } else if kind == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
-            self.dict(py, value, depth + 1, hits)?;
+            self.dict(py, value, depth + 1, walk)?
         } else if kind == std::ptr::addr_of_mut!(ffi::PyList_Type) {
-            self.list(py, value, depth + 1, hits)?;
+            self.list(py, value, depth + 1, walk)?
+        } else {
+            false
+        };
+        if held {
+            walk.holders.push(value as usize);
         }
-        Ok(())
+        Ok(held)
     }
 
-    /// One event's plan: the "nothing" plan, or a dict {text: kinds}.
-    fn event<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, hits: &mut Hits<'py>) -> Result<PyObject, Fallback> {
+    /// One event's plan: the "nothing" plan, or a dict {text: kinds}; its holders
+    /// are left in `walk.holders`.
+    fn event<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>, walk: &mut Walk<'py, '_>) -> Result<PyObject, Fallback> {
         if !data.is_exact_instance_of::<PyDict>() {
             return Err(Fallback);
         }
-        hits.clear();
+        walk.hits.clear();
+        walk.holders.clear();
         // Safety: an exact dict, held by the caller's list, with the GIL held.
-        unsafe { self.dict(py, data.as_ptr(), 0, hits)? };
-        if hits.is_empty() {
+        unsafe { self.dict(py, data.as_ptr(), 0, walk)? };
+        if walk.hits.is_empty() {
             return Ok(self.plans[0].clone_ref(py));
         }
         let plan = PyDict::new_bound(py);
-        for (text, bits) in hits.drain(..) {
+        for (text, bits) in walk.hits.drain(..) {
             plan.set_item(text, self.plans[bits as usize].bind(py)).map_err(|_| Fallback)?;
         }
         Ok(plan.into_any().unbind())
     }
+
+    /// The plans of a batch (None for an event left to Python, whose index is
+    /// listed), and with `holders` each planned event's holders (else None).
+    ///
+    /// The memo is taken once for the call. Should it be busy (the call re-entered
+    /// from a finalizer run by a collection, or another thread let in meanwhile),
+    /// this call keeps a memo of its own rather than wait while holding the GIL.
+    fn batch<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>, holders: bool) -> PyResult<(Vec<PyObject>, Vec<PyObject>, Vec<usize>)> {
+        let mut plans: Vec<PyObject> = Vec::with_capacity(datas.len());
+        let mut held: Vec<PyObject> = Vec::with_capacity(if holders { datas.len() } else { 0 });
+        let mut fallback = Vec::new();
+        let mut own = Memo::default();
+        let mut shared = match self.memo.try_lock() {
+            Ok(guard) => Some(guard),
+            // A panic while it was held leaves entries that are each whole.
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        let mut walk = Walk {
+            hits: Vec::new(),
+            holders: Vec::new(),
+            memo: match shared.as_deref_mut() {
+                Some(memo) => memo,
+                None => &mut own,
+            },
+        };
+        for (i, data) in datas.iter().enumerate() {
+            match self.event(py, &data, &mut walk) {
+                Ok(plan) => {
+                    if holders {
+                        held.push(if plan.is(&self.plans[0]) {
+                            py.None()
+                        } else {
+                            PyFrozenSet::new_bound(py, walk.holders.iter())?.into_any().unbind()
+                        });
+                    }
+                    plans.push(plan);
+                }
+                Err(Fallback) => {
+                    plans.push(py.None());
+                    if holders {
+                        held.push(py.None());
+                    }
+                    fallback.push(i);
+                }
+            }
+        }
+        Ok((plans, held, fallback))
+    }
+}
+
+/// What the walk of one event gathers.
+struct Walk<'py, 'm> {
+    hits: Hits<'py>,
+    /// The addresses (`id()`) of the dicts and lists below the event's top that
+    /// hold a hit at any depth.
+    holders: Vec<usize>,
+    memo: &'m mut Memo,
 }
 
 /// Names grouped by their last byte, so a key is compared with the few that end
@@ -255,10 +469,14 @@ impl ScrubCheck {
     /// in one is a secret too (else empty); `key_bit`: the bit of a key that could
     /// be a secret name; `shortest`: strings with fewer bytes are not searched;
     /// `plans`: the object to return for each combination of bits (index 0 for an
-    /// event with no hit), as many as the largest combination needs.
+    /// event with no hit), as many as the largest combination needs; `memo_entries`:
+    /// how many texts (and keys) to remember, 0 for none; `memo_text_bytes`: the
+    /// longest text remembered.
     #[new]
+    #[pyo3(signature = (triggers, exact, suffixes, key_bit, shortest, plans, memo_entries=4096, memo_text_bytes=128))]
+    #[allow(clippy::too_many_arguments)]
     fn new(triggers: Vec<(String, u8)>, exact: Vec<String>, suffixes: Vec<String>, key_bit: u8,
-           shortest: usize, plans: Vec<PyObject>) -> PyResult<Self> {
+           shortest: usize, plans: Vec<PyObject>, memo_entries: usize, memo_text_bytes: usize) -> PyResult<Self> {
         let all = triggers.iter().fold(key_bit, |acc, (_, bit)| acc | bit);
         if (all as usize) >= plans.len() {
             return Err(PyValueError::new_err(format!("{} plans for kind bits up to {all}", plans.len())));
@@ -279,25 +497,28 @@ impl ScrubCheck {
             key_bit,
             shortest,
             plans,
+            memo: Mutex::new(Memo::default()),
+            memo_entries,
+            memo_text_bytes,
         })
     }
 
     /// Each event's plan, and the indices of the events this check could not
     /// answer (their plan is None: the caller asks the Python check).
-    fn plans<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> (Bound<'py, PyList>, Vec<usize>) {
-        let mut out: Vec<PyObject> = Vec::with_capacity(datas.len());
-        let mut fallback = Vec::new();
-        let mut hits: Hits<'py> = Vec::new();
-        for (i, data) in datas.iter().enumerate() {
-            match self.event(py, &data, &mut hits) {
-                Ok(plan) => out.push(plan),
-                Err(Fallback) => {
-                    out.push(py.None());
-                    fallback.push(i);
-                }
-            }
-        }
-        (PyList::new_bound(py, out), fallback)
+    fn plans<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> PyResult<(Bound<'py, PyList>, Vec<usize>)> {
+        let (plans, _, fallback) = self.batch(py, datas, false)?;
+        Ok((PyList::new_bound(py, plans), fallback))
+    }
+
+    /// `plans`, and for each event with a dict plan its holders: a frozenset of the
+    /// `id()`s of the dicts and lists below its top that hold, at any depth, a
+    /// string with a trigger or a key that could be a secret (None for the other
+    /// events). Only they hold anything the plan names: in any other container
+    /// every key is no secret, and every string is one whose text has no trigger
+    /// (it can be in the plan only as a key's text, and the masks leave it as it is).
+    fn plans_held<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>, Vec<usize>)> {
+        let (plans, held, fallback) = self.batch(py, datas, true)?;
+        Ok((PyList::new_bound(py, plans), PyList::new_bound(py, held), fallback))
     }
 
     /// The kind bits of the triggers in one text (for tests and diagnosis); raises
@@ -309,5 +530,13 @@ impl ScrubCheck {
     /// Whether a key could be a secret field name (for tests and diagnosis).
     fn key_may_be_secret(&self, key: &Bound<'_, PyString>) -> PyResult<bool> {
         Ok(self.maybe_secret(key.to_str()?))
+    }
+
+    /// How many texts and keys the memo holds now (for tests and diagnosis).
+    fn memo_sizes(&self) -> (usize, usize) {
+        match self.memo.try_lock() {
+            Ok(memo) => (memo.texts.len(), memo.keys.len()),
+            Err(_) => (0, 0),
+        }
     }
 }

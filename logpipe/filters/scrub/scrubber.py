@@ -177,10 +177,15 @@ class Scrubber:
             counts[kind] = counts.get(kind, 0) + n
         return text if new == text else new
 
-    def _dict_hits(self, obj: dict[str, Any], counts: dict[str, int], hits: Hits) -> None:
+    def _dict_hits(self, obj: dict[str, Any], counts: dict[str, int], hits: Hits,
+                   held: frozenset[int] | None = None) -> None:
         """The walk of an event whose triggers were placed (see
         :meth:`.EventPrefilter.scan_batch`): keys are looked at only when their text
-        holds a trigger, strings masked only for the kinds found in them."""
+        holds a trigger, strings masked only for the kinds found in them.
+
+        ``held``, from the native check: the ``id()`` of every dict and list below
+        the top that holds something the plan names; the others are not entered
+        (nothing in them would change, see ``ScrubCheck.plans_held``)."""
         doomed: list[str] | None = None
         shortest = self._shortest
         for key, value in obj.items():
@@ -198,15 +203,18 @@ class Scrubber:
                     if new is not value:
                         obj[key] = new
             elif kind is dict:
-                self._dict_hits(value, counts, hits)
+                if held is None or id(value) in held:
+                    self._dict_hits(value, counts, hits, held)
             elif kind is list:
-                self._list_hits(value, counts, hits)
+                if held is None or id(value) in held:
+                    self._list_hits(value, counts, hits, held)
         if doomed:
             for key in doomed:
                 del obj[key]
             counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
 
-    def _list_hits(self, items: list[Any], counts: dict[str, int], hits: Hits) -> None:
+    def _list_hits(self, items: list[Any], counts: dict[str, int], hits: Hits,
+                   held: frozenset[int] | None) -> None:
         shortest = self._shortest
         for i, value in enumerate(items):
             kind = type(value)
@@ -217,9 +225,11 @@ class Scrubber:
                     if new is not value:
                         items[i] = new
             elif kind is dict:
-                self._dict_hits(value, counts, hits)
+                if held is None or id(value) in held:
+                    self._dict_hits(value, counts, hits, held)
             elif kind is list:
-                self._list_hits(value, counts, hits)
+                if held is None or id(value) in held:
+                    self._list_hits(value, counts, hits, held)
 
     def scrub_dict(self, data: dict[str, Any]) -> dict[str, int]:
         """Scrub a plain mapping in place (the whole of it); return the counts."""
@@ -268,31 +278,33 @@ class Scrubber:
             for event in events:
                 self.scrub(event)
             return
-        plans = self._plans([event.data for event in events])
+        plans, holders = self._plans([event.data for event in events])
         truncate, report = self._truncate, self._report
-        for event, plan in zip(events, plans):
+        for event, plan, held in zip(events, plans, holders):
             if not plan and not truncate:
                 continue
             counts: dict[str, int] = {}
             if plan:
                 if type(plan) is dict:
-                    self._dict_hits(event.data, counts, plan)
+                    self._dict_hits(event.data, counts, plan, held)
                 else:
                     self._dict(event.data, counts, plan)  # type: ignore[arg-type]
             if truncate or (counts and report is not None):
                 self._finish(event, counts)
 
-    def _plans(self, datas: list[dict[str, Any]]) -> list[Plan]:
-        """What each event of a batch needs: from the native check when there is one
-        (see :mod:`.native`; an event it cannot answer, such as one holding a string
-        with a lone surrogate, gets the per-event check), else from the batch scan."""
+    def _plans(self, datas: list[dict[str, Any]]) -> tuple[list[Plan], list[frozenset[int] | None]]:
+        """What each event of a batch needs, and where (the containers that hold it,
+        or None: everywhere): from the native check when there is one (see
+        :mod:`.native`; an event it cannot answer, such as one holding a string with
+        a lone surrogate, gets the per-event check), else from the batch scan."""
         check = self._native
         if check is None:
-            return self._prefilter.scan_batch(datas)
-        plans, undecided = check.plans(datas)
+            plans = self._prefilter.scan_batch(datas)
+            return plans, [None] * len(plans)
+        plans, holders, undecided = check.plans_held(datas)
         for i in undecided:
             plans[i] = self._prefilter.scan(datas[i])
-        return plans
+        return plans, holders
 
     def _finish(self, event: Event, counts: dict[str, int]) -> None:
         if self._truncate:

@@ -246,3 +246,116 @@ def test_the_plans_are_shared_frozensets() -> None:
         assert plan == frozenset(k for k, b in KIND_BITS.items() if bits & b)
     with pytest.raises(ValueError):
         native.ScrubCheck([("x", 32)], [], [], 1, 0, list(PLANS[:32]))
+
+
+# --- the memo ------------------------------------------------------------------------------------
+def _check(memo_entries: int, memo_text_bytes: int) -> Any:
+    """A check with SUFFIX's settings and the given memo bounds (0 entries: no memo)."""
+    from logpipe.filters.scrub.native import triggers
+    names = sorted(SUFFIX._secret_exact)
+    return native.ScrubCheck(triggers(SUFFIX.config.kinds, SUFFIX.config.secret_params), names, names,
+                             KIND_BITS[SECRET], SUFFIX._shortest, list(PLANS), memo_entries, memo_text_bytes)
+
+
+#: Few texts, so a batch repeats them: as values and as keys, outside ASCII, longer than
+#: the small memo's text bound, with and without triggers.
+REPEATED = st.sampled_from(["GET", "/api/memories", "password", "Password", "x-api-key", "a@b.io",
+                            "Bearer abc.def", "token=abc", "Mozilla/5.0 (X11; Linux x86_64)", "İstanbul",
+                            "to\u212aen=1", "\u212aey", "4111 1111 1111 1111", "eyJhbGciOi.eyJzdWIi.sig",
+                            "plain words that run on past the bound", "é@b.io", "AKIAABCDEFGHIJKLMNOP"])
+MEMO_LEAVES = st.one_of(REPEATED, REPEATED, TEXT, st.integers())
+MEMO_VALUES = st.recursive(MEMO_LEAVES, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.one_of(REPEATED, KEYS), inner, max_size=3)), max_leaves=8)
+MEMO_EVENTS = st.dictionaries(st.one_of(REPEATED, KEYS), MEMO_VALUES, min_size=1, max_size=4)
+MEMO_CHECKS = {"none": _check(0, 0), "tiny": _check(3, 10), "default": _check(4096, 128)}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(MEMO_EVENTS.filter(lambda d: "\ud800" not in repr(d)), min_size=1, max_size=5),
+                min_size=1, max_size=4))
+def test_remembered_verdicts_are_the_searched_ones(batches: list[list[dict[str, Any]]]) -> None:
+    """Call after call, through a memo that fills and empties (tiny) or keeps what it saw
+    (default), the plans are those of the check that remembers nothing (which the tests
+    above hold to the per-event scrub)."""
+    for datas in batches + batches:
+        expected = MEMO_CHECKS["none"].plans(datas)
+        for name in ("tiny", "default"):
+            assert MEMO_CHECKS[name].plans(datas) == expected, name
+    assert MEMO_CHECKS["none"].memo_sizes() == (0, 0)
+    texts, keys = MEMO_CHECKS["tiny"].memo_sizes()
+    assert texts <= 3 and keys <= 3
+
+
+def test_the_memo_is_bounded_and_keeps_only_short_texts() -> None:
+    check = _check(4, 12)
+    long_text = "a long value with a@b.io in it"
+    datas = [{"k": "GET /x", "password": long_text, "m": "GET"}, {"k": "a@b.io", "password": long_text}]
+    first = check.plans(datas)
+    # "GET /x" and "a@b.io": "GET" is too short to search, the long text is searched each time
+    assert check.memo_sizes() == (2, 3)
+    assert check.plans(datas) == first
+    assert first[0] == [{"password": frozenset({SECRET}), long_text: frozenset({"email"})},
+                        {"a@b.io": frozenset({"email"}), "password": frozenset({SECRET}),
+                         long_text: frozenset({"email"})}]
+    many = [{f"key{i}": f"value {i}@b.io"} for i in range(10)]
+    check.plans(many)
+    texts, keys = check.memo_sizes()
+    assert 0 < texts <= 4 and 0 < keys <= 4
+    # a text remembered as a value is still named as a key, and the other way round
+    both = [{"password": "password", "a@b.io": "x"}]
+    assert check.plans(both)[0] == [{"password": frozenset({SECRET})}]
+    assert _check(0, 0).plans(both)[0] == check.plans(both)[0]
+
+
+# --- the holders: where the walk goes -----------------------------------------------------------
+def _containers(obj: Any) -> dict[int, Any]:
+    """Every dict and list below ``obj``, by id."""
+    found: dict[int, Any] = {}
+    items = obj.values() if type(obj) is dict else obj
+    for value in items:
+        if type(value) in (dict, list):
+            found[id(value)] = value
+            found.update(_containers(value))
+    return found
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(EVENTS, MEMO_EVENTS), min_size=1, max_size=6), st.sampled_from([SUFFIX, EXACT, FEW_KINDS]))
+def test_the_walk_entering_only_the_holders_does_what_the_whole_walk_does(
+        datas: list[dict[str, Any]], check: Scrubber) -> None:
+    """Holders are containers of the event, and the containers left out change nothing:
+    the walk that enters only the holders leaves each event and the counts as the walk
+    that enters everything."""
+    held_plans, holders, undecided = check._native.plans_held(datas)
+    assert (held_plans, undecided) == check._native.plans(datas)
+    for i, (data, plan, held) in enumerate(zip(datas, held_plans, holders)):
+        if i in undecided or not plan:
+            assert held is None
+            continue
+        assert type(held) is frozenset and held <= set(_containers(data))
+        whole = copy.deepcopy(data)
+        counts_whole: dict[str, int] = {}
+        check._dict_hits(whole, counts_whole, plan)
+        counts_held: dict[str, int] = {}
+        check._dict_hits(data, counts_held, plan, held)
+        assert data == whole
+        assert list(counts_held.items()) == list(counts_whole.items())
+
+
+def test_holders_are_the_containers_above_a_hit() -> None:
+    quiet = {"agent": "curl/8", "password": 1}
+    plain = {"agent": "curl/8", "tags": ["a", "password"], "deep": {"x": [1, {"y": "GET /"}]}}
+    shared = {"mail": "erin@example.com"}
+    data: dict[str, Any] = {"message": "hello", "plain": plain, "quiet": quiet, "one": shared, "two": [shared],
+                            "headers": {"authorization": "Bearer abc.def"}}
+    (plan,), (held,), undecided = SUFFIX._native.plans_held([data])
+    assert undecided == []
+    assert plan == {"password": frozenset({SECRET}), "erin@example.com": frozenset({"email"}),
+                    "authorization": frozenset({SECRET}), "Bearer abc.def": frozenset({"bearer"})}
+    # "plain" holds the text "password" only as a value without a trigger: not entered
+    assert held == {id(quiet), id(shared), id(data["two"]), id(data["headers"])}
+    event = _events([data])
+    SUFFIX.scrub_batch(event + _events([{}]))
+    assert event[0].data["plain"] == plain and "password" not in event[0].data["quiet"]
+    assert event[0].data["one"]["mail"] != "erin@example.com" and event[0].data["two"][0] is event[0].data["one"]
+    assert "authorization" not in event[0].data["headers"]
