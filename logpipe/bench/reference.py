@@ -163,6 +163,7 @@ class Reference:
             routes.append((rx, methods, r.budget_ms, r.name,
                            (bounds.fast_ms, bounds.normal_ms, bounds.slow_ms) if bounds else None))
         self.route = lru_cache(maxsize=4096)(lambda path, method: self._route(routes, path, method))
+        self.no_route = _outcome(None, None, (100, 500, 2000))
 
         lists = signatures.load()
         cases = signatures.LISTS
@@ -287,8 +288,8 @@ class Reference:
             if methods is not None and upper not in methods:
                 continue
             if rx.search(path):
-                return budget, name, bounds
-        return None
+                return _outcome(budget, name, bounds or (100, 500, 2000))
+        return _outcome(None, None, (100, 500, 2000))
 
     def _error_class(self, text: str) -> str | None:
         found = self.errors.match(text[:16384])
@@ -501,22 +502,11 @@ class Reference:
                 event = d["event"] = {}
             event["duration"] = ns
             ms = ns / 1_000_000
-            budget = name = None
-            fast, normal, slow = 100, 500, 2000
-            if path is not None:
-                found = self.route(path, method if type(method) is str else None)
-                if found is not None:
-                    budget, name, bounds = found
-                    if bounds is not None:
-                        fast, normal, slow = bounds
-            perf: dict[str, Any] = {"class": "fast" if ms < fast else "normal" if ms < normal
-                                    else "slow" if ms < slow else "critical"}
-            if budget is not None:
-                perf["budget_ms"] = budget
-                perf["slo_breach"] = ms > budget
-            if name is not None:
-                perf["route"] = name
-            d["performance"] = perf
+            # the route's bounds, budget (+inf for none) and its performance objects made
+            # in advance, one per class and breach
+            fast, normal, slow, budget, perfs = (
+                self.no_route if path is None else self.route(path, method if type(method) is str else None))
+            d["performance"] = perfs[(ms >= fast) + (ms >= normal) + (ms >= slow) + 4 * (ms > budget)].copy()
         return d, meta, tags
 
     def classify(self, d: dict[str, Any], meta: dict[str, Any], tags: list[str], now: datetime,
@@ -849,6 +839,21 @@ class Reference:
             return out
 
         return self.mask_rx(frozenset(want)).sub(replace, text)
+
+
+def _outcome(budget: Any, name: str | None, bounds: tuple[float, float, float]) -> Any:
+    """Bounds, budget (+inf for none) and the eight performance objects of a route."""
+    perfs = []
+    for breach in (False, True):
+        for cls in ("fast", "normal", "slow", "critical"):
+            perf: dict[str, Any] = {"class": cls}
+            if budget is not None:
+                perf["budget_ms"] = budget
+                perf["slo_breach"] = breach
+            if name is not None:
+                perf["route"] = name
+            perfs.append(perf)
+    return (*bounds, float("inf") if budget is None else budget, tuple(perfs))
 
 
 def _opaque(_value: Any) -> None:

@@ -21,11 +21,19 @@ _NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _ORIGINAL = ("url", "original")
 _URL, _ORIGINAL_KEY = _ORIGINAL
 _INF = math.inf
-#: Requests whose route decision is remembered (paths repeat; the cache is emptied when full).
+#: Paths whose route decision is remembered (paths repeat; the cache is emptied when full).
 _VERDICTS = 4096
+#: Methods remembered per path whose route depends on the method.
+_METHODS = 8
 #: (fast_ms, normal_ms, slow_ms, budget_ms, route name)
 Verdict = tuple[float, float, float, "int | float | None", "str | None"]
+#: A verdict, its bounds again, its budget (+inf for none) and its eight ``performance``
+#: objects (see PerfClassFilter._outcome).
+Outcome = tuple[Verdict, float, float, float, "int | float", tuple[dict[str, Any], ...]]
 _PERF = "performance"
+#: How a duration source is read: ``[@metadata][key]``, ``[outer][inner]`` in the data, else
+#: through its general reader.
+_IN_META, _IN_DATA, _GENERAL = range(3)
 
 
 def to_nanoseconds(value: Any, unit: str) -> int | None:
@@ -58,6 +66,12 @@ def _inline(path: Path) -> tuple[str, str] | None:
     return (path[0], path[1]) if len(path) == 2 else None
 
 
+def _source_kind(path: Path) -> int:
+    if len(path) != 2:
+        return _GENERAL
+    return _IN_META if path[0] == METADATA else _IN_DATA
+
+
 def speed_class(ms: float, bounds: Thresholds) -> str:
     if ms < bounds.fast_ms:
         return "fast"
@@ -85,18 +99,34 @@ class PerfClassFilter(Filter):
         self._routes = RouteTable(config.routes)
         self._tag_failure = tuple(config.tag_on_failure)
         self._tag_breach = tuple(config.tag_on_breach)
-        #: Per source: where it is when that is read inline (``[@metadata][key]``: the
-        #: request time, or ``[outer][inner]`` in the data: ``event.duration``) else None,
-        #: its reader, factor to nanoseconds, unit.
-        self._readers = tuple((_inline(source), getter(source), _NS_PER[unit], unit)
-                              for source, unit in self._sources)
+        #: Per source: how it is read (``_IN_META``, ``_IN_DATA``, ``_GENERAL``), its two
+        #: keys when it has two, its reader, factor to nanoseconds, unit.
+        self._readers = tuple((_source_kind(source), source[0], source[-1], getter(source),
+                               _NS_PER[unit], unit) for source, unit in self._sources)
         #: The target's two keys when it is ``[outer][inner]`` in the data (written inline).
         self._target_keys = _inline(self._target)
         if self._target_keys is not None and self._target_keys[0] == METADATA:
             self._target_keys = None
-        #: What a request's (path, method) decides: class bounds, budget, route name.
-        self._verdicts: dict[tuple[str, str | None], Verdict] = {}
-        self._no_route = self._decide(None, None)
+        #: The method field's three keys when it is ``[a][b][c]`` in the data (read inline).
+        self._method_keys: tuple[str, str, str] | None = (
+            (self._method[0], self._method[1], self._method[2])
+            if len(self._method) == 3 and self._method[0] != METADATA else None)
+        #: Every outcome a request can have: one per route, then the one of no route. A
+        #: request's outcome depends on nothing but its route, so there are few of them.
+        cfg = config
+        verdicts: list[Verdict] = []
+        for route in self._routes.routes:
+            bounds = route.thresholds or cfg.thresholds
+            budget = route.budget_ms if route.budget_ms is not None else cfg.budget_ms
+            verdicts.append((bounds.fast_ms, bounds.normal_ms, bounds.slow_ms, budget, route.name))
+        verdicts.append((cfg.thresholds.fast_ms, cfg.thresholds.normal_ms, cfg.thresholds.slow_ms,
+                         cfg.budget_ms, None))
+        self._outcomes: tuple[Outcome, ...] = tuple(self._outcome(v) for v in verdicts)
+        #: What a request decides, remembered by its path as written (paths repeat): its
+        #: outcome, or for a path whose route depends on the method, a table by method.
+        #: Emptied when it holds ``_VERDICTS`` paths; a table by method when it holds
+        #: ``_METHODS`` methods (methods are few; the log decides, so it is bounded too).
+        self._memo: dict[str, Outcome | dict[str | None, Outcome]] = {}
         self._put_duration = setter(self._target)
         self._get_path = getter(self._path)
         self._get_original = getter(_ORIGINAL)
@@ -106,62 +136,148 @@ class PerfClassFilter(Filter):
         self._url_key: str | None = (self._path[1] if len(self._path) == 2
                                      and self._path[0] == _ORIGINAL[0] else None)
 
-    def _request_path(self, event: Event) -> str | None:
+    def _request_path(self, event: Event, cut: bool = True) -> str | None:
+        """The path routes match on (``cut=False``: as written, query and all)."""
         path = self._get_path(event)
         if type(path) is not str:
             original = self._get_original(event)
             if type(original) is not str:
                 return None
             path = original
-        cut = path.find("?")
-        return path if cut < 0 else path[:cut]
+        if not cut:
+            return path
+        query = path.find("?")
+        return path if query < 0 else path[:query]
 
     def _decide(self, path: str | None, method: str | None) -> Verdict:
         """Class bounds, budget and route name for a request (path None: no route)."""
-        cfg = self.config
-        bounds, budget, name = cfg.thresholds, cfg.budget_ms, None
-        if path is not None:
-            # Uncached: the caller remembers the whole verdict, so a second cache of the
-            # route would only add its own bookkeeping to every miss.
-            route = self._routes.match(path, method)
-            if route is not None:
-                bounds = route.thresholds or cfg.thresholds
-                if route.budget_ms is not None:
-                    budget = route.budget_ms
-                name = route.name
-        return bounds.fast_ms, bounds.normal_ms, bounds.slow_ms, budget, name
+        return self._outcomes[self._route_index(path, method)][0]
+
+    def _route_index(self, path: str | None, method: str | None) -> int:
+        """Position of the request's route in the table, or -1 (the last outcome) for none."""
+        if path is None:
+            return -1
+        # Uncached: the caller remembers the whole outcome, so a second cache of the
+        # route would only add its own bookkeeping to every miss.
+        return self._routes.index(path, method)
+
+    def _outcome(self, verdict: Verdict) -> Outcome:
+        """A verdict with its ``performance`` objects made in advance, one per class and
+        breach: ``perfs[(ms >= fast) + (ms >= normal) + (ms >= slow) + 4 * (ms > budget)]``
+        is what an event of ``ms`` milliseconds gets (budget +inf when there is none)."""
+        fast, normal, slow, budget, name = verdict
+        perfs = []
+        for breach in (False, True):
+            for cls in ("fast", "normal", "slow", "critical"):
+                perf: dict[str, Any] = {"class": cls}
+                if budget is not None:
+                    perf["budget_ms"] = budget
+                    perf["slo_breach"] = breach
+                if name is not None:
+                    perf["route"] = name
+                perfs.append(perf)
+        return verdict, fast, normal, slow, _INF if budget is None else budget, tuple(perfs)
+
+    def _performance(self, event: Event, ms: float, verdict: Verdict) -> None:
+        """Write the ``performance`` object of a request (the plain way, one event)."""
+        fast, normal, slow, budget, route_name = verdict
+        perf: dict[str, Any] = {"class": "fast" if ms < fast else "normal" if ms < normal
+                                else "slow" if ms < slow else "critical"}
+        if budget is not None:
+            breach = ms > budget
+            perf["budget_ms"] = budget
+            perf["slo_breach"] = breach
+            if breach and self._tag_breach:
+                event.add_tag(*self._tag_breach)
+        if route_name is not None:
+            perf["route"] = route_name
+        existing = event.data.get(_PERF)
+        if type(existing) is dict:
+            existing.update(perf)
+        else:
+            event.data[_PERF] = perf
+
+    def process_each(self, events: list[Event]) -> list[Event]:
+        """The filter as its settings say it, one event at a time through the general
+        readers and writers, no memo: what :meth:`process` must answer (tests hold it to it)."""
+        for event in events:
+            for source, unit in self._sources:
+                raw = event.get_path(source)
+                if raw is not None:
+                    break
+            else:
+                continue
+            ns = to_nanoseconds(raw, unit)
+            if ns is None:
+                if self._tag_failure:
+                    event.add_tag(*self._tag_failure)
+                continue
+            event.set_path(self._target, ns)
+            path = self._request_path(event)
+            method = event.get_path(self._method)
+            self._performance(event, ns / 1_000_000,
+                              self._decide(path, method if type(method) is str else None))
+        return events
+
+    def _remember(self, raw_path: str) -> Outcome | dict[str | None, Outcome]:
+        """The memo's entry for a path as written: its outcome when the method cannot
+        change it (most paths: their route has no methods), else a table by method."""
+        if len(self._memo) >= _VERDICTS:
+            self._memo.clear()
+        query = raw_path.find("?")
+        index = self._routes.path_index(raw_path if query < 0 else raw_path[:query])
+        entry: Outcome | dict[str | None, Outcome] = {} if index is None else self._outcomes[index]
+        self._memo[raw_path] = entry
+        return entry
+
+    def _remember_method(self, raw_path: str, method: str | None,
+                         by_method: dict[str | None, Outcome]) -> Outcome:
+        if len(by_method) >= _METHODS:
+            by_method.clear()
+        query = raw_path.find("?")
+        outcome = by_method[method] = self._outcomes[
+            self._route_index(raw_path if query < 0 else raw_path[:query], method)]
+        return outcome
 
     def process(self, events: list[Event]) -> list[Event]:
-        readers, put_duration, get_method = self._readers, self._put_duration, self._get_method
+        """:meth:`process_each`, with the usual shapes read and written inline, the
+        request's outcome remembered by its raw path and method, and the ``performance``
+        object copied from one made in advance."""
+        readers, put_duration = self._readers, self._put_duration
+        get_path, get_method = self._get_path, self._get_method
         request_path = self._request_path
-        verdicts = self._verdicts
-        no_route = self._no_route
+        memo = self._memo
+        no_route = self._outcomes[-1]
         url_key = self._url_key
+        method_keys = self._method_keys
         target_keys = self._target_keys
+        target_outer, target_inner = target_keys if target_keys is not None else ("", "")
+        tag_breach = self._tag_breach
         for event in events:
-            for where, read, factor, unit in readers:
+            data = event.data
+            for kind, outer, inner, read, factor, unit in readers:
                 # what ``read(event)`` answers, without the call for the usual shapes
-                if where is None:
-                    raw = read(event)
-                elif where[0] == METADATA:
-                    raw = event.metadata.get(where[1])
-                else:
-                    node = event.data.get(where[0])
+                if kind == _IN_META:
+                    raw = event.metadata.get(inner)
+                elif kind == _IN_DATA:
+                    node = data.get(outer)
                     if type(node) is dict:
-                        raw = node.get(where[1])
+                        raw = node.get(inner)
                     elif node is None:
                         raw = None
                     else:
                         raw = read(event)
+                else:
+                    raw = read(event)
                 if raw is not None:
                     break
             else:
                 continue
             # to_nanoseconds, with its two common cases written out
-            kind = type(raw)
-            if kind is float and 0 <= raw and raw * factor < _INF:
+            raw_type = type(raw)
+            if raw_type is float and 0 <= raw and raw * factor < _INF:
                 ns = round(raw * factor)
-            elif kind is int and raw >= 0:
+            elif raw_type is int and raw >= 0:
                 ns = raw * factor
             else:
                 found = to_nanoseconds(raw, unit)
@@ -170,51 +286,65 @@ class PerfClassFilter(Filter):
                         event.add_tag(*self._tag_failure)
                     continue
                 ns = found
-            # put_duration(event, ns), inline when the target's parent is a plain dict
-            if target_keys is not None and type(node := event.data.get(target_keys[0])) is dict:
-                node[target_keys[1]] = ns
+            # put_duration(event, ns), inline when the target's parent is a plain dict or absent
+            if target_keys is not None:
+                node = data.get(target_outer)
+                if type(node) is dict:
+                    node[target_inner] = ns
+                elif node is None:
+                    data[target_outer] = {target_inner: ns}
+                else:
+                    put_duration(event, ns)
             else:
                 put_duration(event, ns)
+            # the path as it is written (the memo answers for it, query and all)
+            if url_key is not None:
+                url = data.get(_URL)
+                if type(url) is dict:
+                    raw_path = url.get(url_key)
+                    if type(raw_path) is not str:
+                        raw_path = url.get(_ORIGINAL_KEY)
+                        if type(raw_path) is not str:
+                            raw_path = None
+                else:
+                    raw_path = request_path(event, cut=False)
+            else:
+                raw_path = request_path(event, cut=False)
+            if raw_path is None:
+                outcome = no_route
+            else:
+                remembered = memo.get(raw_path)
+                if remembered is None:
+                    remembered = self._remember(raw_path)
+                if not isinstance(remembered, dict):
+                    outcome = remembered
+                else:
+                    # a path whose route depends on the method: read it
+                    if method_keys is not None:
+                        node = data.get(method_keys[0])
+                        if type(node) is dict:
+                            node = node.get(method_keys[1])
+                            method = node.get(method_keys[2]) if type(node) is dict else (
+                                None if node is None else get_method(event))
+                        else:
+                            method = None if node is None else get_method(event)
+                    else:
+                        method = get_method(event)
+                    if type(method) is not str:
+                        method = None
+                    by_method = remembered.get(method)
+                    if by_method is None:
+                        by_method = self._remember_method(raw_path, method, remembered)
+                    outcome = by_method
+            _, fast, normal, slow, budget, perfs = outcome
             ms = ns / 1_000_000
-            url = event.data.get(_URL) if url_key is not None else None
-            if type(url) is dict:
-                # _request_path with the url object read once
-                path = url.get(url_key)
-                if type(path) is not str:
-                    path = url.get(_ORIGINAL_KEY)
-                    if type(path) is not str:
-                        path = None
-                if path is not None:
-                    cut = path.find("?")
-                    if cut >= 0:
-                        path = path[:cut]
-            else:
-                path = request_path(event)
-            if path is None:
-                verdict = no_route
-            else:
-                method = get_method(event)
-                key = (path, method if type(method) is str else None)
-                cached = verdicts.get(key)
-                if cached is None:
-                    if len(verdicts) >= _VERDICTS:
-                        verdicts.clear()
-                    cached = verdicts[key] = self._decide(*key)
-                verdict = cached
-            fast, normal, slow, budget, route_name = verdict
-            perf: dict[str, Any] = {"class": "fast" if ms < fast else "normal" if ms < normal
-                                    else "slow" if ms < slow else "critical"}
-            if budget is not None:
-                breach = ms > budget
-                perf["budget_ms"] = budget
-                perf["slo_breach"] = breach
-                if breach and self._tag_breach:
-                    event.add_tag(*self._tag_breach)
-            if route_name is not None:
-                perf["route"] = route_name
-            existing = event.data.get(_PERF)
+            breach = ms > budget
+            perf = perfs[(ms >= fast) + (ms >= normal) + (ms >= slow) + 4 * breach]
+            if breach and tag_breach:
+                event.add_tag(*tag_breach)
+            existing = data.get(_PERF)
             if type(existing) is dict:
                 existing.update(perf)
             else:
-                event.data[_PERF] = perf
+                data[_PERF] = perf.copy()
         return events

@@ -62,16 +62,34 @@ class RouteTable:
 
     def match(self, path: str, method: str | None) -> Route | None:
         """The first route covering the request."""
+        index = self.index(path, method)
+        return None if index < 0 else self.routes[index]
+
+    def path_index(self, path: str) -> int | None:
+        """What :meth:`index` answers for ``path`` whatever the method, when the method
+        cannot change it (no route with methods covers the path before the first route
+        without methods that does), else None: the caller then need not read the method."""
+        for index, (regex, contains, ends, methods) in enumerate(self._compiled):
+            if regex is None:
+                covered = any(text in path for text in contains) or bool(ends and path.endswith(ends))
+            else:
+                covered = regex.search(path) is not None
+            if covered:
+                return index if methods is None else None
+        return -1
+
+    def index(self, path: str, method: str | None) -> int:
+        """The position of the first route covering the request, or -1."""
         upper = method.upper() if method else None
-        for route, (regex, contains, ends, methods) in zip(self.routes, self._compiled):
+        for index, (regex, contains, ends, methods) in enumerate(self._compiled):
             if methods is not None and upper not in methods:
                 continue
             if regex is None:
                 for text in contains:
                     if text in path:
-                        return route
+                        return index
                 if ends and path.endswith(ends):
-                    return route
+                    return index
             elif regex.search(path):
-                return route
-        return None
+                return index
+        return -1

@@ -105,6 +105,12 @@ class SampleFilter(Filter):
         #: Sampling off: no event is ever dropped or weighed more than 1 (module docstring).
         self._off = config.rate == 1
         self._stamp = _stamper(self._rate, self._weight)
+        #: (outer, inner, rate key, weight key) when rate and weight are
+        #: ``[outer][inner][...]`` siblings in the data, stamped inline; else None.
+        self._two_keys: tuple[str, str, str, str] | None = None
+        if (len(self._rate) == 3 and self._rate[:2] == self._weight[:2] and len(self._weight) == 3
+                and self._rate[0] != METADATA):
+            self._two_keys = (self._rate[0], self._rate[1], self._rate[2], self._weight[2])
         if self._off:
             self.log.info("rate 1: sampling is off; every event is kept with rate and weight 1, "
                           "keep_if, keep_tags and key are not evaluated, and %s counts the "
@@ -163,8 +169,30 @@ class SampleFilter(Filter):
         """Sampling off: what the decision would give every event (kept, rate 1, weight 1),
         without taking it."""
         stamp = self._stamp
-        for event in events:
-            stamp(event)
+        two = self._two_keys
+        if two is None:
+            for event in events:
+                stamp(event)
+        else:
+            # the stamp, inline for ``[outer][inner][rate]`` and ``[outer][inner][weight]``
+            # (the default) when those objects are plain dicts or absent
+            outer, inner, rate_key, weight_key = two
+            for event in events:
+                data = event.data
+                node = data.get(outer)
+                if type(node) is dict:
+                    child = node.get(inner)
+                    if child is None:
+                        node[inner] = {rate_key: 1, weight_key: 1}
+                        continue
+                    if type(child) is dict:
+                        child[rate_key] = 1
+                        child[weight_key] = 1
+                        continue
+                elif node is None:
+                    data[outer] = {inner: {rate_key: 1, weight_key: 1}}
+                    continue
+                stamp(event)
         if events:
             self._metrics.add(UNSAMPLED, "kept", len(events))
         return events

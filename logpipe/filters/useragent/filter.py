@@ -10,13 +10,18 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse as parse_ref
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.common import CommonActions
 from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.useragent.config import UserAgentConfig
 from logpipe.filters.useragent.parser import parse, resolver, resolver_name
+
+#: A parse as written into events: plain values, nested objects, or (when a nested object
+#: comes first) every (key, value, is it a dict) in order. See ``_parse_uncached``.
+Written = tuple[dict[str, Any], tuple[tuple[str, dict[str, Any]], ...],
+                "tuple[tuple[str, Any, bool], ...] | None"]
 
 #: What access logs write when the client sent no User-Agent.
 _ABSENT = frozenset({"", "-"})
@@ -37,7 +42,12 @@ class UserAgentFilter(Filter):
         self._max = config.max_length
         self._tag_failure = tuple(config.tag_on_failure)
         self._actions = CommonActions(config)
-        self._parse: Callable[[str], dict[str, Any]]
+        #: ``[a][b]`` source into its own parent ``[a]`` (``user_agent.original`` into
+        #: ``user_agent``, the default): the parent is read once for both.
+        self._parent_key: str | None = (
+            self._source[0] if len(self._source) == 2 and self._target == self._source[:1]
+            and self._source[0] != METADATA else None)
+        self._parse: Callable[[str], Written]
         if config.cache_size > 0:
             self._parse = lru_cache(maxsize=config.cache_size)(self._parse_uncached)
         else:
@@ -52,19 +62,35 @@ class UserAgentFilter(Filter):
         resolver()
         self.log.debug("useragent: using %s", resolver_name())
 
-    def _parse_uncached(self, ua: str) -> dict[str, Any]:
-        return parse(ua[:self._max])
+    def _parse_uncached(self, ua: str) -> Written:
+        """A parse as the loop writes it: its plain values in one dict (``update``), then
+        its nested objects (each copied per event). When a nested object comes before a
+        plain value, everything is written one key at a time instead, to keep the order."""
+        parsed = parse(ua[:self._max])
+        flat = {k: v for k, v in parsed.items() if type(v) is not dict}
+        nested = tuple((k, v) for k, v in parsed.items() if type(v) is dict)
+        if list(parsed) == [*flat, *(k for k, _ in nested)]:
+            return flat, nested, None
+        return {}, (), tuple((k, v, type(v) is dict) for k, v in parsed.items())
 
     def process(self, events: list[Event]) -> list[Event]:
         # Each distinct string is parsed once per batch (then from the cache across
         # batches); the answer is copied into each event as it comes.
-        seen: dict[str, tuple[tuple[str, Any, bool], ...]] = {}
+        seen: dict[str, Written] = {}
         get_source, get_target, put_target = self._get_source, self._get_target, self._put_target
+        parent_key = self._parent_key
+        source_key = self._source[-1]
         parse = self._parse
         tag_failure = self._tag_failure
+        actions = self._actions.active
         done: list[Event] = []
         for event in events:
-            value = get_source(event)
+            current: Any = None
+            if parent_key is not None:
+                current = event.data.get(parent_key)
+                value = current.get(source_key) if type(current) is dict else get_source(event)
+            else:
+                value = get_source(event)
             if type(value) is not str:
                 if value is not None and tag_failure:
                     event.add_tag(*tag_failure)
@@ -73,16 +99,24 @@ class UserAgentFilter(Filter):
                 continue
             items = seen.get(value)
             if items is None:
-                items = seen[value] = tuple((key, item, type(item) is dict)
-                                            for key, item in parse(value).items())
-            current = get_target(event)
-            if type(current) is not dict:
-                # ``user_agent: "Mozilla/..."`` parsed in place: the text becomes ``original``
-                current = {"original": current} if type(current) is str else {}
-                put_target(event, current)
-            for key, item, nested in items:
-                current[key] = item.copy() if nested else item
-            done.append(event)
-        if done and self._actions.active:
+                items = seen[value] = parse(value)
+            if parent_key is None or type(current) is not dict:
+                current = get_target(event)
+                if type(current) is not dict:
+                    # ``user_agent: "Mozilla/..."`` parsed in place: the text becomes ``original``
+                    current = {"original": current} if type(current) is str else {}
+                    put_target(event, current)
+            flat, nested, each = items
+            if each is None:
+                current.update(flat)
+                for key, item in nested:
+                    current[key] = item.copy()
+            else:
+                for key, item, is_dict in each:
+                    current[key] = item.copy() if is_dict else item
+            if actions:
+                done.append(event)
+        if done:
             self._actions.apply(done)
         return events
+

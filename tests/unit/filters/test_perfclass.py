@@ -217,12 +217,64 @@ def test_inline_reads_and_writes_answer_as_the_general_ones(requests: list[Any],
                              {"field": "[event][duration]", "unit": "ns"}],
                  "path_field": path_field, "target": target}
     fused, general = make(**settings_), make(**settings_)
-    # every event through _request_path and the general readers and writer
-    general._url_key = None
-    general._readers = tuple((None, read, factor, unit) for _, read, factor, unit in general._readers)
-    general._target_keys = None
+    # every event through the general readers and writers, no memo
     assert ([(e.data, e.metadata) for e in fused.process(events())]
-            == [(e.data, e.metadata) for e in general.process(events())])
+            == [(e.data, e.metadata) for e in general.process_each(events())])
+    # and again, the answers now remembered
+    assert ([(e.data, e.metadata) for e in fused.process(events())]
+            == [(e.data, e.metadata) for e in general.process_each(events())])
+
+
+_ROUTE_SETS = st.lists(st.fixed_dictionaries(
+    {"match": st.lists(st.sampled_from(["/api/*", "/api/memories*", "/search*", "/x", "/^/api/v[0-9]/",
+                                         "*mem*", "/a?i/*"]), min_size=1, max_size=2)},
+    optional={"method": st.sampled_from([["POST"], ["get", "PUT"], []]),
+              "budget_ms": st.sampled_from([1, 250, 5000]), "name": st.sampled_from(["a", "b"]),
+              "thresholds": st.just({"fast_ms": 1, "normal_ms": 300, "slow_ms": 4000})}),
+    max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes=_ROUTE_SETS, budget=st.sampled_from([None, 100, 2000.5]),
+       tag_on_breach=st.sampled_from([[], ["over"]]),
+       requests=st.lists(st.tuples(
+           st.sampled_from(["/api/memories/1", "/api/memories", "/api/v2/x?y=1", "/search?q=1", "/x",
+                            "/apix", "/aPi/1", "/api/memory", "/", "/api/memories/1?a"]),
+           st.sampled_from(["GET", "POST", "post", "PUT", None, 7]),
+           st.sampled_from([0.0, 0.0009, 0.1, 0.25, 0.3, 1.0, 2.0005, 3.9999, 4.0, 5.0, 1e9, 3])),
+           min_size=1, max_size=12))
+def test_remembered_outcomes_answer_as_each_request_decided_alone(
+        routes: list[Any], budget: Any, tag_on_breach: list[str], requests: list[Any]) -> None:
+    """The memo by path as written (its table by method only for paths a method-bound
+    route covers) and the prepared ``performance`` objects give what deciding each
+    request afresh gives, at every class and budget boundary."""
+    def events() -> list[Event]:
+        return [Event({"@timestamp": 0, "url": {"path": path}, "http": {"request": {"method": method}}},
+                      {"request_time": seconds}) for path, method, seconds in requests]
+    settings_: dict[str, Any] = {"sources": [{"field": "[@metadata][request_time]", "unit": "s"}],
+                                 "routes": routes, "budget_ms": budget, "tag_on_breach": tag_on_breach}
+    fused, general = make(**settings_), make(**settings_)
+    expected = [e.data for e in general.process_each(events())]
+    assert [e.data for e in fused.process(events())] == expected
+    assert [e.data for e in fused.process(events())] == expected   # from the memo
+    # the objects are the event's own: editing one changes no other, nor the next answers
+    batch = fused.process(events())
+    for event in batch:
+        event.data["performance"]["class"] = "edited"
+    assert [e.data for e in fused.process(events())] == expected
+
+
+def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from logpipe.filters.perfclass import filter as module
+    monkeypatch.setattr(module, "_VERDICTS", 8)
+    monkeypatch.setattr(module, "_METHODS", 2)
+    f, general = make(source="d", unit="ms"), make(source="d", unit="ms")
+    def events() -> list[Event]:
+        return [Event({"@timestamp": 0, "d": 3000, "url": {"path": f"/api/memories/{i % 13}"},
+                       "http": {"request": {"method": ("POST", "GET", "put")[i % 3]}}}) for i in range(60)]
+    assert [e.data for e in f.process(events())] == [e.data for e in general.process_each(events())]
+    assert len(f._memo) <= 8
+    assert all(len(table) <= 2 for table in f._memo.values() if isinstance(table, dict))
 
 
 # Routes whose globs are text with at most a trailing ``*`` are decided by substring tests;
@@ -266,3 +318,8 @@ def test_literal_globs_answer_as_their_regexes(patterns: list[list[str]], method
         return   # a pattern that is no valid regex: refused either way
     for path in paths:
         assert table.match(path, method) is _regex_route(routes, path, method)
+        # a path said to be decided whatever the method is decided so for every method
+        free = table.path_index(path)
+        answers = {table.index(path, m) for m in ("GET", "post", "PUT", None, "delete")}
+        if free is not None:
+            assert answers == {free}

@@ -151,6 +151,8 @@ def _stamped_by_set_path(data: dict[str, object], rate_field: str, weight_field:
     {}, {"event": {"kind": "event"}}, {"event": None}, {"event": "text"}, {"event": [1, 2]},
     {"event": {"sampling": "x"}}, {"event": {"sampling": {"weight": 7, "other": 1}}},
     {"event": {"sampling": [None, None]}}, {"event": OrderedDict(kind="event")},
+    {"event": {"sampling": None}}, {"event": {"sampling": OrderedDict(rate=3)}}, {"event": 0},
+    {"event": {"sampling": {}}},
 ])
 @pytest.mark.parametrize("fields", [
     ("[event][sampling][rate]", "[event][sampling][weight]"), ("[rate]", "[weight]"),

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logpipe.core.event import Event
 from logpipe.filters.useragent import UserAgentFilter
@@ -145,3 +148,46 @@ def test_a_batch_gives_each_event_what_it_gets_alone(ua: UserAgentFilter) -> Non
     assert [(e.data, e.tags) for e in batch] == [(e.data, e.tags) for e in alone]
     devices = [e.get("user_agent.device") for e in batch if e.get("user_agent.device") is not None]
     assert len({id(d) for d in devices}) == len(devices) == 6
+
+
+_UA_SHAPES = st.one_of(
+    st.none(), st.just(IPAD), st.just(CURL), st.just(7), st.just([IPAD]),
+    st.fixed_dictionaries({}, optional={
+        "original": st.sampled_from([IPAD, CURL, GOOGLEBOT, "-", "", None, 3]),
+        "name": st.just("kept?"), "os": st.just({"name": "old"})}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(shapes=st.lists(_UA_SHAPES, min_size=1, max_size=6))
+def test_parent_read_once_answers_as_the_general_reader_and_writer(
+        ua: UserAgentFilter, shapes: list[Any]) -> None:
+    """``user_agent`` is read once for the source and as the target; whatever it holds,
+    the events end as the general reader and writer leave them, keys in the same order."""
+    def events() -> list[Event]:
+        return [Event({"@timestamp": 0} if s is None else {"@timestamp": 0, "user_agent": copy.deepcopy(s)})
+                for s in shapes]
+    general = UserAgentFilter(UserAgentFilter.Config(), id="g")
+    general._parent_key = None
+    fused = [e.data for e in ua.process(events())]
+    plain = [e.data for e in general.process(events())]
+    assert fused == plain
+    def order(data: dict[str, Any]) -> list[str] | None:
+        agent = data.get("user_agent")
+        return list(agent) if type(agent) is dict else None
+    assert [order(d) for d in fused] == [order(d) for d in plain]
+
+
+def test_a_parse_with_a_nested_object_first_is_written_in_its_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from logpipe.filters.useragent import filter as module
+    monkeypatch.setattr(module, "parse", lambda ua: {"os": {"name": "X"}, "name": ua, "device": {"type": "t"}})
+    f = UserAgentFilter(UserAgentFilter.Config(), id="u")
+    a, b = f.process([Event({"user_agent": {"original": "agent"}}), Event({"user_agent": {"original": "agent"}})])
+    assert list(a.get("user_agent")) == ["original", "os", "name", "device"]
+    assert a.get("user_agent") == {"original": "agent", "os": {"name": "X"}, "name": "agent",
+                                   "device": {"type": "t"}}
+    a.get("user_agent.os")["name"] = "changed"
+    assert b.get("user_agent.os.name") == "X"
+    [c] = f.process([Event({"user_agent": {"original": "agent"}})])
+    assert c.get("user_agent.os.name") == "X"
