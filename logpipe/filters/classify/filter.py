@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any, Callable
 
 from logpipe.core.event import Event
@@ -301,9 +303,12 @@ class ClassifyFilter(Filter):
             if failed:
                 tests.append((statuses, failed))
             if unparsed and self._n_errors:
-                errors = columns[_FIXED:self._scan_from]
-                marked.update(i for i, v in enumerate(statuses) if v in unparsed
-                              and any(column[i] is not None for column in errors))
+                # The events with an error field (few), found without a Python step
+                # per event, then those of them without a status.
+                with_error: set[int] = set()
+                for column in columns[_FIXED:self._scan_from]:
+                    with_error.update(compress(range(len(column)), map(is_not, column, repeat(None))))
+                marked.update(i for i in with_error if statuses[i] in unparsed)
             levels = columns[1]
             loud = {v for v in set(levels) if v is not None and v not in _QUIET_LEVELS}
             if loud:
@@ -323,15 +328,14 @@ class ClassifyFilter(Filter):
         if posts:
             login_path = self._login_paths.match
             paths, originals = columns[3], columns[4]
-            for i, method in enumerate(methods):
-                if method in posts:
-                    path = paths[i]
-                    if type(path) is not str:
-                        path = originals[i]
-                    if type(path) is str:
-                        cut = path.find("?")
-                        if login_path(path[:cut] if cut >= 0 else path):
-                            marked.add(i)
+            for i in compress(range(len(methods)), map(posts.__contains__, methods)):
+                path = paths[i]
+                if type(path) is not str:
+                    path = originals[i]
+                if type(path) is str:
+                    cut = path.find("?")
+                    if login_path(path[:cut] if cut >= 0 else path):
+                        marked.add(i)
         messages = columns[8]
         if self._message_scanned:
             logins = {text for text, found in kinds.items() if LOGIN_FAILURE in found}
