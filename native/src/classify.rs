@@ -116,6 +116,7 @@ const MADE_EVENT: u8 = 2;
 const MADE_CATEGORY: u8 = 4;
 const MADE_KIND: u8 = 8;
 const MADE_OUTCOME: u8 = 16;
+const MADE_SEVERITY: u8 = 32;
 
 /// Reads the columns as `classify_columns` does and, while each event is still in
 /// the CPU's caches, writes what the classify filter writes for an event that shows
@@ -128,19 +129,30 @@ const MADE_OUTCOME: u8 = 16;
 /// or its `status` is neither in `parsed` (statuses known to parse below 400:
 /// their outcome) nor in `unparsed` (statuses known not to parse: their outcome;
 /// then an `errors` column holding a value also keeps it from being written).
-/// Only ints and texts (exact types) are looked up. The filter decides later,
+/// Only ints and texts (exact types) are looked up.
+///
+/// `failed` (statuses known to fail: `(error class, severity)`) lets an event whose
+/// status is one of them be written too, when it has a quiet level, no error field
+/// and no action: as `ClassifyFilter._one` writes a failure with no detection, the
+/// class at `category` (the path of `Event.set_path`; an event with a list or a
+/// dict subclass on the way, or `tags` neither a list, None nor missing, is left
+/// alone), the class as a tag when `tag_errors`, then `write_failure`. The filter decides later,
 /// from the scans, which written events need its full path after all; what that
 /// path writes on top of this write is what it would have written alone (see
 /// logpipe/filters/classify/filter.py).
 #[pyfunction]
-#[pyo3(signature = (events, paths, shared, status, level, action, errors, quiet_levels, parsed, unparsed))]
+#[pyo3(signature = (events, paths, shared, status, level, action, errors, quiet_levels, parsed, unparsed,
+                    failed=None, category=Vec::new(), tag_errors=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn classify_read<'py>(py: Python<'py>, events: &Bound<'py, PyList>, paths: Vec<Vec<String>>,
                           shared: Vec<usize>, status: usize, level: usize, action: usize, errors: Vec<usize>,
                           quiet_levels: Bound<'py, PyFrozenSet>, parsed: Option<Bound<'py, PyDict>>,
-                          unparsed: Option<Bound<'py, PyDict>>)
+                          unparsed: Option<Bound<'py, PyDict>>, failed: Option<Bound<'py, PyDict>>,
+                          category: Vec<String>, tag_errors: bool)
                           -> PyResult<(Vec<Bound<'py, PyTuple>>, Bound<'py, PyBytes>)> {
     let width = paths.len();
+    let category: Vec<Bound<'py, PyString>> = category.iter().map(|key| PyString::intern_bound(py, key)).collect();
+    let failed = if category.is_empty() { None } else { failed };
     if [status, level, action].iter().chain(&errors).any(|&i| i >= width) {
         return Err(pyo3::exceptions::PyValueError::new_err("a column index out of range"));
     }
@@ -172,6 +184,16 @@ pub fn classify_read<'py>(py: Python<'py>, events: &Bound<'py, PyList>, paths: V
                     return Ok(());
                 }
                 outcome = Some(found);
+            } else if let Some(found) = match &failed {
+                Some(failed) => get_any(py, failed, &status_v)?,
+                None => None,
+            } {
+                if errors.iter().any(|&i| at(i) != none) {
+                    return Ok(());
+                }
+                let (class, severity): (Bound<'py, PyAny>, Bound<'py, PyAny>) = found.extract()?;
+                flags[j] = write_failure(py, data, &class, &severity, &category, tag_errors)?;
+                return Ok(());
             } else {
                 return Ok(());
             }
@@ -183,12 +205,79 @@ pub fn classify_read<'py>(py: Python<'py>, events: &Bound<'py, PyList>, paths: V
     Ok((columns, PyBytes::new_bound(py, &flags)))
 }
 
+/// Writes what `ClassifyFilter._one` writes for a failure of error class `class`
+/// with no detection (see `classify_read`), or nothing (0) when the event holds a
+/// list or a dict subclass on the way to `category`, or `tags` that are neither a
+/// list, None nor missing (those are left to the filter). In `_one`'s order: the
+/// class at `category` (`Event.set_path`), the class as a tag, then the event
+/// object: `web` when the event has `http` or `url`, the kind `event` unless one
+/// is there, the severity (the larger when an int is there) and the outcome
+/// `failure`. Returns `WRITTEN` and the `MADE_*` bits of the event object.
+fn write_failure<'py>(py: Python<'py>, data: &Bound<'py, PyDict>, class: &Bound<'py, PyAny>,
+                      severity: &Bound<'py, PyAny>, category: &[Bound<'py, PyString>], tag_errors: bool)
+                      -> PyResult<u8> {
+    let k_tags = intern!(py, "tags");
+    // First what could stop the write, so that nothing is written then.
+    let tags = get(py, data, k_tags)?;
+    if tag_errors && !tags.as_ref().map_or(true, |t| t.is_none() || t.is_exact_instance_of::<PyList>()) {
+        return Ok(0);
+    }
+    let mut cur = data.clone();
+    let mut fresh = false; // from here on the path is made anew
+    for key in &category[..category.len() - 1] {
+        if fresh {
+            break;
+        }
+        match get(py, &cur, key)? {
+            Some(next) if next.is_exact_instance_of::<PyDict>() => cur = next.downcast_into::<PyDict>()?,
+            Some(next) if next.is_instance_of::<PyList>() || next.is_instance_of::<PyDict>() => return Ok(0),
+            _ => fresh = true,
+        }
+    }
+    // Event.set_path: dicts made (or put in place of other values) on the way.
+    let mut cur = data.clone();
+    for key in &category[..category.len() - 1] {
+        cur = match get(py, &cur, key)? {
+            Some(next) if next.is_exact_instance_of::<PyDict>() => next.downcast_into::<PyDict>()?,
+            _ => {
+                let made = PyDict::new_bound(py);
+                cur.set_item(key, &made)?;
+                made
+            }
+        };
+    }
+    cur.set_item(&category[category.len() - 1], class)?;
+    if tag_errors {
+        // Event.add_tag (the tags read above are still what is there: set_path only
+        // wrote under `category`, whose first key is not `tags`).
+        let list = match get(py, data, k_tags)? {
+            Some(list) if list.is_exact_instance_of::<PyList>() => list.downcast_into::<PyList>()?,
+            _ => {
+                let made = PyList::empty_bound(py);
+                data.set_item(k_tags, &made)?;
+                made
+            }
+        };
+        if !list.contains(class)? {
+            list.append(class)?;
+        }
+    }
+    write_event(py, data, Some(severity), Some(intern!(py, "failure").as_any()))
+}
+
 /// Writes what `ClassifyFilter._write` writes for an event that shows nothing: an
 /// `event` object (a new one when it is missing or not a dict), `web` added to
 /// `event.category` when the event has `http` or `url`, `event.kind` `event` unless
 /// a kind is there, and `outcome` (when given and not None) as `event.outcome` when
 /// that is missing, None or `unknown`. Returns `WRITTEN` and the `MADE_*` bits.
 fn write_quiet<'py>(py: Python<'py>, data: &Bound<'py, PyDict>, outcome: Option<&Bound<'py, PyAny>>) -> PyResult<u8> {
+    write_event(py, data, None, outcome)
+}
+
+/// The event object of `write_quiet` and `write_failure`: with a `severity`, it is
+/// written (the larger when an int is there) and the outcome (`failure`) always.
+fn write_event<'py>(py: Python<'py>, data: &Bound<'py, PyDict>, severity: Option<&Bound<'py, PyAny>>,
+                    outcome: Option<&Bound<'py, PyAny>>) -> PyResult<u8> {
     let k_event = intern!(py, "event");
     let k_category = intern!(py, "category");
     let k_kind = intern!(py, "kind");
@@ -234,6 +323,27 @@ fn write_quiet<'py>(py: Python<'py>, data: &Bound<'py, PyDict>, outcome: Option<
     if !obj.contains(k_kind)? {
         bits |= MADE_KIND;
         obj.set_item(k_kind, k_event)?;
+    }
+    if let Some(severity) = severity {
+        let k_severity = intern!(py, "severity");
+        let value = match get(py, &obj, k_severity)? {
+            None => {
+                bits |= MADE_SEVERITY;
+                severity.clone()
+            }
+            Some(before) if before.is_exact_instance_of::<pyo3::types::PyLong>() => {
+                if before.gt(severity)? { before } else { severity.clone() }
+            }
+            Some(_) => severity.clone(),
+        };
+        obj.set_item(k_severity, value)?;
+        if let Some(outcome) = outcome {
+            if get(py, &obj, k_outcome)?.is_none() {
+                bits |= MADE_OUTCOME;
+            }
+            obj.set_item(k_outcome, outcome)?;
+        }
+        return Ok(bits);
     }
     if let Some(outcome) = outcome {
         if !outcome.is_none() {

@@ -6,7 +6,7 @@ from itertools import compress, repeat
 from operator import is_not
 from typing import Any, Callable
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse
 from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
@@ -42,9 +42,13 @@ _QUIET_LEVELS = frozenset(form for level in ("trace", "debug", "info", "notice",
 #: Distinct status values remembered with their outcome (see ClassifyFilter._read_batch).
 _STATUS_MEMO = 1024
 #: What a quiet write added to an event (the flags of logpipe_native.classify_read).
-_MADE_EVENT, _MADE_CATEGORY, _MADE_KIND, _MADE_OUTCOME = 2, 4, 8, 16
+_MADE_EVENT, _MADE_CATEGORY, _MADE_KIND, _MADE_OUTCOME, _MADE_SEVERITY = 2, 4, 8, 16, 32
 #: The keys of the event object that ClassifyFilter._write adds, in the order it adds them.
-_WRITE_ORDER = (("category", _MADE_CATEGORY), ("kind", _MADE_KIND), ("severity", 0), ("outcome", _MADE_OUTCOME))
+_WRITE_ORDER = (("category", _MADE_CATEGORY), ("kind", _MADE_KIND), ("severity", _MADE_SEVERITY),
+                ("outcome", _MADE_OUTCOME))
+#: Where the error class may go for the native read to write failures itself: not
+#: where _one reads (``http``, ``url``) or writes (``event``, ``tags``) later.
+_NOT_FOR_CLASS = frozenset({"event", "tags", "http", "url", METADATA})
 
 
 #: (marked indices, tests, present columns, outcomes): see ClassifyFilter._plan.
@@ -158,6 +162,12 @@ class ClassifyFilter(Filter):
         self._layout = layout
         self._status_parsed: dict[Any, str] = {}
         self._status_unparsed: dict[Any, str] = {}
+        self._status_failed: dict[Any, tuple[str, int]] = {}
+        # The native read writes failures (a status known to fail, nothing else) too,
+        # when the error class goes to a plain path the rest of _one does not touch.
+        category = self._category
+        self._class_path = (list(category) if category[0] not in _NOT_FOR_CLASS
+                            and not any(key.isdigit() for key in category) else [])
         if native is not None and layout is not None:
             self._native_read = native.classify_read
             where = layout[2]
@@ -199,7 +209,7 @@ class ClassifyFilter(Filter):
             if self._message_columns:
                 kinds.update(self._scanner.found_in(
                     _texts([columns[i] for i in self._message_columns]), cache=False))
-            marked, tests, present, outcomes = self._plan(columns, kinds)
+            marked, tests, present, outcomes = self._plan(columns, kinds, done)
             full = self._quiet(events, marked, tests, present, outcomes, done)
         except TypeError:  # a list or an object where a text or a number belongs
             scanned = self._scanner.kinds
@@ -222,12 +232,14 @@ class ClassifyFilter(Filter):
 
     def _read_batch(self, events: list[Event]) -> tuple[list[tuple[Any, ...]], bytes | None]:
         """The batch's columns, and (from the native read) which events were written
-        as quiet while they were read: those that neither an action nor, when errors
-        are classified, their level, their status or (with a status that is no
-        number) an error field makes loud. The scans may still find something in
-        one of them: :meth:`_one_after_quiet` then classifies it. The statuses are
-        known from earlier batches (:meth:`_plan` remembers them), so an event with
-        a status not seen before is left to the quiet pass."""
+        while they were read: those that neither an action nor, when errors are
+        classified, their level or an error field makes loud, as quiet (a status
+        that is no failure) or as failures by status alone (the class where
+        ``category_field`` says, unless that is where _one reads or writes later).
+        The scans may still find something in one of them: :meth:`_one_after_quiet`
+        then classifies it. The statuses are known from earlier batches
+        (:meth:`_plan` remembers them), so an event with a status not seen before
+        is left to the quiet pass and _one."""
         if self._native_read is None or self._layout is None:
             return self._columns(events), None
         paths, shared, where = self._layout
@@ -235,20 +247,24 @@ class ClassifyFilter(Filter):
         memo = self.config.errors
         raw, done = self._native_read(events, paths, shared, status, level, action, errors, _QUIET_LEVELS,
                                       self._status_parsed if memo else None,
-                                      self._status_unparsed if memo else None)
+                                      self._status_unparsed if memo else None,
+                                      self._status_failed if memo else None,
+                                      self._class_path, self.config.tag_errors)
         return [raw[i] for i in where], done
 
     def _one_after_quiet(self, event: Event, values: tuple[Any, ...],
                          kinds_of: Callable[[str], frozenset[str]], made: int) -> None:
-        """:meth:`_one` on an event the native read wrote as quiet (``made``: what that
-        write added), with the documents of :meth:`_one` alone.
+        """:meth:`_one` on an event the native read wrote (``made``: what that write
+        added), with the documents of :meth:`_one` alone.
 
-        What _one writes on top of the quiet write is what it writes alone: the quiet
+        What _one writes on top of the native write is what it writes alone: a quiet
         write's outcome comes from the status, as _one's does unless it is a failure
         (which _one always writes); its ``web`` category and ``event`` kind are what
-        _one adds too; no error class (a failure is never written as quiet). Only
-        the order of added keys differs, and is put back: _write adds the event
-        object last, and in it the category, kind, severity and outcome in turn."""
+        _one adds too. A failure's write is what _one writes for the status before
+        any detection: the same class (again in place), tag, severity (the larger
+        is kept) and outcome. Only the order of keys added to the event object may
+        differ, and is put back: _write adds the category, kind, severity and
+        outcome in turn; and the event object itself after any other key."""
         data = event.data
         obj = data.get(_EVENT)
         before = {key for key, _ in _WRITE_ORDER if key in obj} if type(obj) is dict else set()
@@ -262,7 +278,8 @@ class ClassifyFilter(Filter):
         if made & _MADE_EVENT:
             data[_EVENT] = data.pop(_EVENT)
 
-    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]]) -> Plan:
+    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]],
+              done: bytes | None = None) -> Plan:
         """Which events of the batch need :meth:`_one`, as the quiet pass takes it
         (:func:`quiet_python`): the indices marked here, those whose value in a test's
         column is in its set, and those with a value in a ``present`` column; then the
@@ -301,7 +318,11 @@ class ClassifyFilter(Filter):
             outcomes = list(map(outcome_of.__getitem__, statuses))
             self._remember_statuses(outcome_of, failed, unparsed)
             if failed:
-                tests.append((statuses, failed))
+                if done is None:
+                    tests.append((statuses, failed))
+                else:  # those the native read has not written as failures
+                    marked.update(i for i in compress(range(len(statuses)), map(failed.__contains__, statuses))
+                                  if not done[i])
             if unparsed and self._n_errors:
                 # The events with an error field (few), found without a Python step
                 # per event, then those of them without a status.
@@ -350,16 +371,23 @@ class ClassifyFilter(Filter):
     def _remember_statuses(self, outcome_of: dict[Any, str], failed: set[Any], unparsed: set[Any]) -> None:
         """Keep the quiet statuses (ints, texts, None) with their outcome for the native
         read of the next batches (:meth:`_read_batch`); at most ``_STATUS_MEMO``."""
-        parsed, unparsed_memo = self._status_parsed, self._status_unparsed
+        parsed, unparsed_memo, failed_memo = self._status_parsed, self._status_unparsed, self._status_failed
         new = [value for value in outcome_of
-               if value not in failed and value not in parsed and value not in unparsed_memo]
+               if value not in parsed and value not in unparsed_memo and value not in failed_memo]
         if not new:
-            return  # the usual case: every quiet status is known
-        if len(parsed) + len(unparsed_memo) + len(new) > _STATUS_MEMO:
+            return  # the usual case: every status is known
+        if len(parsed) + len(unparsed_memo) + len(failed_memo) + len(new) > _STATUS_MEMO:
             parsed.clear()
             unparsed_memo.clear()
+            failed_memo.clear()
         for value in new:
-            (unparsed_memo if value in unparsed else parsed)[value] = outcome_of[value]
+            if value in failed:
+                # The class and severity _one gives a failure by status alone.
+                error_class = classify(status_code(value), None, None, False)[1]
+                if error_class is not None:
+                    failed_memo[value] = (error_class, SEVERITY[error_class])
+            else:
+                (unparsed_memo if value in unparsed else parsed)[value] = outcome_of[value]
 
     # --- one event -------------------------------------------------------------------
     def _one(self, event: Event, values: tuple[Any, ...], kinds_of: Callable[[str], frozenset[str]]) -> None:

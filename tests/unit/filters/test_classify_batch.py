@@ -169,7 +169,9 @@ def _both(records: list[dict[str, Any]], settings_: dict[str, Any], primed: bool
 
 
 SETTINGS = [{}, {"errors": False}, {"tag_errors": False}, {"brute_force": {"enabled": False}},
-            {"scan_fields": ["url.original", "url.query"]}, {"cache_size": 0}, {"max_scan_length": 64}]
+            {"scan_fields": ["url.original", "url.query"]}, {"cache_size": 0}, {"max_scan_length": 64},
+            {"category_field": "labels.error_class"}, {"category_field": "error_class"},
+            {"category_field": "event.error_class"}]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -201,6 +203,21 @@ QUIET_THEN_LOUD = [
      "event": {"category": "web", "kind": "metric"}, "tags": ["x"]},
     {"url": {"original": "/login"}, "http": {"request": {"method": "POST"}, "response": {"status_code": 200}},
      "source": {"ip": "10.0.0.2"}},
+    # Failures by status alone, which the native read writes as _one would; with
+    # objects in the way of the class or the tags, which it leaves to _one.
+    {"message": "GET /x 500", "url": {"original": "/x"}, "http": {"response": {"status_code": 500}}},
+    {"message": "GET /x 404", "http": {"response": {"status_code": 404}}, "error": "text",
+     "event": {"severity": 90, "outcome": "success"}, "tags": None},
+    {"message": "GET /x 408", "http": {"response": {"status_code": 408}}, "error": ["a"],
+     "event": {"severity": "high"}},
+    {"message": "GET /x 504", "http": {"response": {"status_code": 504}}, "tags": "one", "labels": 3},
+    {"message": "GET /x 422", "http": {"response": {"status_code": "422"}}, "tags": ["validation"],
+     "labels": {"error_class": "x"}, "event": "text"},
+    {"message": "GET /x?q=%27%20OR%201%3D1 503", "url": {"original": "/x?q=%27%20OR%201%3D1"},
+     "http": {"response": {"status_code": 503}}, "user_agent": {"original": "sqlmap/1.7"}},
+    {"url": {"original": "/login"}, "http": {"request": {"method": "POST"}, "response": {"status_code": 401}},
+     "source": {"ip": "10.0.0.2"}},
+    {"message": "login failed for user bob", "source": {"ip": "10.0.0.1"}, "http": {"response": {"status_code": 403}}},
     {"message": "search served", "http": {"response": {"status_code": 200}}, "url": {"query": ["odd"]}},
 ]
 
@@ -213,8 +230,29 @@ def test_events_written_as_quiet_then_found_loud_keep_their_documents(
     takes the event-by-event way (after the quiet writes of the native read)."""
     monkeypatch.setenv("LOGPIPE_NATIVE", native)
     records = QUIET_THEN_LOUD if odd else QUIET_THEN_LOUD[:-1]
-    _both(records * 3, {}, primed=True)
-    _both(records * 3, {"errors": False}, primed=True)
+    for settings_ in SETTINGS:
+        _both(records * 3, settings_, primed=True)
+
+
+@pytest.mark.parametrize("native", ["on", "off"])
+def test_a_failure_written_on_reading_then_found_a_failed_login(native: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``http`` or ``url`` the native write adds no category: the full path's
+    ``authentication`` category comes after its severity, and is put before it."""
+    monkeypatch.setenv("LOGPIPE_NATIVE", native)
+    records = [{"status": 500, "message": "login failed for user bob", "source": {"ip": "10.0.0.1"}},
+               {"status": 500, "message": "search served"},
+               {"status": 200, "message": "login failed for user bob", "event": {"kind": "x"}}] * 3
+    settings_ = {"status_field": "status"}
+    by_event = _run(False, records, settings_)
+    primer = [{"status": 500}, {"status": 200}]
+    config = ClassifyConfig.model_validate({"brute_force": {"threshold": 2, "window_seconds": 30.0}, **settings_})
+    f = ClassifyFilter(config, id="classify", clock=Clock())
+    f.process([Event(r) for r in primer])
+    events = [Event({**copy.deepcopy(r), "@timestamp": STAMP}) for r in records]
+    f.process(events)
+    by_batch = [e.data for e in events]
+    assert by_batch == by_event
+    assert _keys(by_batch) == _keys(by_event)
 
 
 def test_the_native_read_writes_quiet_events_of_known_statuses() -> None:
@@ -230,9 +268,12 @@ def test_the_native_read_writes_quiet_events_of_known_statuses() -> None:
     f.process([Event(copy.deepcopy(r)) for r in (quiet, failed)])
     events = [Event(copy.deepcopy(r)) for r in (quiet, failed, {**quiet, "event": {"action": "x"}})]
     _, done = f._read_batch(events)
-    assert done[0] and not done[1] and not done[2]
+    assert done[0] and done[1] and not done[2]
     assert events[0].data["event"] == {"category": ["web"], "kind": "event", "outcome": "success"}
-    assert "event" not in events[1].data
+    assert (events[1].data["error"], events[1].data["tags"], events[1].data["event"]) == (
+        {"category": "server_error"}, ["server_error"],
+        {"category": ["web"], "kind": "event", "severity": 47, "outcome": "failure"})
+    assert events[2].data["event"] == {"action": "x"}  # an action: left to _one
 
 
 def test_known_statuses_are_bounded() -> None:
