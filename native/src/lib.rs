@@ -236,6 +236,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<grokplan::PlanMatcher>()?;
     m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
+    m.add_function(wrap_pyfunction!(classify::classify_read, m)?)?;
     m.add_class::<scrub::ScrubCheck>()?;
     Ok(())
 }

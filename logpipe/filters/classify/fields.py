@@ -96,17 +96,11 @@ def columns_reader(refs: list[str]) -> Callable[[list[Event]], list[tuple[Any, .
     (logpipe_native.classify_columns); paths into ``@metadata`` or through list
     indexes, or no native module, read event by event with :func:`fields_reader`.
     """
-    paths = [parse(ref) for ref in refs]
+    layout = native_layout(refs)
     native = native_module()
-    if native is not None and not any(path[0] == METADATA or any(key.isdigit() for key in path)
-                                      for path in paths):
+    if layout is not None and native is not None:
         read_columns = native.classify_columns
-        # Each distinct path once, in an order that puts shared prefixes side by
-        # side, so that the native walk looks each object up once per event.
-        unique = sorted(set(paths))
-        shared = [0] + [min(_common(a, b), len(a) - 1, len(b) - 1) for a, b in zip(unique, unique[1:])]
-        keys = [list(path) for path in unique]
-        where = [unique.index(path) for path in paths]
+        keys, shared, where = layout
 
         def read_native(events: list[Event]) -> list[tuple[Any, ...]]:
             columns = read_columns(events, keys, shared)
@@ -114,6 +108,25 @@ def columns_reader(refs: list[str]) -> Callable[[list[Event]], list[tuple[Any, .
         return read_native
     read = fields_reader(refs)
     return lambda events: list(zip(*map(read, events)))
+
+
+Layout = tuple[list[list[str]], list[int], list[int]]
+
+
+def native_layout(refs: list[str]) -> Layout | None:
+    """How the native column readers take ``refs``: (paths, shared, where), or None
+    when some path is beyond them (into ``@metadata`` or through list indexes).
+
+    Each distinct path is read once, in an order that puts shared prefixes side by
+    side (``shared[i]``: the leading keys path ``i`` has in common with path
+    ``i - 1``), so that the native walk looks each object up once per event; the
+    column of ``refs[k]`` is native column ``where[k]``."""
+    paths = [parse(ref) for ref in refs]
+    if any(path[0] == METADATA or any(key.isdigit() for key in path) for path in paths):
+        return None
+    unique = sorted(set(paths))
+    shared = [0] + [min(_common(a, b), len(a) - 1, len(b) - 1) for a, b in zip(unique, unique[1:])]
+    return [list(path) for path in unique], shared, [unique.index(path) for path in paths]
 
 
 def _common(a: tuple[str, ...], b: tuple[str, ...]) -> int:

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import time
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any, Callable
 
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse
 from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.classify import signatures
 from logpipe.filters.classify.bruteforce import BruteForceTracker
 from logpipe.filters.classify.config import ClassifyConfig
-from logpipe.filters.classify.fields import columns_reader, fields_reader
+from logpipe.filters.classify.fields import columns_reader, fields_reader, native_layout
 from logpipe.filters.classify.errors import (CLIENT_ERROR, DEPENDENCY, FAILURE, SERVER_ERROR,
                                              SUCCESS, TIMEOUT, UNKNOWN, VALIDATION,
                                              ExceptionClassifier, classify, status_code)
@@ -37,6 +39,16 @@ _LOGIN_ONLY = frozenset({LOGIN_FAILURE})
 #: (or without a level) may take the quick way; any other level, the full one.
 _QUIET_LEVELS = frozenset(form for level in ("trace", "debug", "info", "notice", "warn", "warning")
                           for form in (level, level.upper(), level.capitalize()))
+#: Distinct status values remembered with their outcome (see ClassifyFilter._read_batch).
+_STATUS_MEMO = 1024
+#: What a quiet write added to an event (the flags of logpipe_native.classify_read).
+_MADE_EVENT, _MADE_CATEGORY, _MADE_KIND, _MADE_OUTCOME, _MADE_SEVERITY = 2, 4, 8, 16, 32
+#: The keys of the event object that ClassifyFilter._write adds, in the order it adds them.
+_WRITE_ORDER = (("category", _MADE_CATEGORY), ("kind", _MADE_KIND), ("severity", _MADE_SEVERITY),
+                ("outcome", _MADE_OUTCOME))
+#: Where the error class may go for the native read to write failures itself: not
+#: where _one reads (``http``, ``url``) or writes (``event``, ``tags``) later.
+_NOT_FOR_CLASS = frozenset({"event", "tags", "http", "url", METADATA})
 
 
 #: (marked indices, tests, present columns, outcomes): see ClassifyFilter._plan.
@@ -44,9 +56,11 @@ Plan = tuple[list[int], list[tuple[tuple[Any, ...], set[Any]]], list[tuple[Any, 
 
 
 def quiet_python(events: list[Event], marked: list[int], tests: list[tuple[tuple[Any, ...], set[Any]]],
-                 present: list[tuple[Any, ...]], outcomes: list[str] | None) -> list[int]:
+                 present: list[tuple[Any, ...]], outcomes: list[str] | None,
+                 done: bytes | None = None) -> list[int]:
     """Write what :meth:`ClassifyFilter._write` writes for the events that show
-    nothing; return the indices of the others (see :meth:`ClassifyFilter._plan`).
+    nothing, but those that ``done`` (the flags of a native read) says were written
+    already; return the indices of the others (see :meth:`ClassifyFilter._plan`).
 
     logpipe_native.classify_quiet does the same in one native call; this is the
     fallback, and what the tests hold it to."""
@@ -66,6 +80,8 @@ def quiet_python(events: list[Event], marked: list[int], tests: list[tuple[tuple
     for i, event in enumerate(events):
         if full[i]:
             out.append(i)
+            continue
+        if done is not None and done[i]:
             continue
         data = event.data
         obj = data.get(_EVENT)
@@ -138,6 +154,24 @@ class ClassifyFilter(Filter):
         native = native_module()
         self._quiet: Callable[..., list[int]] = (
             native.classify_quiet if native is not None else quiet_python)
+        # The native read also writes, while each event is in the CPU's caches, the
+        # events that nothing read says are loud (see _read_batch); it knows quiet
+        # statuses from the batches before (value -> outcome, parsed or not).
+        layout = native_layout(refs)
+        self._native_read: Callable[..., tuple[list[tuple[Any, ...]], bytes]] | None = None
+        self._layout = layout
+        self._status_parsed: dict[Any, str] = {}
+        self._status_unparsed: dict[Any, str] = {}
+        self._status_failed: dict[Any, tuple[str, int]] = {}
+        # The native read writes failures (a status known to fail, nothing else) too,
+        # when the error class goes to a plain path the rest of _one does not touch.
+        category = self._category
+        self._class_path = (list(category) if category[0] not in _NOT_FOR_CLASS
+                            and not any(key.isdigit() for key in category) else [])
+        if native is not None and layout is not None:
+            self._native_read = native.classify_read
+            where = layout[2]
+            self._read_at = (where[0], where[1], where[5], [where[i] for i in range(_FIXED, _FIXED + self._n_errors)])
         # When the error class is written into a field the security checks read (or
         # into one of its parents), those see the event as written: read it again.
         category = self._category
@@ -168,29 +202,84 @@ class ClassifyFilter(Filter):
             for event in events:
                 self._one(event, read(event), scanned)
             return events
-        columns = self._columns(events)
+        columns, done = self._read_batch(events)
         one = self._one
         try:
             kinds = self._scanner.found_in(_texts([columns[i] for i in self._cached_columns]))
             if self._message_columns:
                 kinds.update(self._scanner.found_in(
                     _texts([columns[i] for i in self._message_columns]), cache=False))
-            marked, tests, present, outcomes = self._plan(columns, kinds)
-            full = self._quiet(events, marked, tests, present, outcomes)
+            marked, tests, present, outcomes = self._plan(columns, kinds, done)
+            full = self._quiet(events, marked, tests, present, outcomes, done)
         except TypeError:  # a list or an object where a text or a number belongs
             scanned = self._scanner.kinds
-            for event, values in zip(events, zip(*columns)):
-                one(event, values, scanned)
+            for i, (event, values) in enumerate(zip(events, zip(*columns))):
+                if done is not None and done[i]:
+                    self._one_after_quiet(event, values, scanned, done[i])
+                else:
+                    one(event, values, scanned)
             return events
 
         def kinds_of(text: str) -> frozenset[str]:
             return kinds.get(text, NOTHING)
 
         for i in full:
-            one(events[i], tuple([column[i] for column in columns]), kinds_of)
+            if done is not None and done[i]:
+                self._one_after_quiet(events[i], tuple([column[i] for column in columns]), kinds_of, done[i])
+            else:
+                one(events[i], tuple([column[i] for column in columns]), kinds_of)
         return events
 
-    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]]) -> Plan:
+    def _read_batch(self, events: list[Event]) -> tuple[list[tuple[Any, ...]], bytes | None]:
+        """The batch's columns, and (from the native read) which events were written
+        while they were read: those that neither an action nor, when errors are
+        classified, their level or an error field makes loud, as quiet (a status
+        that is no failure) or as failures by status alone (the class where
+        ``category_field`` says, unless that is where _one reads or writes later).
+        The scans may still find something in one of them: :meth:`_one_after_quiet`
+        then classifies it. The statuses are known from earlier batches
+        (:meth:`_plan` remembers them), so an event with a status not seen before
+        is left to the quiet pass and _one."""
+        if self._native_read is None or self._layout is None:
+            return self._columns(events), None
+        paths, shared, where = self._layout
+        status, level, action, errors = self._read_at
+        memo = self.config.errors
+        raw, done = self._native_read(events, paths, shared, status, level, action, errors, _QUIET_LEVELS,
+                                      self._status_parsed if memo else None,
+                                      self._status_unparsed if memo else None,
+                                      self._status_failed if memo else None,
+                                      self._class_path, self.config.tag_errors)
+        return [raw[i] for i in where], done
+
+    def _one_after_quiet(self, event: Event, values: tuple[Any, ...],
+                         kinds_of: Callable[[str], frozenset[str]], made: int) -> None:
+        """:meth:`_one` on an event the native read wrote (``made``: what that write
+        added), with the documents of :meth:`_one` alone.
+
+        What _one writes on top of the native write is what it writes alone: a quiet
+        write's outcome comes from the status, as _one's does unless it is a failure
+        (which _one always writes); its ``web`` category and ``event`` kind are what
+        _one adds too. A failure's write is what _one writes for the status before
+        any detection: the same class (again in place), tag, severity (the larger
+        is kept) and outcome. Only the order of keys added to the event object may
+        differ, and is put back: _write adds the category, kind, severity and
+        outcome in turn; and the event object itself after any other key."""
+        data = event.data
+        obj = data.get(_EVENT)
+        before = {key for key, _ in _WRITE_ORDER if key in obj} if type(obj) is dict else set()
+        self._one(event, values, kinds_of)
+        obj = data.get(_EVENT)
+        if type(obj) is dict:
+            added = [key for key, bit in _WRITE_ORDER if key in obj and (made & bit or key not in before)]
+            if len(added) > 1:
+                for key in added:
+                    obj[key] = obj.pop(key)
+        if made & _MADE_EVENT:
+            data[_EVENT] = data.pop(_EVENT)
+
+    def _plan(self, columns: list[tuple[Any, ...]], kinds: dict[str, frozenset[str]],
+              done: bytes | None = None) -> Plan:
         """Which events of the batch need :meth:`_one`, as the quiet pass takes it
         (:func:`quiet_python`): the indices marked here, those whose value in a test's
         column is in its set, and those with a value in a ``present`` column; then the
@@ -227,12 +316,20 @@ class ClassifyFilter(Filter):
                     failed.add(value)
                 outcome_of[value] = SUCCESS if status is not None and 100 <= status < 400 else UNKNOWN
             outcomes = list(map(outcome_of.__getitem__, statuses))
+            self._remember_statuses(outcome_of, failed, unparsed)
             if failed:
-                tests.append((statuses, failed))
+                if done is None:
+                    tests.append((statuses, failed))
+                else:  # those the native read has not written as failures
+                    marked.update(i for i in compress(range(len(statuses)), map(failed.__contains__, statuses))
+                                  if not done[i])
             if unparsed and self._n_errors:
-                errors = columns[_FIXED:self._scan_from]
-                marked.update(i for i, v in enumerate(statuses) if v in unparsed
-                              and any(column[i] is not None for column in errors))
+                # The events with an error field (few), found without a Python step
+                # per event, then those of them without a status.
+                with_error: set[int] = set()
+                for column in columns[_FIXED:self._scan_from]:
+                    with_error.update(compress(range(len(column)), map(is_not, column, repeat(None))))
+                marked.update(i for i in with_error if statuses[i] in unparsed)
             levels = columns[1]
             loud = {v for v in set(levels) if v is not None and v not in _QUIET_LEVELS}
             if loud:
@@ -252,15 +349,14 @@ class ClassifyFilter(Filter):
         if posts:
             login_path = self._login_paths.match
             paths, originals = columns[3], columns[4]
-            for i, method in enumerate(methods):
-                if method in posts:
-                    path = paths[i]
-                    if type(path) is not str:
-                        path = originals[i]
-                    if type(path) is str:
-                        cut = path.find("?")
-                        if login_path(path[:cut] if cut >= 0 else path):
-                            marked.add(i)
+            for i in compress(range(len(methods)), map(posts.__contains__, methods)):
+                path = paths[i]
+                if type(path) is not str:
+                    path = originals[i]
+                if type(path) is str:
+                    cut = path.find("?")
+                    if login_path(path[:cut] if cut >= 0 else path):
+                        marked.add(i)
         messages = columns[8]
         if self._message_scanned:
             logins = {text for text, found in kinds.items() if LOGIN_FAILURE in found}
@@ -271,6 +367,27 @@ class ClassifyFilter(Filter):
             marked.update(i for i, v in enumerate(messages)
                           if type(v) is str and v and failed_login(v))
         return sorted(marked), tests, present, outcomes
+
+    def _remember_statuses(self, outcome_of: dict[Any, str], failed: set[Any], unparsed: set[Any]) -> None:
+        """Keep the quiet statuses (ints, texts, None) with their outcome for the native
+        read of the next batches (:meth:`_read_batch`); at most ``_STATUS_MEMO``."""
+        parsed, unparsed_memo, failed_memo = self._status_parsed, self._status_unparsed, self._status_failed
+        new = [value for value in outcome_of
+               if value not in parsed and value not in unparsed_memo and value not in failed_memo]
+        if not new:
+            return  # the usual case: every status is known
+        if len(parsed) + len(unparsed_memo) + len(failed_memo) + len(new) > _STATUS_MEMO:
+            parsed.clear()
+            unparsed_memo.clear()
+            failed_memo.clear()
+        for value in new:
+            if value in failed:
+                # The class and severity _one gives a failure by status alone.
+                error_class = classify(status_code(value), None, None, False)[1]
+                if error_class is not None:
+                    failed_memo[value] = (error_class, SEVERITY[error_class])
+            else:
+                (unparsed_memo if value in unparsed else parsed)[value] = outcome_of[value]
 
     # --- one event -------------------------------------------------------------------
     def _one(self, event: Event, values: tuple[Any, ...], kinds_of: Callable[[str], frozenset[str]]) -> None:

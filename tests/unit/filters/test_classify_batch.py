@@ -126,44 +126,162 @@ class Clock:
         return self.now
 
 
+#: Events with every status and level of the generated batches, and nothing else: a
+#: filter that has seen them knows those statuses, so the native read writes the
+#: events it finds quiet while it reads them (see ClassifyFilter._read_batch).
+PRIMER = ([{"http": {"response": {"status_code": s}}} for s in
+           [200, 201, 204, 302, 400, 401, 403, 404, 408, 422, 500, 502, 504, "200", "401", "500", "abc", "2000",
+            0, 99, -1, 200.0, True, None]]
+          + [{"log": {"level": level}} for level in ["info", "INFO", "debug", "warning", "notice", "trace"]])
+
+
 def _run(batch_path: bool, records: list[dict[str, Any]], settings_: dict[str, Any],
-         split: int = 1) -> list[dict[str, Any]]:
-    """The documents of the records classified in batches of ``split`` events."""
+         split: int = 1, primed: bool = False) -> list[dict[str, Any]]:
+    """The documents of the records classified in batches of ``split`` events (after
+    the PRIMER batch when ``primed``)."""
     config = ClassifyConfig.model_validate(
         {"brute_force": {"threshold": 2, "window_seconds": 30.0}, **settings_})
     f = ClassifyFilter(config, id="classify", clock=Clock())
     if not batch_path:
         f._by_batch = False
+    if primed:
+        f.process([Event(copy.deepcopy(r)) for r in PRIMER])
     events = [Event({**copy.deepcopy(r), "@timestamp": STAMP}) for r in records]
     for i in range(0, len(events), split):
         f.process(events[i:i + split])
     return [e.data for e in events]
 
 
-def _both(records: list[dict[str, Any]], settings_: dict[str, Any]) -> None:
+def _keys(value: Any) -> Any:
+    """Every key of the documents in its order, at every depth."""
+    if type(value) is dict:
+        return [(key, _keys(item)) for key, item in value.items()]
+    if type(value) is list:
+        return [_keys(item) for item in value]
+    return None
+
+
+def _both(records: list[dict[str, Any]], settings_: dict[str, Any], primed: bool = False) -> None:
     by_event = _run(False, records, settings_)
-    by_batch = _run(True, records, settings_, split=len(records))
+    by_batch = _run(True, records, settings_, split=len(records), primed=primed)
     assert by_batch == by_event
-    assert [list(d) for d in by_batch] == [list(d) for d in by_event]  # the same key order
+    assert _keys(by_batch) == _keys(by_event)  # the same key order, at every depth
 
 
 SETTINGS = [{}, {"errors": False}, {"tag_errors": False}, {"brute_force": {"enabled": False}},
-            {"scan_fields": ["url.original", "url.query"]}, {"cache_size": 0}, {"max_scan_length": 64}]
+            {"scan_fields": ["url.original", "url.query"]}, {"cache_size": 0}, {"max_scan_length": 64},
+            {"category_field": "labels.error_class"}, {"category_field": "error_class"},
+            {"category_field": "event.error_class"}]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(BATCH, st.sampled_from(SETTINGS))
+@given(BATCH, st.sampled_from(SETTINGS), st.booleans())
 def test_a_batch_gives_the_documents_of_event_by_event_classification(
-        records: list[dict[str, Any]], settings_: dict[str, Any]) -> None:
-    _both(records, settings_)
+        records: list[dict[str, Any]], settings_: dict[str, Any], primed: bool) -> None:
+    """Primed, the native read writes most events as quiet while it reads them, and
+    the scans then send some of those (attacks, scanners, logins) to the full path."""
+    _both(records, settings_, primed)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(BATCH)
-def test_the_same_without_the_native_module(monkeypatch_records: list[dict[str, Any]]) -> None:
+@given(BATCH, st.booleans())
+def test_the_same_without_the_native_module(monkeypatch_records: list[dict[str, Any]], primed: bool) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LOGPIPE_NATIVE", "off")
-        _both(monkeypatch_records, {})
+        _both(monkeypatch_records, {}, primed)
+
+
+QUIET_THEN_LOUD = [
+    # Written as quiet on reading (a known status), then found by the scans: the
+    # full path adds a severity, tags, an authentication category after the keys
+    # the quiet write added, which must end up where the full path alone puts them.
+    {"message": "GET /x?q=%27%20OR%201%3D1 200", "url": {"original": "/x?q=%27%20OR%201%3D1"},
+     "http": {"response": {"status_code": 200}}},
+    {"message": "login failed for user bob", "source": {"ip": "10.0.0.1"}},
+    {"message": "login failed for user bob", "source": {"ip": "10.0.0.1"}, "event": {"outcome": "unknown"}},
+    {"message": "GET / 200", "url": {"original": "/"}, "user_agent": {"original": "sqlmap/1.7"},
+     "event": {"category": "web", "kind": "metric"}, "tags": ["x"]},
+    {"url": {"original": "/login"}, "http": {"request": {"method": "POST"}, "response": {"status_code": 200}},
+     "source": {"ip": "10.0.0.2"}},
+    # Failures by status alone, which the native read writes as _one would; with
+    # objects in the way of the class or the tags, which it leaves to _one.
+    {"message": "GET /x 500", "url": {"original": "/x"}, "http": {"response": {"status_code": 500}}},
+    {"message": "GET /x 404", "http": {"response": {"status_code": 404}}, "error": "text",
+     "event": {"severity": 90, "outcome": "success"}, "tags": None},
+    {"message": "GET /x 408", "http": {"response": {"status_code": 408}}, "error": ["a"],
+     "event": {"severity": "high"}},
+    {"message": "GET /x 504", "http": {"response": {"status_code": 504}}, "tags": "one", "labels": 3},
+    {"message": "GET /x 422", "http": {"response": {"status_code": "422"}}, "tags": ["validation"],
+     "labels": {"error_class": "x"}, "event": "text"},
+    {"message": "GET /x?q=%27%20OR%201%3D1 503", "url": {"original": "/x?q=%27%20OR%201%3D1"},
+     "http": {"response": {"status_code": 503}}, "user_agent": {"original": "sqlmap/1.7"}},
+    {"url": {"original": "/login"}, "http": {"request": {"method": "POST"}, "response": {"status_code": 401}},
+     "source": {"ip": "10.0.0.2"}},
+    {"message": "login failed for user bob", "source": {"ip": "10.0.0.1"}, "http": {"response": {"status_code": 403}}},
+    {"message": "search served", "http": {"response": {"status_code": 200}}, "url": {"query": ["odd"]}},
+]
+
+
+@pytest.mark.parametrize("native", ["on", "off"])
+@pytest.mark.parametrize("odd", [False, True])
+def test_events_written_as_quiet_then_found_loud_keep_their_documents(
+        native: str, odd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last record holds a list where a text belongs: with it the whole batch
+    takes the event-by-event way (after the quiet writes of the native read)."""
+    monkeypatch.setenv("LOGPIPE_NATIVE", native)
+    records = QUIET_THEN_LOUD if odd else QUIET_THEN_LOUD[:-1]
+    for settings_ in SETTINGS:
+        _both(records * 3, settings_, primed=True)
+
+
+@pytest.mark.parametrize("native", ["on", "off"])
+def test_a_failure_written_on_reading_then_found_a_failed_login(native: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``http`` or ``url`` the native write adds no category: the full path's
+    ``authentication`` category comes after its severity, and is put before it."""
+    monkeypatch.setenv("LOGPIPE_NATIVE", native)
+    records = [{"status": 500, "message": "login failed for user bob", "source": {"ip": "10.0.0.1"}},
+               {"status": 500, "message": "search served"},
+               {"status": 200, "message": "login failed for user bob", "event": {"kind": "x"}}] * 3
+    settings_ = {"status_field": "status"}
+    by_event = _run(False, records, settings_)
+    primer = [{"status": 500}, {"status": 200}]
+    config = ClassifyConfig.model_validate({"brute_force": {"threshold": 2, "window_seconds": 30.0}, **settings_})
+    f = ClassifyFilter(config, id="classify", clock=Clock())
+    f.process([Event(r) for r in primer])
+    events = [Event({**copy.deepcopy(r), "@timestamp": STAMP}) for r in records]
+    f.process(events)
+    by_batch = [e.data for e in events]
+    assert by_batch == by_event
+    assert _keys(by_batch) == _keys(by_event)
+
+
+def test_the_native_read_writes_quiet_events_of_known_statuses() -> None:
+    f = ClassifyFilter(ClassifyConfig(), id="c")
+    if f._native_read is None:
+        pytest.skip("no native module")
+    quiet = {"message": "GET /api/memories 200", "http": {"request": {"method": "GET"},
+             "response": {"status_code": 200}}, "url": {"original": "/api/memories"}}
+    failed = {"message": "GET /api/memories 500", "http": {"response": {"status_code": 500}}}
+    first = [Event(copy.deepcopy(r)) for r in (quiet, failed)]
+    _, done = f._read_batch(first)
+    assert list(done) == [0, 0]  # no status known yet
+    f.process([Event(copy.deepcopy(r)) for r in (quiet, failed)])
+    events = [Event(copy.deepcopy(r)) for r in (quiet, failed, {**quiet, "event": {"action": "x"}})]
+    _, done = f._read_batch(events)
+    assert done[0] and done[1] and not done[2]
+    assert events[0].data["event"] == {"category": ["web"], "kind": "event", "outcome": "success"}
+    assert (events[1].data["error"], events[1].data["tags"], events[1].data["event"]) == (
+        {"category": "server_error"}, ["server_error"],
+        {"category": ["web"], "kind": "event", "severity": 47, "outcome": "failure"})
+    assert events[2].data["event"] == {"action": "x"}  # an action: left to _one
+
+
+def test_known_statuses_are_bounded() -> None:
+    f = ClassifyFilter(ClassifyConfig(), id="c")
+    for start in range(0, 3000, 500):
+        f.process([Event({"http": {"response": {"status_code": f"s{i}"}}}) for i in range(start, start + 500)])
+        assert len(f._status_parsed) + len(f._status_unparsed) <= 1024
+    assert "s2999" in f._status_unparsed  # the latest are kept
 
 
 def test_brute_force_calls_keep_their_order_across_a_batch() -> None:
