@@ -29,6 +29,7 @@ from pydantic import Field, field_validator
 
 from logpipe.core.event import METADATA, Event, reader
 from logpipe.core.fieldref import Path, parse
+from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
@@ -274,7 +275,7 @@ class _Gsub:
     """One substitution; pattern and replacement may be templates."""
 
     __slots__ = ("path", "fixed", "read", "pattern", "pattern_of", "replacement", "replacement_of",
-                 "results", "older", "write")
+                 "results", "write")
 
     def __init__(self, field: str, pattern: str, replacement: str) -> None:
         self.path = path_of(field)
@@ -290,24 +291,18 @@ class _Gsub:
         if self.pattern is not None and self.replacement is not None:
             _check_groups(self.pattern, self.replacement)
         #: Input text -> its substituted text, when pattern and replacement are fixed: the
-        #: answer depends on nothing else, and values repeat (routes, levels, hosts). The
-        #: newer generation; ``older`` is the one before it (see _GSUB_RESULTS).
-        self.results: dict[str, str] | None = (
-            {} if self.pattern is not None and self.replacement is not None else None)
-        self.older: dict[str, str] = {}
+        #: answer depends on nothing else, and values repeat (routes, levels, hosts).
+        self.results: Generations[str, str] | None = (
+            Generations(_GSUB_RESULTS) if self.pattern is not None and self.replacement is not None
+            else None)
 
     def _substituted(self, value: str) -> str:
         """The substitution of a text the newer generation does not hold (remembered)."""
-        changed = self.older.get(value)
-        if changed is None:
-            changed = self.pattern.sub(self.replacement, value)  # type: ignore[union-attr]
-        results = self.results
-        assert results is not None
-        if len(results) >= _GSUB_RESULTS:
-            self.older = results
-            results = self.results = {}
-        results[value] = changed
-        return changed
+        assert self.results is not None and self.pattern is not None and self.replacement is not None
+        return self.results.recall(value, self._substitute)
+
+    def _substitute(self, value: str) -> str:
+        return self.pattern.sub(self.replacement, value)  # type: ignore[union-attr]
 
     def apply(self, event: Event) -> None:
         path = self.fixed
@@ -318,7 +313,7 @@ class _Gsub:
             value = event.get_path(path)
         results = self.results
         if results is not None and type(value) is str and len(value) <= _GSUB_REMEMBERED_LENGTH:
-            changed = results.get(value)
+            changed = results.newer.get(value)
             if changed is None:
                 changed = self._substituted(value)
             if changed != value:
@@ -366,7 +361,7 @@ class _Gsub:
                     if type(node) is dict:
                         value = node.get(inner)
                         if type(value) is str and len(value) <= longest:
-                            changed = self.results.get(value)
+                            changed = self.results.newer.get(value)
                             if changed is None:
                                 changed = substituted(value)
                             if changed != value:
@@ -380,7 +375,7 @@ class _Gsub:
             try:
                 value = read(event)
                 if type(value) is str and len(value) <= longest:
-                    changed = self.results.get(value)
+                    changed = self.results.newer.get(value)
                     if changed is None:
                         changed = substituted(value)
                     if changed != value:

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 
 from logpipe.core.event import METADATA, TIMESTAMP, Event
 from logpipe.core.fieldref import Path, parse
+from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
@@ -106,10 +107,9 @@ class DateFilter(Filter):
         self._actions = CommonActions(config)
         #: Parsed times by text, when the answer depends on the text alone (a fixed zone,
         #: no year guessed from the clock). Access logs repeat each second many times.
-        self._cache: dict[str, datetime | None] | None = (
-            {} if self._static_zone is not None and all(_clock_free(f) for f in formats) else None)
-        #: The generation of the cache before ``_cache`` (see ``_remembered``).
-        self._older: dict[str, datetime | None] = {}
+        self._cache: Generations[str, datetime | None] | None = (
+            Generations(_CACHE_SIZE)
+            if self._static_zone is not None and all(_clock_free(f) for f in formats) else None)
         #: (whether in @metadata, key, top-level target key) when the source is one
         #: dict lookup away and the target a top-level field (``[@metadata][access_time]``
         #: into ``@timestamp``): then ``_process_quick`` runs.
@@ -129,18 +129,10 @@ class DateFilter(Filter):
         return None
 
     def _remembered(self, raw: str, now: datetime) -> datetime | None:
-        """The time of a text the newer generation of the cache does not hold
-        (remembered there; the older generation is dropped when the newer fills)."""
-        result = self._older.get(raw, _MISS)
-        if result is _MISS:
-            result = self.parse_value(raw, self._static_zone, now)  # type: ignore[arg-type]
-        cache = self._cache
-        assert cache is not None
-        if len(cache) >= _CACHE_SIZE:
-            self._older = cache
-            cache = self._cache = {}
-        cache[raw] = result
-        return result
+        """The time of a text the newer generation of the cache does not hold."""
+        zone = self._static_zone
+        assert self._cache is not None and zone is not None
+        return self._cache.recall(raw, lambda text: self.parse_value(text, zone, now))
 
     def process(self, events: list[Event]) -> list[Event]:
         now = self.clock()
@@ -162,7 +154,7 @@ class DateFilter(Filter):
         for event in events:
             raw = (event.metadata if in_meta else event.data).get(key)
             if type(raw) is str:
-                result = self._cache.get(raw, _MISS)  # type: ignore[union-attr]
+                result = self._cache.newer.get(raw, _MISS)  # type: ignore[union-attr]
                 if result is _MISS:
                     result = remembered(raw, now)
                 if result is not None:
@@ -188,7 +180,7 @@ class DateFilter(Filter):
             if raw is None:
                 continue
             if self._cache is not None and type(raw) is str:
-                result = self._cache.get(raw, _MISS)
+                result = self._cache.newer.get(raw, _MISS)
                 if result is _MISS:
                     result = self._remembered(raw, now)
             else:

@@ -36,14 +36,14 @@ values = st.one_of(st.none(), stamps, st.integers(0, 2 ** 31), st.floats(allow_n
 def test_the_quick_loop_gives_the_general_answer(source: str, formats: list[str],
                                                  batches: list[list[Any]]) -> None:
     config = DateFilter.Config(match=[source, *formats], add_tag=["dated"])
-    quick = DateFilter(config, id="q")
-    general = DateFilter(config, id="g")
-    assert quick._quick is not None
-    general._quick = None
-    general._cache = None
     original = date_module._CACHE_SIZE
-    date_module._CACHE_SIZE = 2
+    date_module._CACHE_SIZE = 2   # small, so that the cache turns over on the way
     try:
+        quick = DateFilter(config, id="q")
+        general = DateFilter(config, id="g")
+        assert quick._quick is not None
+        general._quick = None
+        general._cache = None
         for values_ in batches:
             def events() -> list[Event]:
                 out = []
@@ -60,7 +60,7 @@ def test_the_quick_loop_gives_the_general_answer(source: str, formats: list[str]
             assert [(e.data, e.metadata) for e in a] == [(e.data, e.metadata) for e in b]
     finally:
         date_module._CACHE_SIZE = original
-    assert quick._cache is not None and len(quick._cache) <= 2 and len(quick._older) <= 2
+    assert quick._cache is not None and len(quick._cache.newer) <= 2 and len(quick._cache.older) <= 2
 
 
 def test_a_target_below_the_top_keeps_the_general_loop() -> None:
