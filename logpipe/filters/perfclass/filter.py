@@ -66,6 +66,12 @@ def _inline(path: Path) -> tuple[str, str] | None:
     return (path[0], path[1]) if len(path) == 2 else None
 
 
+def _without_query(path: str) -> str:
+    """The part of a request path routes match on: up to its query string."""
+    query = path.find("?")
+    return path if query < 0 else path[:query]
+
+
 def _source_kind(path: Path) -> int:
     if len(path) != 2:
         return _GENERAL
@@ -144,10 +150,7 @@ class PerfClassFilter(Filter):
             if type(original) is not str:
                 return None
             path = original
-        if not cut:
-            return path
-        query = path.find("?")
-        return path if query < 0 else path[:query]
+        return _without_query(path) if cut else path
 
     def _decide(self, path: str | None, method: str | None) -> Verdict:
         """Class bounds, budget and route name for a request (path None: no route)."""
@@ -224,8 +227,7 @@ class PerfClassFilter(Filter):
         change it (most paths: their route has no methods), else a table by method."""
         if len(self._memo) >= _VERDICTS:
             self._memo.clear()
-        query = raw_path.find("?")
-        index = self._routes.path_index(raw_path if query < 0 else raw_path[:query])
+        index = self._routes.path_index(_without_query(raw_path))
         entry: Outcome | dict[str | None, Outcome] = {} if index is None else self._outcomes[index]
         self._memo[raw_path] = entry
         return entry
@@ -234,9 +236,7 @@ class PerfClassFilter(Filter):
                          by_method: dict[str | None, Outcome]) -> Outcome:
         if len(by_method) >= _METHODS:
             by_method.clear()
-        query = raw_path.find("?")
-        outcome = by_method[method] = self._outcomes[
-            self._route_index(raw_path if query < 0 else raw_path[:query], method)]
+        outcome = by_method[method] = self._outcomes[self._route_index(_without_query(raw_path), method)]
         return outcome
 
     def process(self, events: list[Event]) -> list[Event]:
