@@ -523,13 +523,14 @@ class MutateFilter(Filter):
             def replace_one(event: Event) -> None:
                 write(event, value_fn(event))
 
-            def replace_batch(events: list[Event], failed: list[tuple[Event, Exception]]) -> None:
+            def replace_each(events: list[Event], failed: list[tuple[Event, Exception]]) -> None:
                 for event in events:
                     try:
                         write(event, value_fn(event))
                     except Exception as exc:   # the event's failure (see process)
                         failed.append((event, exc))
 
+            replace_one.batch = replace_each  # type: ignore[attr-defined]
             source = sources[0] if sources else None
             if (len(path) == 2 and path[0] != METADATA and source is not None and len(source) == 2
                     and source[0] != METADATA):
@@ -539,8 +540,7 @@ class MutateFilter(Filter):
                 outer, inner = path
                 src_outer, src_inner = source
 
-                def replace_batch(events: list[Event],  # noqa: F811 - the written-out form
-                                  failed: list[tuple[Event, Exception]]) -> None:
+                def replace_inline(events: list[Event], failed: list[tuple[Event, Exception]]) -> None:
                     for event in events:
                         try:
                             data = event.data
@@ -555,7 +555,7 @@ class MutateFilter(Filter):
                                 write(event, value)
                         except Exception as exc:   # the event's failure (see process)
                             failed.append((event, exc))
-            replace_one.batch = replace_batch  # type: ignore[attr-defined]
+                replace_one.batch = replace_inline  # type: ignore[attr-defined]
             return replace_one
 
         def op(event: Event) -> None:
