@@ -174,7 +174,6 @@ class ClassifyFilter(Filter):
             self._read_at = (where[0], where[1], where[5], [where[i] for i in range(_FIXED, _FIXED + self._n_errors)])
         # When the error class is written into a field the security checks read (or
         # into one of its parents), those see the event as written: read it again.
-        category = self._category
         self._reread_after_class = any(
             path[:len(category)] == category or category[:len(path)] == path
             for path in (parse(ref) for ref in refs))
