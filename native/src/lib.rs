@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pcre2::bytes::{CaptureLocations, Regex};
 
+mod asciitest;
 mod classify;
 mod fields;
 mod grokplan;
@@ -238,5 +239,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_read, m)?)?;
     m.add_class::<scrub::ScrubCheck>()?;
+    m.add_class::<asciitest::AsciiTest>()?;
     Ok(())
 }
