@@ -48,6 +48,16 @@ def ascii_test(pattern: re.Pattern[str]) -> Callable[[str], bool | None] | None:
     """A native test answering ``pattern.search(text) is not None`` for an ASCII
     ``text`` and None for any other, or None when the pattern must stay with ``re``
     (or the native module is absent or off)."""
+    native = native_pattern(pattern)
+    if native is None:
+        return None
+    test: Callable[[str], bool | None] = native.test
+    return test
+
+
+def native_pattern(pattern: re.Pattern[str]) -> Any:
+    """The ``logpipe_native.AsciiTest`` for ``pattern`` (its ``test`` is what
+    :func:`ascii_test` answers), or None when the pattern stays with ``re``."""
     native = native_module()
     if native is None:
         return None
@@ -55,10 +65,9 @@ def ascii_test(pattern: re.Pattern[str]) -> Callable[[str], bool | None] | None:
     if written is None:
         return None
     try:
-        test: Callable[[str], bool | None] = native.AsciiTest(written).test
+        return native.AsciiTest(written)
     except ValueError:
         return None
-    return test
 
 
 def translate(pattern: re.Pattern[str]) -> str | None:

@@ -36,6 +36,13 @@ impl AsciiTest {
     /// method rather than `__call__`: the bound method is called with vectorcall,
     /// without an argument tuple per call.
     fn test(&self, text: &Bound<'_, PyString>) -> Option<bool> {
+        self.answer(text)
+    }
+}
+
+impl AsciiTest {
+    /// `test`'s answer, for the native condition programs (condprog.rs) too.
+    pub fn answer(&self, text: &Bound<'_, PyString>) -> Option<bool> {
         let bytes = text.to_str().ok()?.as_bytes();
         if !bytes.is_ascii() {
             return None;

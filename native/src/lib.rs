@@ -22,6 +22,7 @@ use pcre2::bytes::{CaptureLocations, Regex};
 
 mod asciitest;
 mod classify;
+mod condprog;
 mod fields;
 mod grokplan;
 mod json;
@@ -240,5 +241,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify::classify_read, m)?)?;
     m.add_class::<scrub::ScrubCheck>()?;
     m.add_class::<asciitest::AsciiTest>()?;
+    m.add_class::<condprog::ConditionProgram>()?;
     Ok(())
 }
