@@ -15,7 +15,8 @@ native/src/condprog.rs) that the native module runs over a whole batch:
   constructs fold to.
 
 Anything else (numbers, ordering, list literals, two fields compared) leaves the
-whole condition to the generated code. The program answers None for an event
+whole condition to the generated code, and so does a condition whose reads are
+one key each with no pattern or container test (see ``_pays``). The program answers None for an event
 whose verdict needs Python (a list or scalar on a path, a dict subclass, a value
 with its own ``==``, text outside ASCII for a regex): the generated code then
 evaluates that event from the start, so its verdict, or exception, is the
@@ -47,12 +48,27 @@ def batch_program(node: c.Node) -> Verdicts | None:
         return None
     try:
         program = _Writer().node(node)
+        if not _pays(program):
+            return None
         verdicts: Verdicts = native.ConditionProgram(program).verdicts
     except _Unsupported:
         return None
     except Exception:   # a text the module cannot take (a lone surrogate): keep Python
         return None
     return verdicts
+
+
+def _pays(program: tuple[Any, ...]) -> bool:
+    """Whether the program saves work: it must read a nested field, test a pattern or
+    look into a container. Reads of one key each (``[a] and ![@metadata][b]``) cost the
+    generated code one ``dict.get`` apiece, less than the native call's own reads of
+    the event's attributes (measured on the graphmemory conditions)."""
+    op = program[0]
+    if op in ("match", "in"):
+        return True
+    if op in ("truth", "is", "streq"):
+        return len(program[2]) > 1
+    return any(_pays(part) for part in program[1:] if type(part) is tuple)
 
 
 def _read(path: Path) -> tuple[int, list[str]]:

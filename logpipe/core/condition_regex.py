@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from logpipe.core.conditions import _required_char
 from logpipe.core.native import native_module
 
 #: Flags whose meaning the written pattern keeps (MULTILINE is how ``^``/``$`` are written).
@@ -64,7 +65,10 @@ def native_pattern(pattern: re.Pattern[str]) -> Any:
     written = translate(pattern)
     if written is None:
         return None
+    needed = _required_char(pattern)
     try:
+        if needed is not None and needed.isascii():
+            return native.AsciiTest(written, _byte(ord(needed)))
         return native.AsciiTest(written)
     except ValueError:
         return None

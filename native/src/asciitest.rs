@@ -15,20 +15,31 @@ use pyo3::types::PyString;
 #[pyclass(frozen, module = "logpipe_native")]
 pub struct AsciiTest {
     regex: regex::bytes::Regex,
+    /// A literal every match holds: a text without it is answered by one `memchr`
+    /// scan (a line anchor or a class in front keeps the automaton from using one).
+    needed: Option<regex::bytes::Regex>,
 }
 
 #[pymethods]
 impl AsciiTest {
     /// `pattern` in the `regex` crate's syntax, compiled with Unicode off: `.`
-    /// and classes match bytes, which on ASCII text are the characters.
+    /// and classes match bytes, which on ASCII text are the characters; `needed`,
+    /// a pattern (one literal) that every match of it contains.
     #[new]
-    fn new(pattern: &str) -> PyResult<Self> {
-        let regex = regex::bytes::RegexBuilder::new(pattern)
-            .unicode(false)
-            .size_limit(16 << 20)
-            .build()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(AsciiTest { regex })
+    #[pyo3(signature = (pattern, needed=None))]
+    fn new(pattern: &str, needed: Option<&str>) -> PyResult<Self> {
+        let build = |p: &str| {
+            regex::bytes::RegexBuilder::new(p)
+                .unicode(false)
+                .size_limit(16 << 20)
+                .build()
+                .map_err(|e| PyValueError::new_err(e.to_string()))
+        };
+        let needed = match needed {
+            Some(p) => Some(build(p)?),
+            None => None,
+        };
+        Ok(AsciiTest { regex: build(pattern)?, needed })
     }
 
     /// Whether the pattern occurs in `text`; None when `text` is not all ASCII
@@ -46,6 +57,11 @@ impl AsciiTest {
         let bytes = text.to_str().ok()?.as_bytes();
         if !bytes.is_ascii() {
             return None;
+        }
+        if let Some(needed) = &self.needed {
+            if !needed.is_match(bytes) {
+                return Some(false);
+            }
         }
         Some(self.regex.is_match(bytes))
     }

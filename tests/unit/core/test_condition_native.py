@@ -124,7 +124,7 @@ def test_the_native_batch_form_agrees_with_the_generated_code(expr: str,
     node = c.parse(expr)
     native = generate(node, expr, native=True)
     python = generate(node, expr, native=False)
-    assert "_program" in native.source, expr   # type: ignore[attr-defined]
+    assert ("_program" in native.source) == (batch_program(node) is not None)   # type: ignore[attr-defined]
     expected = _answers(c.interpret(expr), batch)
     assert _answers(python, batch) == expected
     # The batch forms: the same list, or the same exception (the stage then asks per event).
@@ -138,6 +138,15 @@ def test_constructs_outside_the_program_keep_the_generated_code() -> None:
         assert batch_program(c.parse(expr)) is None, expr
 
 
+@needs_native
+def test_reads_of_one_key_each_keep_the_generated_code() -> None:
+    """Where the program would not pay (reads of one key, nothing else)."""
+    for expr in ["[a]", "![@metadata][a]", "[a] and ![b] or [c] == 'x'", "[a] != null"]:
+        assert batch_program(c.parse(expr)) is None, expr
+    for expr in ["[a][b]", "'x' in [a]", "[a] =~ /x/", "[a] and [@metadata][b][c] == true"]:
+        assert batch_program(c.parse(expr)) is not None, expr
+
+
 def test_no_program_when_the_module_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGPIPE_NATIVE", "off")
     compiled = generate(c.parse("[a] and 'x' in [tags]"), native=True)
@@ -149,7 +158,8 @@ PIPELINE = [
     "![service][name] and [message] =~ /^\\S+ \\S+ \\S+ \\[[^\\]]*\\] \"|\\bGET \\S+.* HTTP\\/\\d/",
     "[remote_addr] and [status] and ![http][response][status_code]",
     '"_grokparsefailure" in [tags] and ![service][name]',
-    "[@metadata][access_time]",
+    "[http][response][status_code]",
+    "[@metadata][access_time][x] or [url][original]",
     "![@metadata][category] and ([performance][slo_breach] == true or [db][statement])",
     '![@metadata][category] and ("access" in [tags] or [event][dataset] == "graphmemory.access")',
 ]
