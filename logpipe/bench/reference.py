@@ -147,6 +147,9 @@ class Reference:
         self.access = _grok_regex(pipeline, "parse_access")
         [(self.url_search, _)] = _grok_regex(pipeline, "split_url")
         self.json_rx = re.compile(r"^\s*\{", re.M)
+        # The native ASCII test logpipe's regex conditions use, else re.
+        from logpipe.core.condition_regex import ascii_test
+        self.json_ascii = ascii_test(self.json_rx)
 
         reader = maxminddb.open_database(str(geolite2_database()), maxminddb.MODE_MMAP_EXT)
         get = reader.get
@@ -291,6 +294,14 @@ class Reference:
                 return _outcome(budget, name, bounds or (100, 500, 2000))
         return _outcome(None, None, (100, 500, 2000))
 
+    def _json_text(self, msg: str) -> bool:
+        """Whether ``msg`` is JSON text by its start: the native test for ASCII text, else re."""
+        if self.json_ascii is not None:
+            found = self.json_ascii(msg)
+            if found is not None:
+                return found
+        return self.json_rx.search(msg) is not None
+
     def _error_class(self, text: str) -> str | None:
         found = self.errors.match(text[:16384])
         for cls in ("timeout", "dependency", "validation"):
@@ -381,7 +392,7 @@ class Reference:
         msg = d.get("message")
 
         # JSON text in message
-        if type(msg) is str and "{" in msg and self.json_rx.search(msg):
+        if type(msg) is str and "{" in msg and self._json_text(msg):
             try:
                 inner = orjson.loads(msg)
             except orjson.JSONDecodeError:

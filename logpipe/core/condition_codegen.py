@@ -9,7 +9,12 @@ batch, so that call overhead was most of their cost.
 Two functions come out of one expression: the condition itself (a function of
 one event) and, as its ``many`` attribute, a list comprehension over a batch
 answering the verdicts with no Python call per event; ``logpipe.core.stages``
-uses the latter.
+uses the latter. Where the native module can run the condition as a program over
+the batch (logpipe.core.condition_native), ``many`` is that one call instead,
+with the generated code for the events it leaves to Python. A regular
+expression test on a string goes first to the native engine when its pattern
+means the same there (logpipe.core.condition_regex), and to ``re`` for text
+outside ASCII or when it does not.
 
 Semantics are those of the reference evaluator (``conditions.closures``), which
 property tests compare against on random events: each construct below mirrors
@@ -25,6 +30,8 @@ import re
 from typing import Any, Callable
 
 from logpipe.core import conditions as c
+from logpipe.core.condition_native import batch_program
+from logpipe.core.condition_regex import ascii_test
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path
 
@@ -33,15 +40,32 @@ Condition = Callable[[Event], bool]
 _TRUE, _FALSE = "True", "False"
 
 
-def generate(node: c.Node, expr: str = "") -> Condition:
-    """The compiled condition for ``node`` (``expr``, its text, names the code)."""
-    gen = _Generator()
+def generate(node: c.Node, expr: str = "", *, native: bool = True) -> Condition:
+    """The compiled condition for ``node`` (``expr``, its text, names the code);
+    ``native``: regular expressions may use the native engine where it answers as
+    ``re`` does (logpipe.core.condition_regex), and the batch form the native
+    program (logpipe.core.condition_native), when the module is there and on."""
+    gen = _Generator(native=native)
     body = gen.node(node)
+    program = batch_program(node) if native else None
+    if program is None:
+        many = ("def many(events):\n"
+                f"    return [{body} for e in events]\n")
+    else:
+        # The program's None verdicts are events the generated code evaluates anew.
+        gen.names["_program"] = program
+        many = ("def many(events):\n"
+                "    if type(events) is not list:\n"
+                "        events = list(events)\n"
+                "    out = _program(events)\n"
+                "    if None in out:\n"
+                "        for i, verdict in enumerate(out):\n"
+                "            if verdict is None:\n"
+                "                out[i] = condition(events[i])\n"
+                "    return out\n")
     source = (
         "def condition(e):\n"
-        f"    return {body}\n"
-        "def many(events):\n"
-        f"    return [{body} for e in events]\n")
+        f"    return {body}\n" + many)
     namespace: dict[str, Any] = dict(gen.names)
     code = compile(source, f"<condition {expr!r}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own generated text; constants are reprs or names
@@ -68,7 +92,8 @@ def _const(value: bool) -> str:
 class _Generator:
     """Builds the expression text; ``names`` collects what the text refers to."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, native: bool = True) -> None:
+        self.native = native
         self.names: dict[str, Any] = {
             "_get_path": Event.get_path, "_NUMBERS": c._NUMBERS, "_equal": c._equal,
             "_contains": c._contains, "dict": dict, "str": str, "list": list,
@@ -242,5 +267,11 @@ class _Generator:
             found = f"({at_start}({v}) if '\\n' not in {v} else {search}({v}))"
         else:
             found = f"{search}({v})"
-        text = f"(type({v} := {read}) is str{need} and {found} is not None)"
+        found = f"{found} is not None"
+        native = ascii_test(pattern) if self.native else None
+        if native is not None:
+            # The native test answers for ASCII text and None for the rest, which re judges.
+            test, r = self.bind(native, "_ascii"), self.fresh("r")
+            found = f"(({found}) if ({r} := {test}({v})) is None else {r})"
+        text = f"(type({v} := {read}) is str{need} and {found})"
         return _not(text) if negate else text

@@ -20,7 +20,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pcre2::bytes::{CaptureLocations, Regex};
 
+mod asciitest;
 mod classify;
+mod condprog;
 mod fields;
 mod grokplan;
 mod json;
@@ -238,5 +240,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_read, m)?)?;
     m.add_class::<scrub::ScrubCheck>()?;
+    m.add_class::<asciitest::AsciiTest>()?;
+    m.add_class::<condprog::ConditionProgram>()?;
     Ok(())
 }
