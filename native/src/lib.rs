@@ -236,6 +236,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<LineGrok>()?;
     m.add_class::<matcher::Matcher>()?;
     m.add_class::<grokplan::PlanMatcher>()?;
+    m.add_class::<grokplan::PlanBatch>()?;
     m.add_class::<gsub::FixedGsub>()?;
     m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
