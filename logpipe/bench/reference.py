@@ -31,7 +31,7 @@ import re
 from bisect import bisect_right
 from collections import deque
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate
 from ipaddress import ip_address
 from typing import Any, Callable, Sequence, cast
@@ -44,6 +44,7 @@ import ua_parser
 from ua_parser import Domain, load_builtins
 
 from logpipe.bench.pool import POOL_TIME
+from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.patternset import PatternSet
 
 UTC = timezone.utc
@@ -113,6 +114,22 @@ def _grok_regex(pipeline: dict[str, Any], filter_id: str) -> list[tuple[Search, 
 
 
 _DIGITS = re.compile("[0-9]+")
+
+
+def _route_ids() -> Callable[[str], str]:
+    """The numbers of a path replaced by ``:id``: the native substitution logpipe's
+    mutate gsub uses for such a pattern (logpipe.filters.mutate_native), ``re`` for
+    what it cannot take (lone surrogates) or without the module."""
+    native = native_gsub("[0-9]+", ":id", ("http", "route"))
+    if native is None:
+        return partial(_DIGITS.sub, ":id")
+
+    def sub(path: str) -> str:
+        try:
+            return native.sub(path)
+        except ValueError:
+            return _DIGITS.sub(":id", path)
+    return sub
 
 
 class _Signatures:
@@ -217,6 +234,7 @@ class Reference:
         # dropped when the newer fills), as logpipe's gsub remembers it.
         self.routes_new: dict[str, str] = {}
         self.routes_old: dict[str, str] = {}
+        self.route_ids = _route_ids()
 
     # --- cached helpers ------------------------------------------------------------------
     @staticmethod
@@ -451,7 +469,7 @@ class Reference:
                 if route0 is None:
                     route0 = self.routes_old.get(path0)
                     if route0 is None:
-                        route0 = _DIGITS.sub(":id", path0)
+                        route0 = self.route_ids(path0)
                     if len(self.routes_new) >= 8192:
                         self.routes_old = self.routes_new
                         self.routes_new = {}

@@ -36,6 +36,7 @@ from logpipe.errors import ConfigError
 from logpipe.filters.common import (CommonActions, CommonOptions, PathOf, StrList, ValueOf,
                                     path_of, value_of)
 from logpipe.filters.fieldaccess import setter
+from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.rubytext import to_s as ruby_to_s
 
 _MISSING: Any = object()
@@ -275,7 +276,7 @@ class _Gsub:
     """One substitution; pattern and replacement may be templates."""
 
     __slots__ = ("path", "fixed", "read", "pattern", "pattern_of", "replacement", "replacement_of",
-                 "results", "write")
+                 "results", "write", "native")
 
     def __init__(self, field: str, pattern: str, replacement: str) -> None:
         self.path = path_of(field)
@@ -295,6 +296,12 @@ class _Gsub:
         self.results: Generations[str, str] | None = (
             Generations(_GSUB_RESULTS) if self.pattern is not None and self.replacement is not None
             else None)
+        #: The batch form in Rust (logpipe.filters.mutate_native), for a fixed data field,
+        #: pattern and replacement that it takes: one call reads, substitutes and writes
+        #: the field of every plain event, with no memo to keep.
+        self.native: Any = None
+        if self.results is not None and self.fixed is not None and self.fixed[0] != METADATA:
+            self.native = native_gsub(pattern, self.replacement, self.fixed)  # type: ignore[arg-type]
 
     def _substituted(self, value: str) -> str:
         """The substitution of a text the newer generation does not hold (remembered)."""
@@ -338,7 +345,17 @@ class _Gsub:
 
     def run(self, events: list[Event], failed: list[tuple[Event, Exception]]) -> None:
         """``apply`` over a batch, the failures collected: for a fixed field, pattern and
-        replacement the remembered case is written out here, with no call per event."""
+        replacement the remembered case is written out here, with no call per event,
+        or done in Rust (``native``) for all but the events it hands back."""
+        native = self.native
+        if native is not None and type(events) is list:
+            apply = self.apply
+            for i in native.run(events, self.results, _GSUB_REMEMBERED_LENGTH):
+                try:
+                    apply(events[i])
+                except Exception as exc:   # the event's failure (see MutateFilter.process)
+                    failed.append((events[i], exc))
+            return
         read, write = self.read, self.write
         if self.results is None or read is None or write is None:
             apply = self.apply

@@ -172,9 +172,29 @@ impl PlanMatcher {
     /// `Matcher.search` does, before anything is stored.
     fn search_into<'py>(&self, py: Python<'py>, text: &Bound<'py, PyString>, data: &Bound<'py, PyAny>,
                         meta: &Bound<'py, PyAny>) -> PyResult<PyObject> {
+        Ok(match self.outcome(py, text, data, meta)? {
+            Outcome::NoMatch => py.None(),
+            Outcome::Stored(done) => done.into_py(py),
+            Outcome::Groups(groups) => groups,
+        })
+    }
+}
+
+/// What `search_into` found and did.
+enum Outcome {
+    NoMatch,
+    /// The captures are stored; true: the filter's fields and tags too.
+    Stored(bool),
+    /// The capture texts, for the plan to store.
+    Groups(PyObject),
+}
+
+impl PlanMatcher {
+    fn outcome<'py>(&self, py: Python<'py>, text: &Bound<'py, PyString>, data: &Bound<'py, PyAny>,
+                    meta: &Bound<'py, PyAny>) -> PyResult<Outcome> {
         let text = text.to_str()?;
         if !self.gate.is_match(text) {
-            return Ok(py.None());
+            return Ok(Outcome::NoMatch);
         }
         let mut locs = match self.spare.lock() {
             Ok(mut spare) => spare.pop(),
@@ -192,10 +212,10 @@ impl PlanMatcher {
 
 impl PlanMatcher {
     fn store<'py>(&self, py: Python<'py>, text: &str, locs: &mut CaptureLocations, data: &Bound<'py, PyAny>,
-                  meta: &Bound<'py, PyAny>) -> PyResult<PyObject> {
+                  meta: &Bound<'py, PyAny>) -> PyResult<Outcome> {
         match self.regex.captures_read(locs, text.as_bytes()) {
             Ok(Some(_)) => {}
-            Ok(None) => return Ok(py.None()),
+            Ok(None) => return Ok(Outcome::NoMatch),
             Err(e) => return Err(PyValueError::new_err(e.to_string())),
         }
         let fresh = match (data.downcast_exact::<PyDict>(), meta.downcast_exact::<PyDict>()) {
@@ -215,13 +235,13 @@ impl PlanMatcher {
         };
         let Some((d, m)) = fresh else {
             if let Some(done) = self.walk(py, text, &*locs, data, meta)? {
-                return Ok(done.into_py(py));
+                return Ok(Outcome::Stored(done));
             }
             let items = self.slots.iter().map(|s| match locs.get(s.group) {
                 Some((start, end)) => PyString::new_bound(py, &text[start..end]).into_any(),
                 None => py.None().into_bound(py),
             });
-            return Ok(PyTuple::new_bound(py, items).into_any().unbind());
+            return Ok(Outcome::Groups(PyTuple::new_bound(py, items).into_any().unbind()));
         };
         let mut made: Vec<Option<Bound<'py, PyDict>>> = vec![None; self.nodes.len() + ROOTS];
         made[0] = Some(d.clone());
@@ -242,16 +262,20 @@ impl PlanMatcher {
             }
             made[slot.holder].as_ref().expect("holder made").set_item(slot.leaf.bind(py), value)?;
         }
-        Ok(self.act(py, d, m)?.into_py(py))
+        Ok(Outcome::Stored(self.act(py, d, m)?))
     }
 
     /// A capture's stored value: its text, or the text converted.
     fn value<'py>(&self, py: Python<'py>, slot: &Slot, piece: &str) -> PyResult<Bound<'py, PyAny>> {
-        Ok(match slot.conv {
-            TEXT => PyString::new_bound(py, piece).into_any(),
-            INT if plain_int(piece).is_some() => plain_int(piece).unwrap().into_py(py).into_bound(py),
-            FLOAT if plain_float(piece).is_some() => PyFloat::new_bound(py, plain_float(piece).unwrap()).into_any(),
-            _ => match &slot.converter {
+        let number = match slot.conv {
+            TEXT => return Ok(PyString::new_bound(py, piece).into_any()),
+            INT => plain_int(piece).map(|n| n.into_py(py).into_bound(py)),
+            FLOAT => plain_float(piece).map(|x| PyFloat::new_bound(py, x).into_any()),
+            _ => None,
+        };
+        Ok(match number {
+            Some(number) => number,
+            None => match &slot.converter {
                 Some(convert) => convert.bind(py).call1((PyString::new_bound(py, piece),))?,
                 None => return Err(PyValueError::new_err("no converter for a capture")),
             },
@@ -403,5 +427,107 @@ impl PlanMatcher {
             }
         }
         Ok(true)
+    }
+}
+
+/// The grok filter's single-field loop (logpipe/filters/grok/filter.py
+/// `_single_loop`) over a whole batch: per event, the field's text read through
+/// plain dicts and each expression's `PlanMatcher` tried in order, as the loop
+/// does, with no Python in between for the events the matchers finish.
+#[pyclass(frozen, module = "logpipe_native")]
+pub struct PlanBatch {
+    matchers: Vec<Py<PlanMatcher>>,
+    /// The field's keys under the event's data.
+    path: Vec<Py<PyString>>,
+}
+
+/// What the caller still has to do for an event (the second item of each entry
+/// `run` answers).
+const MATCHED: u8 = 0;
+const GROUPS: u8 = 1;
+const FAILED: u8 = 2;
+const PYTHON: u8 = 3;
+const VALUE_ERROR: u8 = 4;
+
+#[pymethods]
+impl PlanBatch {
+    #[new]
+    fn new(py: Python<'_>, matchers: Vec<Py<PlanMatcher>>, path: Vec<String>) -> PyResult<Self> {
+        if matchers.is_empty() || path.is_empty() {
+            return Err(PyValueError::new_err("no expressions or an empty field path"));
+        }
+        let path = path.iter().map(|k| PyString::intern_bound(py, k).unbind()).collect();
+        Ok(PlanBatch { matchers, path })
+    }
+
+    /// Run the matchers over `events`. The answer: (entries, error). An entry
+    /// (position, what, expression, groups) is an event the caller finishes, in
+    /// order: 0 matched (stored, the filter's actions still to apply; only
+    /// reported when `report_matched`), 1 matched by expression `expression`
+    /// whose plan stores `groups`, 2 matched by none, 3 the Python loop's (the
+    /// field is not a text reached through plain dicts), 4 the Python loop's from
+    /// expression `expression` on, whose matcher raised ValueError. Events that are not reported are
+    /// finished: stored, with the actions when the matchers apply them. `error`:
+    /// an exception other than ValueError from a matcher (None when there was
+    /// none); it stops the run at its event, which is not reported, and the
+    /// caller raises it after finishing the entries, as the loop would have.
+    fn run<'py>(&self, py: Python<'py>, events: &Bound<'py, PyList>, report_matched: bool)
+                -> PyResult<(Vec<(usize, u8, usize, PyObject)>, PyObject)> {
+        let data_attr = pyo3::intern!(py, "data");
+        let meta_attr = pyo3::intern!(py, "metadata");
+        let (last, parents) = self.path.split_last().expect("a path");
+        let mut entries = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            let data = event.getattr(data_attr)?;
+            let text = match data.downcast_exact::<PyDict>() {
+                Ok(d) => {
+                    let mut node = d.clone();
+                    let mut plain = true;
+                    for key in parents {
+                        match node.get_item(key.bind(py))?.map(|c| c.downcast_into_exact::<PyDict>()) {
+                            Some(Ok(child)) => node = child,
+                            _ => { plain = false; break; }
+                        }
+                    }
+                    if plain {
+                        node.get_item(last.bind(py))?.and_then(|v| v.downcast_into_exact::<PyString>().ok())
+                    } else {
+                        None
+                    }
+                }
+                Err(_) => None,
+            };
+            let Some(text) = text else {
+                entries.push((i, PYTHON, 0, py.None()));
+                continue;
+            };
+            let meta = event.getattr(meta_attr)?;
+            let mut found = None;
+            for (k, matcher) in self.matchers.iter().enumerate() {
+                match matcher.get().outcome(py, &text, &data, &meta) {
+                    Ok(Outcome::NoMatch) => continue,
+                    Ok(outcome) => { found = Some((k, Ok(outcome))); break; }
+                    Err(e) if e.is_instance_of::<PyValueError>(py) => {
+                        found = Some((k, Err(None)));
+                        break;
+                    }
+                    Err(e) => { found = Some((k, Err(Some(e)))); break; }
+                }
+            }
+            match found {
+                None => entries.push((i, FAILED, 0, py.None())),
+                Some((_, Ok(Outcome::Stored(true)))) => {
+                    if report_matched {
+                        entries.push((i, MATCHED, 0, py.None()));
+                    }
+                }
+                Some((_, Ok(Outcome::Stored(false)))) => entries.push((i, MATCHED, 0, py.None())),
+                Some((k, Ok(Outcome::Groups(groups)))) => entries.push((i, GROUPS, k, groups)),
+                Some((_, Ok(Outcome::NoMatch))) => unreachable!("no match is not found"),
+                Some((k, Err(None))) => entries.push((i, VALUE_ERROR, k, py.None())),
+                Some((_, Err(Some(e)))) => return Ok((entries, e.into_value(py).into_any())),
+            }
+        }
+        Ok((entries, py.None()))
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - `Matcher` (matcher.rs): one grok expression for the event path, whose capture
 //!   texts come back from one call.
+//! - `FixedGsub` (gsub.rs): a fixed mutate `gsub` over a batch of events.
 //! - `ScrubCheck` (scrub.rs): the scrub filter's event check, on the event's dicts.
 //! - `LineGrok`: a pipeline that reads lines, parses them with one grok filter and
 //!   writes JSON lines spends nearly all of its time creating and serializing
@@ -25,6 +26,7 @@ mod classify;
 mod condprog;
 mod fields;
 mod grokplan;
+mod gsub;
 mod json;
 mod matcher;
 mod scrub;
@@ -236,6 +238,8 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<LineGrok>()?;
     m.add_class::<matcher::Matcher>()?;
     m.add_class::<grokplan::PlanMatcher>()?;
+    m.add_class::<grokplan::PlanBatch>()?;
+    m.add_class::<gsub::FixedGsub>()?;
     m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_read, m)?)?;

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from logpipe.core.event import METADATA, TAGS, Event
+from logpipe.core.native import native_module
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import is_template
@@ -26,6 +27,10 @@ from logpipe.filters.grok.native import native_plan_matcher
 _TIMEOUT_LOG_EVERY = 1000
 #: ``ok`` of an event whose native matcher also applied the common actions.
 _ACTED = 2
+#: What ``logpipe_native.PlanBatch.run`` answers an event still needs: matched (the
+#: actions to apply), the plan to store its groups, failed, the Python loop, the
+#: Python loop after a ValueError from a native matcher.
+_BATCH_MATCHED, _BATCH_GROUPS, _BATCH_FAILED, _BATCH_PYTHON, _BATCH_VALUE_ERROR = range(5)
 
 
 def as_text(value: Any) -> str:
@@ -143,6 +148,25 @@ class GrokFilter(Filter):
         #: one expression whose native matcher stores into any event it can (see
         #: ``_remembers``).
         self._memo = ResultMemo(enabled=self._single is not None and self._remembers())
+        #: The single-field loop in Rust for a batch, when every expression has a
+        #: native matcher (see ``_single_batch``).
+        self._batch: Any = self._native_batch()
+
+    def _native_batch(self) -> Any:
+        """A ``logpipe_native.PlanBatch`` running the single-field loop's native
+        matchers over a whole batch, or None (no single-field loop, a field under
+        ``@metadata``, an expression without a native matcher, no native module)."""
+        if self._single is None:
+            return None
+        path = self._fields[0][0]
+        matchers = [getattr(into, "__self__", None) for into, _, _ in self._single[1]]
+        plan_batch = getattr(native_module(), "PlanBatch", None)
+        if plan_batch is None or path[0] == METADATA or any(m is None for m in matchers):
+            return None
+        try:
+            return plan_batch(matchers, list(path))
+        except (TypeError, ValueError):
+            return None
 
     def _remembers(self) -> bool:
         """Whether the single-field loop should keep a memo of results per value.
@@ -235,7 +259,10 @@ class GrokFilter(Filter):
         elif self._memo.on:
             failed = self._single_memo(events, matched)
         else:
-            failed = self._single_loop(events, matched)
+            if self._batch is not None and type(events) is list:
+                failed = self._single_batch(events, matched)
+            else:
+                failed = self._single_loop(events, matched)
             self._memo.passed(len(events))
         self._failure_metrics.add(failed)
         if self._actions.active:
@@ -302,6 +329,73 @@ class GrokFilter(Filter):
             else:
                 failures.append(event)
         return self._tag_failures(failures)
+
+    def _single_batch(self, events: list[Event], matched: list[Event]) -> int:
+        """``_single_loop`` with the loop in Rust (logpipe_native.PlanBatch): it
+        answers only the events that still need Python, in order, and this finishes
+        them as the loop would have."""
+        entries, error = self._batch.run(events, self._actions.active and not self._acted)
+        failures: list[Event] = []
+        exprs = self._single[1]  # type: ignore[index]
+        for i, what, k, groups in entries:
+            event = events[i]
+            if what == _BATCH_MATCHED:
+                matched.append(event)
+            elif what == _BATCH_GROUPS:
+                exprs[k][2](event, groups)
+                matched.append(event)
+            elif what == _BATCH_FAILED:
+                failures.append(event)
+            else:
+                self._finish(event, k if what == _BATCH_VALUE_ERROR else 0,
+                             k if what == _BATCH_VALUE_ERROR else -1, matched, failures)
+        if error is not None:
+            raise error
+        return self._tag_failures(failures)
+
+    def _finish(self, event: Event, start: int, failed_into: int, matched: list[Event],
+                failures: list[Event]) -> None:
+        """``_single_loop``'s body for one event, from expression ``start`` on; the
+        native matcher of expression ``failed_into`` raised ValueError for it, so
+        that expression is asked through ``search``."""
+        get_text, exprs = self._single  # type: ignore[misc]
+        timeout = self._timeout
+        done: Any = _ACTED if self._acted else True
+        try:
+            text = get_text(event)
+            if type(text) is not str:
+                ok = self._grok(event)
+            else:
+                ok = False
+                for n in range(start, len(exprs)):
+                    into, search, apply = exprs[n]
+                    if into is not None and n != failed_into:
+                        try:
+                            groups = into(text, event.data, event.metadata)
+                        except ValueError:
+                            groups = search(text, timeout)
+                        if groups is None:
+                            continue
+                        if groups is True:
+                            ok = done
+                            break
+                        if groups is not False:
+                            apply(event, groups)
+                    else:
+                        groups = search(text, timeout)
+                        if groups is None:
+                            continue
+                        apply(event, groups)
+                    ok = True
+                    break
+        except GrokTimeout as exc:
+            self._timed_out(event, exc)
+            return
+        if ok:
+            if ok is not _ACTED:
+                matched.append(event)
+        else:
+            failures.append(event)
 
     def _single_memo(self, events: list[Event], matched: list[Event]) -> int:
         """``_single_loop`` for a field whose values repeat (see ResultMemo): the

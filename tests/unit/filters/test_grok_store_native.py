@@ -250,11 +250,16 @@ ACTION_OPTIONS: list[dict[str, Any]] = [
 ]
 
 
-def _grok_with(options: dict[str, Any], *, native: bool) -> GrokFilter:
+def _grok_with(options: dict[str, Any], *, native: bool, batch: bool = True) -> GrokFilter:
+    """The filter with two expressions on ``message``; ``native``: its native matchers
+    (else the plan stores every match), ``batch``: with the single-field loop in
+    Rust (``PlanBatch``), else the Python loop around the same matchers."""
     f = GrokFilter(GrokFilter.Config(match={"message": ["%{IP:[source][ip]} %{WORD:[http][method]}",
                                                         "%{WORD:[log][level]}: %{INT:[n]:int}"]},
                                      **options), id="g")
     f._memo = ResultMemo(enabled=False)
+    if not native or not batch:
+        f._batch = None
     if not native:
         get, exprs = f._single  # type: ignore[misc]
         f._single = (get, tuple((None, search, apply) for _, search, apply in exprs))
@@ -262,13 +267,15 @@ def _grok_with(options: dict[str, Any], *, native: bool) -> GrokFilter:
     return f
 
 
+@pytest.mark.parametrize("batch", [True, False])
 @pytest.mark.parametrize("options", ACTION_OPTIONS)
 def test_the_native_matcher_applies_add_field_and_add_tag_as_the_common_actions_do(
-        options: dict[str, Any]) -> None:
+        options: dict[str, Any], batch: bool) -> None:
     if os.environ.get("LOGPIPE_NATIVE") == "off":
         pytest.skip("the native module is switched off")
-    acting, plain = _grok_with(options, native=True), _grok_with(options, native=False)
+    acting, plain = _grok_with(options, native=True, batch=batch), _grok_with(options, native=False)
     assert acting._acted
+    assert (acting._batch is not None) is batch
     lines = ["1.2.3.4 GET", "INFO: 12", "nothing here"]
     events: list[tuple[Event, Event]] = []
     for shape in ACTION_SHAPES:
@@ -342,6 +349,7 @@ def test_split_url_stores_into_the_url_object_it_reads_from() -> None:
     native, plain = _url_filter(), _url_filter()
     native._memo = ResultMemo(enabled=False)
     plain._memo = ResultMemo(enabled=False)
+    plain._batch = None
     get, exprs = plain._single  # type: ignore[misc]
     plain._single = (get, tuple((None, search, apply) for _, search, apply in exprs))
     got, want = _url_events(urls), _url_events(urls)
@@ -353,3 +361,73 @@ def test_split_url_stores_into_the_url_object_it_reads_from() -> None:
     plain.process(want)
     assert [_shape(e.data) for e in got] == [_shape(e.data) for e in want]
     assert got[1].data["url"] == {"original": "/a?x=1", "path": "/a", "query": "x=1"}
+
+
+#: Messages of every kind the single-field loop meets: each expression's lines, a
+#: line neither matches, one with a lone surrogate (the native matchers raise
+#: ValueError: ``search`` answers), and values that are no text.
+BATCH_MESSAGES = st.sampled_from([
+    "1.2.3.4 GET", "INFO: 12", "INFO: 0012", "WARN: -3", "nothing here", "1.2.3.4 GET \ud800",
+    "INFO: 1\ud800", 17, None, ["1.2.3.4 GET", "INFO: 3"], {"o": "INFO: 4"}, "",
+])
+BATCH_DATA = st.fixed_dictionaries({"message": BATCH_MESSAGES}, optional={
+    "source": st.one_of(st.none(), st.just("s"), st.just({"ip": "9.9.9.9"}), st.just({})),
+    "log": st.one_of(st.just({"level": "x"}), st.just(["l"])),
+    "event": st.one_of(st.none(), st.just({"dataset": "old"}), st.just("e")),
+    "tags": st.one_of(st.none(), st.just(["x"]), st.just("solo"), st.just(3)),
+})
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=st.lists(st.tuples(BATCH_DATA, st.sampled_from([{}, {"category": "x"}])), max_size=12),
+       options=st.sampled_from(ACTION_OPTIONS + [{}]), acted=st.booleans(), nested=st.booleans())
+def test_the_loop_in_rust_gives_the_python_loops_documents(
+        batch: list[tuple[dict[str, Any], dict[str, Any]]], options: dict[str, Any], acted: bool,
+        nested: bool) -> None:
+    """``PlanBatch`` (the single-field loop in Rust) against the Python loop around
+    the same native matchers and against the plan alone: the same documents, key
+    order and types included, and the same number of failures, for a batch of any
+    mix of events; with the matchers applying the actions or not, on a top-level
+    field or a nested one."""
+    if os.environ.get("LOGPIPE_NATIVE") == "off":
+        pytest.skip("the native module is switched off")
+    field = "[m][text]" if nested else "message"
+
+    def make(native: bool, in_rust: bool) -> GrokFilter:
+        f = GrokFilter(GrokFilter.Config(match={field: ["%{IP:[source][ip]} %{WORD:[http][method]}",
+                                                        "%{WORD:[log][level]}: %{INT:[n]:int}"]},
+                                         tag_on_failure=["_failed"], **options), id="g")
+        f._memo = ResultMemo(enabled=False)
+        if not acted and f._acted:
+            get, exprs = f._single  # type: ignore[misc]
+            f._single = (get, tuple((e.search_into, e.program.search, e.plan.apply)
+                                    for e in f._fields[0][2]))
+            f._acted = False
+            f._batch = f._native_batch()
+        if not in_rust:
+            f._batch = None
+        if not native:
+            get, exprs = f._single  # type: ignore[misc]
+            f._single = (get, tuple((None, search, apply) for _, search, apply in exprs))
+            f._acted = False
+            f._batch = None
+        return f
+
+    def events() -> list[Event]:
+        out = []
+        for data, meta in batch:
+            data = copy.deepcopy(data)
+            if nested:
+                data = {"m": {"text": data.pop("message")}, **data}
+            out.append(Event({**data, "@timestamp": "fixed"}, copy.deepcopy(meta)))
+        return out
+
+    rust, loop, plan = make(True, True), make(True, False), make(False, False)
+    assert rust._batch is not None and loop._batch is None
+    results = []
+    for f in (rust, loop, plan):
+        failed: list[int] = []
+        f._failure_metrics.add = failed.append  # type: ignore[method-assign]
+        got = f.process(events())
+        results.append(([(_shape(e.data), _shape(e.metadata)) for e in got], failed))
+    assert results[0] == results[1] == results[2]
