@@ -44,7 +44,7 @@ class GeoipConfig(CommonOptions):
         "`as.organization.name`). Default: all."))
     language: str = Field("en", description="Language of country, region and city names.")
     cache_size: int = Field(10000, ge=0, description=(
-        "Remember this many addresses (least recently used are forgotten); 0 turns the "
+        "Remember up to this many addresses (those not seen lately are forgotten); 0 turns the "
         "cross-batch cache off."))
     private: Literal["skip", "tag"] = Field("skip", description=(
         "Private, loopback, link-local, shared, reserved, multicast and documentation "

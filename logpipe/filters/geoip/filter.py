@@ -1,21 +1,22 @@
 """The ``geoip`` filter: ECS ``source.geo`` / ``source.as`` from a client address.
 
-Per batch, each distinct address is resolved once; resolutions are also kept
-in an LRU cache across batches (client addresses repeat heavily in access
-logs). Results are built once per address and copied onto each event, so no
-two events share a mutable object (later filters edit events in place: scrub
-rewrites strings wherever they are, mutate renames and converts).
+Each distinct address is resolved once and the resolution remembered across
+batches in a bounded two-generation memo (client addresses repeat heavily in
+access logs); with the cache off, once per batch. Results are built once per
+address and copied onto each event, so no two events share a mutable object
+(later filters edit events in place: scrub rewrites strings wherever they are,
+mutate renames and converts).
 """
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from typing import Any, Callable
 
 from maxminddb.errors import InvalidDatabaseError
 
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
+from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.errors import ConfigError
 from logpipe.filters.common import CommonActions
@@ -84,11 +85,10 @@ class GeoipFilter(Filter):
             self._asn = WatchedDatabase(cfg.asn_database, check_interval=cfg.database_check_interval,
                                         clock=clock, log=self.log, expect_asn=True)
         self._opened = False
-        self._resolve: Callable[[str], Resolution]
-        if cfg.cache_size > 0:
-            self._resolve = lru_cache(maxsize=cfg.cache_size)(self._resolve_uncached)
-        else:
-            self._resolve = self._resolve_uncached
+        #: Resolutions across batches, by address as written (``cache_size`` of them at most,
+        #: in two generations); None when the cache is off: each batch then has its own.
+        self._memo: Generations[str, Resolution] | None = (
+            Generations(max(1, cfg.cache_size // 2)) if cfg.cache_size > 0 else None)
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -116,9 +116,8 @@ class GeoipFilter(Filter):
         return [self._city] if self._asn is None else [self._city, self._asn]
 
     def _clear_cache(self) -> None:
-        clear = getattr(self._resolve, "cache_clear", None)
-        if clear is not None:
-            clear()
+        if self._memo is not None:
+            self._memo = Generations(self._memo.size)
 
     # --- processing ------------------------------------------------------------------
     def process(self, events: list[Event]) -> list[Event]:
@@ -131,12 +130,15 @@ class GeoipFilter(Filter):
             self._clear_cache()
         unavailable = not self._city.available or (self._asn is not None and not self._asn.available)
 
-        # Each distinct address is resolved once per batch (then from the cache across
-        # batches); the answer is applied to each event as it comes.
-        seen: dict[str, Resolution] = {}
-        resolve = self._resolve
+        # Each distinct address is resolved once (then remembered across batches when the
+        # cache is on); the answer is copied onto each event as it comes.
+        memo = self._memo
+        newer: dict[str, Resolution] = memo.newer if memo is not None else {}
+        recall = memo.recall if memo is not None else self._remember_in_batch(newer)
+        resolve = self._resolve_uncached
         get_source, put_geo, put_as = self._get_source, self._put_geo, self._put_as
         tag_failure, tag_private = self._tag_failure, self._tag_private
+        actions = self._actions.active
         found: list[Event] = []
         shared = self._shared_parent
         parent_key, source_key, geo_key = shared if shared is not None else ("", "", "")
@@ -148,6 +150,8 @@ class GeoipFilter(Filter):
                 parent = event.data.get(parent_key)
                 if type(parent) is dict:
                     value = parent.get(source_key)
+                elif parent is None:
+                    continue   # no source object: no address (what the general reader says)
                 else:
                     parent = None
                     value = get_source(event)
@@ -162,19 +166,25 @@ class GeoipFilter(Filter):
                     if tag_failure:
                         event.add_tag(*tag_failure)
                     continue
-            resolution = seen.get(value)
+            resolution = newer.get(value)
             if resolution is None:
-                resolution = seen[value] = resolve(value)
+                resolution = recall(value, resolve)
+                newer = memo.newer if memo is not None else newer
             outcome, geo, asn = resolution
             if outcome == FOUND:
                 if geo is not None:
+                    # Template.build written out: a fresh object, its nested objects fresh too
+                    built = geo.flat.copy()
+                    for key, inner in geo.nested:
+                        built[key] = inner.copy()
                     if parent is not None:
-                        parent[geo_key] = geo.build()
+                        parent[geo_key] = built
                     else:
-                        put_geo(event, geo.build())
+                        put_geo(event, built)
                 if asn is not None:
                     put_as(event, asn.build())
-                found.append(event)
+                if actions:
+                    found.append(event)
             elif outcome == PRIVATE:
                 if tag_private:
                     event.add_tag(TAG_PRIVATE)
@@ -185,6 +195,15 @@ class GeoipFilter(Filter):
         if found:
             self._actions.apply(found)
         return events
+
+    @staticmethod
+    def _remember_in_batch(seen: dict[str, Resolution]) -> Callable[[str, Callable[[str], Resolution]],
+                                                                      Resolution]:
+        """With the cache off, a batch still resolves each distinct address once."""
+        def recall(value: str, resolve: Callable[[str], Resolution]) -> Resolution:
+            found = seen[value] = resolve(value)
+            return found
+        return recall
 
     def _resolve_uncached(self, value: str) -> Resolution:
         verdict, addr = address.classify(value)

@@ -15,6 +15,7 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.perfclass.config import PerfClassConfig, Thresholds
+from logpipe.filters.perfclass.loop import GENERAL, IN_DATA, IN_META, build_loop
 from logpipe.filters.perfclass.routes import RouteTable
 
 _NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -33,7 +34,7 @@ Outcome = tuple[Verdict, float, float, float, "int | float", tuple[dict[str, Any
 _PERF = "performance"
 #: How a duration source is read: ``[@metadata][key]``, ``[outer][inner]`` in the data, else
 #: through its general reader.
-_IN_META, _IN_DATA, _GENERAL = range(3)
+_IN_META, _IN_DATA, _GENERAL = IN_META, IN_DATA, GENERAL
 
 
 def to_nanoseconds(value: Any, unit: str) -> int | None:
@@ -141,6 +142,9 @@ class PerfClassFilter(Filter):
         #: ``url.path``): the ``url`` object is then read once for it and ``url.original``.
         self._url_key: str | None = (self._path[1] if len(self._path) == 2
                                      and self._path[0] == _ORIGINAL[0] else None)
+        self._loop = build_loop(self._readers, {
+            "to_nanoseconds": to_nanoseconds, "_INF": _INF, "_URL": _URL,
+            "_ORIGINAL_KEY": _ORIGINAL_KEY, "_PERF": _PERF})
 
     def _request_path(self, event: Event, cut: bool = True) -> str | None:
         """The path routes match on (``cut=False``: as written, query and all)."""
@@ -242,109 +246,6 @@ class PerfClassFilter(Filter):
     def process(self, events: list[Event]) -> list[Event]:
         """:meth:`process_each`, with the usual shapes read and written inline, the
         request's outcome remembered by its raw path and method, and the ``performance``
-        object copied from one made in advance."""
-        readers, put_duration = self._readers, self._put_duration
-        get_path, get_method = self._get_path, self._get_method
-        request_path = self._request_path
-        memo = self._memo
-        no_route = self._outcomes[-1]
-        url_key = self._url_key
-        method_keys = self._method_keys
-        target_keys = self._target_keys
-        target_outer, target_inner = target_keys if target_keys is not None else ("", "")
-        tag_breach = self._tag_breach
-        for event in events:
-            data = event.data
-            for kind, outer, inner, read, factor, unit in readers:
-                # what ``read(event)`` answers, without the call for the usual shapes
-                if kind == _IN_META:
-                    raw = event.metadata.get(inner)
-                elif kind == _IN_DATA:
-                    node = data.get(outer)
-                    if type(node) is dict:
-                        raw = node.get(inner)
-                    elif node is None:
-                        raw = None
-                    else:
-                        raw = read(event)
-                else:
-                    raw = read(event)
-                if raw is not None:
-                    break
-            else:
-                continue
-            # to_nanoseconds, with its two common cases written out
-            raw_type = type(raw)
-            if raw_type is float and 0 <= raw and raw * factor < _INF:
-                ns = round(raw * factor)
-            elif raw_type is int and raw >= 0:
-                ns = raw * factor
-            else:
-                found = to_nanoseconds(raw, unit)
-                if found is None:
-                    if self._tag_failure:
-                        event.add_tag(*self._tag_failure)
-                    continue
-                ns = found
-            # put_duration(event, ns), inline when the target's parent is a plain dict or absent
-            if target_keys is not None:
-                node = data.get(target_outer)
-                if type(node) is dict:
-                    node[target_inner] = ns
-                elif node is None:
-                    data[target_outer] = {target_inner: ns}
-                else:
-                    put_duration(event, ns)
-            else:
-                put_duration(event, ns)
-            # the path as it is written (the memo answers for it, query and all)
-            if url_key is not None:
-                url = data.get(_URL)
-                if type(url) is dict:
-                    raw_path = url.get(url_key)
-                    if type(raw_path) is not str:
-                        raw_path = url.get(_ORIGINAL_KEY)
-                        if type(raw_path) is not str:
-                            raw_path = None
-                else:
-                    raw_path = request_path(event, cut=False)
-            else:
-                raw_path = request_path(event, cut=False)
-            if raw_path is None:
-                outcome = no_route
-            else:
-                remembered = memo.get(raw_path)
-                if remembered is None:
-                    remembered = self._remember(raw_path)
-                if not isinstance(remembered, dict):
-                    outcome = remembered
-                else:
-                    # a path whose route depends on the method: read it
-                    if method_keys is not None:
-                        node = data.get(method_keys[0])
-                        if type(node) is dict:
-                            node = node.get(method_keys[1])
-                            method = node.get(method_keys[2]) if type(node) is dict else (
-                                None if node is None else get_method(event))
-                        else:
-                            method = None if node is None else get_method(event)
-                    else:
-                        method = get_method(event)
-                    if type(method) is not str:
-                        method = None
-                    by_method = remembered.get(method)
-                    if by_method is None:
-                        by_method = self._remember_method(raw_path, method, remembered)
-                    outcome = by_method
-            _, fast, normal, slow, budget, perfs = outcome
-            ms = ns / 1_000_000
-            breach = ms > budget
-            perf = perfs[(ms >= fast) + (ms >= normal) + (ms >= slow) + 4 * breach]
-            if breach and tag_breach:
-                event.add_tag(*tag_breach)
-            existing = data.get(_PERF)
-            if type(existing) is dict:
-                existing.update(perf)
-            else:
-                data[_PERF] = perf.copy()
-        return events
+        object copied from one made in advance: the loop :mod:`.loop` wrote for this
+        filter's sources."""
+        return self._loop(self, events)

@@ -24,8 +24,8 @@ class UserAgentConfig(CommonOptions):
         "Object that receives `name`, `version`, `os.*`, `device.name` and `device.type`; "
         "fields already in it (such as `original`) are kept."))
     cache_size: int = Field(10000, ge=0, description=(
-        "Remember this many distinct User-Agent strings (least recently used are forgotten); "
-        "0 turns the cross-batch cache off."))
+        "Remember up to this many distinct User-Agent strings (those not seen lately are "
+        "forgotten); 0 turns the cross-batch cache off."))
     max_length: int = Field(1024, ge=16, description=(
         "Only this many leading characters are parsed: real User-Agents are shorter, and an "
         "oversized one must not cost the parser's regexes unbounded time."))

@@ -1,17 +1,17 @@
 """The ``useragent`` filter: ECS ``user_agent.*`` from the User-Agent header.
 
 A site sees a few hundred distinct User-Agents among millions of requests, so
-each distinct string of a batch is parsed once, and results are kept in an LRU
-cache across batches. Every event gets its own copy of the nested objects
+each distinct string is parsed once and the result remembered across batches in
+a bounded two-generation memo (with the cache off, once per batch). Every event gets its own copy of the nested objects
 (``os``, ``device``): later filters edit events in place.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse as parse_ref
+from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.common import CommonActions
 from logpipe.filters.fieldaccess import getter, setter
@@ -47,11 +47,10 @@ class UserAgentFilter(Filter):
         self._parent_key: str | None = (
             self._source[0] if len(self._source) == 2 and self._target == self._source[:1]
             and self._source[0] != METADATA else None)
-        self._parse: Callable[[str], Written]
-        if config.cache_size > 0:
-            self._parse = lru_cache(maxsize=config.cache_size)(self._parse_uncached)
-        else:
-            self._parse = self._parse_uncached
+        #: Parses across batches, by User-Agent as written (``cache_size`` of them at most, in
+        #: two generations); None when the cache is off: each batch then has its own.
+        self._memo: Generations[str, Written] | None = (
+            Generations(max(1, config.cache_size // 2)) if config.cache_size > 0 else None)
 
     @classmethod
     def prefork(cls, config: UserAgentConfig) -> None:
@@ -74,13 +73,14 @@ class UserAgentFilter(Filter):
         return {}, (), tuple((k, v, type(v) is dict) for k, v in parsed.items())
 
     def process(self, events: list[Event]) -> list[Event]:
-        # Each distinct string is parsed once per batch (then from the cache across
-        # batches); the answer is copied into each event as it comes.
-        seen: dict[str, Written] = {}
+        # Each distinct string is parsed once (then remembered across batches when the
+        # cache is on); the answer is copied into each event as it comes.
+        memo = self._memo
+        seen: dict[str, Written] = memo.newer if memo is not None else {}
         get_source, get_target, put_target = self._get_source, self._get_target, self._put_target
         parent_key = self._parent_key
         source_key = self._source[-1]
-        parse = self._parse
+        parse = self._parse_uncached
         tag_failure = self._tag_failure
         actions = self._actions.active
         done: list[Event] = []
@@ -88,7 +88,12 @@ class UserAgentFilter(Filter):
             current: Any = None
             if parent_key is not None:
                 current = event.data.get(parent_key)
-                value = current.get(source_key) if type(current) is dict else get_source(event)
+                if type(current) is dict:
+                    value = current.get(source_key)
+                elif current is None:
+                    continue   # no parent object: no User-Agent (what the general reader says)
+                else:
+                    value = get_source(event)
             else:
                 value = get_source(event)
             if type(value) is not str:
@@ -99,7 +104,11 @@ class UserAgentFilter(Filter):
                 continue
             items = seen.get(value)
             if items is None:
-                items = seen[value] = parse(value)
+                if memo is not None:
+                    items = memo.recall(value, parse)
+                    seen = memo.newer
+                else:
+                    items = seen[value] = parse(value)
             if parent_key is None or type(current) is not dict:
                 current = get_target(event)
                 if type(current) is not dict:

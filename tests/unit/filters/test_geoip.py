@@ -352,3 +352,22 @@ def test_shared_parent_gives_what_the_general_path_gives(shipped: GeoipFilter,
             # The general run wrote the geo object elsewhere: move it where the fused run did.
             b.set_path(("source", "geo"), where["geo"])
         assert a.data == b.data
+
+
+def test_a_small_memo_answers_as_no_memo_across_batches() -> None:
+    """Resolutions are remembered in two bounded generations; a memo that keeps rolling
+    over gives every batch what resolving each address afresh gives, and stays bounded."""
+    remembering, fresh = make(cache_size=4), make(cache_size=0)
+    values: list[Any] = ["81.2.69.142", "8.8.8.8", "10.0.0.1", "2001:4860:4860::8888", "67.43.156.1",
+                         "not an address", ["8.8.8.8", "81.2.69.142"], 7, None, "1.1.1.1", "81.2.69.160",
+                         "127.0.0.1", " 8.8.4.4", "9.9.9.9"]
+
+    def batch(start: int) -> list[Event]:
+        picked = [values[(start + 5 * i) % len(values)] for i in range(9)]
+        return [Event({"@timestamp": 0, "source": {"ip": copy.deepcopy(v)}}) for v in picked] + [
+            Event({"@timestamp": 0}), Event({"@timestamp": 0, "source": "8.8.8.8"})]
+    for start in range(12):
+        got = remembering.process(batch(start))
+        expected = fresh.process(batch(start))
+        assert [(e.data, e.tags) for e in got] == [(e.data, e.tags) for e in expected]
+        assert remembering._memo is not None and len(remembering._memo) <= 4

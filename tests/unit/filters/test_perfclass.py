@@ -323,3 +323,36 @@ def test_literal_globs_answer_as_their_regexes(patterns: list[list[str]], method
         answers = {table.index(path, m) for m in ("GET", "post", "PUT", None, "delete")}
         if free is not None:
             assert answers == {free}
+
+
+@settings(max_examples=200, deadline=None)
+@given(sources=st.lists(st.sampled_from([
+           ("[@metadata][request_time]", "s"), ("[event][duration]", "ns"), ("took", "ms"),
+           ("[a][b][c]", "us"), ("[@metadata][a][b]", "ms")]), min_size=1, max_size=4, unique=True),
+       values=st.lists(st.fixed_dictionaries({}, optional={
+           "request_time": _SECONDS, "event": _EVENT_FIELD, "took": _SECONDS,
+           "a": st.one_of(st.just(5), st.fixed_dictionaries({}, optional={"b": st.one_of(
+               st.just("x"), st.fixed_dictionaries({}, optional={"c": _SECONDS}))})),
+           "meta_a": st.fixed_dictionaries({}, optional={"b": _SECONDS})}), min_size=1, max_size=6))
+def test_the_loop_written_for_the_sources_reads_them_as_the_general_readers(
+        sources: list[tuple[str, str]], values: list[dict[str, Any]]) -> None:
+    """The batch loop is written out for the filter's sources (one to several, of every
+    shape, tried in order); it answers what the general readers answer, event by event."""
+    def events() -> list[Event]:
+        out = []
+        for v in values:
+            data: dict[str, Any] = {"@timestamp": 0, "url": {"path": "/api/search"}}
+            meta: dict[str, Any] = {}
+            for key, value in copy.deepcopy(v).items():
+                if key == "request_time":
+                    meta[key] = value
+                elif key == "meta_a":
+                    meta["a"] = value
+                else:
+                    data[key] = value
+            out.append(Event(data, meta))
+        return out
+    settings_ = {"sources": [{"field": f, "unit": u} for f, u in sources], "tag_on_failure": ["bad"]}
+    fused, general = make(**settings_), make(**settings_)
+    assert ([(e.data, e.metadata) for e in fused.process(events())]
+            == [(e.data, e.metadata) for e in general.process_each(events())])

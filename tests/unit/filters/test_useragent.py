@@ -191,3 +191,22 @@ def test_a_parse_with_a_nested_object_first_is_written_in_its_order(
     assert b.get("user_agent.os.name") == "X"
     [c] = f.process([Event({"user_agent": {"original": "agent"}})])
     assert c.get("user_agent.os.name") == "X"
+
+
+def test_a_small_memo_answers_as_no_memo_across_batches() -> None:
+    """Parses are remembered in two bounded generations; a memo that keeps rolling over
+    gives every batch what parsing each string afresh gives, and stays bounded."""
+    remembering = UserAgentFilter(UserAgentFilter.Config(cache_size=4), id="m")
+    fresh = UserAgentFilter(UserAgentFilter.Config(cache_size=0), id="f")
+    values: list[Any] = [IPAD, CURL, GOOGLEBOT, CHROME_WINDOWS, "-", "", None, 7, [IPAD],
+                         "Mozilla/5.0 (X11; Linux x86_64)", "python-requests/2.31", "Wget/1.21"]
+
+    def batch(start: int) -> list[Event]:
+        picked = [values[(start + 5 * i) % len(values)] for i in range(8)]
+        return [Event({"@timestamp": 0, "user_agent": {"original": copy.deepcopy(v)}}) for v in picked] + [
+            Event({"@timestamp": 0}), Event({"@timestamp": 0, "user_agent": CURL})]
+    for start in range(12):
+        got = remembering.process(batch(start))
+        expected = fresh.process(batch(start))
+        assert [(e.data, e.tags) for e in got] == [(e.data, e.tags) for e in expected]
+        assert remembering._memo is not None and len(remembering._memo) <= 4
