@@ -318,7 +318,7 @@ def run(options: Options) -> ScenarioResult:
         return result
     ensure_scrub_key()
     count = 2_000 if options.quick else 100_000
-    rounds = 1 if options.quick else min(options.repeat, 2)
+    rounds = 1 if options.quick else options.repeat
     records = make_pool(count, seed=21)
     docs = filtered_documents(records)
     best_lp: dict[str, Any] | None = None
