@@ -134,7 +134,6 @@ class GeoipFilter(Filter):
         # cache is on); the answer is copied onto each event as it comes.
         memo = self._memo
         newer: dict[str, Resolution] = memo.newer if memo is not None else {}
-        recall = memo.recall if memo is not None else self._remember_in_batch(newer)
         resolve = self._resolve_uncached
         get_source, put_geo, put_as = self._get_source, self._put_geo, self._put_as
         tag_failure, tag_private = self._tag_failure, self._tag_private
@@ -168,8 +167,11 @@ class GeoipFilter(Filter):
                     continue
             resolution = newer.get(value)
             if resolution is None:
-                resolution = recall(value, resolve)
-                newer = memo.newer if memo is not None else newer
+                if memo is not None:
+                    resolution = memo.recall(value, resolve)
+                    newer = memo.newer   # recall may have started a new generation
+                else:
+                    resolution = newer[value] = resolve(value)
             outcome, geo, asn = resolution
             if outcome == FOUND:
                 if geo is not None:
@@ -195,15 +197,6 @@ class GeoipFilter(Filter):
         if found:
             self._actions.apply(found)
         return events
-
-    @staticmethod
-    def _remember_in_batch(seen: dict[str, Resolution]) -> Callable[[str, Callable[[str], Resolution]],
-                                                                      Resolution]:
-        """With the cache off, a batch still resolves each distinct address once."""
-        def recall(value: str, resolve: Callable[[str], Resolution]) -> Resolution:
-            found = seen[value] = resolve(value)
-            return found
-        return recall
 
     def _resolve_uncached(self, value: str) -> Resolution:
         verdict, addr = address.classify(value)
