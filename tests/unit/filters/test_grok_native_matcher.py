@@ -25,6 +25,14 @@ from logpipe.filters.grok.native import native_expression, native_matcher
 logpipe_native = pytest.importorskip("logpipe_native") if os.environ.get("CI") != "true" else __import__(
     "logpipe_native")
 
+
+@pytest.fixture(autouse=True)
+def _native_engine_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests hold the native engine to ``re``, so they need it whatever
+    ``LOGPIPE_NATIVE`` says for the rest of the suite; a test that turns it off
+    does so itself."""
+    monkeypatch.delenv("LOGPIPE_NATIVE", raising=False)
+
 FLAGS = re.ASCII | re.DOTALL
 DATA = Path(__file__).resolve().parents[2] / "conformance" / "data"
 
