@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -71,7 +71,7 @@ def run_reference(pool: str, count: int, batch: int, module: str = "reference") 
 
 
 def run_logpipe(pool: str, count: int, batch: int, pipeline_name: str = "graphmemory",
-                filter_thread: bool = True) -> dict[str, Any]:
+                filter_thread: bool | Literal["auto"] = "auto") -> dict[str, Any]:
     from logpipe.bench import pool_input, simple_pipeline
     from logpipe.bench.pipelines import load_variant
     from logpipe.core.pipeline import Pipeline
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=0, help="events to process (default: the pool once)")
     p.add_argument("--batch", type=int, default=500)
     p.add_argument("--no-wait", action="store_true", help="start at once (for profilers)")
-    p.add_argument("--filters-on-loop", action="store_true",
-                   help="logpipe: run filters on the event loop instead of their own thread")
+    p.add_argument("--filter-thread", choices=("auto", "true", "false"), default="auto",
+                   help="logpipe: the pipeline's filter_thread setting (logpipe.core.filter_runner)")
     args = p.parse_args(argv)
     global _WAIT
     _WAIT = not args.no_wait
@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(pool: str, count: int, batch: int) -> dict[str, Any]:
         if args.subject == "logpipe":
-            return run_logpipe(pool, count, batch, args.pipeline, not args.filters_on_loop)
+            return run_logpipe(pool, count, batch, args.pipeline,
+                               "auto" if args.filter_thread == "auto" else args.filter_thread == "true")
         if args.subject not in LOOPS[args.pipeline]:
             p.error(f"no {args.subject} loop for the {args.pipeline} pipeline")
         return run_reference(pool, count, batch, LOOPS[args.pipeline][args.subject])

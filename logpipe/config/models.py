@@ -57,9 +57,14 @@ class Settings(BaseModel):
         default_factory=PipelineDeadLetterQueue,
         description="Where every output's rejected events go: `type: directory` (default), "
                     "`kafka` or `none`.")
-    filter_thread: bool = Field(
-        True, description="Run filters in a thread of their own, so that keepalives, heartbeats "
-                          "and HTTP answers keep flowing while a filter works on a hard batch.")
+    filter_thread: bool | Literal["auto"] = Field(
+        "auto", description="Where filters run. `auto`: each stage on the event loop, which a "
+                            "batch gives back between stages every 20 ms, except the stages of "
+                            "filters that may wait or backtrack without end (python, kv, grok "
+                            "on the regex engine...), which run in a thread of their own; one "
+                            "stage holding a batch longer than 250 ms sends every stage there "
+                            "for a minute. `true`: always the thread. `false`: always the loop "
+                            "(docs/plugin-contract.md).")
     native_route: bool = Field(
         True, description="Let a pipeline that only parses lines and forwards them (a line input, "
                           "at most one grok filter, one JSON-lines output) run each block of lines "

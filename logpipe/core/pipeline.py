@@ -1,8 +1,8 @@
 """The pipeline engine: inputs -> bounded queue -> workers (filters, outputs) -> acks.
 
 A worker takes up to ``batch_size`` events' worth of input batches, runs the
-filter stages in order (in a thread of their own, so the event loop keeps
-serving keepalives, heartbeats and HTTP answers), hands the result to every
+filter stages in order (on the event loop, giving it back between stages, or
+in a thread of their own: :mod:`logpipe.core.filter_runner`), hands the result to every
 output concurrently, and combines what each output says about each event
 (:mod:`logpipe.core.outcome`). Only then are the input batches settled:
 delivered when every event was delivered or went to the pipeline's dead-letter
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from time import perf_counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Awaitable, Callable, cast
 
@@ -32,6 +31,7 @@ from logpipe.core.batch import Batch, DoneCallback, flatten
 from logpipe.core.bus import PipelineBus
 from logpipe.core.decorate import decorator_for
 from logpipe.core.event import Event
+from logpipe.core.filter_runner import FilterRunner, mode_of
 from logpipe.core.metrics import PipelineStats
 from logpipe.core.plugin import (
     Filter,
@@ -115,8 +115,8 @@ class Pipeline:
         # The pipeline's own scrub settings scrub what leaves it by other ways (dead letters).
         scrubber = next((getattr(f, "scrubber") for f in self.filters if hasattr(f, "scrubber")), None)
         self.context.scrubber = self.dead_letters.scrubber = scrubber
-        self._filter_thread = (ThreadPoolExecutor(1, thread_name_prefix=f"filters-{spec.name}")
-                               if self.settings.filter_thread and self.filter_stages else None)
+        self.filter_runner = FilterRunner(self.filter_stages, mode_of(self.settings.filter_thread),
+                                          name=spec.name)
         self.stopping = asyncio.Event()
         self._input_tasks: list[asyncio.Task[None]] = []
         self._worker_tasks: list[asyncio.Task[None]] = []
@@ -255,10 +255,7 @@ class Pipeline:
         count = sum(p.lines for p in packs)
         try:
             started = perf_counter()
-            if self._filter_thread is None:
-                made = route.run(packs)
-            else:
-                made = await asyncio.get_running_loop().run_in_executor(self._filter_thread, route.run, packs)
+            made = await self.filter_runner.call(route.run, packs)
             if made is None:
                 return False
             bodies, _matched, failed = made
@@ -285,10 +282,7 @@ class Pipeline:
         return True
 
     async def _run_filters(self, events: list[Event]) -> list[Event]:
-        if self._filter_thread is None:
-            return run_stages(self.filter_stages, events)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._filter_thread, run_stages, self.filter_stages, events)
+        return await self.filter_runner.run(events)
 
     async def ready(self) -> tuple[bool, str]:
         """Whether this pipeline can deliver: every output that can tell says so, and the
@@ -442,8 +436,7 @@ class Pipeline:
             except Exception as exc:
                 clean = False
                 log.error("closing the dead-letter queue failed: %s", describe_exception(exc))
-            if self._filter_thread is not None:
-                self._filter_thread.shutdown(wait=False, cancel_futures=True)
+            self.filter_runner.shutdown()
         unacked = self.events_submitted - self.events_settled
         if unacked > 0:
             clean = False
@@ -464,12 +457,6 @@ async def until_stopped(stop: asyncio.Event, done: Awaitable[Any] | None = None)
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for w in waiters:
         w.cancel()
-
-
-def run_stages(stages: list[FilterStage | ConditionalStage], events: list[Event]) -> list[Event]:
-    for stage in stages:
-        events = stage.run(events)
-    return events
 
 
 def _reason_type(reason: str) -> str:

@@ -174,6 +174,14 @@ class Input(Plugin):
 
 class Filter(Plugin):
     kind = "filter"
+    #: True when ``process`` only computes, in a time bounded by the events' size: it
+    #: never waits on I/O, a lock or a sleep, runs no code it does not know, and runs
+    #: no pattern that may backtrack without end while letting go of the GIL (the
+    #: ``regex`` module). Then the pipeline may run its stage on the event loop
+    #: (logpipe.core.filter_runner); the stage of a filter that leaves this False runs
+    #: in the pipeline's filter thread. A filter may set it per instance, from its
+    #: settings.
+    runs_on_event_loop: bool = False
 
     def process(self, events: list[Event]) -> list[Event]:
         raise NotImplementedError

@@ -43,6 +43,7 @@ class DropFilter(Filter):
     """Returns only the events that survive the draw (none at 100%)."""
 
     Config = DropConfig
+    runs_on_event_loop = True
 
     def __init__(self, config: DropConfig, *, id: str,
                  context: PluginContext | None = None) -> None:

@@ -49,6 +49,7 @@ class JsonFilter(Filter):
     """Decode JSON text into fields."""
 
     Config = JsonConfig
+    runs_on_event_loop = True
     config: JsonConfig
 
     def __init__(self, config: JsonConfig, *, id: str, context: PluginContext | None = None) -> None:

@@ -452,6 +452,7 @@ class MutateFilter(Filter):
     """General field surgery; see the module docstring for order and failures."""
 
     Config = MutateConfig
+    runs_on_event_loop = True
 
     def __init__(self, config: MutateConfig, *, id: str,
                  context: PluginContext | None = None) -> None:
@@ -487,6 +488,10 @@ class MutateFilter(Filter):
         if c.gsub:
             subs = [_Gsub(*triple) for triple in c.gsub]
             ops.append(("gsub", self._each(subs)))
+            # A pattern on the ``regex`` module may backtrack without end on a hostile
+            # value, letting go of the GIL meanwhile: such a mutate runs in the filter
+            # thread (logpipe.core.filter_runner). The native form is linear-time.
+            self.runs_on_event_loop = all(sub.native is not None for sub in subs)
         for name, fn in (("uppercase", str.upper), ("capitalize", str.capitalize),
                          ("lowercase", str.lower), ("strip", str.strip)):
             fields = getattr(c, name)

@@ -25,13 +25,14 @@ def install_loop_policy() -> str:
     roughly doubles per-event cost in decoders. Objects alive at start-up
     (modules, compiled patterns, databases) are frozen out of collection.
 
-    Filters run in a thread of their own while the event loop settles,
-    delivers and decodes the next input batches (two pipeline workers by
-    default), so both threads want the GIL most of the time. With CPython's
-    5 ms interval each waits up to 5 ms for its turn; at 1 ms the same events
-    cost about 4% less CPU (measured with both intervals alternating in one
-    worker process over the graphmemory chain), and the event loop gets the
-    GIL back sooner for acknowledgements and heartbeats.
+    When filters run in a thread of their own (``filter_thread: true``, or
+    ``auto`` for a chain with a filter that may wait, or after a hard batch:
+    logpipe.core.filter_runner), the event loop settles, delivers and decodes
+    the next input batches meanwhile, so both threads want the GIL most of the
+    time. With CPython's 5 ms interval each waits up to 5 ms for its turn; at
+    1 ms the same events cost about 4% less CPU (measured with both intervals
+    alternating in one worker process over the graphmemory chain), and the
+    event loop gets the GIL back sooner for acknowledgements and heartbeats.
     """
     import gc
     import sys

@@ -1,6 +1,7 @@
 """A hostile event that takes grok's whole time budget does not stop the event loop.
 
-Filters run in a thread of their own (the ``regex`` module releases the GIL
+grok stages run in the pipeline's filter thread (the other stages may run on
+the loop: logpipe.core.filter_runner; the ``regex`` module releases the GIL
 while it matches), so while one batch is stuck in grok:
 
 - Lumberjack clients we did not write (pylogbeat for the window holding the

@@ -59,6 +59,7 @@ class CidrFilter(Filter):
     """Applies the common options to events with an address in ``network``."""
 
     Config = CidrConfig
+    runs_on_event_loop = True
     config: CidrConfig
 
     def __init__(self, config: CidrConfig, *, id: str,

@@ -126,6 +126,7 @@ def _add_categories(event_obj: dict[str, Any], new: list[str]) -> None:
 
 class ClassifyFilter(Filter):
     Config = ClassifyConfig
+    runs_on_event_loop = True
     config: ClassifyConfig
 
     def __init__(self, config: ClassifyConfig, *, id: str, context: PluginContext | None = None,

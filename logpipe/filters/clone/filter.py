@@ -16,6 +16,7 @@ class CloneFilter(Filter):
     """Each event followed by its copies."""
 
     Config = CloneConfig
+    runs_on_event_loop = True
     config: CloneConfig
 
     def __init__(self, config: CloneConfig, *, id: str,

@@ -62,6 +62,7 @@ class CsvFilter(Filter):
     """Parses ``source`` into one field per column."""
 
     Config = CsvConfig
+    runs_on_event_loop = True
     config: CsvConfig
 
     def __init__(self, config: CsvConfig, *, id: str,

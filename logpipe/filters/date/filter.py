@@ -79,6 +79,7 @@ class DateFilter(Filter):
     """Set the event time (or ``target``) from a text or number field."""
 
     Config = DateConfig
+    runs_on_event_loop = True
     config: DateConfig
     #: The current time, for patterns without a year (tests pin it).
     clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))

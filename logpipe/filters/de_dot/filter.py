@@ -19,6 +19,7 @@ class DeDotFilter(Filter):
     """Renames dotted names to ``separator`` names or nested objects."""
 
     Config = DeDotConfig
+    runs_on_event_loop = True
     config: DeDotConfig
 
     def __init__(self, config: DeDotConfig, *, id: str,

@@ -26,6 +26,7 @@ class DedupeFilter(Filter):
     """Returns the events whose identity was not seen within the window, in order."""
 
     Config = DedupeConfig
+    runs_on_event_loop = True
     config: DedupeConfig
 
     def __init__(self, config: DedupeConfig, *, id: str, context: PluginContext | None = None,

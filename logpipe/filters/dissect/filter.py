@@ -71,6 +71,7 @@ class DissectFilter(Filter):
     """Split source fields on literal delimiters into named fields."""
 
     Config = DissectConfig
+    runs_on_event_loop = True
     config: DissectConfig
 
     def __init__(self, config: DissectConfig, *, id: str, context: PluginContext | None = None) -> None:

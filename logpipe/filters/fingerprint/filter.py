@@ -74,6 +74,7 @@ class FingerprintFilter(Filter):
     """Writes the fingerprint of ``source`` into ``target``."""
 
     Config = FingerprintConfig
+    runs_on_event_loop = True
     config: FingerprintConfig
 
     def __init__(self, config: FingerprintConfig, *, id: str,

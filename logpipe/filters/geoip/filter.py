@@ -52,6 +52,7 @@ def _as_target(target: Path) -> Path:
 
 class GeoipFilter(Filter):
     Config = GeoipConfig
+    runs_on_event_loop = True
     config: GeoipConfig
 
     def __init__(self, config: GeoipConfig, *, id: str, context: PluginContext | None = None,

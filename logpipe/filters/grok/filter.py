@@ -123,6 +123,14 @@ class GrokFilter(Filter):
                 raise exc.located(path=f"match.{field}") from None
             top = path[0] if len(path) == 1 and path[0] != "@metadata" else None
             self._fields.append((path, top, exprs))
+        #: An expression on the ``regex`` module (the ``gated-timeout`` and ``timeout``
+        #: engines) may take as long as its timeout on a hostile line, and lets go of
+        #: the GIL meanwhile: such a grok runs in the pipeline's filter thread, so the
+        #: event loop keeps serving (logpipe.core.filter_runner). The ``gated`` engine
+        #: (a linear RE2 gate, then ``re`` on a line known to match) costs a bounded
+        #: factor of the line.
+        self.runs_on_event_loop = all(e.program.engine == "gated"
+                                      for _, _, exprs in self._fields for e in exprs)
         self._break = config.break_on_match
         self._failure_tags = tuple(config.tag_on_failure)
         self._timeout_tag = config.tag_on_timeout

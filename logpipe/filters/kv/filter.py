@@ -73,6 +73,10 @@ class KvFilter(Filter):
     """Turn key=value text into fields."""
 
     Config = KvConfig
+    #: Its scanner runs on the ``regex`` module, bounded only by the timeout, and lets
+    #: go of the GIL meanwhile: kv stages run in the filter thread
+    #: (logpipe.core.filter_runner).
+    runs_on_event_loop = False
     config: KvConfig
 
     def __init__(self, config: KvConfig, *, id: str, context: PluginContext | None = None) -> None:

@@ -91,6 +91,7 @@ def speed_class(ms: float, bounds: Thresholds) -> str:
 
 class PerfClassFilter(Filter):
     Config = PerfClassConfig
+    runs_on_event_loop = True
     config: PerfClassConfig
 
     def __init__(self, config: PerfClassConfig, *, id: str,

@@ -43,6 +43,7 @@ class PruneFilter(Filter):
     """Removes the top-level fields the lists select."""
 
     Config = PruneConfig
+    runs_on_event_loop = True
     config: PruneConfig
 
     def __init__(self, config: PruneConfig, *, id: str,

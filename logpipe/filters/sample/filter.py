@@ -83,6 +83,7 @@ class SampleFilter(Filter):
     """Returns the kept events, in order, each with its rate and weight."""
 
     Config = SampleConfig
+    runs_on_event_loop = True
     config: SampleConfig
 
     def __init__(self, config: SampleConfig, *, id: str, context: PluginContext | None = None) -> None:

@@ -9,6 +9,7 @@ from logpipe.filters.scrub.scrubber import Scrubber
 
 class ScrubFilter(Filter):
     Config = ScrubConfig
+    runs_on_event_loop = True
     config: ScrubConfig
 
     def __init__(self, config: ScrubConfig, *, id: str, context: PluginContext | None = None) -> None:

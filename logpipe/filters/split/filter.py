@@ -22,6 +22,7 @@ class SplitFilter(Filter):
     """Replaces each event by one event per piece of ``field``."""
 
     Config = SplitConfig
+    runs_on_event_loop = True
     config: SplitConfig
 
     def __init__(self, config: SplitConfig, *, id: str,

@@ -43,6 +43,7 @@ class SyslogPriFilter(Filter):
     """Writes facility and severity codes (and names) from the PRI field."""
 
     Config = SyslogPriConfig
+    runs_on_event_loop = True
     config: SyslogPriConfig
 
     def __init__(self, config: SyslogPriConfig, *, id: str,

@@ -42,6 +42,7 @@ class ThrottleFilter(Filter):
     """Applies the common options to the events over or under the counts."""
 
     Config = ThrottleConfig
+    runs_on_event_loop = True
     config: ThrottleConfig
 
     def __init__(self, config: ThrottleConfig, *, id: str,

@@ -63,6 +63,7 @@ class TranslateFilter(Filter):
     """Looks ``source`` up and writes the translation to ``target``."""
 
     Config = TranslateConfig
+    runs_on_event_loop = True
     config: TranslateConfig
 
     def __init__(self, config: TranslateConfig, *, id: str,
@@ -84,6 +85,10 @@ class TranslateFilter(Filter):
             entries = self._file.entries
         self._file_version = 0
         self._table = _Table(entries, exact=config.exact, use_regex=config.regex)
+        #: Dictionary keys as patterns run on the ``regex`` module, which may backtrack
+        #: without end while letting go of the GIL: then translate runs in the filter
+        #: thread (logpipe.core.filter_runner).
+        self.runs_on_event_loop = not config.regex
         self._actions = CommonActions(config)
 
     def _refresh(self) -> None:

@@ -28,6 +28,7 @@ class TruncateFilter(Filter):
     """Cuts the chosen fields to ``length_bytes``."""
 
     Config = TruncateConfig
+    runs_on_event_loop = True
     config: TruncateConfig
 
     def __init__(self, config: TruncateConfig, *, id: str,

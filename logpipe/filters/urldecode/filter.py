@@ -23,6 +23,7 @@ class UrldecodeFilter(Filter):
     """Percent-decodes ``field`` or every field."""
 
     Config = UrldecodeConfig
+    runs_on_event_loop = True
     config: UrldecodeConfig
 
     def __init__(self, config: UrldecodeConfig, *, id: str,

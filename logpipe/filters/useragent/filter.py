@@ -29,6 +29,7 @@ _ABSENT = frozenset({"", "-"})
 
 class UserAgentFilter(Filter):
     Config = UserAgentConfig
+    runs_on_event_loop = True
     config: UserAgentConfig
 
     def __init__(self, config: UserAgentConfig, *, id: str,

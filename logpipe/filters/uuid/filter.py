@@ -15,6 +15,7 @@ class UuidFilter(Filter):
     ``overwrite`` is off); the common options apply to every event, as in Logstash."""
 
     Config = UuidConfig
+    runs_on_event_loop = True
     config: UuidConfig
 
     def __init__(self, config: UuidConfig, *, id: str,

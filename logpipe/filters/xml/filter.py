@@ -68,6 +68,7 @@ class XmlFilter(Filter):
     """Parses ``source`` and writes ``target`` and the ``xpath`` fields."""
 
     Config = XmlConfig
+    runs_on_event_loop = True
     config: XmlConfig
 
     def __init__(self, config: XmlConfig, *, id: str,
