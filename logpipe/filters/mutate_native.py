@@ -4,10 +4,11 @@ patterns whose matches are provably the same in Rust's ``regex`` crate.
 mutate compiles a gsub pattern with Python's ``regex`` module, a backtracker. The
 crate is an automaton, but it reports the same leftmost-first matches as a
 backtracker for the constructs accepted here: literals, character classes of
-literals and ranges (negated too), ``.``, groups without flags, alternation and
-greedy or lazy repetitions. Everything else is refused and stays on the Python
-path, notably: anchors (Python's ``$`` also matches before a final newline),
-``\\d``/``\\w``/``\\s`` and ``\\b`` (Unicode tables of different versions), flags,
+literals and ranges (negated too), ``.``, groups without flags, alternation,
+greedy or lazy repetitions, and the anchors at the start (``^`` without flags,
+``\\A``) and the very end (``\\Z``) of the text. Everything else is refused and
+stays on the Python path, notably: ``$`` (in Python it also matches before a final
+newline), ``\\d``/``\\w``/``\\s`` and ``\\b`` (Unicode tables of different versions), flags,
 look-arounds, back-references, possessive and atomic forms, any pattern that can
 match the empty text (the engines place empty matches next to non-empty ones
 differently), and negated classes or ``.`` inside an alternation (the ``regex``
@@ -32,6 +33,9 @@ from logpipe.core.native import native_module
 _SURROGATES = range(0xD800, 0xE000)
 #: Literals the ``regex`` module may read as syntax where ``re`` reads a character.
 _AMBIGUOUS = frozenset(map(ord, "{}"))
+#: Anchors with one meaning in both engines when no flag is set: ``^`` is the start of
+#: the text there (no MULTILINE reaches a pattern accepted here), ``\Z`` its very end.
+_ANCHORS = {C.AT_BEGINNING: "\\A", C.AT_BEGINNING_STRING: "\\A", C.AT_END_STRING: "\\z"}
 
 
 class _Refused(Exception):
@@ -98,6 +102,8 @@ def _seq(items: Any, branch: bool = False) -> str:
             low, high, sub = arg
             bound = f"{{{low},}}" if high is C.MAXREPEAT else f"{{{low},{high}}}"
             out.append(f"(?:{_seq(sub, branch)}){bound}" + ("?" if op is C.MIN_REPEAT else ""))
+        elif op is C.AT and arg in _ANCHORS:
+            out.append(_ANCHORS[arg])
         else:
             raise _Refused(str(op))
     return "".join(out)

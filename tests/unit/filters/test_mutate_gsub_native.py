@@ -38,7 +38,8 @@ def _atom() -> st.SearchStrategy[str]:
     ranges = st.sampled_from(["0-9", "a-z", "A-Z", "a-f0-9", "/:", "é€", "\\-_", "\\]a", "^/", "^0-9",
                               "^é", ".", "\\.", "😀-😀"])
     cls = ranges.map(lambda r: f"[{r}]")
-    return st.one_of(literal, cls, st.just("."))
+    anchors = st.sampled_from(["^", "\\A", "\\Z", "$"])
+    return st.one_of(literal, cls, st.just("."), anchors)
 
 
 def _pattern() -> st.SearchStrategy[str]:
@@ -69,17 +70,29 @@ def test_an_accepted_pattern_substitutes_as_the_regex_module(pattern: str, text:
 
 @pytest.mark.parametrize("pattern", [
     "[0-9]+", "/[^/]+", "a|bc", "é+", "(?:ab){2,3}?", ".+?", "[\\-_]+", "x{2}",
+    "^HTTP/", "\\Aa", "a\\Z", "^a|b",
 ])
 def test_accepted_patterns(pattern: str) -> None:
     assert rust_pattern(pattern) is not None
 
 
 @pytest.mark.parametrize("pattern", [
-    "[0-9]*", "a?", "a|", "^a", "a$", "\\d+", "\\w+", "\\s", "\\bx", "(?i)a", "(?=a)a", "(a)\\1",
+    "[0-9]*", "a?", "a|", "^", "(?m)^a", "a$", "\\d+", "\\w+", "\\s", "\\bx", "(?i)a", "(?=a)a", "(a)\\1",
     "a++", "(?>a)", "[[:alpha:]]+", "a{e<=1}", "x{", "[a[]", "[\\d]", "(?s:.)", "[\ud800]",
 ])
 def test_refused_patterns(pattern: str) -> None:
     assert rust_pattern(pattern) is None
+
+
+@pytest.mark.parametrize(("pattern", "text"), [
+    ("^a", "aaa\na"), ("\\Aa", "ba"), ("a\\Z", "aa\n"), ("a\\Z", "xaa"), ("^HTTP/", "HTTP/1.1"),
+    ("^a|b", "abab"), ("(?:^a)+", "aaa"),
+])
+def test_anchors_substitute_as_the_regex_module(pattern: str, text: str) -> None:
+    _native_on()
+    gsub = native_gsub(pattern, "-", ("f",))
+    assert gsub is not None
+    assert gsub.sub(text) == regex.compile(pattern).sub("-", text)
 
 
 def test_the_regex_modules_alternation_of_negated_classes_is_refused() -> None:
