@@ -129,8 +129,9 @@ impl Hasher for Fx {
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// Verdicts already reached, so a value or key seen before costs one lookup
-/// instead of a search. Each table is emptied when full: what is common comes
-/// back at once, and the bound holds whatever the events hold.
+/// instead of a search. The maps are emptied when full and the short texts' slots
+/// are taken over by newcomers: either way what is common comes back at once, and
+/// the bound holds whatever the events hold.
 #[derive(Default)]
 struct Memo {
     /// A short string's kind bits (0: nothing to mask), by its UTF-8 text (see `Short`).
