@@ -349,6 +349,21 @@ def test_texts_that_pad_to_the_same_words_are_told_apart() -> None:
         assert plans == [({text: PLANS[bits]} if bits else frozenset())] * 2, repr(text)
 
 
+class _Text(str):
+    """A str subclass: the walk reads exact strs only, remembered or not."""
+
+
+def test_a_remembered_text_is_no_answer_for_a_subclass_or_a_surrogate() -> None:
+    """After "a@b.io" is remembered, the same text as a str subclass, and a text with a
+    lone surrogate next to it, get the answers of the check that remembers nothing (the
+    surrogate's event is left to the Python check)."""
+    check, none = _check(1, 128), MEMO_CHECKS["none"]
+    check.plans([{"v": "a@b.io"}, {"v": "a@b.io"}])
+    datas = [{"v": _Text("a@b.io")}, {"v": "a@b.io\ud800"}, {"v": "a@b.io"}]
+    assert check.plans(datas) == none.plans(datas)
+    assert check.plans(datas)[1] == [1]
+
+
 # --- the holders: where the walk goes -----------------------------------------------------------
 def _containers(obj: Any) -> dict[int, Any]:
     """Every dict and list below ``obj``, by id."""
