@@ -129,16 +129,100 @@ impl Hasher for Fx {
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// Verdicts already reached, so a value or key seen before costs one lookup
-/// instead of a search. Each table is emptied when full: what is common comes
-/// back at once, and the bound holds whatever the events hold.
+/// instead of a search. The maps are emptied when full and the short texts' slots
+/// are taken over by newcomers: either way what is common comes back at once, and
+/// the bound holds whatever the events hold.
 #[derive(Default)]
 struct Memo {
-    /// A string's kind bits (0: nothing to mask), by its UTF-8 text.
+    /// A short string's kind bits (0: nothing to mask), by its UTF-8 text (see `Short`).
+    short: Short,
+    /// The same for longer strings, up to `memo_text_bytes`.
     texts: FxMap<Box<[u8]>, u8>,
     /// Whether a key could be a secret name, by the key's address. The entry holds a
     /// reference to the key, so the address cannot be reused by another object while
     /// it is remembered; a str never changes.
     keys: FxMap<usize, (Py<PyString>, bool)>,
+}
+
+/// The longest text `Short` holds, in bytes.
+const SHORT_BYTES: usize = 8 * SHORT_WORDS;
+const SHORT_WORDS: usize = 7;
+
+/// One remembered short text and its bits: the text zero-padded to whole words, so a
+/// lookup compares one cache line with words it already holds.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct ShortSlot {
+    words: [u64; SHORT_WORDS],
+    /// The text's length in bytes; 0 for a free slot (the empty text is not kept).
+    len: u8,
+    bits: u8,
+}
+
+/// Short texts' kind bits, kept in the table itself: a lookup reads one slot, with
+/// nothing to follow, and remembering allocates nothing. Most strings that are
+/// searched are short (methods, routes, names, ids). Direct-mapped: a
+/// newcomer replaces what its slot held, so the table is bounded by its size and
+/// what is common is back at once after being replaced.
+#[derive(Default)]
+struct Short {
+    /// Empty (nothing remembered) or a power of two long.
+    slots: Vec<ShortSlot>,
+    held: usize,
+}
+
+impl Short {
+    fn new(entries: usize) -> Short {
+        let size = if entries == 0 { 0 } else { 1 << (usize::BITS - 1 - entries.leading_zeros()) };
+        Short { slots: vec![ShortSlot::default(); size], held: 0 }
+    }
+
+    /// The text as zero-padded words, and its slot; None when the text is empty or
+    /// longer than `SHORT_BYTES`, or nothing is kept.
+    #[inline(always)]
+    fn place(&self, text: &[u8]) -> Option<([u64; SHORT_WORDS], usize)> {
+        if self.slots.is_empty() || text.is_empty() || text.len() > SHORT_BYTES {
+            return None;
+        }
+        let mut words = [0u64; SHORT_WORDS];
+        let mut hash = Fx(text.len() as u64);
+        let mut chunks = text.chunks_exact(8);
+        let mut i = 0;
+        for chunk in &mut chunks {
+            words[i] = u64::from_le_bytes(chunk.try_into().unwrap());
+            hash.add(words[i]);
+            i += 1;
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = 0u64;
+            for (k, &b) in rest.iter().enumerate() {
+                last |= (b as u64) << (8 * k);
+            }
+            words[i] = last;
+            hash.add(last);
+        }
+        Some((words, hash.finish() as usize & (self.slots.len() - 1)))
+    }
+
+    #[inline(always)]
+    fn get(&self, words: &[u64; SHORT_WORDS], len: usize, at: usize) -> Option<u8> {
+        let slot = &self.slots[at];
+        // Word by word without branching (`==` on the arrays calls memcmp).
+        let mut differ = slot.len as u64 ^ len as u64;
+        for (held, word) in slot.words.iter().zip(words) {
+            differ |= held ^ word;
+        }
+        (differ == 0).then_some(slot.bits)
+    }
+
+    fn put(&mut self, words: [u64; SHORT_WORDS], len: usize, at: usize, bits: u8) {
+        let slot = &mut self.slots[at];
+        if slot.len == 0 {
+            self.held += 1;
+        }
+        *slot = ShortSlot { words, len: len as u8, bits };
+    }
 }
 
 impl ScrubCheck {
@@ -158,6 +242,14 @@ impl ScrubCheck {
         }
         if text.len() > self.memo_text_bytes {
             return self.text_bits(text);
+        }
+        if let Some((words, at)) = memo.short.place(text.as_bytes()) {
+            if let Some(bits) = memo.short.get(&words, text.len(), at) {
+                return bits;
+            }
+            let bits = self.text_bits(text);
+            memo.short.put(words, text.len(), at, bits);
+            return bits;
         }
         if let Some(bits) = memo.texts.get(text.as_bytes()) {
             return *bits;
@@ -497,7 +589,7 @@ impl ScrubCheck {
             key_bit,
             shortest,
             plans,
-            memo: Mutex::new(Memo::default()),
+            memo: Mutex::new(Memo { short: Short::new(memo_entries), ..Memo::default() }),
             memo_entries,
             memo_text_bytes,
         })
@@ -535,7 +627,7 @@ impl ScrubCheck {
     /// How many texts and keys the memo holds now (for tests and diagnosis).
     fn memo_sizes(&self) -> (usize, usize) {
         match self.memo.try_lock() {
-            Ok(memo) => (memo.texts.len(), memo.keys.len()),
+            Ok(memo) => (memo.short.held + memo.texts.len(), memo.keys.len()),
             Err(_) => (0, 0),
         }
     }

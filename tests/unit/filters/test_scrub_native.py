@@ -291,8 +291,13 @@ def test_the_memo_is_bounded_and_keeps_only_short_texts() -> None:
     long_text = "a long value with a@b.io in it"
     datas = [{"k": "GET /x", "password": long_text, "m": "GET"}, {"k": "a@b.io", "password": long_text}]
     first = check.plans(datas)
-    # "GET /x" and "a@b.io": "GET" is too short to search, the long text is searched each time
-    assert check.memo_sizes() == (2, 3)
+    # "GET /x" and "a@b.io" (which may share a slot of the short texts' table): "GET" is
+    # too short to search, the long text is searched each time
+    texts, keys = check.memo_sizes()
+    assert 1 <= texts <= 2 and keys == 3
+    only_long = _check(4, 12)
+    only_long.plans([{"k": long_text}, {"k": long_text}])
+    assert only_long.memo_sizes() == (0, 1)
     assert check.plans(datas) == first
     assert first[0] == [{"password": frozenset({SECRET}), long_text: frozenset({"email"})},
                         {"a@b.io": frozenset({"email"}), "password": frozenset({SECRET}),
@@ -305,6 +310,58 @@ def test_the_memo_is_bounded_and_keeps_only_short_texts() -> None:
     both = [{"password": "password", "a@b.io": "x"}]
     assert check.plans(both)[0] == [{"password": frozenset({SECRET})}]
     assert _check(0, 0).plans(both)[0] == check.plans(both)[0]
+
+
+#: Texts around the short table's word boundaries (it keeps up to 56 bytes as 7 zero-padded
+#: words): pieces of triggers, NUL (the padding's byte), text outside ASCII and folds.
+SHORT_PIECES = st.sampled_from(["a", "b", "@", "%40", "eyJ", "AKIA", "4", " ", "-", "=", ":", "token",
+                                "\x00", "\x00\x00", "é", "İ", "\u212a", "ſ", "\U0001f600", "Bearer "])
+SHORT_TEXTS = st.lists(SHORT_PIECES, min_size=1, max_size=30).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(SHORT_TEXTS, min_size=1, max_size=12), min_size=1, max_size=4))
+def test_short_texts_share_slots_without_mixing_their_verdicts(batches: list[list[str]]) -> None:
+    """Texts of all lengths up to and past the short table's, in tables of one and two
+    slots (every text evicts another, texts that pad to the same words meet), give the
+    plans of the check that remembers nothing, call after call."""
+    checks = [_check(1, 128), _check(2, 128), _check(4096, 128)]
+    none = MEMO_CHECKS["none"]
+    for texts in batches + batches[::-1]:
+        datas = [{"v": text, "w": [text + "\x00", text[:-1]]} for text in texts]
+        expected = none.plans(datas)
+        for check in checks:
+            assert check.plans(datas) == expected
+    for check in checks[:2]:
+        texts_held, _ = check.memo_sizes()
+        assert texts_held <= 2 + 2  # the short table's slots, and two longer texts at most
+
+
+def test_texts_that_pad_to_the_same_words_are_told_apart() -> None:
+    """A text and the same text with NULs after it fill the same zero-padded words; the
+    length tells them apart, and a card number cut short is no card."""
+    check = _check(1, 128)
+    card = "4111 1111 1111 1"
+    assert check.text_kinds(card) == KIND_BITS["card"]
+    for text, bits in [(card, KIND_BITS["card"]), (card[:-1] + "\x00", 0), (card, KIND_BITS["card"]),
+                       (card[:-1], 0), (card + "\x00" * 8, KIND_BITS["card"]), (card[:-1], 0)]:
+        plans = check.plans([{"v": text}, {"v": text}])[0]
+        assert plans == [({text: PLANS[bits]} if bits else frozenset())] * 2, repr(text)
+
+
+class _Text(str):
+    """A str subclass: the walk reads exact strs only, remembered or not."""
+
+
+def test_a_remembered_text_is_no_answer_for_a_subclass_or_a_surrogate() -> None:
+    """After "a@b.io" is remembered, the same text as a str subclass, and a text with a
+    lone surrogate next to it, get the answers of the check that remembers nothing (the
+    surrogate's event is left to the Python check)."""
+    check, none = _check(1, 128), MEMO_CHECKS["none"]
+    check.plans([{"v": "a@b.io"}, {"v": "a@b.io"}])
+    datas = [{"v": _Text("a@b.io")}, {"v": "a@b.io\ud800"}, {"v": "a@b.io"}]
+    assert check.plans(datas) == none.plans(datas)
+    assert check.plans(datas)[1] == [1]
 
 
 # --- the holders: where the walk goes -----------------------------------------------------------
