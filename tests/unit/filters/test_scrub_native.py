@@ -34,8 +34,18 @@ native = (__import__("logpipe_native") if os.environ.get("CI") == "true"
           else pytest.importorskip("logpipe_native"))
 
 
+@pytest.fixture(autouse=True)
+def _native_check_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests hold the native check to the Python one, so they need it whatever
+    ``LOGPIPE_NATIVE`` says for the rest of the suite; a test that turns it off does
+    so itself."""
+    monkeypatch.delenv("LOGPIPE_NATIVE", raising=False)
+
+
 def scrubber(**settings: Any) -> Scrubber:
-    made = Scrubber(ScrubConfig(**settings), key=b"native-key")
+    with pytest.MonkeyPatch.context() as switch:
+        switch.delenv("LOGPIPE_NATIVE", raising=False)
+        made = Scrubber(ScrubConfig(**settings), key=b"native-key")
     assert made._native is not None
     return made
 
