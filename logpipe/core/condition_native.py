@@ -20,7 +20,9 @@ one key each with no pattern or container test (see ``_pays``). The program answ
 whose verdict needs Python (a list or scalar on a path, a dict subclass, a value
 with its own ``==``, text outside ASCII for a regex): the generated code then
 evaluates that event from the start, so its verdict, or exception, is the
-generated code's own.
+generated code's own. The program is given the ``Event`` class, whose slots it
+then reads directly (and loads ahead for the whole batch) in events of exactly
+that class; other objects are read through ``getattr``.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from typing import Any, Callable
 
 from logpipe.core import conditions as c
 from logpipe.core.condition_regex import native_pattern
-from logpipe.core.event import METADATA
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path
 from logpipe.core.native import native_module
 
@@ -50,7 +52,7 @@ def batch_program(node: c.Node) -> Verdicts | None:
         program = _Writer().node(node)
         if not _pays(program):
             return None
-        verdicts: Verdicts = native.ConditionProgram(program).verdicts
+        verdicts: Verdicts = native.ConditionProgram(program, Event).verdicts
     except _Unsupported:
         return None
     except Exception:   # a text the module cannot take (a lone surrogate): keep Python

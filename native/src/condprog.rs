@@ -22,12 +22,20 @@
 //! - `("not", node)`, `("and", a, b)`, `("or", a, b)`, `("xor", a, b)`, `("const", bool)`.
 //!
 //! `root` is 0 for the event's data and 1 for its metadata; `keys` the path below.
+//!
+//! Most of a program's time on a batch fresh from another filter or thread is
+//! spent waiting for memory: each event's object, dicts and dict tables, one read
+//! depending on the other. Made with the event class, a program reads the
+//! `data` and `metadata` slots of events of exactly that class at their offsets
+//! (found once, `Slots::find`) instead of through `getattr`, and before judging a
+//! batch it asks for every event's first reads to be loaded (`warm`), so that the
+//! processor overlaps the waits of different events.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::asciitest::AsciiTest;
 
@@ -246,27 +254,128 @@ impl Node {
     }
 }
 
+/// Asks for the cache line at `p` to be loaded: a hint that reads nothing and
+/// cannot fault, whatever the address.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Where one exact class keeps its `data` and `metadata` slots, found when the
+/// program is made (see `Slots::find`).
+struct Slots {
+    cls: Py<PyType>,
+    data: usize,
+    metadata: usize,
+}
+
+impl Slots {
+    /// The slot offsets of `cls`, found by setting both attributes of a fresh
+    /// instance to two new objects and looking for their addresses among the
+    /// instance's words; None unless each is found exactly once.
+    fn find(cls: &Bound<'_, PyType>) -> PyResult<Option<Slots>> {
+        let py = cls.py();
+        let basic: usize = cls.getattr(intern!(py, "__basicsize__"))?.extract()?;
+        let probe = cls.call_method1(intern!(py, "__new__"), (cls,))?;
+        if !probe.get_type().is(cls) {
+            return Ok(None);
+        }
+        let (a, b) = (PyDict::new_bound(py), PyDict::new_bound(py));
+        probe.setattr(intern!(py, "data"), &a)?;
+        probe.setattr(intern!(py, "metadata"), &b)?;
+        let word = std::mem::size_of::<*mut ffi::PyObject>();
+        let head = std::mem::size_of::<ffi::PyObject>();
+        let base = probe.as_ptr() as *const u8;
+        let (mut data, mut metadata) = (Vec::new(), Vec::new());
+        let mut off = head;
+        while off + word <= basic {
+            // SAFETY: the instance is `basic` bytes long, and the word lies inside it.
+            let w = unsafe { std::ptr::read_unaligned(base.add(off) as *const *mut ffi::PyObject) };
+            if w == a.as_ptr() {
+                data.push(off);
+            } else if w == b.as_ptr() {
+                metadata.push(off);
+            }
+            off += word;
+        }
+        if data.len() != 1 || metadata.len() != 1 {
+            return Ok(None);
+        }
+        Ok(Some(Slots { cls: cls.clone().unbind(), data: data[0], metadata: metadata[0] }))
+    }
+
+    /// The object in the slot at `off` of `event` (borrowed, maybe null: unset).
+    /// SAFETY: `event`'s type must be exactly `cls`.
+    #[inline(always)]
+    unsafe fn read(event: *mut ffi::PyObject, off: usize) -> *mut ffi::PyObject {
+        std::ptr::read_unaligned((event as *const u8).add(off) as *const *mut ffi::PyObject)
+    }
+}
+
+/// Where a dict object keeps the pointer to its table, on the CPython versions
+/// whose layout is known (3.11 to 3.13: after the header, `ma_used` and
+/// `ma_version_tag`); only ever read to prefetch the table, so a wrong guess
+/// would cost speed, not correctness.
+fn dict_keys_offset(py: Python<'_>) -> Option<usize> {
+    let v = py.version_info();
+    if v.major == 3 && (11..=13).contains(&v.minor) && std::mem::size_of::<usize>() == 8 {
+        Some(std::mem::size_of::<ffi::PyObject>() + 16)
+    } else {
+        None
+    }
+}
+
 #[pyclass(frozen, module = "logpipe_native")]
 pub struct ConditionProgram {
     root: Node,
     /// Whether any read is in the metadata (else it is not looked up).
     metadata: bool,
+    /// The event class's slots, read directly for events of exactly that class.
+    slots: Option<Slots>,
+    keys_offset: Option<usize>,
 }
 
 impl ConditionProgram {
     /// The verdict for one event (borrowed), its roots read as the program needs them.
     unsafe fn event(&self, event: *mut ffi::PyObject, k_data: *mut ffi::PyObject,
                     k_metadata: *mut ffi::PyObject) -> V {
-        let data = ffi::PyObject_GetAttr(event, k_data);
-        if data.is_null() {
-            ffi::PyErr_Clear();
-            return V::Python;
-        }
-        let metadata = if self.metadata { ffi::PyObject_GetAttr(event, k_metadata) } else { std::ptr::null_mut() };
-        let verdict = if self.metadata && metadata.is_null() {
-            ffi::PyErr_Clear();
-            V::Python
-        } else if ffi::PyDict_CheckExact(data) == 0 || (self.metadata && ffi::PyDict_CheckExact(metadata) == 0) {
+        let (data, metadata) = match &self.slots {
+            Some(s) if ffi::Py_TYPE(event) == s.cls.as_ptr() as *mut ffi::PyTypeObject => {
+                let data = Slots::read(event, s.data);
+                let metadata = if self.metadata { Slots::read(event, s.metadata) } else { std::ptr::null_mut() };
+                if data.is_null() || (self.metadata && metadata.is_null()) {
+                    return V::Python; // an unset slot: Python's AttributeError
+                }
+                ffi::Py_INCREF(data);
+                if !metadata.is_null() {
+                    ffi::Py_INCREF(metadata);
+                }
+                (data, metadata)
+            }
+            _ => {
+                let data = ffi::PyObject_GetAttr(event, k_data);
+                if data.is_null() {
+                    ffi::PyErr_Clear();
+                    return V::Python;
+                }
+                let metadata = if self.metadata { ffi::PyObject_GetAttr(event, k_metadata) } else { std::ptr::null_mut() };
+                if self.metadata && metadata.is_null() {
+                    ffi::PyErr_Clear();
+                    ffi::Py_DECREF(data);
+                    return V::Python;
+                }
+                (data, metadata)
+            }
+        };
+        // Both held: a value's own `==` (run by `in`) may rebind the event's attributes.
+        let verdict = if ffi::PyDict_CheckExact(data) == 0 || (self.metadata && ffi::PyDict_CheckExact(metadata) == 0) {
             V::Python
         } else {
             let py = Python::assume_gil_acquired();
@@ -278,15 +387,67 @@ impl ConditionProgram {
         }
         verdict
     }
+
+    /// Loads ahead what every event's evaluation will read first: the event
+    /// objects, their data (and metadata) dicts, and those dicts' tables. A batch
+    /// fresh from another thread or filter is mostly outside this core's caches,
+    /// and an evaluation that finds it there waits on one memory read after
+    /// another; here the reads of different events do not depend on each other,
+    /// so the processor overlaps them. Nothing read here is kept: `event` reads
+    /// the slots again, as Python code run meanwhile may have rebound them.
+    unsafe fn warm(&self, items: &[*mut ffi::PyObject]) {
+        let Some(s) = &self.slots else { return };
+        let cls = s.cls.as_ptr() as *mut ffi::PyTypeObject;
+        let mut roots: Vec<*mut ffi::PyObject> = Vec::with_capacity(items.len() * 2);
+        for &event in items {
+            if ffi::Py_TYPE(event) != cls {
+                continue;
+            }
+            let data = Slots::read(event, s.data);
+            if !data.is_null() {
+                prefetch(data as *const u8);
+                roots.push(data);
+            }
+            if self.metadata {
+                let metadata = Slots::read(event, s.metadata);
+                if !metadata.is_null() {
+                    prefetch(metadata as *const u8);
+                    roots.push(metadata);
+                }
+            }
+        }
+        let Some(off) = self.keys_offset else { return };
+        for &d in &roots {
+            if ffi::PyDict_CheckExact(d) == 0 {
+                continue;
+            }
+            let table = std::ptr::read_unaligned((d as *const u8).add(off) as *const *const u8);
+            prefetch(table);
+            prefetch(table.wrapping_add(64));
+            prefetch(table.wrapping_add(128));
+        }
+    }
 }
 
 #[pymethods]
 impl ConditionProgram {
+    /// `event_type`: the event class, whose instances' slots are then read
+    /// directly (other classes, subclasses included, through `getattr`).
     #[new]
-    fn new(py: Python<'_>, program: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (program, event_type=None))]
+    fn new(py: Python<'_>, program: &Bound<'_, PyAny>, event_type: Option<&Bound<'_, PyType>>) -> PyResult<Self> {
         let root = node(py, program)?;
         let metadata = root.reads_metadata();
-        Ok(ConditionProgram { root, metadata })
+        let slots = match event_type {
+            Some(cls) => Slots::find(cls)?,
+            None => None,
+        };
+        Ok(ConditionProgram { root, metadata, slots, keys_offset: dict_keys_offset(py) })
+    }
+
+    /// Whether events of the given class have their slots read directly (for tests).
+    fn reads_slots(&self) -> bool {
+        self.slots.is_some()
     }
 
     /// One verdict per event: True, False, or None where Python must evaluate the
@@ -295,10 +456,16 @@ impl ConditionProgram {
         let k_data = intern!(py, "data").as_ptr();
         let k_metadata = intern!(py, "metadata").as_ptr();
         let n = events.len();
+        // Borrowed: the list holds them, and nothing below runs before they are read.
+        let items: Vec<*mut ffi::PyObject> = (0..n)
+            .map(|j| unsafe { ffi::PyList_GetItem(events.as_ptr(), j as ffi::Py_ssize_t) })
+            .collect();
         // SAFETY: a new list of n places, each set once below before it is returned.
         let out = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))? };
+        unsafe { self.warm(&items) };
         for j in 0..n {
             let verdict = unsafe {
+                // Read again: a value's `==` run for an earlier event may have changed the list.
                 let event = ffi::PyList_GetItem(events.as_ptr(), j as ffi::Py_ssize_t);
                 if event.is_null() {
                     ffi::PyErr_Clear();

@@ -66,11 +66,61 @@ def _event(data: Any, meta: dict[str, Any]) -> Event:
     return event
 
 
+class SubEvent(Event):
+    """A subclass: its slots are the parent's, but the program reads them through getattr."""
+
+    __slots__ = ()
+
+
+class ShadowEvent(Event):
+    """A subclass whose ``data`` is a property: what it answers, not the slot, is the data."""
+
+    __slots__ = ()
+
+    @property   # type: ignore[override]
+    def data(self) -> Any:
+        return {"a": "x", "b": {"b": True}, "tags": ["access"]}
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        pass
+
+
+class Lookalike:
+    """Not an event at all: plain attributes named like an event's slots."""
+
+    def __init__(self, data: Any, metadata: Any) -> None:
+        self.data = data
+        self.metadata = metadata
+
+
+def _shaped(event: Event, shape: str) -> Any:
+    """The event as one of the objects a batch may hold (the program reads the slots of
+    exactly ``Event`` directly, everything else through ``getattr``)."""
+    if shape == "sub":
+        out: Any = SubEvent.__new__(SubEvent)
+    elif shape == "shadow":
+        out = ShadowEvent.__new__(ShadowEvent)
+    elif shape == "lookalike":
+        return Lookalike(event.data, event.metadata)
+    else:
+        out = Event.__new__(Event)
+    if shape != "no data":
+        out.data = event.data
+    if shape != "no metadata":
+        out.metadata = event.metadata
+    return out
+
+
 events = st.builds(
-    _event,
-    st.one_of(st.dictionaries(st.sampled_from(KEYS), values, max_size=4),
-              st.dictionaries(st.sampled_from(KEYS), values, max_size=2).map(OrderedDict)),
-    st.dictionaries(st.sampled_from(KEYS), values, max_size=2),
+    _shaped,
+    st.builds(
+        _event,
+        st.one_of(st.dictionaries(st.sampled_from(KEYS), values, max_size=4),
+                  st.dictionaries(st.sampled_from(KEYS), values, max_size=2).map(OrderedDict)),
+        st.dictionaries(st.sampled_from(KEYS), values, max_size=2),
+    ),
+    st.sampled_from(["plain"] * 6 + ["sub", "shadow", "lookalike", "no data", "no metadata"]),
 )
 
 FIELDS = ["[a]", "[b]", "[tags]", "[a][b]", "[a][0]", "[a][b][a]", "[@metadata][a]",
@@ -205,3 +255,48 @@ def test_an_event_that_raises_costs_only_its_own_verdict() -> None:
     with pytest.raises(RuntimeError):
         native.many(batch)   # type: ignore[attr-defined]
     assert _verdicts(native, batch) == [True, False, True, True, True, True]
+
+
+@needs_native
+def test_the_slots_of_exactly_event_are_read_directly() -> None:
+    """The program finds where ``Event`` keeps ``data`` and ``metadata``; a class it
+    cannot place (no such slots) leaves every event to ``getattr``, with the same verdicts."""
+    native = native_module()
+    assert native is not None
+    program = ("and", ("truth", 0, ["a", "b"], False), ("streq", 1, ["c"], "x"))
+    direct = native.ConditionProgram(program, Event)
+    assert direct.reads_slots()
+    assert not native.ConditionProgram(program, Lookalike).reads_slots()
+    assert not native.ConditionProgram(program).reads_slots()
+    unset = Event.__new__(Event)
+    unset.data = {"a": {"b": 1}}
+    batch = [Event({"a": {"b": 1}}, {"c": "x"}), Event({"a": {"b": None}}, {"c": "x"}),
+             Event({"a": {"b": 1}}, {}), SubEvent({"a": {"b": 1}}, {"c": "x"}),
+             Lookalike({"a": {"b": 1}}, {"c": "x"}), Lookalike({"a": {"b": 1}}, None), unset]
+    for made in [direct, native.ConditionProgram(program, Lookalike), native.ConditionProgram(program)]:
+        assert made.verdicts(batch) == [True, False, False, True, True, None, None]
+
+
+@needs_native
+def test_a_value_that_rebinds_the_events_data_while_judged() -> None:
+    """``in`` runs an element's own ``==``: one that rebinds events' data meanwhile
+    (dropping the dicts the program looked at ahead) changes nothing the program reads."""
+    batch = [Event({"tags": []}) for _ in range(64)]
+
+    class Rebinder:
+        def __eq__(self, other: object) -> bool:
+            for event in batch:
+                event.data = {"tags": ["access"]}
+            return False
+
+        __hash__ = object.__hash__
+
+    batch[0].data["tags"] = [Rebinder()]
+    expr = '"access" in [tags] and [tags][0] == "access"'
+    python = generate(c.parse(expr), expr, native=False)
+    native = generate(c.parse(expr), expr, native=True)
+    assert "_program" in native.source   # type: ignore[attr-defined]
+    verdicts = native.many(batch)   # type: ignore[attr-defined]
+    assert verdicts == [False] + [True] * 63
+    for event in batch[1:]:
+        assert python(event) is True
