@@ -28,8 +28,9 @@
 //! depending on the other. Made with the event class, a program reads the
 //! `data` and `metadata` slots of events of exactly that class at their offsets
 //! (found once, `Slots::find`) instead of through `getattr`, and before judging a
-//! batch it asks for every event's first reads to be loaded (`warm`), so that the
-//! processor overlaps the waits of different events.
+//! batch it asks for every event's roots, and the dicts and value on the path of
+//! the program's first read, to be loaded (`warm`), so that the processor overlaps
+//! the waits of different events.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -150,6 +151,17 @@ fn is_none(v: *mut ffi::PyObject) -> bool {
 }
 
 impl Node {
+    /// The read every event's evaluation starts with, and whether it looks at the
+    /// value itself (a text's content, a container's items) or only at what it is.
+    fn first(&self) -> Option<(&Read, bool)> {
+        match self {
+            Node::Truth(r, _) | Node::Is(r, _) => Some((r, false)),
+            Node::StrEq(r, _) | Node::In(r, _) | Node::Match(r, _) => Some((r, true)),
+            Node::Not(a) | Node::And(a, _) | Node::Or(a, _) | Node::Xor(a, _) => a.first(),
+            Node::Const(_) => None,
+        }
+    }
+
     fn reads_metadata(&self) -> bool {
         match self {
             Node::Truth(r, _) | Node::Is(r, _) | Node::StrEq(r, _) | Node::In(r, _) | Node::Match(r, _) => r.metadata,
@@ -389,42 +401,93 @@ impl ConditionProgram {
     }
 
     /// Loads ahead what every event's evaluation will read first: the event
-    /// objects, their data (and metadata) dicts, and those dicts' tables. A batch
+    /// objects, their data (and metadata) dicts and those dicts' tables, then,
+    /// level by level, the dicts on the way of the program's first read and, when
+    /// it looks into the value (a text to match or compare), the value. A batch
     /// fresh from another thread or filter is mostly outside this core's caches,
     /// and an evaluation that finds it there waits on one memory read after
     /// another; here the reads of different events do not depend on each other,
-    /// so the processor overlaps them. Nothing read here is kept: `event` reads
-    /// the slots again, as Python code run meanwhile may have rebound them.
+    /// so the processor overlaps them. Only the first read goes deeper than the
+    /// roots: the others may never be evaluated (`and`, `or`), and their lookups
+    /// would cost more than they save (measured on the graphmemory conditions).
+    ///
+    /// Nothing found here is used for a verdict: `event` reads the slots again.
+    /// The lookups of the deeper levels may run a key's own `==`, so the dicts
+    /// they go through are held meanwhile.
     unsafe fn warm(&self, items: &[*mut ffi::PyObject]) {
         let Some(s) = &self.slots else { return };
         let cls = s.cls.as_ptr() as *mut ffi::PyTypeObject;
-        let mut roots: Vec<*mut ffi::PyObject> = Vec::with_capacity(items.len() * 2);
-        for &event in items {
+        let n = items.len();
+        let mut data: Vec<*mut ffi::PyObject> = vec![std::ptr::null_mut(); n];
+        let mut metadata: Vec<*mut ffi::PyObject> = vec![std::ptr::null_mut(); if self.metadata { n } else { 0 }];
+        // No Python code runs in these first two passes: the borrowed pointers hold.
+        for (j, &event) in items.iter().enumerate() {
             if ffi::Py_TYPE(event) != cls {
                 continue;
             }
-            let data = Slots::read(event, s.data);
-            if !data.is_null() {
-                prefetch(data as *const u8);
-                roots.push(data);
-            }
+            let d = Slots::read(event, s.data);
+            prefetch(d as *const u8);
+            data[j] = d;
             if self.metadata {
-                let metadata = Slots::read(event, s.metadata);
-                if !metadata.is_null() {
-                    prefetch(metadata as *const u8);
-                    roots.push(metadata);
-                }
+                let m = Slots::read(event, s.metadata);
+                prefetch(m as *const u8);
+                metadata[j] = m;
             }
         }
-        let Some(off) = self.keys_offset else { return };
-        for &d in &roots {
-            if ffi::PyDict_CheckExact(d) == 0 {
-                continue;
+        let keys_offset = self.keys_offset;
+        let table = |d: *mut ffi::PyObject| {
+            let Some(off) = keys_offset else { return };
+            if !d.is_null() && ffi::PyDict_CheckExact(d) != 0 {
+                let t = std::ptr::read_unaligned((d as *const u8).add(off) as *const *const u8);
+                prefetch(t);
+                prefetch(t.wrapping_add(64));
+                prefetch(t.wrapping_add(128));
             }
-            let table = std::ptr::read_unaligned((d as *const u8).add(off) as *const *const u8);
-            prefetch(table);
-            prefetch(table.wrapping_add(64));
-            prefetch(table.wrapping_add(128));
+        };
+        data.iter().for_each(|&d| table(d));
+        metadata.iter().for_each(|&d| table(d));
+        let Some((r, value)) = self.root.first() else { return };
+        let depth = if value { r.keys.len() } else { r.keys.len() - 1 };
+        if depth == 0 {
+            return;
+        }
+        let mut cur: Vec<*mut ffi::PyObject> = if r.metadata { metadata } else { data };
+        for h in cur.iter_mut() {
+            if h.is_null() || ffi::PyDict_CheckExact(*h) == 0 {
+                *h = std::ptr::null_mut();
+            } else {
+                ffi::Py_INCREF(*h);
+            }
+        }
+        for (level, key) in r.keys.iter().take(depth).enumerate() {
+            for h in cur.iter_mut() {
+                let holder = *h;
+                if holder.is_null() {
+                    continue;
+                }
+                let v = ffi::PyDict_GetItemWithError(holder, key.as_ptr());
+                if v.is_null() {
+                    ffi::PyErr_Clear();
+                    *h = std::ptr::null_mut();
+                } else {
+                    prefetch(v as *const u8);
+                    prefetch((v as *const u8).wrapping_add(64));
+                    let deeper = level + 1 < r.keys.len() && ffi::PyDict_CheckExact(v) != 0;
+                    if deeper {
+                        ffi::Py_INCREF(v);
+                        *h = v;
+                    } else {
+                        *h = std::ptr::null_mut();
+                    }
+                }
+                ffi::Py_DECREF(holder);
+            }
+            cur.iter().for_each(|&d| table(d));
+        }
+        for &h in &cur {
+            if !h.is_null() {
+                ffi::Py_DECREF(h);
+            }
         }
     }
 }

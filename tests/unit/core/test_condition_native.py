@@ -300,3 +300,39 @@ def test_a_value_that_rebinds_the_events_data_while_judged() -> None:
     assert verdicts == [False] + [True] * 63
     for event in batch[1:]:
         assert python(event) is True
+
+
+@needs_native
+def test_a_key_that_rebinds_the_events_data_while_looked_up_ahead() -> None:
+    """Before judging a batch the program looks up its first read's path in every
+    event; a key object whose ``==`` runs then (it shares the hash of a key on the
+    path) and drops the dicts of the other events must not leave it reading freed
+    ones. The new dicts say the same, so the verdicts are the generated code's."""
+    def fresh(i: int) -> dict[str, Any]:
+        return {"http": {"response": "x" if i % 2 else "y"}}
+
+    batch = [Event(fresh(i)) for i in range(64)]
+
+    class Collider:
+        done = False
+
+        def __hash__(self) -> int:
+            return hash("http")
+
+        def __eq__(self, other: object) -> bool:
+            if not Collider.done:
+                Collider.done = True
+                for i, event in enumerate(batch):
+                    event.data = fresh(i)
+            return False
+
+    first = {Collider(): 1}
+    first.update(fresh(0))
+    batch[0].data = first
+    expr = '[http][response] == "x"'
+    native = generate(c.parse(expr), expr, native=True)
+    python = generate(c.parse(expr), expr, native=False)
+    assert "_program" in native.source   # type: ignore[attr-defined]
+    verdicts = native.many(batch)   # type: ignore[attr-defined]
+    assert Collider.done
+    assert verdicts == [python(event) for event in batch] == [i % 2 == 1 for i in range(64)]
