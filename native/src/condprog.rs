@@ -352,6 +352,9 @@ pub struct ConditionProgram {
     /// The event class's slots, read directly for events of exactly that class.
     slots: Option<Slots>,
     keys_offset: Option<usize>,
+    /// The condition as Python code, called for the events the program leaves to
+    /// Python: its verdict, or its exception, is the batch's.
+    fallback: Option<PyObject>,
 }
 
 impl ConditionProgram {
@@ -495,17 +498,20 @@ impl ConditionProgram {
 #[pymethods]
 impl ConditionProgram {
     /// `event_type`: the event class, whose instances' slots are then read
-    /// directly (other classes, subclasses included, through `getattr`).
+    /// directly (other classes, subclasses included, through `getattr`);
+    /// `fallback`: the condition as a function of one event, which answers for the
+    /// events the program cannot judge (else their verdict is None).
     #[new]
-    #[pyo3(signature = (program, event_type=None))]
-    fn new(py: Python<'_>, program: &Bound<'_, PyAny>, event_type: Option<&Bound<'_, PyType>>) -> PyResult<Self> {
+    #[pyo3(signature = (program, event_type=None, fallback=None))]
+    fn new(py: Python<'_>, program: &Bound<'_, PyAny>, event_type: Option<&Bound<'_, PyType>>,
+           fallback: Option<PyObject>) -> PyResult<Self> {
         let root = node(py, program)?;
         let metadata = root.reads_metadata();
         let slots = match event_type {
             Some(cls) => Slots::find(cls)?,
             None => None,
         };
-        Ok(ConditionProgram { root, metadata, slots, keys_offset: dict_keys_offset(py) })
+        Ok(ConditionProgram { root, metadata, slots, keys_offset: dict_keys_offset(py), fallback })
     }
 
     /// Whether events of the given class have their slots read directly (for tests).
@@ -513,9 +519,16 @@ impl ConditionProgram {
         self.slots.is_some()
     }
 
-    /// One verdict per event: True, False, or None where Python must evaluate the
-    /// event (its data or metadata not plain dicts, or a construct above).
-    fn verdicts<'py>(&self, py: Python<'py>, events: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyList>> {
+    /// One verdict per event (a list, or anything iterable): True or False, and
+    /// for an event the program cannot judge (its data or metadata not plain
+    /// dicts, or a value as above) the fallback's answer, or None without one. An
+    /// exception of the fallback is raised at once, as the generated code's own
+    /// loop over the batch would raise it.
+    fn verdicts<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let events = match events.downcast::<PyList>() {
+            Ok(list) => list.clone(),
+            Err(_) => PyList::new_bound(py, events.iter()?.collect::<PyResult<Vec<_>>>()?),
+        };
         let k_data = intern!(py, "data").as_ptr();
         let k_metadata = intern!(py, "metadata").as_ptr();
         let n = events.len();
@@ -527,22 +540,34 @@ impl ConditionProgram {
         let out = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))? };
         unsafe { self.warm(&items) };
         for j in 0..n {
+            // An owned reference to the verdict, stolen by the list (the fallback's
+            // answer is stored where it is made).
             let verdict = unsafe {
-                // Read again: a value's `==` run for an earlier event may have changed the list.
+                // Read again: Python code run for an earlier event may have changed the list.
                 let event = ffi::PyList_GetItem(events.as_ptr(), j as ffi::Py_ssize_t);
                 if event.is_null() {
                     ffi::PyErr_Clear();
+                    ffi::Py_INCREF(ffi::Py_None());
                     ffi::Py_None()
                 } else {
-                    match self.event(event, k_data, k_metadata) {
+                    let borrowed = match self.event(event, k_data, k_metadata) {
                         V::T => ffi::Py_True(),
                         V::F => ffi::Py_False(),
-                        V::Python => ffi::Py_None(),
-                    }
+                        V::Python => match &self.fallback {
+                            None => ffi::Py_None(),
+                            Some(f) => {
+                                let held = Bound::from_borrowed_ptr(py, event); // held during the call
+                                let answer = f.bind(py).call1((held,))?.into_ptr();
+                                ffi::PyList_SetItem(out.as_ptr(), j as ffi::Py_ssize_t, answer); // steals it
+                                continue;
+                            }
+                        },
+                    };
+                    ffi::Py_INCREF(borrowed);
+                    borrowed
                 }
             };
             unsafe {
-                ffi::Py_INCREF(verdict);
                 ffi::PyList_SetItem(out.as_ptr(), j as ffi::Py_ssize_t, verdict); // steals it
             }
         }

@@ -189,11 +189,12 @@ def test_constructs_outside_the_program_keep_the_generated_code() -> None:
 
 
 @needs_native
-def test_reads_of_one_key_each_keep_the_generated_code() -> None:
-    """Where the program would not pay (reads of one key, nothing else)."""
-    for expr in ["[a]", "![@metadata][a]", "[a] and ![b] or [c] == 'x'", "[a] != null"]:
+def test_only_constants_keep_the_generated_code() -> None:
+    """Where the program would not pay: nothing to read."""
+    for expr in ["true", "!false", "'a' in 'abc' and null == null"]:
         assert batch_program(c.parse(expr)) is None, expr
-    for expr in ["[a][b]", "'x' in [a]", "[a] =~ /x/", "[a] and [@metadata][b][c] == true"]:
+    for expr in ["[a]", "![@metadata][a]", "[a] and ![b] or [c] == 'x'", "[a] != null",
+                 "[a][b]", "'x' in [a]", "[a] =~ /x/", "[a] and [@metadata][b][c] == true"]:
         assert batch_program(c.parse(expr)) is not None, expr
 
 
@@ -336,3 +337,31 @@ def test_a_key_that_rebinds_the_events_data_while_looked_up_ahead() -> None:
     verdicts = native.many(batch)   # type: ignore[attr-defined]
     assert Collider.done
     assert verdicts == [python(event) for event in batch] == [i % 2 == 1 for i in range(64)]
+
+
+@needs_native
+def test_the_program_calls_the_generated_code_in_place() -> None:
+    """The events the program cannot judge get the generated condition's answer from
+    inside the same call, in order; its first exception is the call's; any iterable
+    of events is taken."""
+    native = native_module()
+    assert native is not None
+    seen: list[Any] = []
+
+    def fallback(event: Any) -> Any:
+        seen.append(event)
+        if event.data.get("boom"):
+            raise KeyError("boom")
+        return "python's"
+
+    program = native.ConditionProgram(("truth", 0, ["a", "b"], False), Event, fallback)
+    listed = [Event({"a": {"b": 1}}), Event({"a": [1]}), Event({}), Event({"a": "x"})]
+    assert program.verdicts(listed) == [True, "python's", False, "python's"]
+    assert seen == [listed[1], listed[3]]
+    assert program.verdicts(iter(listed)) == program.verdicts(tuple(listed)) == program.verdicts(listed)
+    with pytest.raises(KeyError):
+        program.verdicts([Event({"a": [1], "boom": 1}), Event({"a": "x"})])
+    expr = "[a][b] and [c]"
+    compiled = generate(c.parse(expr), expr, native=True)
+    assert "_program" in compiled.source   # type: ignore[attr-defined]
+    assert compiled.many(e for e in listed) == [False, False, False, False]   # type: ignore[attr-defined]
