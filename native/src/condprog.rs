@@ -344,6 +344,11 @@ fn dict_keys_offset(py: Python<'_>) -> Option<usize> {
     }
 }
 
+/// How many events are loaded ahead at a time: what their first reads bring in
+/// (a dozen cache lines each) must still be in the core's first-level cache when
+/// they are judged, and must not push out what the rest of the filter thread uses.
+const WARM_CHUNK: usize = 32;
+
 #[pyclass(frozen, module = "logpipe_native")]
 pub struct ConditionProgram {
     root: Node,
@@ -532,14 +537,21 @@ impl ConditionProgram {
         let k_data = intern!(py, "data").as_ptr();
         let k_metadata = intern!(py, "metadata").as_ptr();
         let n = events.len();
-        // Borrowed: the list holds them, and nothing below runs before they are read.
-        let items: Vec<*mut ffi::PyObject> = (0..n)
-            .map(|j| unsafe { ffi::PyList_GetItem(events.as_ptr(), j as ffi::Py_ssize_t) })
-            .collect();
         // SAFETY: a new list of n places, each set once below before it is returned.
         let out = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))? };
-        unsafe { self.warm(&items) };
+        let mut items: Vec<*mut ffi::PyObject> = Vec::with_capacity(WARM_CHUNK);
         for j in 0..n {
+            if j % WARM_CHUNK == 0 {
+                // Borrowed, read now: the list holds them, and nothing runs before `warm` is done.
+                items.clear();
+                items.extend((j..n.min(j + WARM_CHUNK))
+                    .map(|k| unsafe { ffi::PyList_GetItem(events.as_ptr(), k as ffi::Py_ssize_t) })
+                    .filter(|p| !p.is_null()));
+                unsafe {
+                    ffi::PyErr_Clear();
+                    self.warm(&items);
+                }
+            }
             // An owned reference to the verdict, stolen by the list (the fallback's
             // answer is stored where it is made).
             let verdict = unsafe {
