@@ -27,6 +27,7 @@ other constant is bound by name: no value can change what the code says.
 from __future__ import annotations
 
 import re
+from types import FunctionType
 from typing import Any, Callable
 
 from logpipe.core import conditions as c
@@ -47,30 +48,29 @@ def generate(node: c.Node, expr: str = "", *, native: bool = True) -> Condition:
     program (logpipe.core.condition_native), when the module is there and on."""
     gen = _Generator(native=native)
     body = gen.node(node)
-    program = batch_program(node) if native else None
-    if program is None:
-        many = ("def many(events):\n"
-                f"    return [{body} for e in events]\n")
-    else:
-        # The program's None verdicts are events the generated code evaluates anew.
-        gen.names["_program"] = program
-        many = ("def many(events):\n"
-                "    if type(events) is not list:\n"
-                "        events = list(events)\n"
-                "    out = _program(events)\n"
-                "    if None in out:\n"
-                "        for i, verdict in enumerate(out):\n"
-                "            if verdict is None:\n"
-                "                out[i] = condition(events[i])\n"
-                "    return out\n")
-    source = (
-        "def condition(e):\n"
-        f"    return {body}\n" + many)
+    name = f"<condition {expr!r}>"
+    source = ("def condition(e):\n"
+              f"    return {body}\n")
     namespace: dict[str, Any] = dict(gen.names)
-    code = compile(source, f"<condition {expr!r}>", "exec")
-    exec(code, namespace)  # noqa: S102 - our own generated text; constants are reprs or names
+    exec(compile(source, name, "exec"), namespace)  # noqa: S102 - our own generated text; constants are reprs or names
     condition: Any = namespace["condition"]
-    condition.many = namespace["many"]
+    # The program calls the condition for the events it leaves to Python: a copy of the
+    # function over its own globals, so that nothing the program holds leads back to it
+    # (it is no object the garbage collector looks into).
+    fallback = FunctionType(condition.__code__, dict(gen.names), "condition")
+    program = batch_program(node, fallback) if native else None
+    if program is None:
+        many_source = ("def many(events):\n"
+                       f"    return [{body} for e in events]\n")
+        exec(compile(many_source, name, "exec"), namespace)  # noqa: S102 - as above
+        many = namespace["many"]
+    else:
+        # Recorded, not run: the program is ``many`` itself, and calls ``condition`` for
+        # the events it cannot judge.
+        many_source = "# many(events) is _program(events), the native program (condition_native)\n"
+        many = program
+    source += many_source
+    condition.many = many
     condition.source = source
     condition.__qualname__ = condition.__name__ = "condition"
     condition.__doc__ = expr or None

@@ -15,12 +15,13 @@ native/src/condprog.rs) that the native module runs over a whole batch:
   constructs fold to.
 
 Anything else (numbers, ordering, list literals, two fields compared) leaves the
-whole condition to the generated code, and so does a condition whose reads are
-one key each with no pattern or container test (see ``_pays``). The program answers None for an event
-whose verdict needs Python (a list or scalar on a path, a dict subclass, a value
-with its own ``==``, text outside ASCII for a regex): the generated code then
-evaluates that event from the start, so its verdict, or exception, is the
-generated code's own.
+whole condition to the generated code, and so does a condition that reads no
+field at all (see ``_pays``). For an event whose verdict needs Python (a list or
+scalar on a path, a dict subclass, a value with its own ``==``, text outside
+ASCII for a regex) the program calls the generated code, which evaluates that
+event from the start, so its verdict, or exception, is the generated code's own. The program is given the ``Event`` class, whose slots it
+then reads directly (and loads ahead for the whole batch) in events of exactly
+that class; other objects are read through ``getattr``.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from typing import Any, Callable
 
 from logpipe.core import conditions as c
 from logpipe.core.condition_regex import native_pattern
-from logpipe.core.event import METADATA
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path
 from logpipe.core.native import native_module
 
@@ -39,10 +40,11 @@ class _Unsupported(Exception):
     """A construct the program does not carry."""
 
 
-def batch_program(node: c.Node) -> Verdicts | None:
-    """The native verdicts of ``node`` for a list of events (True, False, or None
-    where Python must evaluate the event), or None when the condition keeps its
-    generated code (a construct above, or no native module)."""
+def batch_program(node: c.Node, fallback: Callable[[Any], Any] | None = None) -> Verdicts | None:
+    """The native verdicts of ``node`` for a list of events, or None when the condition
+    keeps its generated code (a construct above, or no native module). ``fallback``,
+    the generated condition, answers (or raises) for the events the program leaves to
+    Python, from inside the same call; without it their verdict is None."""
     native = native_module()
     if native is None:
         return None
@@ -50,7 +52,7 @@ def batch_program(node: c.Node) -> Verdicts | None:
         program = _Writer().node(node)
         if not _pays(program):
             return None
-        verdicts: Verdicts = native.ConditionProgram(program).verdicts
+        verdicts: Verdicts = native.ConditionProgram(program, Event, fallback).verdicts
     except _Unsupported:
         return None
     except Exception:   # a text the module cannot take (a lone surrogate): keep Python
@@ -59,15 +61,17 @@ def batch_program(node: c.Node) -> Verdicts | None:
 
 
 def _pays(program: tuple[Any, ...]) -> bool:
-    """Whether the program saves work: it must read a nested field, test a pattern or
-    look into a container. Reads of one key each (``[a] and ![@metadata][b]``) cost the
-    generated code one ``dict.get`` apiece, less than the native call's own reads of
-    the event's attributes (measured on the graphmemory conditions)."""
+    """Whether the program saves work: it must read a field. A constant costs the
+    generated code nothing per event. Reads of one key each (``[a] and
+    ![@metadata][b]``) used to be left to the generated code, whose ``dict.get`` was
+    cheaper than the program's ``getattr`` of the event's attributes; reading the
+    slots directly, the program is the cheaper of the two on the graphmemory
+    conditions, and loads the batch ahead where the generated code waits for it."""
     op = program[0]
-    if op in ("match", "in"):
+    if op == "const":
+        return False
+    if op in ("truth", "is", "streq", "in", "match"):
         return True
-    if op in ("truth", "is", "streq"):
-        return len(program[2]) > 1
     return any(_pays(part) for part in program[1:] if type(part) is tuple)
 
 

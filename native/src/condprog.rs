@@ -22,12 +22,21 @@
 //! - `("not", node)`, `("and", a, b)`, `("or", a, b)`, `("xor", a, b)`, `("const", bool)`.
 //!
 //! `root` is 0 for the event's data and 1 for its metadata; `keys` the path below.
+//!
+//! Most of a program's time on a batch fresh from another filter or thread is
+//! spent waiting for memory: each event's object, dicts and dict tables, one read
+//! depending on the other. Made with the event class, a program reads the
+//! `data` and `metadata` slots of events of exactly that class at their offsets
+//! (found once, `Slots::find`) instead of through `getattr`, and before judging a
+//! batch it asks for every event's roots, and the dicts and value on the path of
+//! the program's first read, to be loaded (`warm`), so that the processor overlaps
+//! the waits of different events.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::asciitest::AsciiTest;
 
@@ -142,6 +151,17 @@ fn is_none(v: *mut ffi::PyObject) -> bool {
 }
 
 impl Node {
+    /// The read every event's evaluation starts with, and whether it looks at the
+    /// value itself (a text's content, a container's items) or only at what it is.
+    fn first(&self) -> Option<(&Read, bool)> {
+        match self {
+            Node::Truth(r, _) | Node::Is(r, _) => Some((r, false)),
+            Node::StrEq(r, _) | Node::In(r, _) | Node::Match(r, _) => Some((r, true)),
+            Node::Not(a) | Node::And(a, _) | Node::Or(a, _) | Node::Xor(a, _) => a.first(),
+            Node::Const(_) => None,
+        }
+    }
+
     fn reads_metadata(&self) -> bool {
         match self {
             Node::Truth(r, _) | Node::Is(r, _) | Node::StrEq(r, _) | Node::In(r, _) | Node::Match(r, _) => r.metadata,
@@ -246,27 +266,136 @@ impl Node {
     }
 }
 
+/// Asks for the cache line at `p` to be loaded: a hint that reads nothing and
+/// cannot fault, whatever the address.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Where one exact class keeps its `data` and `metadata` slots, found when the
+/// program is made (see `Slots::find`).
+struct Slots {
+    cls: Py<PyType>,
+    data: usize,
+    metadata: usize,
+}
+
+impl Slots {
+    /// The slot offsets of `cls`, found by setting both attributes of a fresh
+    /// instance to two new objects and looking for their addresses among the
+    /// instance's words; None unless each is found exactly once.
+    fn find(cls: &Bound<'_, PyType>) -> PyResult<Option<Slots>> {
+        let py = cls.py();
+        let basic: usize = cls.getattr(intern!(py, "__basicsize__"))?.extract()?;
+        let probe = cls.call_method1(intern!(py, "__new__"), (cls,))?;
+        if !probe.get_type().is(cls) {
+            return Ok(None);
+        }
+        let (a, b) = (PyDict::new_bound(py), PyDict::new_bound(py));
+        probe.setattr(intern!(py, "data"), &a)?;
+        probe.setattr(intern!(py, "metadata"), &b)?;
+        let word = std::mem::size_of::<*mut ffi::PyObject>();
+        let head = std::mem::size_of::<ffi::PyObject>();
+        let base = probe.as_ptr() as *const u8;
+        let (mut data, mut metadata) = (Vec::new(), Vec::new());
+        let mut off = head;
+        while off + word <= basic {
+            // SAFETY: the instance is `basic` bytes long, and the word lies inside it.
+            let w = unsafe { std::ptr::read_unaligned(base.add(off) as *const *mut ffi::PyObject) };
+            if w == a.as_ptr() {
+                data.push(off);
+            } else if w == b.as_ptr() {
+                metadata.push(off);
+            }
+            off += word;
+        }
+        if data.len() != 1 || metadata.len() != 1 {
+            return Ok(None);
+        }
+        Ok(Some(Slots { cls: cls.clone().unbind(), data: data[0], metadata: metadata[0] }))
+    }
+
+    /// The object in the slot at `off` of `event` (borrowed, maybe null: unset).
+    /// SAFETY: `event`'s type must be exactly `cls`.
+    #[inline(always)]
+    unsafe fn read(event: *mut ffi::PyObject, off: usize) -> *mut ffi::PyObject {
+        std::ptr::read_unaligned((event as *const u8).add(off) as *const *mut ffi::PyObject)
+    }
+}
+
+/// Where a dict object keeps the pointer to its table, on the CPython versions
+/// whose layout is known (3.11 to 3.13: after the header, `ma_used` and
+/// `ma_version_tag`); only ever read to prefetch the table, so a wrong guess
+/// would cost speed, not correctness.
+fn dict_keys_offset(py: Python<'_>) -> Option<usize> {
+    let v = py.version_info();
+    if v.major == 3 && (11..=13).contains(&v.minor) && std::mem::size_of::<usize>() == 8 {
+        Some(std::mem::size_of::<ffi::PyObject>() + 16)
+    } else {
+        None
+    }
+}
+
+/// How many events are loaded ahead at a time: what their first reads bring in
+/// (a dozen cache lines each) must still be in the core's first-level cache when
+/// they are judged, and must not push out what the rest of the filter thread uses.
+const WARM_CHUNK: usize = 32;
+
 #[pyclass(frozen, module = "logpipe_native")]
 pub struct ConditionProgram {
     root: Node,
     /// Whether any read is in the metadata (else it is not looked up).
     metadata: bool,
+    /// The event class's slots, read directly for events of exactly that class.
+    slots: Option<Slots>,
+    keys_offset: Option<usize>,
+    /// The condition as Python code, called for the events the program leaves to
+    /// Python: its verdict, or its exception, is the batch's.
+    fallback: Option<PyObject>,
 }
 
 impl ConditionProgram {
     /// The verdict for one event (borrowed), its roots read as the program needs them.
     unsafe fn event(&self, event: *mut ffi::PyObject, k_data: *mut ffi::PyObject,
                     k_metadata: *mut ffi::PyObject) -> V {
-        let data = ffi::PyObject_GetAttr(event, k_data);
-        if data.is_null() {
-            ffi::PyErr_Clear();
-            return V::Python;
-        }
-        let metadata = if self.metadata { ffi::PyObject_GetAttr(event, k_metadata) } else { std::ptr::null_mut() };
-        let verdict = if self.metadata && metadata.is_null() {
-            ffi::PyErr_Clear();
-            V::Python
-        } else if ffi::PyDict_CheckExact(data) == 0 || (self.metadata && ffi::PyDict_CheckExact(metadata) == 0) {
+        let (data, metadata) = match &self.slots {
+            Some(s) if ffi::Py_TYPE(event) == s.cls.as_ptr() as *mut ffi::PyTypeObject => {
+                let data = Slots::read(event, s.data);
+                let metadata = if self.metadata { Slots::read(event, s.metadata) } else { std::ptr::null_mut() };
+                if data.is_null() || (self.metadata && metadata.is_null()) {
+                    return V::Python; // an unset slot: Python's AttributeError
+                }
+                ffi::Py_INCREF(data);
+                if !metadata.is_null() {
+                    ffi::Py_INCREF(metadata);
+                }
+                (data, metadata)
+            }
+            _ => {
+                let data = ffi::PyObject_GetAttr(event, k_data);
+                if data.is_null() {
+                    ffi::PyErr_Clear();
+                    return V::Python;
+                }
+                let metadata = if self.metadata { ffi::PyObject_GetAttr(event, k_metadata) } else { std::ptr::null_mut() };
+                if self.metadata && metadata.is_null() {
+                    ffi::PyErr_Clear();
+                    ffi::Py_DECREF(data);
+                    return V::Python;
+                }
+                (data, metadata)
+            }
+        };
+        // Both held: a value's own `==` (run by `in`) may rebind the event's attributes.
+        let verdict = if ffi::PyDict_CheckExact(data) == 0 || (self.metadata && ffi::PyDict_CheckExact(metadata) == 0) {
             V::Python
         } else {
             let py = Python::assume_gil_acquired();
@@ -278,41 +407,179 @@ impl ConditionProgram {
         }
         verdict
     }
+
+    /// Loads ahead what every event's evaluation will read first: the event
+    /// objects, their data (and metadata) dicts and those dicts' tables, then,
+    /// level by level, the dicts on the way of the program's first read and, when
+    /// it looks into the value (a text to match or compare), the value. A batch
+    /// fresh from another thread or filter is mostly outside this core's caches,
+    /// and an evaluation that finds it there waits on one memory read after
+    /// another; here the reads of different events do not depend on each other,
+    /// so the processor overlaps them. Only the first read goes deeper than the
+    /// roots: the others may never be evaluated (`and`, `or`), and their lookups
+    /// would cost more than they save (measured on the graphmemory conditions).
+    ///
+    /// Nothing found here is used for a verdict: `event` reads the slots again.
+    /// The lookups of the deeper levels may run a key's own `==`, so the dicts
+    /// they go through are held meanwhile.
+    unsafe fn warm(&self, items: &[*mut ffi::PyObject]) {
+        let Some(s) = &self.slots else { return };
+        let cls = s.cls.as_ptr() as *mut ffi::PyTypeObject;
+        let n = items.len();
+        let mut data: Vec<*mut ffi::PyObject> = vec![std::ptr::null_mut(); n];
+        let mut metadata: Vec<*mut ffi::PyObject> = vec![std::ptr::null_mut(); if self.metadata { n } else { 0 }];
+        // No Python code runs in these first two passes: the borrowed pointers hold.
+        for (j, &event) in items.iter().enumerate() {
+            if ffi::Py_TYPE(event) != cls {
+                continue;
+            }
+            let d = Slots::read(event, s.data);
+            prefetch(d as *const u8);
+            data[j] = d;
+            if self.metadata {
+                let m = Slots::read(event, s.metadata);
+                prefetch(m as *const u8);
+                metadata[j] = m;
+            }
+        }
+        let keys_offset = self.keys_offset;
+        let table = |d: *mut ffi::PyObject| {
+            let Some(off) = keys_offset else { return };
+            if !d.is_null() && ffi::PyDict_CheckExact(d) != 0 {
+                let t = std::ptr::read_unaligned((d as *const u8).add(off) as *const *const u8);
+                prefetch(t);
+                prefetch(t.wrapping_add(64));
+                prefetch(t.wrapping_add(128));
+            }
+        };
+        data.iter().for_each(|&d| table(d));
+        metadata.iter().for_each(|&d| table(d));
+        let Some((r, value)) = self.root.first() else { return };
+        let depth = if value { r.keys.len() } else { r.keys.len() - 1 };
+        if depth == 0 {
+            return;
+        }
+        let mut cur: Vec<*mut ffi::PyObject> = if r.metadata { metadata } else { data };
+        for h in cur.iter_mut() {
+            if h.is_null() || ffi::PyDict_CheckExact(*h) == 0 {
+                *h = std::ptr::null_mut();
+            } else {
+                ffi::Py_INCREF(*h);
+            }
+        }
+        for (level, key) in r.keys.iter().take(depth).enumerate() {
+            for h in cur.iter_mut() {
+                let holder = *h;
+                if holder.is_null() {
+                    continue;
+                }
+                let v = ffi::PyDict_GetItemWithError(holder, key.as_ptr());
+                if v.is_null() {
+                    ffi::PyErr_Clear();
+                    *h = std::ptr::null_mut();
+                } else {
+                    prefetch(v as *const u8);
+                    prefetch((v as *const u8).wrapping_add(64));
+                    let deeper = level + 1 < r.keys.len() && ffi::PyDict_CheckExact(v) != 0;
+                    if deeper {
+                        ffi::Py_INCREF(v);
+                        *h = v;
+                    } else {
+                        *h = std::ptr::null_mut();
+                    }
+                }
+                ffi::Py_DECREF(holder);
+            }
+            cur.iter().for_each(|&d| table(d));
+        }
+        for &h in &cur {
+            if !h.is_null() {
+                ffi::Py_DECREF(h);
+            }
+        }
+    }
 }
 
 #[pymethods]
 impl ConditionProgram {
+    /// `event_type`: the event class, whose instances' slots are then read
+    /// directly (other classes, subclasses included, through `getattr`);
+    /// `fallback`: the condition as a function of one event, which answers for the
+    /// events the program cannot judge (else their verdict is None).
     #[new]
-    fn new(py: Python<'_>, program: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (program, event_type=None, fallback=None))]
+    fn new(py: Python<'_>, program: &Bound<'_, PyAny>, event_type: Option<&Bound<'_, PyType>>,
+           fallback: Option<PyObject>) -> PyResult<Self> {
         let root = node(py, program)?;
         let metadata = root.reads_metadata();
-        Ok(ConditionProgram { root, metadata })
+        let slots = match event_type {
+            Some(cls) => Slots::find(cls)?,
+            None => None,
+        };
+        Ok(ConditionProgram { root, metadata, slots, keys_offset: dict_keys_offset(py), fallback })
     }
 
-    /// One verdict per event: True, False, or None where Python must evaluate the
-    /// event (its data or metadata not plain dicts, or a construct above).
-    fn verdicts<'py>(&self, py: Python<'py>, events: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyList>> {
+    /// Whether events of the given class have their slots read directly (for tests).
+    fn reads_slots(&self) -> bool {
+        self.slots.is_some()
+    }
+
+    /// One verdict per event (a list, or anything iterable): True or False, and
+    /// for an event the program cannot judge (its data or metadata not plain
+    /// dicts, or a value as above) the fallback's answer, or None without one. An
+    /// exception of the fallback is raised at once, as the generated code's own
+    /// loop over the batch would raise it.
+    fn verdicts<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let events = match events.downcast::<PyList>() {
+            Ok(list) => list.clone(),
+            Err(_) => PyList::new_bound(py, events.iter()?.collect::<PyResult<Vec<_>>>()?),
+        };
         let k_data = intern!(py, "data").as_ptr();
         let k_metadata = intern!(py, "metadata").as_ptr();
         let n = events.len();
         // SAFETY: a new list of n places, each set once below before it is returned.
         let out = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(n as ffi::Py_ssize_t))? };
+        let mut items: Vec<*mut ffi::PyObject> = Vec::with_capacity(WARM_CHUNK);
         for j in 0..n {
+            if j % WARM_CHUNK == 0 {
+                // Borrowed, read now: the list holds them, and nothing runs before `warm` is done.
+                items.clear();
+                items.extend((j..n.min(j + WARM_CHUNK))
+                    .map(|k| unsafe { ffi::PyList_GetItem(events.as_ptr(), k as ffi::Py_ssize_t) })
+                    .filter(|p| !p.is_null()));
+                unsafe {
+                    ffi::PyErr_Clear();
+                    self.warm(&items);
+                }
+            }
+            // An owned reference to the verdict, stolen by the list (the fallback's
+            // answer is stored where it is made).
             let verdict = unsafe {
+                // Read again: Python code run for an earlier event may have changed the list.
                 let event = ffi::PyList_GetItem(events.as_ptr(), j as ffi::Py_ssize_t);
                 if event.is_null() {
                     ffi::PyErr_Clear();
+                    ffi::Py_INCREF(ffi::Py_None());
                     ffi::Py_None()
                 } else {
-                    match self.event(event, k_data, k_metadata) {
+                    let borrowed = match self.event(event, k_data, k_metadata) {
                         V::T => ffi::Py_True(),
                         V::F => ffi::Py_False(),
-                        V::Python => ffi::Py_None(),
-                    }
+                        V::Python => match &self.fallback {
+                            None => ffi::Py_None(),
+                            Some(f) => {
+                                let held = Bound::from_borrowed_ptr(py, event); // held during the call
+                                let answer = f.bind(py).call1((held,))?.into_ptr();
+                                ffi::PyList_SetItem(out.as_ptr(), j as ffi::Py_ssize_t, answer); // steals it
+                                continue;
+                            }
+                        },
+                    };
+                    ffi::Py_INCREF(borrowed);
+                    borrowed
                 }
             };
             unsafe {
-                ffi::Py_INCREF(verdict);
                 ffi::PyList_SetItem(out.as_ptr(), j as ffi::Py_ssize_t, verdict); // steals it
             }
         }

@@ -66,11 +66,61 @@ def _event(data: Any, meta: dict[str, Any]) -> Event:
     return event
 
 
+class SubEvent(Event):
+    """A subclass: its slots are the parent's, but the program reads them through getattr."""
+
+    __slots__ = ()
+
+
+class ShadowEvent(Event):
+    """A subclass whose ``data`` is a property: what it answers, not the slot, is the data."""
+
+    __slots__ = ()
+
+    @property   # type: ignore[override]
+    def data(self) -> Any:
+        return {"a": "x", "b": {"b": True}, "tags": ["access"]}
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        pass
+
+
+class Lookalike:
+    """Not an event at all: plain attributes named like an event's slots."""
+
+    def __init__(self, data: Any, metadata: Any) -> None:
+        self.data = data
+        self.metadata = metadata
+
+
+def _shaped(event: Event, shape: str) -> Any:
+    """The event as one of the objects a batch may hold (the program reads the slots of
+    exactly ``Event`` directly, everything else through ``getattr``)."""
+    if shape == "sub":
+        out: Any = SubEvent.__new__(SubEvent)
+    elif shape == "shadow":
+        out = ShadowEvent.__new__(ShadowEvent)
+    elif shape == "lookalike":
+        return Lookalike(event.data, event.metadata)
+    else:
+        out = Event.__new__(Event)
+    if shape != "no data":
+        out.data = event.data
+    if shape != "no metadata":
+        out.metadata = event.metadata
+    return out
+
+
 events = st.builds(
-    _event,
-    st.one_of(st.dictionaries(st.sampled_from(KEYS), values, max_size=4),
-              st.dictionaries(st.sampled_from(KEYS), values, max_size=2).map(OrderedDict)),
-    st.dictionaries(st.sampled_from(KEYS), values, max_size=2),
+    _shaped,
+    st.builds(
+        _event,
+        st.one_of(st.dictionaries(st.sampled_from(KEYS), values, max_size=4),
+                  st.dictionaries(st.sampled_from(KEYS), values, max_size=2).map(OrderedDict)),
+        st.dictionaries(st.sampled_from(KEYS), values, max_size=2),
+    ),
+    st.sampled_from(["plain"] * 6 + ["sub", "shadow", "lookalike", "no data", "no metadata"]),
 )
 
 FIELDS = ["[a]", "[b]", "[tags]", "[a][b]", "[a][0]", "[a][b][a]", "[@metadata][a]",
@@ -139,11 +189,12 @@ def test_constructs_outside_the_program_keep_the_generated_code() -> None:
 
 
 @needs_native
-def test_reads_of_one_key_each_keep_the_generated_code() -> None:
-    """Where the program would not pay (reads of one key, nothing else)."""
-    for expr in ["[a]", "![@metadata][a]", "[a] and ![b] or [c] == 'x'", "[a] != null"]:
+def test_only_constants_keep_the_generated_code() -> None:
+    """Where the program would not pay: nothing to read."""
+    for expr in ["true", "!false", "'a' in 'abc' and null == null"]:
         assert batch_program(c.parse(expr)) is None, expr
-    for expr in ["[a][b]", "'x' in [a]", "[a] =~ /x/", "[a] and [@metadata][b][c] == true"]:
+    for expr in ["[a]", "![@metadata][a]", "[a] and ![b] or [c] == 'x'", "[a] != null",
+                 "[a][b]", "'x' in [a]", "[a] =~ /x/", "[a] and [@metadata][b][c] == true"]:
         assert batch_program(c.parse(expr)) is not None, expr
 
 
@@ -205,3 +256,112 @@ def test_an_event_that_raises_costs_only_its_own_verdict() -> None:
     with pytest.raises(RuntimeError):
         native.many(batch)   # type: ignore[attr-defined]
     assert _verdicts(native, batch) == [True, False, True, True, True, True]
+
+
+@needs_native
+def test_the_slots_of_exactly_event_are_read_directly() -> None:
+    """The program finds where ``Event`` keeps ``data`` and ``metadata``; a class it
+    cannot place (no such slots) leaves every event to ``getattr``, with the same verdicts."""
+    native = native_module()
+    assert native is not None
+    program = ("and", ("truth", 0, ["a", "b"], False), ("streq", 1, ["c"], "x"))
+    direct = native.ConditionProgram(program, Event)
+    assert direct.reads_slots()
+    assert not native.ConditionProgram(program, Lookalike).reads_slots()
+    assert not native.ConditionProgram(program).reads_slots()
+    unset = Event.__new__(Event)
+    unset.data = {"a": {"b": 1}}
+    batch = [Event({"a": {"b": 1}}, {"c": "x"}), Event({"a": {"b": None}}, {"c": "x"}),
+             Event({"a": {"b": 1}}, {}), SubEvent({"a": {"b": 1}}, {"c": "x"}),
+             Lookalike({"a": {"b": 1}}, {"c": "x"}), Lookalike({"a": {"b": 1}}, None), unset]
+    for made in [direct, native.ConditionProgram(program, Lookalike), native.ConditionProgram(program)]:
+        assert made.verdicts(batch) == [True, False, False, True, True, None, None]
+
+
+@needs_native
+def test_a_value_that_rebinds_the_events_data_while_judged() -> None:
+    """``in`` runs an element's own ``==``: one that rebinds events' data meanwhile
+    (dropping the dicts the program looked at ahead) changes nothing the program reads."""
+    batch = [Event({"tags": []}) for _ in range(64)]
+
+    class Rebinder:
+        def __eq__(self, other: object) -> bool:
+            for event in batch:
+                event.data = {"tags": ["access"]}
+            return False
+
+        __hash__ = object.__hash__
+
+    batch[0].data["tags"] = [Rebinder()]
+    expr = '"access" in [tags] and [tags][0] == "access"'
+    python = generate(c.parse(expr), expr, native=False)
+    native = generate(c.parse(expr), expr, native=True)
+    assert "_program" in native.source   # type: ignore[attr-defined]
+    verdicts = native.many(batch)   # type: ignore[attr-defined]
+    assert verdicts == [False] + [True] * 63
+    for event in batch[1:]:
+        assert python(event) is True
+
+
+@needs_native
+def test_a_key_that_rebinds_the_events_data_while_looked_up_ahead() -> None:
+    """Before judging a batch the program looks up its first read's path in every
+    event; a key object whose ``==`` runs then (it shares the hash of a key on the
+    path) and drops the dicts of the other events must not leave it reading freed
+    ones. The new dicts say the same, so the verdicts are the generated code's."""
+    def fresh(i: int) -> dict[str, Any]:
+        return {"http": {"response": "x" if i % 2 else "y"}}
+
+    batch = [Event(fresh(i)) for i in range(64)]
+
+    class Collider:
+        done = False
+
+        def __hash__(self) -> int:
+            return hash("http")
+
+        def __eq__(self, other: object) -> bool:
+            if not Collider.done:
+                Collider.done = True
+                for i, event in enumerate(batch):
+                    event.data = fresh(i)
+            return False
+
+    first = {Collider(): 1}
+    first.update(fresh(0))
+    batch[0].data = first
+    expr = '[http][response] == "x"'
+    native = generate(c.parse(expr), expr, native=True)
+    python = generate(c.parse(expr), expr, native=False)
+    assert "_program" in native.source   # type: ignore[attr-defined]
+    verdicts = native.many(batch)   # type: ignore[attr-defined]
+    assert Collider.done
+    assert verdicts == [python(event) for event in batch] == [i % 2 == 1 for i in range(64)]
+
+
+@needs_native
+def test_the_program_calls_the_generated_code_in_place() -> None:
+    """The events the program cannot judge get the generated condition's answer from
+    inside the same call, in order; its first exception is the call's; any iterable
+    of events is taken."""
+    native = native_module()
+    assert native is not None
+    seen: list[Any] = []
+
+    def fallback(event: Any) -> Any:
+        seen.append(event)
+        if event.data.get("boom"):
+            raise KeyError("boom")
+        return "python's"
+
+    program = native.ConditionProgram(("truth", 0, ["a", "b"], False), Event, fallback)
+    listed = [Event({"a": {"b": 1}}), Event({"a": [1]}), Event({}), Event({"a": "x"})]
+    assert program.verdicts(listed) == [True, "python's", False, "python's"]
+    assert seen == [listed[1], listed[3]]
+    assert program.verdicts(iter(listed)) == program.verdicts(tuple(listed)) == program.verdicts(listed)
+    with pytest.raises(KeyError):
+        program.verdicts([Event({"a": [1], "boom": 1}), Event({"a": "x"})])
+    expr = "[a][b] and [c]"
+    compiled = generate(c.parse(expr), expr, native=True)
+    assert "_program" in compiled.source   # type: ignore[attr-defined]
+    assert compiled.many(e for e in listed) == [False, False, False, False]   # type: ignore[attr-defined]
