@@ -42,6 +42,7 @@ from logpipe.core.plugin import (
     PluginContext,
 )
 from logpipe.core.queue import BoundedQueue
+from logpipe.core.sharing import plan_sharing
 from logpipe.core.stages import (
     ConditionalStage,
     FilterStage,
@@ -115,6 +116,9 @@ class Pipeline:
         # The pipeline's own scrub settings scrub what leaves it by other ways (dead letters).
         scrubber = next((getattr(f, "scrubber") for f in self.filters if hasattr(f, "scrubber")), None)
         self.context.scrubber = self.dead_letters.scrubber = scrubber
+        # Which enrichment filters may hand the same object to many events: those that
+        # nothing after them (filters, any branch; outputs) may change in place.
+        plan_sharing(self.filters, self.outputs)
         self._filter_thread = (ThreadPoolExecutor(1, thread_name_prefix=f"filters-{spec.name}")
                                if self.settings.filter_thread and self.filter_stages else None)
         self.stopping = asyncio.Event()
