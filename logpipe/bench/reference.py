@@ -60,6 +60,16 @@ _SEVERITY = {"client_error": 21, "validation": 21, "login_failure": 21, "server_
              "path_traversal": 73, "brute_force": 73}
 _INTRUSION = frozenset({"sqli", "xss", "path_traversal", "scanner", "brute_force"})
 _NO_GEO = object()
+
+
+def _geo_object(geo: Any) -> Any:
+    """The geo object as events hold it (``location`` as lat/lon), made once per address."""
+    if type(geo) is dict and "location" in geo:
+        lat, lon = geo["location"]
+        geo = {**geo, "location": {"lat": lat, "lon": lon}}
+    return geo
+
+
 _MISS = object()
 _NOTHING: frozenset[str] = frozenset()
 
@@ -174,7 +184,7 @@ class Reference:
         get = reader.get
         # addresses and User-Agents repeat: answers remembered in two generations of 5,000,
         # looked up with one dict.get
-        self.geo_make: Callable[[str], Any] = lambda ip: self._geo(get, ip)
+        self.geo_make: Callable[[str], Any] = lambda ip: _geo_object(self._geo(get, ip))
         self.geo = Generations[str, Any](5_000)
 
         resolve = ua_parser.BestAvailableResolver(load_builtins())
@@ -504,11 +514,9 @@ class Reference:
             if geo is None:
                 tags.append("_geoip_lookup_failure")
             elif geo is not _NO_GEO:
-                out = dict(geo)
-                if "location" in out:
-                    lat, lon = out["location"]
-                    out["location"] = {"lat": lat, "lon": lon}
-                source["geo"] = out
+                # nothing later in this script changes it (scrub copies what it masks):
+                # every event from this address holds the one object
+                source["geo"] = geo
 
         # user agent
         ua_obj = d.get("user_agent")
@@ -520,8 +528,8 @@ class Reference:
             flat, os_obj, device = parsed
             ua_obj.update(flat)
             if os_obj is not None:
-                ua_obj["os"] = dict(os_obj)
-            ua_obj["device"] = dict(device)
+                ua_obj["os"] = os_obj   # shared, as the geo object is
+            ua_obj["device"] = device
 
         # performance class
         http = d.get("http")
@@ -546,7 +554,7 @@ class Reference:
             # in advance, one per class and breach
             fast, normal, slow, budget, perfs = (
                 self.no_route if path is None else self.route(path, method if type(method) is str else None))
-            d["performance"] = perfs[(ms >= fast) + (ms >= normal) + (ms >= slow) + 4 * (ms > budget)].copy()
+            d["performance"] = perfs[(ms >= fast) + (ms >= normal) + (ms >= slow) + 4 * (ms > budget)]
         return d, meta, tags
 
     def classify(self, d: dict[str, Any], meta: dict[str, Any], tags: list[str], now: datetime,
@@ -784,11 +792,14 @@ class Reference:
             event["scrubbed"] = counts
 
     def _scrub_targets(self, obj: Any, targets: dict[str, frozenset[str]], counts: dict[str, int],
-                       held: frozenset[int] | None = None) -> None:
+                       held: frozenset[int] | None = None, own: bool = True) -> Any:
         """Masks the targets in ``obj``; with ``held`` (the ids of the dicts and lists
-        the native check found holding one), entering only those."""
+        the native check found holding one), entering only those. Below the document's
+        top level (``own``) nothing is changed in place: the enrichment objects are
+        shared between documents, so a container that changes is answered as a copy."""
         items = obj.items() if type(obj) is dict else enumerate(obj)
         doomed = []
+        changed = []
         for key, value in items:
             if type(key) is str and key in targets and self.secret_name(key):
                 doomed.append(key)
@@ -807,17 +818,26 @@ class Reference:
                     for k, n in done[1]:
                         counts[k] = counts.get(k, 0) + n
                     if done[0] != value:
-                        obj[key] = done[0]
+                        changed.append((key, done[0]))
             elif (kind is dict or kind is list) and (held is None or id(value) in held):
-                self._scrub_targets(value, targets, counts, held)
+                new = self._scrub_targets(value, targets, counts, held, False)
+                if new is not value:
+                    changed.append((key, new))
+        if not changed and not doomed:
+            return obj
+        out = obj if own else obj.copy()
+        for key, new in changed:
+            out[key] = new
         if doomed:
             for key in doomed:
-                del obj[key]
+                del out[key]
             counts["field"] = counts.get("field", 0) + len(doomed)
+        return out
 
-    def _scrub(self, obj: Any, kinds: frozenset[str], counts: dict[str, int]) -> None:
+    def _scrub(self, obj: Any, kinds: frozenset[str], counts: dict[str, int], own: bool = True) -> Any:
         items = obj.items() if type(obj) is dict else enumerate(obj)
         doomed = []
+        changed = []
         for key, value in items:
             if type(key) is str and self.secret_name(key):
                 doomed.append(key)
@@ -826,13 +846,21 @@ class Reference:
             if kind is str:
                 new = self._mask(value, kinds, counts)
                 if new is not value:
-                    obj[key] = new
+                    changed.append((key, new))
             elif kind is dict or kind is list:
-                self._scrub(value, kinds, counts)
+                new = self._scrub(value, kinds, counts, False)
+                if new is not value:
+                    changed.append((key, new))
+        if not changed and not doomed:
+            return obj
+        out = obj if own else obj.copy()
+        for key, new in changed:
+            out[key] = new
         if doomed:
             for key in doomed:
-                del obj[key]
+                del out[key]
             counts["field"] = counts.get("field", 0) + len(doomed)
+        return out
 
     def _mask(self, text: str, kinds: frozenset[str], counts: dict[str, int]) -> str:
         want = set()

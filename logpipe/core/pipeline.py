@@ -42,6 +42,7 @@ from logpipe.core.plugin import (
     PluginContext,
 )
 from logpipe.core.queue import BoundedQueue
+from logpipe.core.sharing import plan_sharing
 from logpipe.core.stages import (
     ConditionalStage,
     FilterStage,
@@ -112,6 +113,9 @@ class Pipeline:
         self.filter_stages: list[FilterStage | ConditionalStage] = self._stages(spec.filters)
         self.output_stages = [OutputStage(self._build(e), e.predicate,  # type: ignore[arg-type]
                                           self.stats.plugin("output", e.type, e.id)) for e in spec.outputs]
+        # Which enrichment filters may hand the same object to many events: those that
+        # nothing after them (filters, any branch; outputs) may change in place.
+        plan_sharing(self.filters, self.outputs)
         # The pipeline's own scrub settings scrub what leaves it by other ways (dead letters).
         scrubber = next((getattr(f, "scrubber") for f in self.filters if hasattr(f, "scrubber")), None)
         self.context.scrubber = self.dead_letters.scrubber = scrubber

@@ -35,6 +35,7 @@ from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
 from logpipe.core.telemetry import MetricsRegistry
 from logpipe.core.services import DeadLetters, Resources, Scrubbing
+from logpipe.core.writes import Writes
 
 if TYPE_CHECKING:
     from logpipe.config.models import Settings
@@ -186,12 +187,23 @@ class Filter(Plugin):
     def process(self, events: list[Event]) -> list[Event]:
         raise NotImplementedError
 
+    def writes(self) -> Writes | None:
+        """What this filter may write into events (see logpipe.core.writes), so that
+        earlier filters know whether they may share objects between events. None, the
+        default, means anything, anywhere: a filter that does not say stays safe."""
+        return None
+
 
 class Output(Plugin):
     kind = "output"
 
     async def send(self, events: list[Event]) -> Delivery | None:
         raise NotImplementedError
+
+    def writes(self) -> Writes | None:
+        """What this output may change in the events it is given (see
+        logpipe.core.writes); None, the default, means anything, anywhere."""
+        return None
 
     async def ready(self) -> bool:
         """Whether this output can deliver now (``/readyz``); outputs that can tell say so."""

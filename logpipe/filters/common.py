@@ -18,6 +18,7 @@ from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
+from logpipe.core.writes import TAGS_CHANGE, Writes, changes, sets
 
 _MISSING: Any = object()
 
@@ -259,6 +260,16 @@ def _add_value(event: Event, path: Path, value: Any) -> None:
         current.append(value)
     else:
         event.set_path(path, [current, value])
+
+
+def common_writes(config: CommonOptions) -> Writes:
+    """What the common options may write: ``add_field`` changes its field (an existing
+    list gets the value appended), ``remove_field`` removes one, the tag options
+    change the tags. Values are rendered or deep-copied: nothing is aliased."""
+    out = changes(*config.add_field) + sets(*config.remove_field)
+    if config.add_tag or config.remove_tag:
+        out = out + TAGS_CHANGE
+    return out
 
 
 def apply_common(events: list[Event], config: CommonOptions) -> None:

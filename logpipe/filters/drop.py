@@ -15,6 +15,7 @@ from pydantic import Field
 from logpipe.core.event import Event
 from logpipe.core.logstash import Options
 from logpipe.core.plugin import Filter, PluginConfig, PluginContext
+from logpipe.core.writes import Writes
 
 
 class DropConfig(PluginConfig):
@@ -52,6 +53,10 @@ class DropFilter(Filter):
         seed = None if config.seed is None else config.seed + self.context.worker_index
         self._random = random.Random(seed).random
         self._drop_share = config.percentage / 100.0
+
+    def writes(self) -> Writes:
+        """It only discards events."""
+        return Writes.nothing()
 
     def process(self, events: list[Event]) -> list[Event]:
         threshold = self._drop_share

@@ -19,7 +19,8 @@ from logpipe.core.event import METADATA, TIMESTAMP, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.timestamps import parse_iso
-from logpipe.filters.common import CommonActions, CommonOptions, StrList
+from logpipe.core.writes import ANY_KEY, TAGS_CHANGE, Writes, set_paths
+from logpipe.filters.common import CommonActions, CommonOptions, StrList, common_writes
 
 TIMESTAMP_FAILURE = "_timestampparsefailure"
 
@@ -59,6 +60,13 @@ class JsonFilter(Filter):
         self._skip_invalid = config.skip_on_invalid_json
         self._failure_tags = tuple(config.tag_on_failure)
         self._actions = CommonActions(config)
+
+    def writes(self) -> Writes:
+        """The target, or without one any top-level key and any key of ``@metadata``
+        (new objects from the decoder: nothing is aliased); tags; the common options."""
+        out = (set_paths(self._target) if self._target is not None
+               else set_paths((ANY_KEY,), (METADATA, ANY_KEY)))
+        return out + TAGS_CHANGE + common_writes(self.config)
 
     def process(self, events: list[Event]) -> list[Event]:
         done: list[Event] = []

@@ -32,9 +32,10 @@ from logpipe.core.fieldref import Path, parse
 from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
+from logpipe.core.writes import TAGS_CHANGE, Writes, changes, moves, sets
 from logpipe.errors import ConfigError
 from logpipe.filters.common import (CommonActions, CommonOptions, PathOf, StrList, ValueOf,
-                                    path_of, value_of)
+                                    common_writes, path_of, value_of)
 from logpipe.filters.fieldaccess import setter
 from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.rubytext import to_s as ruby_to_s
@@ -463,6 +464,20 @@ class MutateFilter(Filter):
         #: one per event (the one-operation entries, ``route``'s replace or a gsub).
         self._batches: list[BatchOp | None] = [getattr(op, "batch", None) for _, op in self._ops]
         self._common = CommonActions(config)
+
+    def writes(self) -> Writes:
+        """Per operation: renames move (an alias), coerce, update, replace, convert and
+        copy set (copy and merge deep-copy what they take: no alias), the in-place
+        edits change, then the failure tag and the common options."""
+        c = self.config
+        out = sets(*c.coerce, *c.update, *c.replace, *c.convert, *c.copy_.values())
+        for old, new in c.rename.items():
+            out = out + moves(old, new)
+        edited = [triple[0] for triple in c.gsub]
+        for name in ("uppercase", "capitalize", "lowercase", "strip"):
+            edited += getattr(c, name)
+        out = out + changes(*edited, *c.split, *c.join, *c.merge)
+        return out + TAGS_CHANGE + common_writes(c)
 
     # -- building ---------------------------------------------------------------------
     def _build(self, c: MutateConfig) -> list[tuple[str, Op]]:

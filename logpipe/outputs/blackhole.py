@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from logpipe.core.event import Event
 from logpipe.core.plugin import Output, PluginConfig
+from logpipe.core.writes import Writes
 
 
 class BlackholeConfig(PluginConfig):
@@ -13,6 +14,10 @@ class BlackholeOutput(Output):
     Config = BlackholeConfig
 
     count = 0
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     async def send(self, events: list[Event]) -> None:
         self.count += len(events)

@@ -27,6 +27,7 @@ from logpipe.core.logstash import Options, is_false, output_common
 from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
+from logpipe.core.writes import Writes
 from logpipe.errors import DeliveryError
 
 
@@ -59,6 +60,10 @@ class FileConfig(PluginConfig):
 class FileOutput(Output):
     Config = FileConfig
     config: FileConfig
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     async def start(self) -> None:
         self._files: OrderedDict[str, IO[bytes]] = OrderedDict()

@@ -29,6 +29,7 @@ from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Output
 from logpipe.core.sprintf import compile_template, is_template
+from logpipe.core.writes import Writes
 from logpipe.errors import ConfigError, DeliveryError
 from logpipe.net.kafka_security import KafkaSecurityConfig, client_kwargs, describe
 from logpipe.outputs import kafka_logstash as _logstash
@@ -106,6 +107,10 @@ def _retriable(exc: BaseException) -> bool:
 class KafkaOutput(Output):
     Config = KafkaOutputConfig
     config: KafkaOutputConfig
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     async def start(self) -> None:
         cfg = self.config

@@ -34,6 +34,7 @@ from logpipe.core.event import Event
 from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Output, PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
+from logpipe.core.writes import Writes
 
 _RESERVED = re.compile(r"[:|@\s]")
 Getter = Callable[[Event], Any]
@@ -165,6 +166,10 @@ class _Sender(asyncio.DatagramProtocol):
 class StatsdOutput(Output):
     Config = StatsdConfig
     config: StatsdConfig
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     async def start(self) -> None:
         cfg = self.config

@@ -13,6 +13,7 @@ from logpipe.codecs import CodecSetting, codec_field
 from logpipe.core.event import Event
 from logpipe.core.logstash import Options, output_common
 from logpipe.core.plugin import Output, PluginConfig
+from logpipe.core.writes import Writes
 
 
 class StdoutConfig(PluginConfig):
@@ -33,6 +34,10 @@ class StdoutConfig(PluginConfig):
 class StdoutOutput(Output):
     Config = StdoutConfig
     config: StdoutConfig
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     def __init__(self, *args: object, stream: BinaryIO | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

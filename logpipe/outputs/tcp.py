@@ -18,6 +18,7 @@ from logpipe.codecs import Codec, CodecSetting, build, codec_field
 from logpipe.core.event import Event
 from logpipe.core.logstash import Options, output_common
 from logpipe.core.plugin import Output, PluginConfig
+from logpipe.core.writes import Writes
 
 log = logging.getLogger("logpipe.output.tcp")
 
@@ -55,6 +56,10 @@ class TcpOutputConfig(PluginConfig):
 class TcpOutput(Output):
     Config = TcpOutputConfig
     config: TcpOutputConfig
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     async def start(self) -> None:
         self._writer: asyncio.StreamWriter | None = None

@@ -10,6 +10,7 @@ from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse
 from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.writes import TAGS_CHANGE, Writes, change_paths, set_paths
 from logpipe.filters.classify import signatures
 from logpipe.filters.classify.bruteforce import BruteForceTracker
 from logpipe.filters.classify.config import ClassifyConfig
@@ -192,6 +193,11 @@ class ClassifyFilter(Filter):
         scan_columns = range(self._scan_from, len(refs))
         self._cached_columns = [i for i in scan_columns if parse(refs[i]) != ("message",)]
         self._message_columns = [i for i in scan_columns if parse(refs[i]) == ("message",)]
+
+    def writes(self) -> Writes:
+        """The ``event`` object (kind, category, outcome, severity, in place), the
+        error class and the tags."""
+        return change_paths((_EVENT,)) + set_paths(self._category) + TAGS_CHANGE
 
     def process(self, events: list[Event]) -> list[Event]:
         """The batch's fields are read column by column and its distinct texts scanned

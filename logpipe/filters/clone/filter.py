@@ -9,7 +9,8 @@ from __future__ import annotations
 from logpipe.core.event import Event
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.filters.clone.config import CloneConfig
-from logpipe.filters.common import CommonActions
+from logpipe.core.writes import TAGS_CHANGE, Writes, sets
+from logpipe.filters.common import CommonActions, common_writes
 
 
 class CloneFilter(Filter):
@@ -25,6 +26,11 @@ class CloneFilter(Filter):
         self._names = list(config.clones)
         self._as_type = config.ecs_compatibility == "disabled"
         self._actions = CommonActions(config)
+
+    def writes(self) -> Writes:
+        """Copies are deep (Event.copy): nothing is aliased between the original and
+        its copies. Their ``type`` or tag, and the common options."""
+        return sets("type") + TAGS_CHANGE + common_writes(self.config)
 
     def process(self, events: list[Event]) -> list[Event]:
         if not self._names:

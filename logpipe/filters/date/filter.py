@@ -19,7 +19,8 @@ from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.errors import ConfigError
-from logpipe.filters.common import CommonActions, CommonOptions, StrList
+from logpipe.core.writes import TAGS_CHANGE, Writes, set_paths
+from logpipe.filters.common import CommonActions, CommonOptions, StrList, common_writes
 from logpipe.filters.date.formats import Parser, parser_for
 from logpipe.filters.date.names import parse_locale
 from logpipe.filters.date.zones import UTC, zone
@@ -83,6 +84,9 @@ class DateFilter(Filter):
     config: DateConfig
     #: The current time, for patterns without a year (tests pin it).
     clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))
+
+    def writes(self) -> Writes:
+        return set_paths(self._target) + TAGS_CHANGE + common_writes(self.config)
 
     def __init__(self, config: DateConfig, *, id: str, context: PluginContext | None = None) -> None:
         super().__init__(config, id=id, context=context)

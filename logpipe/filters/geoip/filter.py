@@ -3,9 +3,11 @@
 Each distinct address is resolved once and the resolution remembered across
 batches in a bounded two-generation memo (client addresses repeat heavily in
 access logs); with the cache off, once per batch. Results are built once per
-address and copied onto each event, so no two events share a mutable object
-(later filters edit events in place: scrub rewrites strings wherever they are,
-mutate renames and converts).
+address and copied onto each event, so that no two events share a mutable object
+that a later filter may edit in place (mutate renames and converts, a second
+filter adds to it). Where the pipeline found that nothing later does
+(``share_memo``, see logpipe.core.sharing), each event gets the one object
+built for its address instead of a copy.
 """
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.sharing import SharesMemo
+from logpipe.core.writes import TAGS_CHANGE, Writes, set_paths
 from logpipe.errors import ConfigError
-from logpipe.filters.common import CommonActions
+from logpipe.filters.common import CommonActions, common_writes
 from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.geoip import address
 from logpipe.filters.geoip.config import GEO_FIELDS, GeoipConfig
@@ -50,7 +54,7 @@ def _as_target(target: Path) -> Path:
     return target + ("as",)
 
 
-class GeoipFilter(Filter):
+class GeoipFilter(SharesMemo, Filter):
     Config = GeoipConfig
     runs_on_event_loop = True
     config: GeoipConfig
@@ -113,6 +117,16 @@ class GeoipFilter(Filter):
                                  exc, TAG_UNAVAILABLE)
         self._clear_cache()
 
+    # --- what it writes ----------------------------------------------------------------
+    def writes(self) -> Writes:
+        return set_paths(self._target, self._as_target) + self.writes_after_sharing()
+
+    def shared_paths(self) -> tuple[Path, ...]:
+        return (self._target, self._as_target)
+
+    def writes_after_sharing(self) -> Writes:
+        return TAGS_CHANGE + common_writes(self.config)
+
     def _databases(self) -> list[WatchedDatabase]:
         return [self._city] if self._asn is None else [self._city, self._asn]
 
@@ -132,7 +146,7 @@ class GeoipFilter(Filter):
         unavailable = not self._city.available or (self._asn is not None and not self._asn.available)
 
         # Each distinct address is resolved once (then remembered across batches when the
-        # cache is on); the answer is copied onto each event as it comes.
+        # cache is on); the answer is copied onto each event as it comes, or shared.
         memo = self._memo
         newer: dict[str, Resolution] = memo.newer if memo is not None else {}
         resolve = self._resolve_uncached
@@ -140,6 +154,7 @@ class GeoipFilter(Filter):
         tag_failure, tag_private = self._tag_failure, self._tag_private
         actions = self._actions.active
         found: list[Event] = []
+        share = self.share_memo
         shared = self._shared_parent
         parent_key, source_key, geo_key = shared if shared is not None else ("", "", "")
         for event in events:
@@ -176,16 +191,19 @@ class GeoipFilter(Filter):
             outcome, geo, asn = resolution
             if outcome == FOUND:
                 if geo is not None:
-                    # Template.build written out: a fresh object, its nested objects fresh too
-                    built = geo.flat.copy()
-                    for key, inner in geo.nested:
-                        built[key] = inner.copy()
+                    if share:
+                        built = geo.whole
+                    else:
+                        # Template.build written out: a fresh object, its nested objects fresh too
+                        built = geo.flat.copy()
+                        for key, inner in geo.nested:
+                            built[key] = inner.copy()
                     if parent is not None:
                         parent[geo_key] = built
                     else:
                         put_geo(event, built)
                 if asn is not None:
-                    put_as(event, asn.build())
+                    put_as(event, asn.whole if share else asn.build())
                 if actions:
                     found.append(event)
             elif outcome == PRIVATE:

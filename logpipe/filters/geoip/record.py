@@ -84,21 +84,24 @@ def as_object(rec: Record | None, keep: frozenset[str] | None) -> Record | None:
 
 
 class Template:
-    """A cached result, turned into a fresh object for every event.
+    """A cached result, turned into a fresh object for every event, or shared.
 
-    Events must not share mutable objects (a later filter editing one event's
-    geo object would edit every other's, and the cache's), yet a deep copy
-    per event is slow. So the cache keeps the flat part of the object and the
-    nested objects (``location``) apart, and :meth:`build` copies each: a new
-    object every time, whose nested objects are new too. The template's own
-    dicts never leave it.
+    Events must not share mutable objects that a later filter may edit (editing
+    one event's geo object would edit every other's, and the cache's), yet a
+    deep copy per event is slow. So the cache keeps the flat part of the object
+    and the nested objects (``location``) apart, and :meth:`build` copies each: a
+    new object every time, whose nested objects are new too. The template's own
+    dicts never leave it. ``whole`` is one such object made in advance, for the
+    events of a pipeline where nothing later edits it in place (see
+    logpipe.core.sharing): those all hold it.
     """
 
-    __slots__ = ("flat", "nested")
+    __slots__ = ("flat", "nested", "whole")
 
     def __init__(self, obj: Record) -> None:
         self.flat = {k: v for k, v in obj.items() if type(v) is not dict}
         self.nested = tuple((k, dict(v)) for k, v in obj.items() if type(v) is dict)
+        self.whole = self.build()
 
     def build(self) -> Record:
         out = self.flat.copy()

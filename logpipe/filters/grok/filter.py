@@ -11,9 +11,10 @@ from logpipe.core.event import METADATA, TAGS, Event
 from logpipe.core.native import native_module
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.writes import TAGS_CHANGE, Writes, change_paths
 from logpipe.core.sprintf import is_template
 from logpipe.errors import ConfigError
-from logpipe.filters.common import CommonActions
+from logpipe.filters.common import CommonActions, common_writes
 from logpipe.filters.fieldaccess import Getter, getter
 from logpipe.filters.grok.capture import to_int
 from logpipe.filters.grok.config import GrokConfig
@@ -159,6 +160,14 @@ class GrokFilter(Filter):
         #: The single-field loop in Rust for a batch, when every expression has a
         #: native matcher (see ``_single_batch``).
         self._batch: Any = self._native_batch()
+
+    def writes(self) -> Writes:
+        """Each capture's field (an existing list gets the text appended), the tags,
+        the common options."""
+        prefix = parse(self.config.target) if self.config.target else ()
+        paths = {prefix + c.path for _, _, exprs in self._fields
+                 for e in exprs for c in e.program.translation.captures}
+        return change_paths(*sorted(paths)) + TAGS_CHANGE + common_writes(self.config)
 
     def _native_batch(self) -> Any:
         """A ``logpipe_native.PlanBatch`` running the single-field loop's native

@@ -4,6 +4,10 @@ Writes ``event.duration`` (integer nanoseconds, as ECS defines it),
 ``performance.class`` (fast / normal / slow / critical), and where a budget
 applies ``performance.budget_ms`` and ``performance.slo_breach``; a matched
 route with a name also gives ``performance.route``.
+
+The ``performance`` objects are made in advance, eight per route; an event gets
+a copy of its own, or the object itself where the pipeline found that nothing
+later edits it in place (``share_memo``, see logpipe.core.sharing).
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from typing import Any
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.sharing import SharesMemo
+from logpipe.core.writes import TAGS_CHANGE, Writes, set_paths
 from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.perfclass.config import PerfClassConfig, Thresholds
 from logpipe.filters.perfclass.loop import GENERAL, IN_DATA, IN_META, build_loop
@@ -89,7 +95,7 @@ def speed_class(ms: float, bounds: Thresholds) -> str:
     return "critical"
 
 
-class PerfClassFilter(Filter):
+class PerfClassFilter(SharesMemo, Filter):
     Config = PerfClassConfig
     runs_on_event_loop = True
     config: PerfClassConfig
@@ -146,6 +152,13 @@ class PerfClassFilter(Filter):
         self._loop = build_loop(self._readers, {
             "to_nanoseconds": to_nanoseconds, "_INF": _INF, "_URL": _URL,
             "_ORIGINAL_KEY": _ORIGINAL_KEY, "_PERF": _PERF})
+
+    def writes(self) -> Writes:
+        # The duration, the ``performance`` object (or its keys, when there is one), tags.
+        return set_paths(self._target, (_PERF,), (_PERF, "*")) + TAGS_CHANGE
+
+    def shared_paths(self) -> tuple[Path, ...]:
+        return ((_PERF,),)
 
     def _request_path(self, event: Event, cut: bool = True) -> str | None:
         """The path routes match on (``cut=False``: as written, query and all)."""

@@ -38,6 +38,7 @@ def loop(self, events):
     target_keys = self._target_keys
     target_outer, target_inner = target_keys if target_keys is not None else ("", "")
     tag_breach = self._tag_breach
+    share = self.share_memo
     for event in events:
         data = event.data
 '''
@@ -116,7 +117,7 @@ _BODY = '''\
         if type(existing) is dict:
             existing.update(perf)
         else:
-            data[_PERF] = perf.copy()
+            data[_PERF] = perf if share else perf.copy()
     return events
 '''
 

@@ -25,6 +25,7 @@ from logpipe.core.conditions import Condition, compile_condition
 from logpipe.core.event import METADATA, Event, reader
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.writes import Writes, set_paths
 from logpipe.core.sprintf import compile_template
 from logpipe.errors import ConditionError, ConfigError
 from logpipe.filters.sample.config import SampleConfig
@@ -137,6 +138,10 @@ class SampleFilter(Filter):
             if value is not None and value != "":
                 return str(value)
         return None
+
+    def writes(self) -> Writes:
+        """The rate and weight of each kept event; nothing else."""
+        return set_paths(self._rate, self._weight)
 
     def process(self, events: list[Event]) -> list[Event]:
         if self._off:

@@ -10,7 +10,9 @@ those and leaves them alone (see :class:`.prefilter.EventPrefilter`; a batch is
 checked by the native module when it is installed, see :mod:`.native`).
 Otherwise one walk over the event does everything: fields with secret names are
 removed, every string is masked (see :mod:`.patterns`), and the counts of
-what was done go to ``[event][scrubbed]``.
+what was done go to ``[event][scrubbed]``. Only the event's own top-level dict
+is changed in place: a nested object that needs a change is replaced by a
+changed copy, as other events may hold the same object (logpipe.core.sharing).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from ipaddress import ip_address, ip_network
 from typing import Any
 
 from logpipe.core.services import Scrubbing
-from logpipe.core.event import Event
+from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.errors import ConfigError
 from logpipe.filters.scrub.config import ScrubConfig
@@ -36,6 +38,7 @@ from logpipe.filters.scrub.prefilter import EventPrefilter, Hits, Plan
 log = logging.getLogger("logpipe.scrub")
 
 FIELD, IP = "field", "ip"
+_ABSENT: Any = object()
 _KEY_MEMO_LIMIT = 20_000
 #: Masked strings remembered (the text, its kinds) -> (result, counts): an
 #: authorization header or a user's address comes back in event after event.
@@ -72,7 +75,9 @@ def resolve_key(config: ScrubConfig) -> bytes:
 
 
 class Scrubber:
-    """Scrubs events in place according to a :class:`ScrubConfig`."""
+    """Scrubs events according to a :class:`ScrubConfig`: an event's own top-level
+    dict in place, what is nested in it copy-on-write (the containers on the way to
+    a change are replaced by copies; nothing nested is changed in place)."""
 
     def __init__(self, config: ScrubConfig | None = None, *, key: bytes | None = None) -> None:
         config = config or ScrubConfig.model_validate({})
@@ -118,8 +123,24 @@ class Scrubber:
     def scrub_text(self, text: str, counts: dict[str, int] | None = None) -> str:
         return self._mask(text, counts if counts is not None else {})
 
-    def _dict(self, obj: dict[str, Any], counts: dict[str, int], kinds: frozenset[str] | None) -> None:
+    # The walks answer the container they were given when nothing in it changed, else a
+    # copy with the changes (``own``: the container itself, changed in place). Only the
+    # event's top-level dict is changed in place: every container below it may be held
+    # by other events too (see logpipe.core.sharing), so the path down to a change is
+    # copied. Keys keep their order; the counts are those of a walk in place. Callers
+    # pass the top-level dict (``own``, the default); the walks pass ``own=False`` below.
+    #
+    # ``done``: the copy made for each container of this event that changed, by the id
+    # of the original (alive until the walk ends, so ids are not reused meanwhile). A
+    # container the event holds twice is copied once and both places get that copy, as
+    # a walk in place would leave one changed object in both places and count it once.
+    def _dict(self, obj: dict[str, Any], counts: dict[str, int], kinds: frozenset[str] | None,
+              own: bool = True, done: dict[int, Any] | None = None) -> dict[str, Any]:
+        if done is None:
+            done = {}
         doomed: list[str] | None = None
+        changed: list[tuple[str, Any]] | None = None
+        new: Any
         # A secret field name always makes the event check report SECRET (its letters
         # are followed by '":' in the JSON), so without SECRET no key needs a look.
         names = kinds is None or SECRET in kinds
@@ -133,32 +154,67 @@ class Scrubber:
                 continue
             kind = type(value)
             if kind is str:
-                if len(value) >= shortest:
-                    new = self._mask(value, counts, kinds)
-                    if new is not value:
-                        obj[key] = new
+                if len(value) < shortest:
+                    continue
+                new = self._mask(value, counts, kinds)
             elif kind is dict:
-                self._dict(value, counts, kinds)
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._dict(value, counts, kinds, False, done)
             elif kind is list:
-                self._list(value, counts, kinds)
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._list(value, counts, kinds, done)
+            else:
+                continue
+            if new is not value:
+                if changed is None:
+                    changed = [(key, new)]
+                else:
+                    changed.append((key, new))
+        if changed is None and doomed is None:
+            return obj
+        out = obj if own else obj.copy()
+        if changed is not None:
+            for key, new in changed:
+                out[key] = new
         if doomed:
             for key in doomed:
-                del obj[key]
+                del out[key]
             counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
+        if not own:
+            done[id(obj)] = out
+        return out
 
-    def _list(self, items: list[Any], counts: dict[str, int], kinds: frozenset[str] | None) -> None:
+    def _list(self, items: list[Any], counts: dict[str, int], kinds: frozenset[str] | None,
+              done: dict[int, Any]) -> list[Any]:
         shortest = self._shortest
+        out: list[Any] | None = None
+        new: Any
         for i, value in enumerate(items):
             kind = type(value)
             if kind is str:
-                if len(value) >= shortest:
-                    new = self._mask(value, counts, kinds)
-                    if new is not value:
-                        items[i] = new
+                if len(value) < shortest:
+                    continue
+                new = self._mask(value, counts, kinds)
             elif kind is dict:
-                self._dict(value, counts, kinds)
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._dict(value, counts, kinds, False, done)
             elif kind is list:
-                self._list(value, counts, kinds)
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._list(value, counts, kinds, done)
+            else:
+                continue
+            if new is not value:
+                if out is None:
+                    out = items.copy()
+                out[i] = new
+        if out is None:
+            return items
+        done[id(items)] = out
+        return out
 
     def _mask_hit(self, text: str, counts: dict[str, int], kinds: frozenset[str]) -> str:
         """``self._mask`` of a string a trigger lies in, remembered by text and kinds
@@ -178,15 +234,22 @@ class Scrubber:
         return text if new == text else new
 
     def _dict_hits(self, obj: dict[str, Any], counts: dict[str, int], hits: Hits,
-                   held: frozenset[int] | None = None) -> None:
+                   held: frozenset[int] | None = None, own: bool = True,
+                   done: dict[int, Any] | None = None) -> dict[str, Any]:
         """The walk of an event whose triggers were placed (see
         :meth:`.EventPrefilter.scan_batch`): keys are looked at only when their text
-        holds a trigger, strings masked only for the kinds found in them.
+        holds a trigger, strings masked only for the kinds found in them. It answers
+        as :meth:`_dict` does (``obj``, or a copy with the changes).
 
         ``held``, from the native check: the ``id()`` of every dict and list below
         the top that holds something the plan names; the others are not entered
-        (nothing in them would change, see ``ScrubCheck.plans_held``)."""
+        (nothing in them would change, see ``ScrubCheck.plans_held``). The ids are
+        those of the containers as they were checked: copies are never looked up."""
+        if done is None:
+            done = {}
         doomed: list[str] | None = None
+        changed: list[tuple[str, Any]] | None = None
+        new: Any
         shortest = self._shortest
         for key, value in obj.items():
             if key in hits and type(key) is str and self.is_secret_name(key):
@@ -198,45 +261,84 @@ class Scrubber:
             kind = type(value)
             if kind is str:
                 found = hits.get(value)
-                if found is not None and len(value) >= shortest:
-                    new = self._mask_hit(value, counts, found)
-                    if new is not value:
-                        obj[key] = new
+                if found is None or len(value) < shortest:
+                    continue
+                new = self._mask_hit(value, counts, found)
             elif kind is dict:
-                if held is None or id(value) in held:
-                    self._dict_hits(value, counts, hits, held)
+                if held is not None and id(value) not in held:
+                    continue
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._dict_hits(value, counts, hits, held, False, done)
             elif kind is list:
-                if held is None or id(value) in held:
-                    self._list_hits(value, counts, hits, held)
+                if held is not None and id(value) not in held:
+                    continue
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._list_hits(value, counts, hits, held, done)
+            else:
+                continue
+            if new is not value:
+                if changed is None:
+                    changed = [(key, new)]
+                else:
+                    changed.append((key, new))
+        if changed is None and doomed is None:
+            return obj
+        out = obj if own else obj.copy()
+        if changed is not None:
+            for key, new in changed:
+                out[key] = new
         if doomed:
             for key in doomed:
-                del obj[key]
+                del out[key]
             counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
+        if not own:
+            done[id(obj)] = out
+        return out
 
     def _list_hits(self, items: list[Any], counts: dict[str, int], hits: Hits,
-                   held: frozenset[int] | None) -> None:
+                   held: frozenset[int] | None, done: dict[int, Any]) -> list[Any]:
         shortest = self._shortest
+        out: list[Any] | None = None
+        new: Any
         for i, value in enumerate(items):
             kind = type(value)
             if kind is str:
                 found = hits.get(value)
-                if found is not None and len(value) >= shortest:
-                    new = self._mask_hit(value, counts, found)
-                    if new is not value:
-                        items[i] = new
+                if found is None or len(value) < shortest:
+                    continue
+                new = self._mask_hit(value, counts, found)
             elif kind is dict:
-                if held is None or id(value) in held:
-                    self._dict_hits(value, counts, hits, held)
+                if held is not None and id(value) not in held:
+                    continue
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._dict_hits(value, counts, hits, held, False, done)
             elif kind is list:
-                if held is None or id(value) in held:
-                    self._list_hits(value, counts, hits, held)
+                if held is not None and id(value) not in held:
+                    continue
+                new = done.get(id(value)) if done else None
+                if new is None:
+                    new = self._list_hits(value, counts, hits, held, done)
+            else:
+                continue
+            if new is not value:
+                if out is None:
+                    out = items.copy()
+                out[i] = new
+        if out is None:
+            return items
+        done[id(items)] = out
+        return out
 
     def scrub_dict(self, data: dict[str, Any]) -> dict[str, int]:
-        """Scrub a plain mapping in place (the whole of it); return the counts."""
+        """Scrub a plain mapping in place (its own keys; nested containers that change
+        are replaced by changed copies); return the counts."""
         counts: dict[str, int] = {}
         kinds = self._prefilter.scan(data)
         if kinds:
-            self._dict(data, counts, kinds)
+            self._dict(data, counts, kinds, own=True)
         return counts
 
     def _truncate_ips(self, event: Event, counts: dict[str, int]) -> None:
@@ -253,6 +355,7 @@ class Scrubber:
             bits = cfg.ipv4_prefix if addr.version == 4 else cfg.ipv6_prefix
             truncated = str(ip_network(f"{addr}/{bits}", strict=False).network_address)
             if truncated != value:
+                _own_path(event, path)
                 event.set_path(path, truncated)
                 counts[IP] = counts.get(IP, 0) + 1
 
@@ -263,7 +366,7 @@ class Scrubber:
         if not kinds:
             pass  # the common case: nothing in the event looks sensitive
         elif self._fields is None:
-            self._dict(event.data, counts, kinds)
+            self._dict(event.data, counts, kinds, own=True)
         else:
             for path in self._fields:
                 self._scrub_path(event, path, counts, kinds)
@@ -286,9 +389,9 @@ class Scrubber:
             counts: dict[str, int] = {}
             if plan:
                 if type(plan) is dict:
-                    self._dict_hits(event.data, counts, plan, held)
+                    self._dict_hits(event.data, counts, plan, held, own=True)
                 else:
-                    self._dict(event.data, counts, plan)  # type: ignore[arg-type]
+                    self._dict(event.data, counts, plan, own=True)  # type: ignore[arg-type]
             if truncate or (counts and report is not None):
                 self._finish(event, counts)
 
@@ -314,35 +417,77 @@ class Scrubber:
 
     def _scrub_path(self, event: Event, path: Path, counts: dict[str, int],
                     kinds: frozenset[str]) -> None:
+        value = event.get_path(path, _ABSENT)
+        if value is _ABSENT:
+            return
         if self.is_secret_name(path[-1]):
+            _own_path(event, path)
             if event.delete_path(path) is not None:
                 counts[FIELD] = counts.get(FIELD, 0) + 1
             return
-        value = event.get_path(path)
         kind = type(value)
+        new: Any
         if kind is str:
             new = self._mask(value, counts, kinds)
-            if new is not value:
-                event.set_path(path, new)
         elif kind is dict:
-            self._dict(value, counts, kinds)
+            new = self._dict(value, counts, kinds, False)
         elif kind is list:
-            self._list(value, counts, kinds)
+            new = self._list(value, counts, kinds, {})
+        else:
+            return
+        if new is not value:
+            _own_path(event, path)
+            event.set_path(path, new)
 
     def _record(self, event: Event, counts: dict[str, int]) -> None:
         assert self._report is not None
         existing = event.get_path(self._report)
         if type(existing) is dict:
+            report = existing.copy()
             for kind, n in counts.items():
-                before = existing.get(kind)
-                existing[kind] = (before if type(before) is int else 0) + n
+                before = report.get(kind)
+                report[kind] = (before if type(before) is int else 0) + n
         else:
-            event.set_path(self._report, dict(counts))
+            report = dict(counts)
+        _own_path(event, self._report)
+        event.set_path(self._report, report)
+
+
+def _own_path(event: Event, path: Path) -> None:
+    """Replace every container on the way to ``path`` (below the event's top-level
+    dict, or ``@metadata``'s) with a copy of its own, so that writing at ``path``
+    changes nothing another event may hold. Stops where the way is not a container."""
+    node: Any = event.data
+    keys = path[:-1]
+    if path[0] == METADATA:
+        node, keys = event.metadata, path[1:-1]
+    for key in keys:
+        if type(node) is dict:
+            child = node.get(key)
+            if type(child) is dict or type(child) is list:
+                child = node[key] = child.copy()
+            else:
+                return
+        elif type(node) is list:
+            try:
+                index = int(key)
+                child = node[index]
+            except (ValueError, IndexError):
+                return
+            if type(child) is dict or type(child) is list:
+                child = node[index] = child.copy()
+            else:
+                return
+        else:
+            return
+        node = child
 
 
 # --- scrubbing for outputs ----------------------------------------------------------
 def scrub_event(event: Event | dict[str, Any], scrubber: Scrubbing) -> Any:
-    """Scrub an event (or a plain event dict) in place before it is written; returns it.
+    """Scrub an event (or a plain event dict) before it is written; returns it. Its
+    top-level dict is changed in place, what is nested copy-on-write (see
+    :class:`Scrubber`), so a dict copy of an event's top level leaves the event alone.
 
     Outputs use the pipeline's own scrubber (``context.scrubber``), so what they
     write is scrubbed with that pipeline's settings and key, never another's."""

@@ -3,17 +3,21 @@
 A site sees a few hundred distinct User-Agents among millions of requests, so
 each distinct string is parsed once and the result remembered across batches in
 a bounded two-generation memo (with the cache off, once per batch). Every event gets its own copy of the nested objects
-(``os``, ``device``): later filters edit events in place.
+(``os``, ``device``) where a later filter may edit them in place; where the
+pipeline found that nothing later does (``share_memo``, see
+logpipe.core.sharing), the events with the same User-Agent hold the same ones.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from logpipe.core.event import METADATA, Event
-from logpipe.core.fieldref import parse as parse_ref
+from logpipe.core.fieldref import Path, parse as parse_ref
 from logpipe.core.memo import Generations
 from logpipe.core.plugin import Filter, PluginContext
-from logpipe.filters.common import CommonActions
+from logpipe.core.sharing import SharesMemo
+from logpipe.core.writes import ANY_KEY, TAGS_CHANGE, Writes, set_paths
+from logpipe.filters.common import CommonActions, common_writes
 from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.useragent.config import UserAgentConfig
 from logpipe.filters.useragent.parser import parse, resolver, resolver_name
@@ -27,7 +31,7 @@ Written = tuple[dict[str, Any], tuple[tuple[str, dict[str, Any]], ...],
 _ABSENT = frozenset({"", "-"})
 
 
-class UserAgentFilter(Filter):
+class UserAgentFilter(SharesMemo, Filter):
     Config = UserAgentConfig
     runs_on_event_loop = True
     config: UserAgentConfig
@@ -62,6 +66,16 @@ class UserAgentFilter(Filter):
         resolver()
         self.log.debug("useragent: using %s", resolver_name())
 
+    def writes(self) -> Writes:
+        # The target itself (made when it is not an object), its keys, then the actions.
+        return set_paths(self._target, self._target + (ANY_KEY,)) + self.writes_after_sharing()
+
+    def shared_paths(self) -> tuple[Path, ...]:
+        return (self._target + (ANY_KEY,),)
+
+    def writes_after_sharing(self) -> Writes:
+        return TAGS_CHANGE + common_writes(self.config)
+
     def _parse_uncached(self, ua: str) -> Written:
         """A parse as the loop writes it: its plain values in one dict (``update``), then
         its nested objects (each copied per event). When a nested object comes before a
@@ -75,7 +89,7 @@ class UserAgentFilter(Filter):
 
     def process(self, events: list[Event]) -> list[Event]:
         # Each distinct string is parsed once (then remembered across batches when the
-        # cache is on); the answer is copied into each event as it comes.
+        # cache is on); the answer is copied into each event as it comes, or shared.
         memo = self._memo
         seen: dict[str, Written] = memo.newer if memo is not None else {}
         get_source, get_target, put_target = self._get_source, self._get_target, self._put_target
@@ -85,6 +99,7 @@ class UserAgentFilter(Filter):
         tag_failure = self._tag_failure
         actions = self._actions.active
         done: list[Event] = []
+        share = self.share_memo
         for event in events:
             current: Any = None
             if parent_key is not None:
@@ -119,8 +134,15 @@ class UserAgentFilter(Filter):
             flat, nested, each = items
             if each is None:
                 current.update(flat)
-                for key, item in nested:
-                    current[key] = item.copy()
+                if share:
+                    for key, item in nested:
+                        current[key] = item
+                else:
+                    for key, item in nested:
+                        current[key] = item.copy()
+            elif share:
+                for key, item, _ in each:
+                    current[key] = item
             else:
                 for key, item, is_dict in each:
                     current[key] = item.copy() if is_dict else item

@@ -25,6 +25,7 @@ import orjson
 from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Output
+from logpipe.core.writes import Writes
 from logpipe.dlq.record import DeadLetterRecord, build_record
 from logpipe.dlq.writer import DeadLetterWriter
 from logpipe.outputs.elasticsearch.config import ElasticsearchConfig
@@ -40,6 +41,10 @@ from logpipe.outputs.index_names import IndexNameCheck, screen_chunks
 class ElasticsearchOutput(Output):
     Config = ElasticsearchConfig
     config: ElasticsearchConfig
+
+    def writes(self) -> Writes:
+        """It reads events; a dead letter it scrubs is a copy (the scrubber copies what it changes)."""
+        return Writes.nothing()
 
     async def start(self) -> None:
         cfg = self.config

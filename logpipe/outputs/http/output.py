@@ -17,6 +17,7 @@ import aiohttp
 
 from logpipe.core.event import Event
 from logpipe.core.plugin import Output
+from logpipe.core.writes import Writes
 from logpipe.errors import DeliveryError
 from logpipe.outputs.http.config import HttpOutputConfig
 from logpipe.outputs.http.request import Request, RequestBuilder
@@ -32,6 +33,10 @@ class _Final(Exception):
 class HttpOutput(Output):
     Config = HttpOutputConfig
     config: HttpOutputConfig
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     async def start(self) -> None:
         cfg = self.config

@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from logpipe.core.event import Event
 from logpipe.core.outcome import Delivery
 from logpipe.core.plugin import Output, PluginConfig
+from logpipe.core.writes import Writes
 from logpipe.outputs.pipeline.clone import clone
 
 
@@ -44,6 +45,10 @@ class PipelineOutputConfig(PluginConfig):
 class PipelineOutput(Output):
     Config = PipelineOutputConfig
     config: PipelineOutputConfig
+
+    def writes(self) -> Writes:
+        """It sends deep copies (clone): the receiving pipeline never changes these events."""
+        return Writes.nothing()
 
     async def send(self, events: list[Event]) -> Delivery | None:
         if not events:

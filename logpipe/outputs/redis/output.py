@@ -23,6 +23,7 @@ from logpipe.codecs import Codec
 from logpipe.core.event import Event
 from logpipe.core.plugin import Output
 from logpipe.core.sprintf import compile_template, is_template
+from logpipe.core.writes import Writes
 from logpipe.errors import DeliveryError
 from logpipe.outputs.redis.config import RedisOutputConfig
 
@@ -32,6 +33,10 @@ _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, 
 class RedisOutput(Output):
     Config = RedisOutputConfig
     config: RedisOutputConfig
+
+    def writes(self) -> Writes:
+        """It reads events and never changes them."""
+        return Writes.nothing()
 
     async def start(self) -> None:
         cfg = self.config
