@@ -117,14 +117,15 @@ def test_loop_safe_reads_each_filters_class() -> None:
     assert loop_safe([])
 
 
-def test_a_long_batch_gives_the_loop_back_between_stages() -> None:
-    """Five stages of 15 ms each: the loop runs other tasks after the 2nd and the 4th."""
+def stages_done_when_others_ran(cost: float) -> list[int]:
+    """Five stages of ``cost`` seconds each run on one batch while another task counts,
+    each time it gets the loop, how many stages were done by then."""
     clock, log = Clock(), []
-    steps = [Step(f"s{i}", clock, 0.015, log) for i in range(5)]
+    steps = [Step(f"s{i}", clock, cost, log) for i in range(5)]
 
-    async def go() -> list[Any]:
+    async def go() -> list[int]:
         r = runner(steps, "auto", clock=clock)
-        ticks: list[Any] = []
+        ticks: list[int] = []
 
         async def other() -> None:
             while True:
@@ -138,31 +139,16 @@ def test_a_long_batch_gives_the_loop_back_between_stages() -> None:
         task.cancel()
         return ticks
 
-    ticks = asyncio.run(go())
-    assert ticks[:2] == [2, 4]
+    return asyncio.run(go())
+
+
+def test_a_long_batch_gives_the_loop_back_between_stages() -> None:
+    """Stages of 15 ms each: the loop runs other tasks after the 2nd and the 4th."""
+    assert stages_done_when_others_ran(0.015)[:2] == [2, 4]
 
 
 def test_a_quick_batch_never_yields() -> None:
-    clock, log = Clock(), []
-    steps = [Step(f"s{i}", clock, 0.001, log) for i in range(5)]
-
-    async def go() -> list[Any]:
-        r = runner(steps, "auto", clock=clock)
-        ticks: list[Any] = []
-
-        async def other() -> None:
-            while True:
-                ticks.append(len(log))
-                await asyncio.sleep(0)
-
-        task = asyncio.create_task(other())
-        await asyncio.sleep(0)
-        ticks.clear()
-        await r.run(batch(1))
-        task.cancel()
-        return ticks
-
-    assert asyncio.run(go()) == []
+    assert stages_done_when_others_ran(0.001) == []
 
 
 def test_batches_go_through_the_stages_one_at_a_time_in_order() -> None:
