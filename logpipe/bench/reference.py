@@ -825,14 +825,7 @@ class Reference:
                     changed.append((key, new))
         if not changed and not doomed:
             return obj
-        out = obj if own else obj.copy()
-        for key, new in changed:
-            out[key] = new
-        if doomed:
-            for key in doomed:
-                del out[key]
-            counts["field"] = counts.get("field", 0) + len(doomed)
-        return out
+        return _changed(obj, changed, doomed, counts, own)
 
     def _scrub(self, obj: Any, kinds: frozenset[str], counts: dict[str, int], own: bool = True) -> Any:
         items = obj.items() if type(obj) is dict else enumerate(obj)
@@ -853,14 +846,7 @@ class Reference:
                     changed.append((key, new))
         if not changed and not doomed:
             return obj
-        out = obj if own else obj.copy()
-        for key, new in changed:
-            out[key] = new
-        if doomed:
-            for key in doomed:
-                del out[key]
-            counts["field"] = counts.get("field", 0) + len(doomed)
-        return out
+        return _changed(obj, changed, doomed, counts, own)
 
     def _mask(self, text: str, kinds: frozenset[str], counts: dict[str, int]) -> str:
         want = set()
@@ -907,6 +893,19 @@ class Reference:
             return out
 
         return self.mask_rx(frozenset(want)).sub(replace, text)
+
+
+def _changed(obj: Any, changed: list[Any], doomed: list[Any], counts: dict[str, int], own: bool) -> Any:
+    """A scrubbed dict or list: the event's own top level changed in place, anything
+    nested copied first (other events may hold the same object)."""
+    out = obj if own else obj.copy()
+    for key, new in changed:
+        out[key] = new
+    if doomed:
+        for key in doomed:
+            del out[key]
+        counts["field"] = counts.get("field", 0) + len(doomed)
+    return out
 
 
 def _outcome(budget: Any, name: str | None, bounds: tuple[float, float, float]) -> Any:

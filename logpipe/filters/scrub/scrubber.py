@@ -74,6 +74,25 @@ def resolve_key(config: ScrubConfig) -> bytes:
     return secrets.token_bytes(32)
 
 
+def _changed_dict(obj: dict[str, Any], changed: list[tuple[str, Any]] | None, doomed: list[str] | None,
+                  counts: dict[str, int], own: bool, done: dict[int, Any]) -> dict[str, Any]:
+    """What a walk of ``obj`` makes of it: ``obj`` itself when the event owns it (its
+    top-level dict), else a copy, with the ``changed`` values put in and the
+    ``doomed`` keys removed (counted as fields); a copy is remembered in ``done`` for
+    another place of the event that holds the same dict."""
+    out = obj if own else obj.copy()
+    if changed is not None:
+        for key, new in changed:
+            out[key] = new
+    if doomed:
+        for key in doomed:
+            del out[key]
+        counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
+    if not own:
+        done[id(obj)] = out
+    return out
+
+
 class Scrubber:
     """Scrubs events according to a :class:`ScrubConfig`: an event's own top-level
     dict in place, what is nested in it copy-on-write (the containers on the way to
@@ -174,17 +193,7 @@ class Scrubber:
                     changed.append((key, new))
         if changed is None and doomed is None:
             return obj
-        out = obj if own else obj.copy()
-        if changed is not None:
-            for key, new in changed:
-                out[key] = new
-        if doomed:
-            for key in doomed:
-                del out[key]
-            counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
-        if not own:
-            done[id(obj)] = out
-        return out
+        return _changed_dict(obj, changed, doomed, counts, own, done)
 
     def _list(self, items: list[Any], counts: dict[str, int], kinds: frozenset[str] | None,
               done: dict[int, Any]) -> list[Any]:
@@ -285,17 +294,7 @@ class Scrubber:
                     changed.append((key, new))
         if changed is None and doomed is None:
             return obj
-        out = obj if own else obj.copy()
-        if changed is not None:
-            for key, new in changed:
-                out[key] = new
-        if doomed:
-            for key in doomed:
-                del out[key]
-            counts[FIELD] = counts.get(FIELD, 0) + len(doomed)
-        if not own:
-            done[id(obj)] = out
-        return out
+        return _changed_dict(obj, changed, doomed, counts, own, done)
 
     def _list_hits(self, items: list[Any], counts: dict[str, int], hits: Hits,
                    held: frozenset[int] | None, done: dict[int, Any]) -> list[Any]:
