@@ -38,7 +38,7 @@ from typing import Any, Callable, Literal, Sequence, TypeVar
 
 from logpipe.core.event import Event
 from logpipe.core.plugin import Filter
-from logpipe.core.stages import ConditionalStage, FilterStage
+from logpipe.core.stages import ConditionalStage, FilterStage, filter_plugins
 
 log = logging.getLogger("logpipe.engine")
 
@@ -66,12 +66,6 @@ def loop_safe(plugins: Sequence[Filter]) -> bool:
     return all(getattr(p, "runs_on_event_loop", False) for p in plugins)
 
 
-def stage_plugins(stage: Stage) -> list[Filter]:
-    """The filters of a stage, those inside a conditional's branches included."""
-    inner = stage.stages() if isinstance(stage, ConditionalStage) else [stage]
-    return [s.plugin for s in inner if isinstance(s, FilterStage)]
-
-
 class FilterRunner:
     """Runs the filter stages of one pipeline on batches, where ``mode`` says."""
 
@@ -81,12 +75,13 @@ class FilterRunner:
         self.name = name
         self.mode: Mode = mode if stages else "loop"
         #: For each stage, whether auto mode may run it on the loop.
-        self.on_loop = [loop_safe(stage_plugins(stage)) for stage in stages]
+        self.on_loop = [loop_safe(filter_plugins([stage])) for stage in stages]
         if self.mode == "auto" and not any(self.on_loop):
             self.mode = "thread"
         self._clock = clock
         self._executor: ThreadPoolExecutor | None = None
-        self._lock: asyncio.Lock | None = None
+        #: One batch in the stages at a time, first come first served.
+        self._lock = asyncio.Lock()
         #: In auto mode, the clock reading until which batches go to the thread.
         self._thread_until = 0.0
 
@@ -116,8 +111,6 @@ class FilterRunner:
                                                                     self.stages, events)
         if self.mode == "loop":
             return run_stages(self.stages, events)
-        if self._lock is None:
-            self._lock = asyncio.Lock()
         async with self._lock:
             return await self._sliced(events)
 

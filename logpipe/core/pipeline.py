@@ -48,6 +48,7 @@ from logpipe.core.stages import (
     FilterStage,
     OutputStage,
     describe_exception,
+    filter_plugins,
 )
 from logpipe.core.outcome import Combined, Rejection
 from logpipe.core.packed import LineRoute, PackedLines, line_route
@@ -72,15 +73,6 @@ def build_filter_stages(items: list[FilterItem], build: Callable[[PluginEntry], 
             stages.append(FilterStage(cast(Filter, build(item)), item.predicate,
                                       stats.plugin("filter", item.type, item.id), ordered=ordered))
     return stages
-
-
-def filter_plugins(stages: list[FilterStage | ConditionalStage]) -> list[Filter]:
-    """Every filter plugin of a stage tree, in file order."""
-    out: list[Filter] = []
-    for stage in stages:
-        inner = stage.stages() if isinstance(stage, ConditionalStage) else [stage]
-        out.extend(s.plugin for s in inner if isinstance(s, FilterStage))
-    return out
 
 
 class Pipeline:

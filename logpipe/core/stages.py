@@ -249,3 +249,12 @@ def describe_exception(exc: BaseException) -> str:
 
 def noop(*_args: Any) -> None:
     return None
+
+
+def filter_plugins(stages: list[FilterStage | ConditionalStage]) -> list[Filter]:
+    """Every filter plugin of a stage tree, in file order."""
+    out: list[Filter] = []
+    for stage in stages:
+        inner = stage.stages() if isinstance(stage, ConditionalStage) else [stage]
+        out.extend(s.plugin for s in inner if isinstance(s, FilterStage))
+    return out
