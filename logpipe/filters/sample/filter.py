@@ -25,6 +25,7 @@ from logpipe.core.conditions import Condition, compile_condition
 from logpipe.core.event import METADATA, Event, reader
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.plugin import Filter, PluginContext
+from logpipe.core.sharing import SharesMemo
 from logpipe.core.writes import Writes, set_paths
 from logpipe.core.sprintf import compile_template
 from logpipe.errors import ConditionError, ConfigError
@@ -80,8 +81,13 @@ def _key_template(template: str) -> Callable[[Any], str]:
     return key
 
 
-class SampleFilter(Filter):
-    """Returns the kept events, in order, each with its rate and weight."""
+class SampleFilter(SharesMemo, Filter):
+    """Returns the kept events, in order, each with its rate and weight.
+
+    With sampling off, an event without the rate's parent object gets one: the same
+    ``{rate: 1, weight: 1}`` object for every such event when the pipeline found that
+    nothing later changes it (``share_memo``, see :mod:`logpipe.core.sharing`), else
+    a new one each."""
 
     Config = SampleConfig
     runs_on_event_loop = True
@@ -113,6 +119,9 @@ class SampleFilter(Filter):
         if (len(self._rate) == 3 and self._rate[:2] == self._weight[:2] and len(self._weight) == 3
                 and self._rate[0] != METADATA):
             self._two_keys = (self._rate[0], self._rate[1], self._rate[2], self._weight[2])
+        #: The stamp object put into events that lack the parent, when shared.
+        self._shared_stamp: dict[str, int] = (
+            {} if self._two_keys is None else {self._two_keys[2]: 1, self._two_keys[3]: 1})
         if self._off:
             self.log.info("rate 1: sampling is off; every event is kept with rate and weight 1, "
                           "keep_if, keep_tags and key are not evaluated, and %s counts the "
@@ -142,6 +151,12 @@ class SampleFilter(Filter):
     def writes(self) -> Writes:
         """The rate and weight of each kept event; nothing else."""
         return set_paths(self._rate, self._weight)
+
+    def shared_paths(self) -> tuple[Path, ...]:
+        """The rate's parent object, when sampling is off and the stamp is inline."""
+        if not self._off or self._two_keys is None:
+            return ()
+        return (self._rate[:2],)
 
     def process(self, events: list[Event]) -> list[Event]:
         if self._off:
@@ -183,20 +198,22 @@ class SampleFilter(Filter):
             # the stamp, inline for ``[outer][inner][rate]`` and ``[outer][inner][weight]``
             # (the default) when those objects are plain dicts or absent
             outer, inner, rate_key, weight_key = two
+            shared = self._shared_stamp if self.share_memo else None
             for event in events:
                 data = event.data
                 node = data.get(outer)
                 if type(node) is dict:
                     child = node.get(inner)
                     if child is None:
-                        node[inner] = {rate_key: 1, weight_key: 1}
+                        node[inner] = shared if shared is not None else {rate_key: 1, weight_key: 1}
                         continue
                     if type(child) is dict:
-                        child[rate_key] = 1
-                        child[weight_key] = 1
+                        if child is not shared:
+                            child[rate_key] = 1
+                            child[weight_key] = 1
                         continue
                 elif node is None:
-                    data[outer] = {inner: {rate_key: 1, weight_key: 1}}
+                    data[outer] = {inner: shared if shared is not None else {rate_key: 1, weight_key: 1}}
                     continue
                 stamp(event)
         if events:

@@ -49,12 +49,38 @@ ALL = {"geoip": True, "useragent": True, "perfclass": True}
 def test_graphmemory_shares_all_three(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGPIPE_SCRUB_KEY", "k")
     pipeline = Pipeline(load_file(ROOT / "pipelines" / "graphmemory.yaml"))
-    assert plan_sharing(pipeline.filters, pipeline.outputs) == ALL
-    assert all(f.share_memo for f in pipeline.filters if isinstance(f, SharesMemo))
+    assert plan_sharing(pipeline.filters, pipeline.outputs) == {**ALL, "sample_requests": False}  # it samples (rate 10): nothing to share
+    assert all(f.share_memo for f in pipeline.filters if isinstance(f, SharesMemo) and f.id in ALL)
 
 
 def test_nothing_after_them_shares() -> None:
     assert verdicts() == ALL
+
+
+SAMPLE = """
+  - type: sample
+    id: sample
+    rate: 1
+"""
+
+
+@pytest.mark.parametrize(("after", "shares"), [
+    ("", True),
+    ("""
+  - type: mutate
+    id: m
+    add_field: {"[event][sampling][note]": "x"}
+""", False),
+    ("""
+  - type: mutate
+    id: m
+    replace: {"[event][dataset]": "x"}
+""", True),
+])
+def test_the_sampling_stamp_is_shared_unless_something_later_writes_into_it(after: str, shares: bool) -> None:
+    pipeline = Pipeline(load_text(HEAD + SAMPLE + after + TAIL))
+    (sample,) = [f for f in pipeline.filters if f.id == "sample"]
+    assert isinstance(sample, SharesMemo) and sample.share_memo is shares
 
 
 def test_a_filter_built_alone_copies() -> None:

@@ -159,15 +159,44 @@ def _stamped_by_set_path(data: dict[str, object], rate_field: str, weight_field:
     ("[event][rate]", "[other][weight]"), ("[@metadata][s][rate]", "[@metadata][s][weight]"),
     ("[event][sampling][0]", "[event][sampling][1]"),
 ])
+@pytest.mark.parametrize("share", [False, True])
 def test_sampling_off_stamps_what_two_set_path_calls_write(data: dict[str, object],
-                                                            fields: tuple[str, str]) -> None:
+                                                            fields: tuple[str, str], share: bool) -> None:
     """rate 1 writes rate and weight through a shortcut when they share a parent; every
-    shape on the way (scalars, lists, dict subclasses) must end as set_path leaves it."""
+    shape on the way (scalars, lists, dict subclasses) must end as set_path leaves it,
+    whether the stamp object is shared or not."""
     f = make(rate=1, rate_field=fields[0], weight_field=fields[1])
-    (event,) = f.process([Event({"@timestamp": "t", **copy.deepcopy(data)})])
+    f.share_memo = share
+    (event, again) = f.process([Event({"@timestamp": "t", **copy.deepcopy(data)}) for _ in range(2)])
     expected = _stamped_by_set_path(data, *fields)
-    assert event == expected
+    assert event == expected == again
     assert list(event.data) == list(expected.data)
+
+
+def test_sampling_off_shares_one_stamp_only_when_told() -> None:
+    """With ``share_memo`` the events that lacked the parent get one object, which stays
+    ``{rate: 1, weight: 1}``; events that had their own parent keep it, stamped in place."""
+    f = make(rate=1)
+    assert f.shared_paths() == (("event", "sampling"),)
+    own = {"weight": 7, "other": 1}
+    batch = [Event({"n": 1}), Event({"event": {"kind": "event"}}), Event({"event": {"sampling": own}})]
+    f.share_memo = True
+    a, b, c = f.process(batch)
+    assert a.data["event"]["sampling"] is b.data["event"]["sampling"] == {"rate": 1, "weight": 1}
+    assert c.data["event"]["sampling"] is own and own == {"weight": 1, "other": 1, "rate": 1}
+    (d,) = f.process([Event({"n": 2})])
+    assert d.data["event"]["sampling"] is a.data["event"]["sampling"] == {"rate": 1, "weight": 1}
+    f.share_memo = False
+    e, g = f.process([Event({"n": 3}), Event({"event": {}})])
+    assert e.data["event"]["sampling"] is not g.data["event"]["sampling"]
+    assert e.data["event"]["sampling"] is not a.data["event"]["sampling"]
+
+
+@pytest.mark.parametrize("settings", [{"rate": 10}, {"rate": 1, "rate_field": "[rate]", "weight_field": "[weight]"},
+                                      {"rate": 1, "rate_field": "[event][sampling][rate]",
+                                       "weight_field": "[event][weight]"}])
+def test_nothing_to_share_when_sampling_or_the_stamp_is_not_inline(settings: dict[str, object]) -> None:
+    assert make(**settings).shared_paths() == ()
 
 
 @pytest.mark.parametrize("settings", [{"rate": 1}, {"rate": 1, "target_per_second": 0.5}])
