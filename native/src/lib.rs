@@ -24,6 +24,7 @@ use pcre2::bytes::{CaptureLocations, Regex};
 mod asciitest;
 mod classify;
 mod condprog;
+mod enrich;
 mod fields;
 mod grokplan;
 mod gsub;
@@ -246,5 +247,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scrub::ScrubCheck>()?;
     m.add_class::<asciitest::AsciiTest>()?;
     m.add_class::<condprog::ConditionProgram>()?;
+    m.add_function(wrap_pyfunction!(enrich::geoip_share, m)?)?;
+    m.add_function(wrap_pyfunction!(enrich::useragent_share, m)?)?;
     Ok(())
 }

@@ -19,6 +19,7 @@ from maxminddb.errors import InvalidDatabaseError
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.memo import Generations
+from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sharing import SharesMemo
 from logpipe.core.writes import TAGS_CHANGE, Writes, set_paths
@@ -94,6 +95,8 @@ class GeoipFilter(SharesMemo, Filter):
         #: in two generations); None when the cache is off: each batch then has its own.
         self._memo: Generations[str, Resolution] | None = (
             Generations(max(1, cfg.cache_size // 2)) if cfg.cache_size > 0 else None)
+        #: logpipe_native.geoip_share: the shared case of the loop below for a whole batch.
+        self._native_share: Callable[..., list[int]] | None = getattr(native_module(), "geoip_share", None)
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -157,7 +160,15 @@ class GeoipFilter(SharesMemo, Filter):
         share = self.share_memo
         shared = self._shared_parent
         parent_key, source_key, geo_key = shared if shared is not None else ("", "", "")
-        for event in events:
+        todo = events
+        if (share and shared is not None and self._native_share is not None and not actions
+                and not unavailable and newer):
+            # The events whose address has a remembered place and no AS object get it
+            # natively; the loop below takes the others, each as it would have.
+            rest = self._native_share(events, parent_key, source_key, geo_key, newer, Template)
+            if len(rest) < len(events):
+                todo = [events[i] for i in rest]
+        for event in todo:
             # The parent of source and target when it is a plain dict (the usual case),
             # else None and the general reader and writer answer.
             parent = None

@@ -14,6 +14,7 @@ from typing import Any
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse as parse_ref
 from logpipe.core.memo import Generations
+from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sharing import SharesMemo
 from logpipe.core.writes import ANY_KEY, TAGS_CHANGE, Writes, set_paths
@@ -56,6 +57,9 @@ class UserAgentFilter(SharesMemo, Filter):
         #: two generations); None when the cache is off: each batch then has its own.
         self._memo: Generations[str, Written] | None = (
             Generations(max(1, config.cache_size // 2)) if config.cache_size > 0 else None)
+        #: logpipe_native.useragent_share: the shared case of the loop in ``process``
+        #: for a whole batch.
+        self._native_share: Any = getattr(native_module(), "useragent_share", None)
 
     @classmethod
     def prefork(cls, config: UserAgentConfig) -> None:
@@ -100,7 +104,14 @@ class UserAgentFilter(SharesMemo, Filter):
         actions = self._actions.active
         done: list[Event] = []
         share = self.share_memo
-        for event in events:
+        todo = events
+        if share and parent_key is not None and self._native_share is not None and not actions and seen:
+            # The events whose User-Agent has a remembered parse get it natively; the
+            # loop below takes the others, each as it would have.
+            rest = self._native_share(events, parent_key, source_key, seen, _ABSENT)
+            if len(rest) < len(events):
+                todo = [events[i] for i in rest]
+        for event in todo:
             current: Any = None
             if parent_key is not None:
                 current = event.data.get(parent_key)
