@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
 from itertools import accumulate
 from ipaddress import ip_address
-from typing import Any, Callable, Sequence, cast
+from typing import Any, Callable, Iterable, Sequence, cast
 from urllib.parse import unquote, unquote_plus
 
 import maxminddb
@@ -184,11 +184,21 @@ class Reference:
         get = reader.get
         # addresses and User-Agents repeat: answers remembered in two generations of 5,000,
         # looked up with one dict.get
-        self.geo_make: Callable[[str], Any] = lambda ip: _geo_object(self._geo(get, ip))
+        def geo_make(ip: str) -> Any:
+            geo = _geo_object(self._geo(get, ip))
+            self._frozen([geo])
+            return geo
+
+        self.geo_make: Callable[[str], Any] = geo_make
         self.geo = Generations[str, Any](5_000)
 
         resolve = ua_parser.BestAvailableResolver(load_builtins())
-        self.ua_make: Callable[[str], Any] = lambda s: self._ua(resolve, device_type, s)
+        def ua_make(agent: str) -> Any:
+            parsed = self._ua(resolve, device_type, agent)
+            self._frozen(parsed[1:])   # os and device
+            return parsed
+
+        self.ua_make: Callable[[str], Any] = ua_make
         self.ua = Generations[str, Any](5_000)
 
         routes = []
@@ -198,7 +208,12 @@ class Reference:
             bounds = r.thresholds
             routes.append((rx, methods, r.budget_ms, r.name,
                            (bounds.fast_ms, bounds.normal_ms, bounds.slow_ms) if bounds else None))
-        self.route = lru_cache(maxsize=4096)(lambda path, method: self._route(routes, path, method))
+        def route(path: str, method: str | None) -> Any:
+            outcome = self._route(routes, path, method)
+            self._frozen(outcome[4])   # the performance objects
+            return outcome
+
+        self.route = lru_cache(maxsize=4096)(route)
         self.no_route = _outcome(None, None, (100, 500, 2000))
 
         lists = signatures.load()
@@ -245,6 +260,7 @@ class Reference:
         self.scrub_check = native_check(
             ALL_KINDS, DEFAULT_SECRET_PARAMS, secret_names, secret_names,
             shortest_match(list(ALL_KINDS), list(DEFAULT_SECRET_PARAMS)))
+        self._frozen(self.no_route[4])
         self.mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         # The route of each path, remembered in two generations of 8,192 (the older
         # dropped when the newer fills), as logpipe's gsub remembers it.
@@ -253,6 +269,12 @@ class Reference:
         self.route_ids = _route_ids()
 
     # --- cached helpers ------------------------------------------------------------------
+    def _frozen(self, shared: Iterable[Any]) -> None:
+        """Tells the scrub check that these objects, which documents share, never change
+        (None is left out): it walks each once and skips the clean ones."""
+        if self.scrub_check is not None:
+            self.scrub_check.vouch([obj for obj in shared if type(obj) is dict])
+
     @staticmethod
     def _geo(get: Callable[[str], Any], ip: str) -> Any:
         try:

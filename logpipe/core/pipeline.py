@@ -107,7 +107,7 @@ class Pipeline:
                                           self.stats.plugin("output", e.type, e.id)) for e in spec.outputs]
         # Which enrichment filters may hand the same object to many events: those that
         # nothing after them (filters, any branch; outputs) may change in place.
-        plan_sharing(self.filters, self.outputs)
+        plan_sharing(self.filters, self.outputs, self.context.frozen)
         # The pipeline's own scrub settings scrub what leaves it by other ways (dead letters).
         scrubber = next((getattr(f, "scrubber") for f in self.filters if hasattr(f, "scrubber")), None)
         self.context.scrubber = self.dead_letters.scrubber = scrubber

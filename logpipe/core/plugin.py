@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 from logpipe.core.batch import Batch, DoneCallback
 from logpipe.core.bus import PipelineBus
 from logpipe.core.event import Event
+from logpipe.core.frozen import FrozenObjects
 from logpipe.core.outcome import Delivery
 from logpipe.core.telemetry import MetricsRegistry
 from logpipe.core.services import DeadLetters, Resources, Scrubbing
@@ -107,6 +108,9 @@ class PluginContext:
     #: The settings of the pipeline's filters, in file order (None outside a pipeline):
     #: an output reads from them the fixed values its templated names can take.
     filter_configs: tuple[PluginConfig, ...] | None = None
+    #: The objects this pipeline's filters share between events and never change
+    #: (logpipe.core.frozen): listed by the filters that share, read by scrub's check.
+    frozen: FrozenObjects = field(default_factory=FrozenObjects)
 
 
 class Plugin:

@@ -16,6 +16,11 @@ field that something later writes under counts as a write under the object.
 
 The answer is a flag on the filter, :attr:`SharesMemo.share_memo`, off until
 the pipeline turns it on: a filter built on its own (tests, tools) copies.
+
+A filter that shares lists each object it shares, once, in the pipeline's
+registry of frozen objects (:mod:`logpipe.core.frozen`): those made in advance
+(:meth:`SharesMemo.made_in_advance`) are listed here, those it remembers as
+events come by the filter itself when it makes them.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from logpipe.core.fieldref import Path, render
+from logpipe.core.frozen import FrozenObjects
 from logpipe.core.writes import Writes
 
 log = logging.getLogger("logpipe.sharing")
@@ -44,6 +50,11 @@ class SharesMemo:
         there (its ``add_field`` and the like)."""
         return Writes.nothing()
 
+    def made_in_advance(self) -> Iterable[object]:
+        """The objects the filter made before any event came and would put into
+        events as they are (listed as frozen when the filter shares)."""
+        return ()
+
 
 def declared_writes(plugin: object) -> Writes:
     """What a plugin declares it may write; anything, anywhere, when it declares nothing."""
@@ -63,9 +74,11 @@ def unaltered(paths: Iterable[Path], later: Iterable[Writes]) -> bool:
     return True
 
 
-def plan_sharing(filters: Sequence[object], outputs: Sequence[object]) -> dict[str, bool]:
+def plan_sharing(filters: Sequence[object], outputs: Sequence[object],
+                 frozen: FrozenObjects | None = None) -> dict[str, bool]:
     """Set ``share_memo`` on every :class:`SharesMemo` among ``filters`` (all of a
-    pipeline's filters in file order, branches included) and answer it per filter id."""
+    pipeline's filters in file order, branches included) and answer it per filter id.
+    The objects a sharing filter made in advance are listed in ``frozen``."""
     verdicts: dict[str, bool] = {}
     output_writes = [declared_writes(o) for o in outputs]
     for i, plugin in enumerate(filters):
@@ -76,6 +89,9 @@ def plan_sharing(filters: Sequence[object], outputs: Sequence[object]) -> dict[s
         paths = plugin.shared_paths()
         plugin.share_memo = verdict = bool(paths) and unaltered(paths, later)
         verdicts[str(getattr(plugin, "id", i))] = verdict
+        if verdict and frozen is not None:
+            for obj in plugin.made_in_advance():
+                frozen.vouch(obj)
         log.debug("filter %s %s its objects at %s", getattr(plugin, "id", i),
                   "shares" if verdict else "copies", ", ".join(render(p) for p in paths))
     return verdicts

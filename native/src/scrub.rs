@@ -22,6 +22,15 @@
 //! remembers its verdicts (`Memo`): a short string's kind bits by its text, a key's
 //! verdict by the key object itself. A remembered answer is the one the search gave,
 //! so it is always the answer the search would give again.
+//!
+//! Some dicts are in many events at once and never change: the objects geoip,
+//! useragent and perfclass share between events when nothing after them may change
+//! those (logpipe/core/sharing.py, logpipe/core/frozen.py). The pipeline hands them
+//! over (`vouch`) as they are made; each is walked once, and one that holds no hit
+//! is remembered by its address (`Memo::clean`) and skipped wherever an event holds
+//! it: walking it again would find nothing again. Only objects handed over are ever
+//! skipped, so an object an event owns, which may change between batches, is always
+//! walked.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -38,6 +47,12 @@ const MAX_DEPTH: usize = 200;
 
 /// How many items of a dict are read ahead (see `ScrubCheck::dict`).
 const PREFETCHED: usize = 16;
+
+/// A vouched object is walked as if it lay this deep, and skipped only where it lies
+/// no deeper: whenever it is skipped, walking it would not have gone past `MAX_DEPTH`
+/// (it is kept only when nothing in it lies more than `MAX_DEPTH - FROZEN_DEPTH`
+/// levels down), so skipping never hides a fallback.
+const FROZEN_DEPTH: usize = MAX_DEPTH / 2;
 
 /// Asks for the first two cache lines of an object (its header, and for a short
 /// str its text) to be loaded.
@@ -81,6 +96,8 @@ pub struct ScrubCheck {
     /// Texts longer than this many bytes are not remembered: long strings (messages,
     /// stack traces) rarely come back and would make the memo large.
     memo_text_bytes: usize,
+    /// At most this many clean vouched objects are remembered (`Memo::clean`).
+    clean_entries: usize,
 }
 
 /// A word-at-a-time multiplicative hash (the one rustc uses for its tables): the
@@ -142,6 +159,20 @@ struct Memo {
     /// reference to the key, so the address cannot be reused by another object while
     /// it is remembered; a str never changes.
     keys: FxMap<usize, (Py<PyString>, bool)>,
+    /// The dicts and lists that were vouched for as never changing (`vouch`) and hold
+    /// no hit, by address. The entry holds a reference to the object, so the address
+    /// cannot be reused by another object while it is remembered. Emptied when full:
+    /// the objects handed over after that are skipped, the others walked again.
+    clean: FxMap<usize, PyObject>,
+}
+
+impl Memo {
+    /// Whether the dict or list `obj`, lying at `depth`, is a clean vouched object
+    /// that may be skipped (see `FROZEN_DEPTH`).
+    #[inline(always)]
+    fn skips(&self, obj: *mut ffi::PyObject, depth: usize) -> bool {
+        !self.clean.is_empty() && depth < FROZEN_DEPTH && self.clean.contains_key(&(obj as usize))
+    }
 }
 
 /// The longest text `Short` holds, in bytes.
@@ -381,8 +412,14 @@ impl ScrubCheck {
             }
             return Ok(bits != 0);
         } else if kind == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
+            if walk.memo.skips(value, depth) {
+                return Ok(false);
+            }
             self.dict(py, value, depth + 1, walk)?
         } else if kind == std::ptr::addr_of_mut!(ffi::PyList_Type) {
+            if walk.memo.skips(value, depth) {
+                return Ok(false);
+            }
             self.list(py, value, depth + 1, walk)?
         } else {
             false
@@ -460,6 +497,36 @@ impl ScrubCheck {
             }
         }
         Ok((plans, held, fallback))
+    }
+}
+
+impl ScrubCheck {
+    /// Walks one vouched object and remembers it when it holds no hit (see `vouch`);
+    /// true when it is remembered now or was already.
+    fn learn(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, memo: &mut Memo) -> bool {
+        let ptr = obj.as_ptr();
+        if memo.clean.contains_key(&(ptr as usize)) {
+            return true;
+        }
+        let mut walk = Walk { hits: Vec::new(), holders: Vec::new(), memo };
+        // Safety: an exact dict or list, held by the caller's list, with the GIL held.
+        let held = unsafe {
+            if obj.is_exact_instance_of::<PyDict>() {
+                self.dict(py, ptr, FROZEN_DEPTH, &mut walk)
+            } else if obj.is_exact_instance_of::<PyList>() {
+                self.list(py, ptr, FROZEN_DEPTH, &mut walk)
+            } else {
+                return false;
+            }
+        };
+        if !matches!(held, Ok(false)) || self.clean_entries == 0 {
+            return false;
+        }
+        if memo.clean.len() >= self.clean_entries {
+            memo.clean.clear();
+        }
+        memo.clean.insert(ptr as usize, obj.clone().unbind());
+        true
     }
 }
 
@@ -563,12 +630,14 @@ impl ScrubCheck {
     /// `plans`: the object to return for each combination of bits (index 0 for an
     /// event with no hit), as many as the largest combination needs; `memo_entries`:
     /// how many texts (and keys) to remember, 0 for none; `memo_text_bytes`: the
-    /// longest text remembered.
+    /// longest text remembered; `clean_entries`: how many clean vouched objects to
+    /// remember (`vouch`), 0 for none.
     #[new]
-    #[pyo3(signature = (triggers, exact, suffixes, key_bit, shortest, plans, memo_entries=4096, memo_text_bytes=128))]
+    #[pyo3(signature = (triggers, exact, suffixes, key_bit, shortest, plans, memo_entries=4096, memo_text_bytes=128, clean_entries=32768))]
     #[allow(clippy::too_many_arguments)]
     fn new(triggers: Vec<(String, u8)>, exact: Vec<String>, suffixes: Vec<String>, key_bit: u8,
-           shortest: usize, plans: Vec<PyObject>, memo_entries: usize, memo_text_bytes: usize) -> PyResult<Self> {
+           shortest: usize, plans: Vec<PyObject>, memo_entries: usize, memo_text_bytes: usize,
+           clean_entries: usize) -> PyResult<Self> {
         let all = triggers.iter().fold(key_bit, |acc, (_, bit)| acc | bit);
         if (all as usize) >= plans.len() {
             return Err(PyValueError::new_err(format!("{} plans for kind bits up to {all}", plans.len())));
@@ -592,6 +661,7 @@ impl ScrubCheck {
             memo: Mutex::new(Memo { short: Short::new(memo_entries), ..Memo::default() }),
             memo_entries,
             memo_text_bytes,
+            clean_entries,
         })
     }
 
@@ -611,6 +681,34 @@ impl ScrubCheck {
     fn plans_held<'py>(&self, py: Python<'py>, datas: &Bound<'py, PyList>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>, Vec<usize>)> {
         let (plans, held, fallback) = self.batch(py, datas, true)?;
         Ok((PyList::new_bound(py, plans), PyList::new_bound(py, held), fallback))
+    }
+
+    /// Takes dicts and lists that will never change again while anything holds them
+    /// (objects shared between events, see logpipe/core/frozen.py): each is walked
+    /// now, and one that holds no hit (no string with a trigger, no key that could be
+    /// a secret, at any depth) is skipped from then on wherever an event holds it.
+    /// Anything else in the list is ignored. Answers how many of them are skipped
+    /// from now on.
+    ///
+    /// Vouching for an object that does change later makes later plans miss what
+    /// the change brings: only a producer that knows nothing changes its object may
+    /// hand it over. Should the memo be busy (see `batch`), nothing is learnt.
+    fn vouch(&self, py: Python<'_>, objects: &Bound<'_, PyList>) -> usize {
+        let mut guard = match self.memo.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return 0,
+        };
+        objects.iter().filter(|obj| self.learn(py, obj, &mut guard)).count()
+    }
+
+    /// The clean vouched objects remembered now, each with the address it is
+    /// remembered by (for tests and diagnosis).
+    fn clean_objects(&self, py: Python<'_>) -> Vec<(usize, PyObject)> {
+        match self.memo.try_lock() {
+            Ok(memo) => memo.clean.iter().map(|(at, obj)| (*at, obj.clone_ref(py))).collect(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The kind bits of the triggers in one text (for tests and diagnosis); raises

@@ -247,4 +247,9 @@ class GeoipFilter(SharesMemo, Filter):
             return INVALID, None, None
         if geo is None and asn is None:
             return NOT_FOUND, None, None
+        if self.share_memo:
+            # every event from this address will hold these very objects (logpipe.core.frozen)
+            for template in (geo, asn):
+                if template is not None:
+                    self.context.frozen.vouch(template.whole)
         return FOUND, geo, asn

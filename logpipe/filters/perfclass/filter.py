@@ -12,6 +12,7 @@ later edits it in place (``share_memo``, see logpipe.core.sharing).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from logpipe.core.event import METADATA, Event
@@ -159,6 +160,9 @@ class PerfClassFilter(SharesMemo, Filter):
 
     def shared_paths(self) -> tuple[Path, ...]:
         return ((_PERF,),)
+
+    def made_in_advance(self) -> Iterable[object]:
+        return (perf for outcome in self._outcomes for perf in outcome[5])
 
     def _request_path(self, event: Event, cut: bool = True) -> str | None:
         """The path routes match on (``cut=False``: as written, query and all)."""

@@ -16,7 +16,7 @@ class ScrubFilter(Filter):
     def __init__(self, config: ScrubConfig, *, id: str, context: PluginContext | None = None) -> None:
         super().__init__(config, id=id, context=context)
         #: Built here so a missing key fails start-up, not the first batch.
-        self.scrubber = Scrubber(config)
+        self.scrubber = Scrubber(config, frozen=self.context.frozen)
 
     # The pipeline hands this scrubber to outputs and its dead-letter queue as
     # ``context.scrubber``, so they scrub with this pipeline's settings and key.

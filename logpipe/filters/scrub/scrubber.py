@@ -29,6 +29,7 @@ from typing import Any
 from logpipe.core.services import Scrubbing
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
+from logpipe.core.frozen import FrozenObjects
 from logpipe.errors import ConfigError
 from logpipe.filters.scrub.config import ScrubConfig
 from logpipe.filters.scrub.patterns import SECRET, TextMasker
@@ -98,7 +99,8 @@ class Scrubber:
     dict in place, what is nested in it copy-on-write (the containers on the way to
     a change are replaced by copies; nothing nested is changed in place)."""
 
-    def __init__(self, config: ScrubConfig | None = None, *, key: bytes | None = None) -> None:
+    def __init__(self, config: ScrubConfig | None = None, *, key: bytes | None = None,
+                 frozen: FrozenObjects | None = None) -> None:
         config = config or ScrubConfig.model_validate({})
         self.config = config
         self._key = key if key is not None else resolve_key(config)
@@ -115,6 +117,11 @@ class Scrubber:
             config.kinds, config.secret_params, self._secret_exact,
             [_normal(n) for n in config.secret_fields] if self._secret_suffix is not None else [],
             self._shortest)
+        #: The pipeline's shared objects that never change (logpipe.core.frozen): the
+        #: native check walks each once and skips the clean ones in events. What was
+        #: read of it so far: ``_frozen_seen``.
+        self._frozen = frozen if self._native is not None else None
+        self._frozen_seen = 0
         self._key_memo: dict[str, bool] = {}
         self._mask_memo: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self._fields: list[Path] | None = ([parse(f) for f in config.fields]
@@ -403,6 +410,10 @@ class Scrubber:
         if check is None:
             plans = self._prefilter.scan_batch(datas)
             return plans, [None] * len(plans)
+        if self._frozen is not None:
+            fresh, self._frozen_seen = self._frozen.since(self._frozen_seen)
+            if fresh:
+                check.vouch(fresh)
         plans, holders, undecided = check.plans_held(datas)
         for i in undecided:
             plans[i] = self._prefilter.scan(datas[i])

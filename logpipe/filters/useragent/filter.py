@@ -87,6 +87,10 @@ class UserAgentFilter(SharesMemo, Filter):
         parsed = parse(ua[:self._max])
         flat = {k: v for k, v in parsed.items() if type(v) is not dict}
         nested = tuple((k, v) for k, v in parsed.items() if type(v) is dict)
+        if self.share_memo:
+            # every event with this User-Agent will hold these very objects (logpipe.core.frozen)
+            for _, value in nested:
+                self.context.frozen.vouch(value)
         if list(parsed) == [*flat, *(k for k, _ in nested)]:
             return flat, nested, None
         return {}, (), tuple((k, v, type(v) is dict) for k, v in parsed.items())

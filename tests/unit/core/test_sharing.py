@@ -53,6 +53,27 @@ def test_graphmemory_shares_all_three(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(f.share_memo for f in pipeline.filters if isinstance(f, SharesMemo) and f.id in ALL)
 
 
+def test_sharers_list_what_they_made_in_advance_only_when_they_share() -> None:
+    pipeline = Pipeline(load_text(HEAD + TAIL))
+    perf = next(f for f in pipeline.filters if f.id == "perfclass")
+    listed, _ = pipeline.context.frozen.since(0)
+    made = list(perf.made_in_advance())
+    assert made and listed == made and all(a is b for a, b in zip(listed, made))
+    pipeline = Pipeline(load_text(HEAD + '  - {type: mutate, replace: {"[performance][class]": "x"}}\n' + TAIL))
+    assert not next(f for f in pipeline.filters if f.id == "perfclass").share_memo
+    assert pipeline.context.frozen.since(0) == ([], 0)
+
+
+def test_the_scrub_filter_reads_its_pipelines_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGPIPE_SCRUB_KEY", "k")
+    monkeypatch.delenv("LOGPIPE_NATIVE", raising=False)
+    pipeline = Pipeline(load_file(ROOT / "pipelines" / "graphmemory.yaml"))
+    scrubber = pipeline.context.scrubber
+    assert scrubber is not None and scrubber._frozen in (None, pipeline.context.frozen)
+    if scrubber._native is not None:
+        assert scrubber._frozen is pipeline.context.frozen
+
+
 def test_nothing_after_them_shares() -> None:
     assert verdicts() == ALL
 

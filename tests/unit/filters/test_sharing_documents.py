@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logpipe.core.event import Event
+from logpipe.core.plugin import PluginContext
 from logpipe.core.services import DeadLetter, DeadLetters
 from logpipe.filters.geoip import GeoipFilter
 from logpipe.filters.perfclass.filter import PerfClassFilter
@@ -70,14 +71,22 @@ def fake_agents(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def chain(databases: tuple[str, str], share: bool, native: bool) -> list[Any]:
-    geo = GeoipFilter(GeoipFilter.Config(database=databases[0], asn_database=databases[1]), id="geo")
+    """The three sharers and a scrubber on one pipeline's context: when they share, what
+    they share is listed in its registry of frozen objects, and the native check skips
+    the clean ones (logpipe.core.frozen)."""
+    context = PluginContext()
+    geo = GeoipFilter(GeoipFilter.Config(database=databases[0], asn_database=databases[1]), id="geo",
+                      context=context)
     asyncio.run(geo.start())
-    ua = UserAgentFilter(UserAgentFilter.Config(), id="ua")
+    ua = UserAgentFilter(UserAgentFilter.Config(), id="ua", context=context)
     perf = PerfClassFilter(PerfClassFilter.Config(
-        sources=[{"field": "[@metadata][request_time]", "unit": "s"}]), id="perf")
+        sources=[{"field": "[@metadata][request_time]", "unit": "s"}]), id="perf", context=context)
     for f in (geo, ua, perf):
         f.share_memo = share
-    scrubber = Scrubber(ScrubConfig(), key=b"test-key")
+    if share:
+        for obj in perf.made_in_advance():
+            context.frozen.vouch(obj)
+    scrubber = Scrubber(ScrubConfig(), key=b"test-key", frozen=context.frozen)
     if not native:
         scrubber._native = None
     return [geo, ua, perf, scrubber]
@@ -125,6 +134,32 @@ def test_sharing_gives_the_documents_copying_gives(databases: tuple[str, str], f
         out_copied += run(copied, [make_event(spec) for spec in batch])
     assert [document(e) for e in out_shared] == [document(e) for e in out_copied]
     assert_memos_unchanged(shared, databases)
+    if shared[-1]._native is not None:
+        # the clean shared objects were skipped; those holding something were walked
+        held = [obj for _, obj in shared[-1]._native.clean_objects()]
+        assert held and all(not shared[-1]._prefilter.scan({"k": obj}) for obj in held)
+
+
+def test_only_sharers_list_their_objects_once_each(databases: tuple[str, str], fake_agents: None) -> None:
+    for share in (True, False):
+        geo, ua, perf, _ = chain(databases, share, True)
+        frozen = geo.context.frozen
+        specs = [("81.2.69.1", "Keyed/2", 0.01, "/health", "hi"), ("81.2.70.1", "Plain/1.0", 3.0, "/x", "hi")]
+        for _ in range(2):
+            events = [make_event(spec) for spec in specs * 2]
+            for f in (geo, ua, perf):
+                events = f.process(events)
+        listed, _ = frozen.since(0)
+        assert len({id(o) for o in listed}) == len(listed)
+        if not share:
+            assert listed == []
+            continue
+        # every object an event shares was listed: geo, as, the parse's nested objects, perf
+        ids = {id(o) for o in listed}
+        for event in events:
+            for path in ("source.geo", "source.as", "user_agent.os", "user_agent.device", "performance"):
+                if event.get(path) is not None:
+                    assert id(event.get(path)) in ids, path
 
 
 def assert_memos_unchanged(filters: list[Any], databases: tuple[str, str]) -> None:
