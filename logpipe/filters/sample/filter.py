@@ -158,6 +158,10 @@ class SampleFilter(SharesMemo, Filter):
             return ()
         return (self._rate[:2],)
 
+    def made_in_advance(self) -> tuple[object, ...]:
+        """The one stamp object, made with the filter."""
+        return (self._shared_stamp,) if self.shared_paths() else ()
+
     def process(self, events: list[Event]) -> list[Event]:
         if self._off:
             return self._unsampled(events)

@@ -102,6 +102,8 @@ def test_the_sampling_stamp_is_shared_unless_something_later_writes_into_it(afte
     pipeline = Pipeline(load_text(HEAD + SAMPLE + after + TAIL))
     (sample,) = [f for f in pipeline.filters if f.id == "sample"]
     assert isinstance(sample, SharesMemo) and sample.share_memo is shares
+    listed, _ = pipeline.context.frozen.since(0)
+    assert any(obj is sample._shared_stamp for obj in listed) is shares
 
 
 def test_a_filter_built_alone_copies() -> None:
