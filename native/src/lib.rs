@@ -29,6 +29,7 @@ mod grokplan;
 mod gsub;
 mod json;
 mod matcher;
+mod perfclass;
 mod scrub;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups
@@ -246,5 +247,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scrub::ScrubCheck>()?;
     m.add_class::<asciitest::AsciiTest>()?;
     m.add_class::<condprog::ConditionProgram>()?;
+    m.add_class::<perfclass::PerfBatch>()?;
     Ok(())
 }
