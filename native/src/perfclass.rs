@@ -8,11 +8,16 @@
 //! is a non-negative float or int, a target `[outer][inner]` whose parent is a
 //! plain dict or absent, the path read from the `url` object, and an answer the
 //! memo already holds (an outcome, or for a method-bound path the method's
-//! outcome). Anything else, a memo miss, a tag to add, a `performance` object
+//! outcome). Anything else, a tag to add, a `performance` object
 //! to update, a value of another type, is where the call stops: it returns the
 //! event's position and the filter runs its Python loop over that event, then
-//! calls again after it. So events are handled in their order, and the memo,
-//! which only the Python loop fills, is the loop's own.
+//! calls again after it. So events are handled in their order. A path the memo
+//! does not hold is remembered here as the filter's `_remember` and
+//! `_remember_method` remember it (the memo emptied when full, an outcome or a
+//! new table by method stored) when the route table's tests are texts a path
+//! contains or ends with and the method is ASCII; otherwise those methods are
+//! called, where the loop calls them. Either way the memo goes through the
+//! loop's states.
 //!
 //! An event is written only once everything it needs has been read and judged,
 //! so an event the call stops at is untouched. The outcomes' bounds and
@@ -152,12 +157,48 @@ enum Step {
 }
 
 /// What a call needs besides the events: the filter's memo, its two ways of
-/// filling it, and whether `performance` objects are shared.
+/// filling it and their bounds, and whether `performance` objects are shared.
 struct Calls<'a, 'py> {
     memo: &'a Bound<'py, PyDict>,
     remember: &'a Bound<'py, PyAny>,
     remember_method: &'a Bound<'py, PyAny>,
     share: bool,
+    /// The memo's bound (`_VERDICTS`) and a table by method's (`_METHODS`).
+    verdicts: usize,
+    methods: usize,
+}
+
+/// A route as the filter's route table tests it (logpipe/filters/perfclass/routes.py):
+/// texts the path must contain or end with, or a regex (None here: Python's to search),
+/// and its methods (upper case), None for any.
+struct Route {
+    contains: Option<Vec<String>>,
+    ends: Vec<String>,
+    methods: Option<Vec<String>>,
+}
+
+impl Route {
+    /// Whether the route covers the path; None when its regex must say.
+    fn covers(&self, path: &str) -> Option<bool> {
+        let contains = self.contains.as_ref()?;
+        Some(contains.iter().any(|t| path.contains(t.as_str())) || self.ends.iter().any(|t| path.ends_with(t.as_str())))
+    }
+}
+
+/// A text's UTF-8 (None for a text Python holds with lone surrogates).
+unsafe fn utf8<'a>(text: *mut ffi::PyObject) -> Option<&'a str> {
+    let mut size: ffi::Py_ssize_t = 0;
+    let p = ffi::PyUnicode_AsUTF8AndSize(text, &mut size);
+    if p.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(p as *const u8, size as usize)))
+}
+
+/// `_without_query`: the path up to its query string.
+fn without_query(path: &str) -> &str {
+    path.split('?').next().unwrap_or(path)
 }
 
 #[pyclass(frozen, module = "logpipe_native")]
@@ -174,6 +215,11 @@ pub struct PerfBatch {
     method_keys: Option<[Py<PyString>; 3]>,
     k_perf: Py<PyString>,
     outcomes: Vec<Option<Outcome>>,
+    /// The filter's outcome tuples, in order (the one of no route last).
+    tuples: Vec<Py<PyTuple>>,
+    /// The route table, when its tests are the plain ones (else None: misses call
+    /// the filter's own code).
+    routes: Option<Vec<Route>>,
     tag_breach: bool,
 }
 
@@ -258,8 +304,73 @@ impl PerfBatch {
         if is_none(url) { Ok(std::ptr::null_mut()) } else { Err(()) }
     }
 
+    /// `PerfClassFilter._remember` for a path the plain route tests decide (None:
+    /// the filter's own code must): the memo emptied when full, then the path's
+    /// outcome, or a new table by method when the method can change it.
+    unsafe fn remember<'py>(&self, py: Python<'py>, calls: &Calls<'_, 'py>, raw_path: &Bound<'py, PyAny>)
+                            -> Option<PyResult<Bound<'py, PyAny>>> {
+        let routes = self.routes.as_ref()?;
+        let path = without_query(utf8(raw_path.as_ptr())?);
+        let mut index = Some(self.tuples.len() - 1);
+        for (i, route) in routes.iter().enumerate() {
+            if route.covers(path)? {
+                index = if route.methods.is_none() { Some(i) } else { None };
+                break;
+            }
+        }
+        let entry = match index {
+            Some(i) => self.tuples[i].bind(py).clone().into_any(),
+            None => PyDict::new_bound(py).into_any(),
+        };
+        Some(self.store(calls.memo, calls.verdicts, raw_path, &entry).map(|()| entry))
+    }
+
+    /// `PerfClassFilter._remember_method`, for methods that are absent or ASCII text
+    /// and plain route tests (None: the filter's own code must).
+    unsafe fn remember_method<'py>(&self, py: Python<'py>, calls: &Calls<'_, 'py>, raw_path: &Bound<'py, PyAny>,
+                                   method: &Bound<'py, PyAny>, by_method: &Bound<'py, PyAny>)
+                                   -> Option<PyResult<Bound<'py, PyAny>>> {
+        let routes = self.routes.as_ref()?;
+        let path = without_query(utf8(raw_path.as_ptr())?);
+        // `method.upper() if method else None`
+        let upper = if method.is_none() {
+            None
+        } else {
+            let text = utf8(method.as_ptr())?;
+            if !text.is_ascii() {
+                return None;
+            }
+            if text.is_empty() { None } else { Some(text.to_ascii_uppercase()) }
+        };
+        let mut index = self.tuples.len() - 1;
+        for (i, route) in routes.iter().enumerate() {
+            if let Some(methods) = &route.methods {
+                match &upper {
+                    Some(m) if methods.iter().any(|x| x == m) => {}
+                    _ => continue,
+                }
+            }
+            if route.covers(path)? {
+                index = i;
+                break;
+            }
+        }
+        let outcome = self.tuples[index].bind(py).clone().into_any();
+        let dict = by_method.downcast::<PyDict>().ok()?;
+        Some(self.store(dict, calls.methods, method, &outcome).map(|()| outcome))
+    }
+
+    /// `table[key] = value`, the table emptied first when it holds `bound` entries.
+    fn store(&self, table: &Bound<'_, PyDict>, bound: usize, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>)
+             -> PyResult<()> {
+        if table.len() >= bound {
+            table.clear();
+        }
+        table.set_item(key, value)
+    }
+
     /// One event; writes only when it is done here.
-    unsafe fn event(&self, py: Python<'_>, event: *mut ffi::PyObject, calls: &Calls<'_, '_>) -> PyResult<Step> {
+    unsafe fn event<'py>(&self, py: Python<'py>, event: *mut ffi::PyObject, calls: &Calls<'_, 'py>) -> PyResult<Step> {
         let Some(s) = &self.slots else { return Ok(Step::Python) };
         if ffi::Py_TYPE(event) != s.cls.as_ptr() as *mut ffi::PyTypeObject {
             return Ok(Step::Python);
@@ -305,8 +416,8 @@ impl PerfBatch {
         Ok(if is_str(method) { method } else { ffi::Py_None() })
     }
 
-    unsafe fn judge_and_write(&self, py: Python<'_>, data: *mut ffi::PyObject, metadata: *mut ffi::PyObject,
-                              calls: &Calls<'_, '_>) -> PyResult<Step> {
+    unsafe fn judge_and_write<'py>(&self, py: Python<'py>, data: *mut ffi::PyObject, metadata: *mut ffi::PyObject,
+                                   calls: &Calls<'_, 'py>) -> PyResult<Step> {
         let Ok(found) = self.duration(data, metadata) else { return Ok(Step::Python) };
         let Some((raw, factor, int_factor)) = found else { return Ok(Step::Done) };
         let Some(ns) = Self::nanoseconds(raw, factor, int_factor) else { return Ok(Step::Python) };
@@ -332,7 +443,11 @@ impl PerfBatch {
             let entry = if found.is_null() {
                 // A miss: remembered by the filter's own code, as the loop remembers it
                 // (the loop has written the duration by then, so a failure finds it there).
-                match calls.remember.call1((&raw_path,)) {
+                let remembered = match self.remember(py, calls, &raw_path) {
+                    Some(done) => done,
+                    None => calls.remember.call1((&raw_path,)),
+                };
+                match remembered {
                     Ok(entry) => entry,
                     Err(err) => {
                         self.write_duration(py, data, tnode, ns)?;
@@ -348,7 +463,11 @@ impl PerfBatch {
                 let method = Bound::from_borrowed_ptr(py, method);
                 let Ok(known) = get(entry.as_ptr(), method.as_ptr()) else { return Ok(Step::Python) };
                 if known.is_null() {
-                    match calls.remember_method.call1((&raw_path, &method, &entry)) {
+                    let remembered = match self.remember_method(py, calls, &raw_path, &method, &entry) {
+                        Some(done) => done,
+                        None => calls.remember_method.call1((&raw_path, &method, &entry)),
+                    };
+                    match remembered {
                         Ok(outcome) => outcome,
                         Err(err) => {
                             self.write_duration(py, data, tnode, ns)?;
@@ -455,10 +574,12 @@ impl PerfBatch {
     /// None when it has another shape; `outcomes`: the filter's outcome tuples, the
     /// one of no route last; `tag_breach`: whether a breach adds tags.
     #[new]
-    #[pyo3(signature = (event_type, sources, target, url_key, method_keys, outcomes, tag_breach))]
+    #[pyo3(signature = (event_type, sources, target, url_key, method_keys, outcomes, tag_breach, routes))]
+    #[allow(clippy::too_many_arguments)]
     fn new(py: Python<'_>, event_type: &Bound<'_, PyType>, sources: Vec<(u8, String, String, i64)>,
            target: (String, String), url_key: String, method_keys: Option<(String, String, String)>,
-           outcomes: &Bound<'_, PyTuple>, tag_breach: bool) -> PyResult<Self> {
+           outcomes: &Bound<'_, PyTuple>, tag_breach: bool,
+           routes: Option<Vec<(bool, Vec<String>, Vec<String>, Option<Vec<String>>)>>) -> PyResult<Self> {
         let sources: Vec<Source> = sources.into_iter().map(|(kind, outer, inner, factor)| match kind {
             0 => Source::Meta(key(py, &inner), factor as f64, factor),
             1 => Source::Data(key(py, &outer), key(py, &inner), factor as f64, factor),
@@ -468,9 +589,20 @@ impl PerfBatch {
             return Err(PyValueError::new_err("a duration source and an outcome are needed"));
         }
         let reads_metadata = sources.iter().any(|s| matches!(s, Source::Meta(..)));
-        let outcomes = outcomes.iter()
-            .map(|o| Outcome::new(o.downcast::<PyTuple>()?))
+        let tuples = outcomes.iter()
+            .map(|o| Ok(o.downcast::<PyTuple>()?.clone().unbind()))
             .collect::<PyResult<Vec<_>>>()?;
+        let outcomes = tuples.iter()
+            .map(|o| Outcome::new(o.bind(py)))
+            .collect::<PyResult<Vec<_>>>()?;
+        let routes = routes.map(|routes| routes.into_iter().map(|(regex, contains, ends, methods)| Route {
+            contains: if regex { None } else { Some(contains) },
+            ends,
+            methods,
+        }).collect::<Vec<_>>());
+        if routes.as_ref().is_some_and(|r| r.len() + 1 != tuples.len()) {
+            return Err(PyValueError::new_err("one outcome per route, and the one of no route"));
+        }
         Ok(PerfBatch {
             slots: Slots::find(event_type)?,
             keys_offset: dict_keys_offset(py),
@@ -484,6 +616,8 @@ impl PerfBatch {
             method_keys: method_keys.map(|(a, b, c)| [key(py, &a), key(py, &b), key(py, &c)]),
             k_perf: key(py, "performance"),
             outcomes,
+            tuples,
+            routes,
             tag_breach,
         })
     }
@@ -497,12 +631,14 @@ impl PerfBatch {
     /// returns that event's position (untouched), or the batch's length when none
     /// does. `memo` is the filter's memo, `remember(raw_path)` and
     /// `remember_method(raw_path, method, by_method)` its code that fills it on a
-    /// miss (called as the loop calls them); `share`: the `performance` objects
-    /// themselves are written, not copies.
+    /// miss (called as the loop calls them, unless the plain route tests decide:
+    /// then the same is done here), `verdicts` and `methods` their bounds;
+    /// `share`: the `performance` objects themselves are written, not copies.
     #[allow(clippy::too_many_arguments)]
     fn run(&self, py: Python<'_>, events: &Bound<'_, PyList>, start: usize, memo: &Bound<'_, PyDict>,
-           share: bool, remember: &Bound<'_, PyAny>, remember_method: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let calls = Calls { memo, remember, remember_method, share };
+           share: bool, remember: &Bound<'_, PyAny>, remember_method: &Bound<'_, PyAny>,
+           verdicts: usize, methods: usize) -> PyResult<usize> {
+        let calls = Calls { memo, remember, remember_method, share, verdicts, methods };
         let list = events.as_ptr();
         let mut items: Vec<*mut ffi::PyObject> = Vec::with_capacity(WARM_CHUNK);
         let mut j = start;

@@ -266,5 +266,5 @@ class PerfClassFilter(SharesMemo, Filter):
         object copied from one made in advance: the loop :mod:`.loop` wrote for this
         filter's sources, its common case native where the module is (:mod:`.native`)."""
         if self._native is not None and type(events) is list:
-            return run(self, self._native, self._loop, events)
+            return run(self, self._native, self._loop, events, _VERDICTS, _METHODS)
         return self._loop(self, events)

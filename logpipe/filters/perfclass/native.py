@@ -6,9 +6,11 @@ branch, and stops at the first event that needs anything else: a tag, a
 ``performance`` object to update, a duration or field of another type or
 shape. The loop handles that event, and the call resumes after it, so the
 events are handled in their order. A path the memo does not hold yet is
-remembered by the filter's own ``_remember`` (and ``_remember_method``), called
-from the native loop where the Python loop calls them: the memo goes through
-the same states as without the module. An event the call stops at is untouched.
+remembered where the Python loop remembers it, as ``_remember`` (and
+``_remember_method``) do it: natively when the route table's tests are the
+plain ones (texts a path contains or ends with, methods in ASCII), else by
+calling those methods; the memo goes through the same states as without the
+module. An event the call stops at is untouched.
 
 The call is made only for the settings whose writes cannot change what it
 reads: the target's parent is neither ``url`` (the path's object), the method
@@ -35,7 +37,8 @@ class NativeBatch(Protocol):
     """``logpipe_native.PerfBatch``, as the filter calls it."""
 
     def run(self, events: list[Event], start: int, memo: dict[str, Any], share: bool,
-            remember: Callable[[str], Any], remember_method: Callable[[str, str | None, Any], Any]) -> int: ...
+            remember: Callable[[str], Any], remember_method: Callable[[str, str | None, Any], Any],
+            verdicts: int, methods: int) -> int: ...
 
     def reads_slots(self) -> bool: ...
 
@@ -55,13 +58,18 @@ def native_batch(f: PerfClassFilter) -> NativeBatch | None:
     sources = [(0 if kind == IN_META else 1 if kind == IN_DATA else 2, str(outer), str(inner), factor)
                for kind, outer, inner, _read, factor, _unit in f._readers]
     assert all(kind in (IN_META, IN_DATA, GENERAL) for kind, *_ in f._readers)
+    # The route table's tests: texts to contain or end with, or a regex (Python's to search).
+    routes = [(regex is not None, list(contains), list(ends), None if methods is None else sorted(methods))
+              for regex, contains, ends, methods in f._routes._compiled]
     batch: NativeBatch = native.PerfBatch(Event, sources, target, url_key, method_keys, f._outcomes,
-                                          bool(f._tag_breach))
+                                          bool(f._tag_breach), routes)
     return batch
 
 
-def run(f: PerfClassFilter, batch: NativeBatch, loop: Loop, events: list[Event]) -> list[Event]:
-    """The batch through the native call, each event it stops at through the loop.
+def run(f: PerfClassFilter, batch: NativeBatch, loop: Loop, events: list[Event], verdicts: int,
+        methods: int) -> list[Event]:
+    """The batch through the native call, each event it stops at through the loop
+    (``verdicts``, ``methods``: the memo's bounds, as the filter's code has them now).
 
     Where the call keeps stopping at once (events of another class, say), the loop
     takes longer runs, so such a batch costs about what the loop alone costs."""
@@ -73,7 +81,7 @@ def run(f: PerfClassFilter, batch: NativeBatch, loop: Loop, events: list[Event])
     start = 0
     run_length = 1
     while start < n:
-        stop = batch.run(events, start, memo, share, remember, remember_method)
+        stop = batch.run(events, start, memo, share, remember, remember_method, verdicts, methods)
         if stop >= n:
             break
         run_length = run_length * 2 if stop == start else 1
