@@ -300,3 +300,22 @@ def test_plain_requests_answer_as_the_loop(routes: Any, share: bool, tag_on_brea
               "tags": None} for path, method, seconds in requests]
     three_ways(settings_for(routes, None, tag_on_breach, "event.duration", "url.path", "http.request.method"),
                specs, share)
+
+
+def test_the_bounded_memo_empties_at_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New paths and methods remembered by the native call fill and empty the memo and
+    its tables by method exactly where the loop does."""
+    monkeypatch.setattr(perfclass_module, "_VERDICTS", 8)
+    monkeypatch.setattr(perfclass_module, "_METHODS", 2)
+
+    def events() -> list[Event]:
+        return [Event({"@timestamp": 0, "url": {"path": f"/api/memories/{i % 13}"},
+                       "http": {"request": {"method": ("POST", "GET", "put", "")[i % 4]}}},
+                      {"request_time": 0.37 * i}) for i in range(90)]
+    native, loop = make(**GRAPHMEMORY), make(**GRAPHMEMORY)
+    loop._native = None
+    for n in (1, 7, 90):
+        assert ([outcome(native, e) for e in native.process(events()[:n])]
+                == [outcome(loop, e) for e in loop.process(events()[:n])])
+        assert memo_shape(native) == memo_shape(loop)
+    assert len(native._memo) <= 8
