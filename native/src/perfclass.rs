@@ -527,34 +527,77 @@ impl PerfBatch {
         Ok(())
     }
 
-    /// Asks for the chunk's events, their dicts and those dicts' tables to be loaded.
+    /// Asks for the chunk's events, their dicts and those dicts' tables to be loaded,
+    /// then, one level down, the objects every event reads first (the duration's
+    /// value in the metadata, `url` and the target's parent) and their tables: the
+    /// reads of different events do not depend on each other, so the processor
+    /// overlaps their waits (see condprog.rs, `warm`). Nothing found here is used
+    /// for an answer; the lookups hold the dict they look in and what they find.
     unsafe fn warm(&self, items: &[*mut ffi::PyObject]) {
         let Some(s) = &self.slots else { return };
         let cls = s.cls.as_ptr() as *mut ffi::PyTypeObject;
-        let mut roots: [*mut ffi::PyObject; 2 * WARM_CHUNK] = [std::ptr::null_mut(); 2 * WARM_CHUNK];
-        let mut n = 0;
-        for &event in items {
+        let null = std::ptr::null_mut();
+        let mut data: [*mut ffi::PyObject; WARM_CHUNK] = [null; WARM_CHUNK];
+        let mut meta: [*mut ffi::PyObject; WARM_CHUNK] = [null; WARM_CHUNK];
+        let n = items.len().min(WARM_CHUNK);
+        for (j, &event) in items[..n].iter().enumerate() {
             if ffi::Py_TYPE(event) != cls {
                 continue;
             }
             let d = Slots::read(event, s.data);
             prefetch(d as *const u8);
-            roots[n] = d;
-            n += 1;
+            data[j] = d;
             if self.reads_metadata {
                 let m = Slots::read(event, s.metadata);
                 prefetch(m as *const u8);
-                roots[n] = m;
-                n += 1;
+                meta[j] = m;
             }
         }
         let Some(off) = self.keys_offset else { return };
-        for &d in &roots[..n] {
+        let table = |d: *mut ffi::PyObject, lines: usize| {
             if is_dict(d) {
                 let t = std::ptr::read_unaligned((d as *const u8).add(off) as *const *const u8);
-                for line in 0..4 {
+                for line in 0..lines {
                     prefetch(t.wrapping_add(64 * line));
                 }
+            }
+        };
+        data[..n].iter().chain(meta[..n].iter()).for_each(|&d| table(d, 4));
+        let first_meta = self.sources.first().and_then(|s| match s {
+            Source::Meta(inner, ..) => Some(inner.as_ptr()),
+            _ => None,
+        });
+        let look = |holder: *mut ffi::PyObject, key: *mut ffi::PyObject| -> *mut ffi::PyObject {
+            if !is_dict(holder) {
+                return std::ptr::null_mut();
+            }
+            ffi::Py_INCREF(holder);
+            let v = ffi::PyDict_GetItemWithError(holder, key);
+            if v.is_null() {
+                ffi::PyErr_Clear();
+            } else {
+                prefetch(v as *const u8);
+                ffi::Py_INCREF(v);
+            }
+            ffi::Py_DECREF(holder);
+            v // owned, or null
+        };
+        let mut url: [*mut ffi::PyObject; WARM_CHUNK] = [null; WARM_CHUNK];
+        let mut parent: [*mut ffi::PyObject; WARM_CHUNK] = [null; WARM_CHUNK];
+        for j in 0..n {
+            if let Some(key) = first_meta {
+                let v = look(meta[j], key);
+                if !v.is_null() {
+                    ffi::Py_DECREF(v);
+                }
+            }
+            url[j] = look(data[j], self.k_url.as_ptr());
+            parent[j] = look(data[j], self.target_outer.as_ptr());
+        }
+        url[..n].iter().chain(parent[..n].iter()).for_each(|&d| table(d, 2));
+        for &v in url[..n].iter().chain(parent[..n].iter()) {
+            if !v.is_null() {
+                ffi::Py_DECREF(v);
             }
         }
     }
