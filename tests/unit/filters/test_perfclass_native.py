@@ -175,7 +175,7 @@ def test_native_batches_answer_as_the_loop_and_the_general_path(
 @settings(max_examples=150, deadline=None)
 @given(specs=_EVENTS, share=st.booleans(), routes=_ROUTES)
 def test_a_tiny_memo_is_emptied_as_the_loop_empties_it(
-        specs: list[dict[str, Any]], share: bool, routes: Any, ) -> None:
+        specs: list[dict[str, Any]], share: bool, routes: Any) -> None:
     """Misses remembered from the native call go through the filter's own code: the
     memo is emptied at the same events, and each table by method too."""
     with pytest.MonkeyPatch.context() as mp:
