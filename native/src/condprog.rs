@@ -269,7 +269,7 @@ impl Node {
 /// Asks for the cache line at `p` to be loaded: a hint that reads nothing and
 /// cannot fault, whatever the address.
 #[inline(always)]
-fn prefetch(p: *const u8) {
+pub(crate) fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
     unsafe {
@@ -282,17 +282,17 @@ fn prefetch(p: *const u8) {
 
 /// Where one exact class keeps its `data` and `metadata` slots, found when the
 /// program is made (see `Slots::find`).
-struct Slots {
-    cls: Py<PyType>,
-    data: usize,
-    metadata: usize,
+pub(crate) struct Slots {
+    pub(crate) cls: Py<PyType>,
+    pub(crate) data: usize,
+    pub(crate) metadata: usize,
 }
 
 impl Slots {
     /// The slot offsets of `cls`, found by setting both attributes of a fresh
     /// instance to two new objects and looking for their addresses among the
     /// instance's words; None unless each is found exactly once.
-    fn find(cls: &Bound<'_, PyType>) -> PyResult<Option<Slots>> {
+    pub(crate) fn find(cls: &Bound<'_, PyType>) -> PyResult<Option<Slots>> {
         let py = cls.py();
         let basic: usize = cls.getattr(intern!(py, "__basicsize__"))?.extract()?;
         let probe = cls.call_method1(intern!(py, "__new__"), (cls,))?;
@@ -326,7 +326,7 @@ impl Slots {
     /// The object in the slot at `off` of `event` (borrowed, maybe null: unset).
     /// SAFETY: `event`'s type must be exactly `cls`.
     #[inline(always)]
-    unsafe fn read(event: *mut ffi::PyObject, off: usize) -> *mut ffi::PyObject {
+    pub(crate) unsafe fn read(event: *mut ffi::PyObject, off: usize) -> *mut ffi::PyObject {
         std::ptr::read_unaligned((event as *const u8).add(off) as *const *mut ffi::PyObject)
     }
 }
@@ -335,7 +335,7 @@ impl Slots {
 /// whose layout is known (3.11 to 3.13: after the header, `ma_used` and
 /// `ma_version_tag`); only ever read to prefetch the table, so a wrong guess
 /// would cost speed, not correctness.
-fn dict_keys_offset(py: Python<'_>) -> Option<usize> {
+pub(crate) fn dict_keys_offset(py: Python<'_>) -> Option<usize> {
     let v = py.version_info();
     if v.major == 3 && (11..=13).contains(&v.minor) && std::mem::size_of::<usize>() == 8 {
         Some(std::mem::size_of::<ffi::PyObject>() + 16)

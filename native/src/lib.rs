@@ -30,6 +30,7 @@ mod grokplan;
 mod gsub;
 mod json;
 mod matcher;
+mod perfclass;
 mod scrub;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups
@@ -249,5 +250,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<condprog::ConditionProgram>()?;
     m.add_function(wrap_pyfunction!(enrich::geoip_share, m)?)?;
     m.add_function(wrap_pyfunction!(enrich::useragent_share, m)?)?;
+    m.add_class::<perfclass::PerfBatch>()?;
     Ok(())
 }
