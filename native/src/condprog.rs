@@ -329,6 +329,30 @@ impl Slots {
     pub(crate) unsafe fn read(event: *mut ffi::PyObject, off: usize) -> *mut ffi::PyObject {
         std::ptr::read_unaligned((event as *const u8).add(off) as *const *mut ffi::PyObject)
     }
+
+    /// The `data` slot (and with `meta`, the `metadata` slot) of each event of
+    /// exactly this class, borrowed, at its index (other events' entries are left
+    /// alone), each object asked to be loaded: the first step of loading a chunk
+    /// of events ahead.
+    /// SAFETY: the events are live, the GIL is held, and no Python code runs
+    /// while the borrowed pointers are used.
+    pub(crate) unsafe fn load(&self, items: &[*mut ffi::PyObject], data: &mut [*mut ffi::PyObject],
+                              mut meta: Option<&mut [*mut ffi::PyObject]>) {
+        let cls = self.cls.as_ptr() as *mut ffi::PyTypeObject;
+        for (j, &event) in items.iter().enumerate() {
+            if ffi::Py_TYPE(event) != cls {
+                continue;
+            }
+            let d = Slots::read(event, self.data);
+            prefetch(d as *const u8);
+            data[j] = d;
+            if let Some(meta) = meta.as_deref_mut() {
+                let m = Slots::read(event, self.metadata);
+                prefetch(m as *const u8);
+                meta[j] = m;
+            }
+        }
+    }
 }
 
 /// Where a dict object keeps the pointer to its table, on the CPython versions
@@ -424,24 +448,11 @@ impl ConditionProgram {
     /// they go through are held meanwhile.
     unsafe fn warm(&self, items: &[*mut ffi::PyObject]) {
         let Some(s) = &self.slots else { return };
-        let cls = s.cls.as_ptr() as *mut ffi::PyTypeObject;
         let n = items.len();
         let mut data: Vec<*mut ffi::PyObject> = vec![std::ptr::null_mut(); n];
         let mut metadata: Vec<*mut ffi::PyObject> = vec![std::ptr::null_mut(); if self.metadata { n } else { 0 }];
         // No Python code runs in these first two passes: the borrowed pointers hold.
-        for (j, &event) in items.iter().enumerate() {
-            if ffi::Py_TYPE(event) != cls {
-                continue;
-            }
-            let d = Slots::read(event, s.data);
-            prefetch(d as *const u8);
-            data[j] = d;
-            if self.metadata {
-                let m = Slots::read(event, s.metadata);
-                prefetch(m as *const u8);
-                metadata[j] = m;
-            }
-        }
+        s.load(items, &mut data, if self.metadata { Some(&mut metadata) } else { None });
         let keys_offset = self.keys_offset;
         let table = |d: *mut ffi::PyObject| {
             let Some(off) = keys_offset else { return };

@@ -19,29 +19,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString, PyType};
 
-/// A borrowed lookup in an exact dict with an exact str key: runs no Python code
-/// (the key's hash and equality are str's own; the dict's other keys are compared
-/// only when their hash is equal, and a str key's `==` with a non-str is str's).
-///
-/// Safety: `dict` is an exact dict, `key` an exact str, the GIL is held.
-#[inline(always)]
-unsafe fn get(dict: *mut ffi::PyObject, key: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let found = ffi::PyDict_GetItemWithError(dict, key);
-    if found.is_null() {
-        ffi::PyErr_Clear();
-    }
-    found
-}
-
-#[inline(always)]
-unsafe fn is_exact_dict(obj: *mut ffi::PyObject) -> bool {
-    !obj.is_null() && ffi::PyDict_CheckExact(obj) != 0
-}
-
-#[inline(always)]
-unsafe fn is_exact_str(obj: *mut ffi::PyObject) -> bool {
-    !obj.is_null() && ffi::PyUnicode_CheckExact(obj) != 0
-}
+use crate::pyobj::{get, is_dict, is_none, is_str};
 
 /// The event's `data` when it is an exact dict (else None: the Python loop takes it).
 fn data_of<'py>(event: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
@@ -62,6 +40,30 @@ enum Step {
     Done,
     /// For the Python loop.
     Python,
+}
+
+/// The text at `[parent][source]` of an event's data, with the parent object:
+/// Err(Skip) when there is no text (no parent, or None where either should be),
+/// Err(Python) for any other shape.
+///
+/// Safety: `data` an exact dict, `parent` and `source` exact strs, the GIL held.
+unsafe fn text_at(data: &Bound<'_, PyDict>, parent: &Bound<'_, PyString>, source: &Bound<'_, PyString>)
+                  -> Result<(*mut ffi::PyObject, *mut ffi::PyObject), Step> {
+    let node = get(data.as_ptr(), parent.as_ptr()).map_err(|()| Step::Python)?;
+    if is_none(node) {
+        return Err(Step::Skip);
+    }
+    if !is_dict(node) {
+        return Err(Step::Python);
+    }
+    let value = get(node, source.as_ptr()).map_err(|()| Step::Python)?;
+    if is_none(value) {
+        return Err(Step::Skip);
+    }
+    if !is_str(value) {
+        return Err(Step::Python);
+    }
+    Ok((node, value))
 }
 
 /// geoip with shared objects, an address at `[parent][source]` and the answer at
@@ -97,21 +99,11 @@ pub fn geoip_share(events: &Bound<'_, PyList>, parent: &Bound<'_, PyString>, sou
 unsafe fn geo_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, PyString>, source: &Bound<'_, PyString>,
                   target: &Bound<'_, PyString>, newer: &Bound<'_, PyDict>, template: &Bound<'_, PyType>,
                   whole: &Bound<'_, PyString>) -> PyResult<Step> {
-    let node = get(data.as_ptr(), parent.as_ptr());
-    if node.is_null() || node == ffi::Py_None() {
-        return Ok(Step::Skip);
-    }
-    if !is_exact_dict(node) {
-        return Ok(Step::Python);
-    }
-    let value = get(node, source.as_ptr());
-    if value.is_null() || value == ffi::Py_None() {
-        return Ok(Step::Skip);
-    }
-    if !is_exact_str(value) {
-        return Ok(Step::Python);
-    }
-    let answer = get(newer.as_ptr(), value);
+    let (node, value) = match text_at(data, parent, source) {
+        Ok(found) => found,
+        Err(step) => return Ok(step),
+    };
+    let Ok(answer) = get(newer.as_ptr(), value) else { return Ok(Step::Python) };
     if answer.is_null() || ffi::PyTuple_CheckExact(answer) == 0 || ffi::PyTuple_Size(answer) != 3 {
         return Ok(Step::Python);
     }
@@ -160,33 +152,23 @@ pub fn useragent_share(events: &Bound<'_, PyList>, parent: &Bound<'_, PyString>,
 
 unsafe fn ua_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, PyString>, source: &Bound<'_, PyString>,
                  seen: &Bound<'_, PyDict>, absent: &Bound<'_, PyFrozenSet>) -> PyResult<Step> {
-    let node = get(data.as_ptr(), parent.as_ptr());
-    if node.is_null() || node == ffi::Py_None() {
-        return Ok(Step::Skip);
-    }
-    if !is_exact_dict(node) {
-        return Ok(Step::Python);
-    }
-    let value = get(node, source.as_ptr());
-    if value.is_null() || value == ffi::Py_None() {
-        return Ok(Step::Skip);
-    }
-    if !is_exact_str(value) {
-        return Ok(Step::Python);
-    }
+    let (node, value) = match text_at(data, parent, source) {
+        Ok(found) => found,
+        Err(step) => return Ok(step),
+    };
     match ffi::PySet_Contains(absent.as_ptr(), value) {
         1 => return Ok(Step::Skip),
         0 => {}
         _ => return Err(PyErr::fetch(py)),
     }
-    let answer = get(seen.as_ptr(), value);
+    let Ok(answer) = get(seen.as_ptr(), value) else { return Ok(Step::Python) };
     if answer.is_null() || ffi::PyTuple_CheckExact(answer) == 0 || ffi::PyTuple_Size(answer) != 3 {
         return Ok(Step::Python);
     }
     let flat = ffi::PyTuple_GetItem(answer, 0);
     let nested = ffi::PyTuple_GetItem(answer, 1);
     let each = ffi::PyTuple_GetItem(answer, 2);
-    if each != ffi::Py_None() || !is_exact_dict(flat) || ffi::PyTuple_CheckExact(nested) == 0 {
+    if each != ffi::Py_None() || !is_dict(flat) || ffi::PyTuple_CheckExact(nested) == 0 {
         return Ok(Step::Python);
     }
     let pairs: Vec<(*mut ffi::PyObject, *mut ffi::PyObject)> = {
@@ -198,7 +180,7 @@ unsafe fn ua_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, Py
                 return Ok(Step::Python);
             }
             let key = ffi::PyTuple_GetItem(pair, 0);
-            if !is_exact_str(key) {
+            if !is_str(key) {
                 return Ok(Step::Python);
             }
             out.push((key, ffi::PyTuple_GetItem(pair, 1)));

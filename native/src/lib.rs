@@ -31,6 +31,7 @@ mod gsub;
 mod json;
 mod matcher;
 mod perfclass;
+mod pyobj;
 mod scrub;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups

@@ -35,6 +35,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::condprog::{dict_keys_offset, prefetch, Slots};
+use crate::pyobj::{get, is_dict, is_none, is_str};
 
 /// The largest integer every step handles exactly as Python does: up to it, an
 /// integer is a float without rounding, so `ns / 1_000_000` is one division of
@@ -119,33 +120,6 @@ impl Outcome {
             perfs: objects,
         }))
     }
-}
-
-/// The value of `key` in the exact dict `holder` (borrowed; null when absent), or
-/// Err(()) when the lookup raised.
-#[inline(always)]
-unsafe fn get(holder: *mut ffi::PyObject, key: *mut ffi::PyObject) -> Result<*mut ffi::PyObject, ()> {
-    let found = ffi::PyDict_GetItemWithError(holder, key);
-    if found.is_null() && !ffi::PyErr_Occurred().is_null() {
-        ffi::PyErr_Clear();
-        return Err(());
-    }
-    Ok(found)
-}
-
-#[inline(always)]
-unsafe fn is_none(v: *mut ffi::PyObject) -> bool {
-    v.is_null() || v == ffi::Py_None()
-}
-
-#[inline(always)]
-unsafe fn is_dict(v: *mut ffi::PyObject) -> bool {
-    !v.is_null() && ffi::PyDict_CheckExact(v) != 0
-}
-
-#[inline(always)]
-unsafe fn is_str(v: *mut ffi::PyObject) -> bool {
-    !v.is_null() && ffi::PyUnicode_CheckExact(v) != 0
 }
 
 /// What the loop does with one event.
@@ -535,24 +509,11 @@ impl PerfBatch {
     /// for an answer; the lookups hold the dict they look in and what they find.
     unsafe fn warm(&self, items: &[*mut ffi::PyObject]) {
         let Some(s) = &self.slots else { return };
-        let cls = s.cls.as_ptr() as *mut ffi::PyTypeObject;
         let null = std::ptr::null_mut();
         let mut data: [*mut ffi::PyObject; WARM_CHUNK] = [null; WARM_CHUNK];
         let mut meta: [*mut ffi::PyObject; WARM_CHUNK] = [null; WARM_CHUNK];
         let n = items.len().min(WARM_CHUNK);
-        for (j, &event) in items[..n].iter().enumerate() {
-            if ffi::Py_TYPE(event) != cls {
-                continue;
-            }
-            let d = Slots::read(event, s.data);
-            prefetch(d as *const u8);
-            data[j] = d;
-            if self.reads_metadata {
-                let m = Slots::read(event, s.metadata);
-                prefetch(m as *const u8);
-                meta[j] = m;
-            }
-        }
+        s.load(&items[..n], &mut data[..n], if self.reads_metadata { Some(&mut meta[..n]) } else { None });
         let Some(off) = self.keys_offset else { return };
         let table = |d: *mut ffi::PyObject, lines: usize| {
             if is_dict(d) {
