@@ -42,6 +42,37 @@ enum Step {
     Python,
 }
 
+/// Runs `step` on the data of each event of the batch and lists the events left to
+/// the Python loop: those `step` leaves to it, and those whose data is not an
+/// exact dict.
+fn each_event<'py>(events: &Bound<'py, PyList>, mut step: impl FnMut(&Bound<'py, PyDict>) -> PyResult<Step>)
+                   -> PyResult<Vec<usize>> {
+    let mut rest = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let done = match data_of(&event) {
+            Some(data) => step(&data)?,
+            None => Step::Python,
+        };
+        if let Step::Python = done {
+            rest.push(i);
+        }
+    }
+    Ok(rest)
+}
+
+/// The three items of the answer `memo` remembers for `text`, borrowed; None when
+/// it holds none, or something other than a tuple of three.
+///
+/// Safety: `memo` an exact dict, `text` an exact str, the GIL held; the items are
+/// valid while the memo holds the answer.
+unsafe fn remembered(memo: &Bound<'_, PyDict>, text: *mut ffi::PyObject) -> Option<[*mut ffi::PyObject; 3]> {
+    let answer = get(memo.as_ptr(), text).ok()?;
+    if answer.is_null() || ffi::PyTuple_CheckExact(answer) == 0 || ffi::PyTuple_Size(answer) != 3 {
+        return None;
+    }
+    Some([ffi::PyTuple_GetItem(answer, 0), ffi::PyTuple_GetItem(answer, 1), ffi::PyTuple_GetItem(answer, 2)])
+}
+
 /// The text at `[parent][source]` of an event's data, with the parent object:
 /// Err(Skip) when there is no text (no parent, or None where either should be),
 /// Err(Python) for any other shape.
@@ -77,22 +108,10 @@ pub fn geoip_share(events: &Bound<'_, PyList>, parent: &Bound<'_, PyString>, sou
                    -> PyResult<Vec<usize>> {
     let py = events.py();
     let whole = intern!(py, "whole");
-    let mut rest = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        let step = match data_of(&event) {
-            // Safety: exact dicts and strs throughout, the GIL held; every object read is
-            // kept alive by the dict it was read from, and nothing runs Python code
-            // before the one write, which ends the step.
-            Some(data) => unsafe {
-                geo_one(py, &data, parent, source, target, newer, template, whole)?
-            },
-            None => Step::Python,
-        };
-        if let Step::Python = step {
-            rest.push(i);
-        }
-    }
-    Ok(rest)
+    // Safety: exact dicts and strs throughout, the GIL held; every object read is
+    // kept alive by the dict it was read from, and nothing runs Python code before
+    // the one write, which ends the step.
+    each_event(events, |data| unsafe { geo_one(py, data, parent, source, target, newer, template, whole) })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -103,13 +122,7 @@ unsafe fn geo_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, P
         Ok(found) => found,
         Err(step) => return Ok(step),
     };
-    let Ok(answer) = get(newer.as_ptr(), value) else { return Ok(Step::Python) };
-    if answer.is_null() || ffi::PyTuple_CheckExact(answer) == 0 || ffi::PyTuple_Size(answer) != 3 {
-        return Ok(Step::Python);
-    }
-    let outcome = ffi::PyTuple_GetItem(answer, 0);
-    let geo = ffi::PyTuple_GetItem(answer, 1);
-    let asn = ffi::PyTuple_GetItem(answer, 2);
+    let Some([outcome, geo, asn]) = remembered(newer, value) else { return Ok(Step::Python) };
     if ffi::PyLong_CheckExact(outcome) == 0 || ffi::PyLong_AsLong(outcome) != 0 || asn != ffi::Py_None() {
         ffi::PyErr_Clear();
         return Ok(Step::Python);
@@ -136,18 +149,8 @@ unsafe fn geo_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, P
 pub fn useragent_share(events: &Bound<'_, PyList>, parent: &Bound<'_, PyString>, source: &Bound<'_, PyString>,
                        seen: &Bound<'_, PyDict>, absent: &Bound<'_, PyFrozenSet>) -> PyResult<Vec<usize>> {
     let py = events.py();
-    let mut rest = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        let step = match data_of(&event) {
-            // Safety: as in geoip_share.
-            Some(data) => unsafe { ua_one(py, &data, parent, source, seen, absent)? },
-            None => Step::Python,
-        };
-        if let Step::Python = step {
-            rest.push(i);
-        }
-    }
-    Ok(rest)
+    // Safety: as in geoip_share.
+    each_event(events, |data| unsafe { ua_one(py, data, parent, source, seen, absent) })
 }
 
 unsafe fn ua_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, PyString>, source: &Bound<'_, PyString>,
@@ -161,13 +164,7 @@ unsafe fn ua_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, Py
         0 => {}
         _ => return Err(PyErr::fetch(py)),
     }
-    let Ok(answer) = get(seen.as_ptr(), value) else { return Ok(Step::Python) };
-    if answer.is_null() || ffi::PyTuple_CheckExact(answer) == 0 || ffi::PyTuple_Size(answer) != 3 {
-        return Ok(Step::Python);
-    }
-    let flat = ffi::PyTuple_GetItem(answer, 0);
-    let nested = ffi::PyTuple_GetItem(answer, 1);
-    let each = ffi::PyTuple_GetItem(answer, 2);
+    let Some([flat, nested, each]) = remembered(seen, value) else { return Ok(Step::Python) };
     if each != ffi::Py_None() || !is_dict(flat) || ffi::PyTuple_CheckExact(nested) == 0 {
         return Ok(Step::Python);
     }
@@ -190,7 +187,7 @@ unsafe fn ua_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, Py
     // The remembered parse and the event's object stay alive while the one is written
     // into the other: a value replaced in the object may run a finalizer, which may
     // change `seen` or the event.
-    let answer = Bound::from_borrowed_ptr(py, answer);
+    let parse_held = (Bound::from_borrowed_ptr(py, flat), Bound::from_borrowed_ptr(py, nested));
     let node_held = Bound::from_borrowed_ptr(py, node);
     if ffi::PyDict_Update(node, flat) != 0 {
         return Err(PyErr::fetch(py));
@@ -200,6 +197,6 @@ unsafe fn ua_one(py: Python<'_>, data: &Bound<'_, PyDict>, parent: &Bound<'_, Py
             return Err(PyErr::fetch(py));
         }
     }
-    drop((answer, node_held));
+    drop((parse_held, node_held));
     Ok(Step::Done)
 }

@@ -421,13 +421,7 @@ impl PerfBatch {
                     Some(done) => done,
                     None => calls.remember.call1((&raw_path,)),
                 };
-                match remembered {
-                    Ok(entry) => entry,
-                    Err(err) => {
-                        self.write_duration(py, data, tnode, ns)?;
-                        return Err(err);
-                    }
-                }
+                self.or_duration(py, remembered, data, tnode, ns)?
             } else {
                 Bound::from_borrowed_ptr(py, found)
             };
@@ -441,13 +435,7 @@ impl PerfBatch {
                         Some(done) => done,
                         None => calls.remember_method.call1((&raw_path, &method, &entry)),
                     };
-                    match remembered {
-                        Ok(outcome) => outcome,
-                        Err(err) => {
-                            self.write_duration(py, data, tnode, ns)?;
-                            return Err(err);
-                        }
-                    }
+                    self.or_duration(py, remembered, data, tnode, ns)?
                 } else {
                     Bound::from_borrowed_ptr(py, known)
                 }
@@ -480,6 +468,20 @@ impl PerfBatch {
             return Err(PyErr::fetch(py));
         }
         Ok(Step::Done)
+    }
+
+    /// What remembering a path gave; when it failed, the duration is written first,
+    /// as the loop had written it by then, and the failure passed on.
+    ///
+    /// Safety: `data` and `tnode` as `write_duration` takes them (the event's data
+    /// dict and what its target parent key holds), the GIL held.
+    unsafe fn or_duration<'py>(&self, py: Python<'py>, remembered: PyResult<Bound<'py, PyAny>>,
+                               data: *mut ffi::PyObject, tnode: *mut ffi::PyObject, ns: i64)
+                               -> PyResult<Bound<'py, PyAny>> {
+        if remembered.is_err() {
+            self.write_duration(py, data, tnode, ns)?;
+        }
+        remembered
     }
 
     /// `event.duration = ns` where the loop writes it: into the target's parent, or
