@@ -40,7 +40,7 @@ import pytest
 
 from tests.integration.streaming_support import committed_offsets, end_offsets, offsets_caught_up
 from tests.reliability.kafka_tools import GroupView, SteadyProducer, coordinates_ids, describe_group
-from tests.reliability.ledger import Ledger, read_topic, scan_index
+from tests.reliability.ledger import Ledger, new_run_id, read_topic, scan_index
 from tests.reliability.procs import Logpipe, free_port
 from tests.reliability.waits import until
 
@@ -205,7 +205,7 @@ def test_three_graphmemory_replicas_absorb_a_sigkill_with_every_record_indexed_o
     prefix = unique_index
     pattern = f"{prefix}.*"
     group = f"{topic}-group"
-    ledger = Ledger(f"gmr{secrets.token_hex(5)}")
+    ledger = Ledger(new_run_id("gmr"))
     figures: dict[str, Any] = {}
 
     async def scenario() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
@@ -22,7 +21,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.integration.services import in_ci
-from tests.reliability.ledger import Balance, Ledger
+from tests.reliability.ledger import Balance, Ledger, new_run_id
 from tests.reliability.procs import Logpipe
 
 ES_URL = os.environ.get("LOGPIPE_TEST_ES", "http://127.0.0.1:9200")
@@ -80,7 +79,7 @@ def es_pid() -> int | None:
 
 @pytest.fixture
 def run_id() -> str:
-    return f"rel{uuid.uuid4().hex[:10]}"
+    return new_run_id("rel")
 
 
 @pytest.fixture

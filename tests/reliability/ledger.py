@@ -21,6 +21,8 @@ documents (no key, or several). A balanced ledger has
 from __future__ import annotations
 
 import re
+import secrets
+import string
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -33,6 +35,22 @@ from tests.reliability.kafka_tools import read_to_end
 
 #: Source fields the scan reads; between them they hold the key of every generated shape.
 KEY_FIELDS = ["message", "trace.id", "labels", "key", "event.original"]
+
+
+def new_run_id(prefix: str) -> str:
+    """A fresh run id: ``prefix`` and ten random lower-case letters.
+
+    No digits, because a key is ``<run>-<seq>`` and the pipelines under test scrub card
+    numbers (13 to 19 digits, dashes allowed, Luhn-valid): a run id ending in nine or ten
+    digits would make about one key in ten look like a card, and those documents would be
+    indexed with their key masked, i.e. counted as lost.
+    """
+    return prefix + "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
+
+
+def key_pattern(run_id: str) -> re.Pattern[bytes]:
+    """What finds the keys of ``run_id`` in serialized documents (group 1: the sequence)."""
+    return re.compile(re.escape(run_id).encode() + rb"-(\d+)(?!\d)")
 
 
 @dataclass
@@ -100,13 +118,16 @@ class Ledger:
     """Generates keyed records and accounts for them."""
 
     def __init__(self, run_id: str, *, seed: int = 11) -> None:
+        if re.search(r"[0-9]$", run_id):
+            raise ValueError(f"run id {run_id!r} ends in a digit: with the sequence number its keys "
+                             "can look like card numbers and be scrubbed (use new_run_id)")
         self.run_id = run_id
         # uvicorn access lines carry no request id, so they cannot be accounted for: none here.
         self.model = TrafficModel(seed=seed, run_id=run_id, uvicorn_share=0.0)
         self.sent: set[int] = set()
         #: key -> the document id it must have (when the scenario knows it, e.g. Kafka coordinates)
         self.expected_ids: dict[int, str] = {}
-        self._pattern = re.compile(re.escape(run_id).encode() + rb"-(\d+)(?!\d)")
+        self._pattern = key_pattern(run_id)
 
     # --- sending side ------------------------------------------------------------------
     def records(self, n: int) -> list[Record]:
