@@ -172,8 +172,34 @@ def test_giving_up_after_max_retries_raises_a_retriable_error() -> None:
     assert len(client.calls) == 3
 
 
+class GatedClient(FakeClient):
+    """Answers no request until ``limit`` are in flight (or every expected one has come):
+    how many the service sends at once is then seen whatever the machine's speed.
+
+    A service that never reaches the limit leaves the requests waiting; the wait is
+    bounded so that such a fault fails the test instead of hanging it."""
+
+    def __init__(self, script: Script, *, limit: int, total: int) -> None:
+        super().__init__(script)
+        self.limit, self.total, self.started, self.waiting = limit, total, 0, 0
+        self._full = asyncio.Event()
+
+    async def perform_request(self, method: str, path: str, **kwargs: Any) -> _Response:
+        self.started += 1
+        self.waiting += 1
+        if self.waiting >= self.limit or self.started == self.total:
+            self._full.set()
+        try:
+            await asyncio.wait_for(self._full.wait(), timeout=10)
+        finally:
+            self.waiting -= 1
+        if self.waiting == 0:
+            self._full.clear()
+        return await super().perform_request(method, path, **kwargs)
+
+
 def test_large_batches_are_split_and_sent_concurrently_within_the_limit() -> None:
-    client = FakeClient(lambda a, docs: [201] * len(docs))
+    client = GatedClient(lambda a, docs: [201] * len(docs), limit=3, total=20)
     service = _service(client, max_in_flight=3)
     failed = asyncio.run(service.deliver_all(_chunks(_events(5000), batch_size=250)))
     assert failed == []
