@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from bisect import bisect_right
 from itertools import accumulate
 from pathlib import Path
@@ -207,7 +208,7 @@ class PatternSet:
             exprs, flags, ids = [exprs[i] for i in keep], [flags[i] for i in keep], keep
             db = _hs_database(exprs, ids, flags) if keep else None
         self.native = len(exprs) - len(confirm)
-        scan = db.scan if db is not None else None
+        scan = _scanner(db) if db is not None else None
 
         def match(text: str) -> list[int]:
             if not text.isascii():
@@ -246,7 +247,7 @@ class PatternSet:
         db = _hs_database(exprs, list(range(len(exprs))), flags)
         if db is None:
             return
-        scan = db.scan
+        scan = _scanner(db)
 
         def scan_ends(data: bytes) -> list[tuple[int, int]]:
             found: list[tuple[int, int]] = []
@@ -312,6 +313,30 @@ def _collect(pattern_id: int, _start: int, _end: int, _flags: int, found: list[i
 def _collect_end(pattern_id: int, _start: int, end: int, _flags: int,
                  found: list[tuple[int, int]]) -> None:
     found.append((pattern_id, end))
+
+
+def _scanner(db: Any) -> Callable[[bytes, Callable[..., None], int, Any], None]:
+    """``db.scan`` that also works while another thread scans with ``db``.
+
+    A database's own scratch space serves one scan at a time, and the scan lets
+    other threads run meanwhile: a second thread scanning the same database (a
+    pattern set shared by a filter and the scrub step of an output, say) gets
+    ScratchInUseError. That thread then scans with scratch of its own, made once
+    per thread; the usual, lone scan pays nothing for this."""
+    scan = db.scan
+    local = threading.local()
+
+    def scan_safely(data: bytes, callback: Callable[..., None], flags: int, context: Any) -> None:
+        try:
+            scan(data, callback, flags, context)  # positional: keywords cost 0.3 µs
+            return
+        except hyperscan.ScratchInUseError:
+            pass
+        scratch = getattr(local, "scratch", None)
+        if scratch is None:
+            scratch = local.scratch = hyperscan.Scratch(db)
+        scan(data, callback, flags, context, scratch)
+    return scan_safely
 
 
 def _hs_database(exprs: list[bytes], ids: list[int], flags: list[int]) -> Any:
