@@ -23,12 +23,22 @@ from logpipe.config import load_text
 from logpipe.core.codec import json_lines
 from logpipe.core.event import Event
 from logpipe.core.packed import LineRoute, PackedLines, count_lines, line_route, text_events
+from logpipe.core import packed as packed_module
 from logpipe.core.pipeline import Pipeline
 from logpipe.filters.grok import GrokFilter
 
 # Part of what CI installs: there a missing module fails the run instead of skipping.
 native = (__import__("logpipe_native") if os.environ.get("CI") == "true"
           else pytest.importorskip("logpipe_native"))
+
+
+@pytest.fixture(autouse=True)
+def _native_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route is native or nothing: these tests need the module whatever
+    ``LOGPIPE_NATIVE`` says for the rest of the suite (logpipe.core.packed asks
+    once, when it is imported)."""
+    monkeypatch.delenv("LOGPIPE_NATIVE", raising=False)
+    monkeypatch.setattr(packed_module, "_native", native)
 
 # --- blocks of lines -------------------------------------------------------------------
 
@@ -298,7 +308,10 @@ def _routed() -> list[str]:
         {"match": {"message": f"%{{{k.split(':', 1)[1]}:f}}"}}).packed_lines()[0] is not None)
 
 
-ROUTED = _routed()
+with pytest.MonkeyPatch.context() as _switch:  # collected before any fixture runs
+    _switch.delenv("LOGPIPE_NATIVE", raising=False)
+    _switch.setattr(packed_module, "_native", native)
+    ROUTED = _routed()
 
 
 def test_most_library_patterns_take_the_route() -> None:
