@@ -16,9 +16,10 @@ from logpipe.core.event import Event
 from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import is_template
+from logpipe.core.writes import Writes
 from logpipe.errors import ConfigError
 from logpipe.filters.cidr.config import CidrConfig
-from logpipe.filters.common import CommonActions, text_of
+from logpipe.filters.common import CommonActions, common_writes, text_of
 
 log = logging.getLogger("logpipe.filter.cidr")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -80,6 +81,10 @@ class CidrFilter(Filter):
                 raise ConfigError(f"cannot read networks from {config.network_path}: {exc}",
                                   path="network_path") from None
         self._actions = CommonActions(config)
+
+    def writes(self) -> Writes:
+        """Only what the common options write, on the events that match."""
+        return common_writes(self.config)
 
     def _load(self) -> None:
         path = self.config.network_path

@@ -23,7 +23,8 @@ import regex
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Filter, PluginContext
-from logpipe.filters.common import CommonActions
+from logpipe.core.writes import TAGS_CHANGE, Writes, set_paths
+from logpipe.filters.common import CommonActions, common_writes
 from logpipe.filters.fingerprint.config import FingerprintConfig
 from logpipe.filters.rubytext import canonical, deep_sorted, to_s
 
@@ -87,6 +88,11 @@ class FingerprintFilter(Filter):
         self._digest = (_digest_function(config)
                         if config.method not in ("UUID", "PUNCTUATION") else None)
         self._actions = CommonActions(config)
+
+    def writes(self) -> Writes:
+        """The target (a new text, or a new list of texts); the failure tag; the
+        common options."""
+        return set_paths(self._target) + TAGS_CHANGE + common_writes(self.config)
 
     def process(self, events: list[Event]) -> list[Event]:
         done: list[Event] = []

@@ -11,7 +11,8 @@ from typing import Any
 from logpipe.core.event import TIMESTAMP, Event
 from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Filter, PluginContext
-from logpipe.filters.common import CommonActions
+from logpipe.core.writes import ANY_KEY, Writes, set_paths
+from logpipe.filters.common import CommonActions, common_writes
 from logpipe.filters.truncate.config import TruncateConfig
 
 
@@ -37,6 +38,13 @@ class TruncateFilter(Filter):
         self._limit = config.length_bytes
         self._paths = [parse(f) for f in config.fields]
         self._actions = CommonActions(config)
+
+    def writes(self) -> Writes:
+        """The fields, or without any every top-level field: a cut value is a new
+        object (lists and objects are rebuilt, nothing is changed in place); the
+        common options."""
+        targets = set_paths(*self._paths) if self._paths else set_paths((ANY_KEY,))
+        return targets + common_writes(self.config)
 
     def _cut(self, value: Any) -> Any:
         """Text is cut; lists have their text items cut; objects are walked."""

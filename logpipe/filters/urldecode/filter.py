@@ -13,7 +13,8 @@ from typing import Any
 from logpipe.core.event import TIMESTAMP, Event
 from logpipe.core.fieldref import parse
 from logpipe.core.plugin import Filter, PluginContext
-from logpipe.filters.common import CommonActions
+from logpipe.core.writes import ANY_KEY, TAGS_CHANGE, Writes, set_paths
+from logpipe.filters.common import CommonActions, common_writes
 from logpipe.filters.urldecode.config import UrldecodeConfig
 
 _ESCAPES = re.compile(r"(?:%[0-9a-fA-F]{2})+")
@@ -32,6 +33,13 @@ class UrldecodeFilter(Filter):
         self._field = parse(config.field)
         self._charset = config.charset
         self._actions = CommonActions(config)
+
+    def writes(self) -> Writes:
+        """The field, or with ``all_fields`` every top-level field: decoded values are
+        new objects (nothing is changed in place or aliased); the failure tags; the
+        common options."""
+        target = set_paths((ANY_KEY,)) if self.config.all_fields else set_paths(self._field)
+        return target + TAGS_CHANGE + common_writes(self.config)
 
     def _run(self, match: re.Match[str]) -> str:
         raw = bytes.fromhex(match.group(0).replace("%", ""))

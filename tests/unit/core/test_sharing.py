@@ -164,6 +164,10 @@ def test_common_options_of_the_filter_itself_count() -> None:
     '  - {type: drop, if: "[x]"}\n  - {type: sample, rate: 2}\n',
     '  - {type: classify}\n  - {type: date, match: ["[t]", "ISO8601"]}\n',
     '  - {type: json, source: message}\n  - {type: clone, clones: [c]}\n',
+    # filters that declare their writes (tests/unit/core/test_declared_writes.py)
+    '  - {type: urldecode, field: "[url][original]"}\n  - {type: truncate, fields: [message], length_bytes: 9}\n',
+    ('  - {type: fingerprint, source: [message], target: "[event][hash]"}\n'
+     '  - {type: cidr, address: ["%{[source][ip]}"], network: ["10.0.0.0/8"], add_tag: [internal]}\n'),
 ])
 def test_writers_elsewhere_leave_sharing_on(middle: str) -> None:
     assert verdicts(middle) == ALL
