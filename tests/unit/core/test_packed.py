@@ -32,13 +32,17 @@ native = (__import__("logpipe_native") if os.environ.get("CI") == "true"
           else pytest.importorskip("logpipe_native"))
 
 
-@pytest.fixture(autouse=True)
-def _native_on(monkeypatch: pytest.MonkeyPatch) -> None:
+def _turn_native_on(patch: pytest.MonkeyPatch) -> None:
     """The route is native or nothing: these tests need the module whatever
     ``LOGPIPE_NATIVE`` says for the rest of the suite (logpipe.core.packed asks
     once, when it is imported)."""
-    monkeypatch.delenv("LOGPIPE_NATIVE", raising=False)
-    monkeypatch.setattr(packed_module, "_native", native)
+    patch.delenv("LOGPIPE_NATIVE", raising=False)
+    patch.setattr(packed_module, "_native", native)
+
+
+@pytest.fixture(autouse=True)
+def _native_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    _turn_native_on(monkeypatch)
 
 # --- blocks of lines -------------------------------------------------------------------
 
@@ -309,8 +313,7 @@ def _routed() -> list[str]:
 
 
 with pytest.MonkeyPatch.context() as _switch:  # collected before any fixture runs
-    _switch.delenv("LOGPIPE_NATIVE", raising=False)
-    _switch.setattr(packed_module, "_native", native)
+    _turn_native_on(_switch)
     ROUTED = _routed()
 
 
