@@ -2,7 +2,7 @@
 
 This is the loop kept up to date: it uses the native libraries logpipe uses
 now (Hyperscan for the signature lists, logpipe's native grok matcher and its
-native scrub check when the module is installed, else Hyperscan for the scrub
+native scrub check and mask search when the module is installed, else Hyperscan for the scrub
 triggers), and does per batch what logpipe does per batch (the batch's new
 texts matched against the attack lists in one call, one scrub check). The
 loop as it was when issue 18 was filed is frozen in :mod:`.reference_v1`.
@@ -45,6 +45,7 @@ from ua_parser import Domain, load_builtins
 
 from logpipe.bench.pool import POOL_TIME
 from logpipe.core.memo import Generations
+from logpipe.core.native import native_module
 from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.patternset import PatternSet
 
@@ -255,6 +256,8 @@ class Reference:
         self.param_hint = re2.compile("(?i:" + "|".join(params) + ")")
         self.digit_run = re2.compile(r"[0-9](?:[ \-]?[0-9]){12}")
         self.mask_rx = lru_cache(maxsize=64)(self._mask_rx)
+        self.native = native_module()
+        self.mask_finder = lru_cache(maxsize=64)(self._mask_finder)
         # The native event check logpipe's scrub filter uses, built from the same
         # settings (None without the native module: the scan below does the work).
         self.scrub_check = native_check(
@@ -423,6 +426,14 @@ class Reference:
     def _mask_rx(self, kinds: frozenset[str]) -> re.Pattern[str]:
         order = ("secret", "bearer", "jwt", "aws_key", "email", "card")
         return re.compile("|".join(self.alternatives[k] for k in order if k in kinds))
+
+    def _mask_finder(self, kinds: frozenset[str]) -> tuple[Any, list[str]]:
+        """The same expression for PCRE2, with the kind of each group it reports
+        (``\\s`` widened to what ``re`` counts as ASCII space)."""
+        rx = self.mask_rx(kinds)
+        names: list[str] = [k for k in ("secret", "bearer", "jwt", "aws_key", "email", "card") if k in kinds]
+        pattern = rx.pattern.replace("[^\\s", "[^\\s\\x1c-\\x1f")
+        return self.native.MaskFinder(pattern, [rx.groupindex[k] for k in names]), names
 
     # --- one record ----------------------------------------------------------------------
     def prepare(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -880,41 +891,58 @@ class Reference:
             want.add("bearer")
         if "aws_key" in kinds and ("AKIA" in text or "ASIA" in text):
             want.add("aws_key")
-        if "secret" in kinds and ("=" in text or ":" in text) and self.param_hint.search(text):
+        # ASCII text is searched with PCRE2 (the native module's MaskFinder), cheap
+        # enough that the two RE2 searches narrowing the expression are not worth it.
+        ascii_native = self.native is not None and text.isascii()
+        if "secret" in kinds and ("=" in text or ":" in text) and (ascii_native or self.param_hint.search(text)):
             want.add("secret")
-        if "card" in kinds and len(text) >= 13 and self.digit_run.search(text):
+        if "card" in kinds and len(text) >= 13 and (ascii_native or self.digit_run.search(text)):
             want.add("card")
         if not want:
             return text
-
-        def replace(m: re.Match[str]) -> str:
-            kind = m.lastgroup or ""
+        chosen = frozenset(want)
+        spans = None
+        if ascii_native:
+            finder, names = self.mask_finder(chosen)
+            try:
+                spans = [(names[i], s, e, ks, ke) for i, s, e, ks, ke in finder.spans(text)]
+            except ValueError:
+                spans = None
+        if spans is None:
+            spans = [(m.lastgroup or "", m.start(), m.end(), *m.span(m.lastgroup or ""))
+                     for m in self.mask_rx(chosen).finditer(text)]
+        pieces = []
+        last = 0
+        for kind, start, end, ks, ke in spans:
             if kind == "email":
-                out = self.hash_email(unquote(m.group("email")).lower())
+                out = self.hash_email(unquote(text[ks:ke]).lower())
             elif kind == "card":
-                digits = m.group("card").replace(" ", "").replace("-", "")
+                digits = text[ks:ke].replace(" ", "").replace("-", "")
                 total = 0
                 for i, ch in enumerate(reversed(digits)):
                     n = ord(ch) - 48
                     if i % 2:
                         n = n * 2 - 9 if n > 4 else n * 2
                     total += n
-                if total % 10 or (len(m.group("card")) == len(digits) and digits[0] == "1"
+                if total % 10 or (ke - ks == len(digits) and digits[0] == "1"
                                   and len(digits) in (13, 16, 19)):
-                    return m.group(0)
+                    continue
                 out = "[REDACTED:card]"
             elif kind == "secret":
-                value = m.group("secret")
-                quote = value[0] if value[0] in "\"'" else ""
-                out = m.group("secret_p") + quote + "[REDACTED:secret]" + quote
+                quote = text[ks] if text[ks] in "\"'" else ""
+                out = text[start:ks] + quote + "[REDACTED:secret]" + quote
             elif kind == "bearer":
-                out = m.group("bearer_p") + "[REDACTED:bearer]"
+                out = text[start:ks] + "[REDACTED:bearer]"
             else:
                 out = f"[REDACTED:{kind}]"
             counts[kind] = counts.get(kind, 0) + 1
-            return out
-
-        return self.mask_rx(frozenset(want)).sub(replace, text)
+            pieces.append(text[last:start])
+            pieces.append(out)
+            last = end
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
 
 def _changed(obj: Any, changed: list[Any], doomed: list[Any], counts: dict[str, int], own: bool) -> Any:

@@ -4,6 +4,7 @@
 //!   texts come back from one call.
 //! - `FixedGsub` (gsub.rs): a fixed mutate `gsub` over a batch of events.
 //! - `ScrubCheck` (scrub.rs): the scrub filter's event check, on the event's dicts.
+//! - `MaskFinder` (mask.rs): where the scrub filter's masks go in one text.
 //! - `LineGrok`: a pipeline that reads lines, parses them with one grok filter and
 //!   writes JSON lines spends nearly all of its time creating and serializing
 //!   Python objects for every line. `LineGrok` does that work for a whole block of
@@ -29,6 +30,7 @@ mod fields;
 mod grokplan;
 mod gsub;
 mod json;
+mod mask;
 mod matcher;
 mod perfclass;
 mod pyobj;
@@ -247,6 +249,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_read, m)?)?;
     m.add_class::<scrub::ScrubCheck>()?;
+    m.add_class::<mask::MaskFinder>()?;
     m.add_class::<asciitest::AsciiTest>()?;
     m.add_class::<condprog::ConditionProgram>()?;
     m.add_function(wrap_pyfunction!(enrich::geoip_share, m)?)?;

@@ -12,8 +12,10 @@ HMAC-SHA256 of the lower-cased address instead, so they still join.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote
+
+from logpipe.core.native import native_module
 
 try:
     import re2
@@ -75,12 +77,18 @@ class TextMasker:
         self._hint = (fast_search(f"(?i:{names})") if names and SECRET in self.kinds else None)
         self._hash_email = hash_email
         self._compiled: dict[int, re.Pattern[str] | None] = {}
+        self._finders: dict[int, Any] = {}
+        #: Whether ASCII texts are searched natively (see :meth:`_finder`).
+        self._native = native_module() is not None and self._alternatives[SECRET].isascii()
         self._order = [k for k in (SECRET, BEARER, JWT, AWS_KEY, EMAIL, CARD)
                        if k in self.kinds and self._alternatives[k]]
         self._bits = {kind: 1 << i for i, kind in enumerate(self._order)}
 
-    def _selection(self, text: str, kinds: frozenset[str]) -> int:
-        """Which alternatives can possibly match, from substring checks alone."""
+    def _selection(self, text: str, kinds: frozenset[str], loose: bool = False) -> int:
+        """Which alternatives can possibly match, from substring checks alone;
+        ``loose``: without the two searches (secret names, a run of digits), for a
+        text the native search takes (dropping an alternative that cannot match
+        changes no match; with PCRE2 keeping one costs less than the searches)."""
         bits, sel = self._bits, 0
         if EMAIL in kinds and ("@" in text or "%40" in text):
             sel |= bits[EMAIL]
@@ -91,9 +99,9 @@ class TextMasker:
         if AWS_KEY in kinds and ("AKIA" in text or "ASIA" in text):
             sel |= bits[AWS_KEY]
         if (SECRET in kinds and self._hint is not None and ("=" in text or ":" in text)
-                and self._hint(text)):
+                and (loose or self._hint(text))):
             sel |= bits[SECRET]
-        if CARD in kinds and len(text) >= 13 and _digit_run(text):
+        if CARD in kinds and len(text) >= 13 and (loose or _digit_run(text)):
             sel |= bits[CARD]
         return sel
 
@@ -105,38 +113,76 @@ class TextMasker:
             self._compiled[sel] = regex
         return regex  # type: ignore[return-value]
 
+    def _finder(self, sel: int) -> Any:
+        """The native search for a selection (see native/src/mask.rs), or None: no
+        native module, or a pattern outside ASCII (whose caseless letters may match
+        ASCII ones in Python's ``re``, as the Kelvin sign matches ``k``)."""
+        finder = self._finders.get(sel, False)
+        if finder is False:
+            finder = None
+            native = native_module()
+            regex = self._regex(sel)
+            if native is not None and regex is not None and regex.pattern.isascii():
+                kinds = [k for k in self._order if sel & self._bits[k]]
+                # Python's \s takes U+001C-U+001F as space too; PCRE2's does not.
+                pattern = regex.pattern.replace("[^\\s", "[^\\s\\x1c-\\x1f")
+                finder = (native.MaskFinder(pattern, [regex.groupindex[k] for k in kinds]), kinds)
+            self._finders[sel] = finder
+        return finder
+
+    def _spans(self, text: str, sel: int) -> list[tuple[str, int, int, int, int]]:
+        """Every match in ``text`` of the selection's expression: (kind, start, end,
+        kind start, kind end), as ``re.finditer`` finds them; natively for ASCII text."""
+        if text.isascii():
+            finder = self._finder(sel)
+            if finder is not None:
+                search, kinds = finder
+                try:
+                    return [(kinds[i], start, end, ks, ke) for i, start, end, ks, ke in search.spans(text)]
+                except ValueError:  # PCRE2's match limit: re decides
+                    pass
+        regex = self._regex(sel)
+        assert regex is not None
+        out = []
+        for m in regex.finditer(text):
+            kind = m.lastgroup or ""
+            out.append((kind, m.start(), m.end(), *m.span(kind)))
+        return out
+
     def __call__(self, text: str, counts: dict[str, int], kinds: frozenset[str] | None = None) -> str:
         """``text`` with its sensitive parts replaced; ``kinds`` narrows what to look for
         (to what an :class:`EventPrefilter` saw in the whole event)."""
-        sel = self._selection(text, self.kinds if kinds is None else kinds)
+        sel = self._selection(text, self.kinds if kinds is None else kinds,
+                              self._native and text.isascii())
         if not sel:
             return text
-        regex = self._regex(sel)
-        assert regex is not None
-        hash_email = self._hash_email
-
-        def replace(m: re.Match[str]) -> str:
-            kind = m.lastgroup or ""
+        pieces: list[str] = []
+        last = 0
+        for kind, start, end, ks, ke in self._spans(text, sel):
             if kind == EMAIL:
-                out = hash_email(unquote(m.group(EMAIL)).lower())
+                out = self._hash_email(unquote(text[ks:ke]).lower())
             elif kind == CARD:
-                raw = m.group(CARD)
+                raw = text[ks:ke]
                 digits = raw.replace(" ", "").replace("-", "")
                 if not luhn_valid(digits) or (len(raw) == len(digits) and _looks_like_time(digits)):
-                    return m.group(0)
+                    continue
                 out = mask(CARD)
             elif kind == SECRET:
-                value = m.group(SECRET)
-                quote = value[0] if value[0] in "\"'" else ""
-                out = m.group("secret_p") + quote + mask(SECRET) + quote
+                # The name and separator before the value (``secret_p``) stay.
+                quote = text[ks] if text[ks] in "\"'" else ""
+                out = text[start:ks] + quote + mask(SECRET) + quote
             elif kind == BEARER:
-                out = m.group("bearer_p") + mask(BEARER)
+                out = text[start:ks] + mask(BEARER)
             else:
                 out = mask(kind)
             counts[kind] = counts.get(kind, 0) + 1
-            return out
-
-        return regex.sub(replace, text)
+            pieces.append(text[last:start])
+            pieces.append(out)
+            last = end
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
 
 def _looks_like_time(digits: str) -> bool:
