@@ -1,7 +1,8 @@
 """``bench_pool`` input: replays a pool file as fast as the pipeline takes it.
 
-It decodes each batch of records with the JSON codec's batch decoder (what
-HTTP and Kafka records go through), and remembers when it started and when the last of its events was
+It decodes each batch of records with ``events_from_json``, as the Kafka and
+Redis inputs decode a fetch of JSON records (they also give each record its
+metadata; HTTP bodies have a decoder of their own), and remembers when it started and when the last of its events was
 acknowledged, so a measurement covers only the flow of events (not start-up,
 database loading or shutdown). Registered by the benchmark itself, never by
 the package's entry points: it is no use outside a benchmark.

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import orjson
 
 from logpipe.core.event import METADATA, TIMESTAMP, Event, adopt, now
+from logpipe.core.native import native_module
 from logpipe.core.timestamps import parse_iso
 
 _OPTS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
@@ -82,26 +83,60 @@ def event_from_line(raw: bytes | str, metadata: dict[str, Any] | None = None) ->
     return Event({"message": raw}, metadata)
 
 
-def events_from_json(raws: Iterable[bytes | str]) -> list[Event]:
+def _native_decoder() -> Any:
+    """The native loop of :func:`events_from_json` (native/src/decode.rs), made once;
+    None without the native module."""
+    global _decoder
+    native = native_module()
+    if native is None:
+        return None
+    if _decoder is None:
+        _decoder = native.EventDecoder(Event, orjson.loads, orjson.JSONDecodeError, parse_iso)
+    return _decoder
+
+
+_decoder: Any = None
+
+
+def events_from_json(raws: Iterable[bytes | str],
+                     metadatas: list[dict[str, Any]] | None = None) -> list[Event]:
     """:func:`event_from_json` for a whole batch, each record's result the same except
     that records without ``@timestamp`` share one arrival time, taken once per batch.
 
+    ``metadatas``: each record's metadata (a Kafka record's coordinates, a Redis
+    item's key), as ``event_from_json`` takes it; a record's own ``@metadata`` is
+    then dropped. Without, a record's ``@metadata`` object is its metadata.
     Objects (nearly every record) are wrapped without the constructor's checks;
     anything else (invalid JSON, arrays, scalars) goes through ``event_from_json``
-    and is tagged there.
+    and is tagged there. With the native module the loop runs there, calling the
+    same ``orjson.loads`` and :func:`parse_iso`.
     """
     ts = now()
+    decoder = _native_decoder()
+    if decoder is not None:
+        batch = raws if type(raws) is list else list(raws)
+        events, left = decoder.decode(batch, ts, metadatas)
+        for i in left:
+            events[i] = event_from_json(batch[i], None if metadatas is None else metadatas[i])
+        return events
+    return _events_from_json(raws, ts, metadatas)
+
+
+def _events_from_json(raws: Iterable[bytes | str], ts: Any,
+                      metadatas: list[dict[str, Any]] | None = None) -> list[Event]:
+    """The Python loop of :func:`events_from_json` (without the native module)."""
     loads = orjson.loads
     out: list[Event] = []
     append = out.append
-    for raw in raws:
+    for i, raw in enumerate(raws):
+        given = None if metadatas is None else metadatas[i]
         try:
             value = loads(raw)
         except orjson.JSONDecodeError:
-            append(event_from_json(raw))
+            append(event_from_json(raw, given))
             continue
         if type(value) is not dict:
-            append(event_from_json(raw))
+            append(event_from_json(raw, given))
             continue
         stamp = value.get(TIMESTAMP, _ABSENT)
         if stamp is _ABSENT:
@@ -115,7 +150,7 @@ def events_from_json(raws: Iterable[bytes | str]) -> list[Event]:
                 value["_timestamp_original"] = stamp
                 value[TIMESTAMP] = ts
         meta = value.pop(METADATA, None)
-        append(adopt(value, meta if type(meta) is dict else {}))
+        append(adopt(value, given if given is not None else meta if type(meta) is dict else {}))
     return out
 
 

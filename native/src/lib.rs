@@ -5,6 +5,7 @@
 //! - `FixedGsub` (gsub.rs): a fixed mutate `gsub` over a batch of events.
 //! - `ScrubCheck` (scrub.rs): the scrub filter's event check, on the event's dicts.
 //! - `MaskFinder` (mask.rs): where the scrub filter's masks go in one text.
+//! - `EventDecoder` (decode.rs): JSON records into events, a batch at a time.
 //! - `LineGrok`: a pipeline that reads lines, parses them with one grok filter and
 //!   writes JSON lines spends nearly all of its time creating and serializing
 //!   Python objects for every line. `LineGrok` does that work for a whole block of
@@ -25,6 +26,7 @@ use pcre2::bytes::{CaptureLocations, Regex};
 mod asciitest;
 mod classify;
 mod condprog;
+mod decode;
 mod enrich;
 mod fields;
 mod grokplan;
@@ -252,6 +254,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mask::MaskFinder>()?;
     m.add_class::<asciitest::AsciiTest>()?;
     m.add_class::<condprog::ConditionProgram>()?;
+    m.add_class::<decode::EventDecoder>()?;
     m.add_function(wrap_pyfunction!(enrich::geoip_share, m)?)?;
     m.add_function(wrap_pyfunction!(enrich::useragent_share, m)?)?;
     m.add_class::<perfclass::PerfBatch>()?;

@@ -40,7 +40,7 @@ from logpipe.core.event import Event
 from logpipe.core.plugin import Input, InputContext
 from logpipe.inputs.kafka.config import KafkaInputConfig
 from logpipe.inputs.kafka.offsets import OffsetTracker
-from logpipe.codecs.messages import message_decoder
+from logpipe.codecs.messages import batch_decoder
 from logpipe.inputs.kafka.records import to_events
 from logpipe.net.kafka_security import client_kwargs, describe
 
@@ -92,7 +92,7 @@ class KafkaInput(Input):
         self._hold: dict[TopicPartition, tuple[float, float, int]] = {}
         self._commit_task: asyncio.Task[None] | None = None
         self._commit_lock = asyncio.Lock()
-        self._make = message_decoder(self.config.codec)
+        self._make = batch_decoder(self.config.codec)
 
     # --- what observability and tests read --------------------------------------------
     def lag(self) -> dict[TopicPartition, int]:

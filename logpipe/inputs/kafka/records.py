@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from logpipe.codecs import spec
-from logpipe.codecs.messages import MessageDecoder, message_decoder
+from logpipe.codecs.messages import BatchDecoder, batch_decoder
 from logpipe.core.event import Event
 
 
@@ -27,32 +27,33 @@ def _headers(headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, st
     return {name: _text(value) for name, value in headers}
 
 
-def decoder(codec: str) -> MessageDecoder:
+def decoder(codec: str) -> BatchDecoder:
     """The decoder for a codec given by name."""
-    return message_decoder(spec(codec))
+    return batch_decoder(spec(codec))
 
 
-def to_events(records: Sequence[Any], make: MessageDecoder) -> tuple[list[Event], int]:
+def to_events(records: Sequence[Any], decode: BatchDecoder) -> tuple[list[Event], int]:
     """Events for one partition's records, and their total value size in bytes.
 
     A record without a value (a tombstone) becomes an empty ``message``; with
     the json codec it is also tagged ``_jsonparsefailure``, like any value that
     is not a JSON object. Nothing is dropped. A codec may make several events of
-    one record (they share its coordinates).
+    one record (they share its coordinates). The records are decoded together
+    (with the json codec, in one call).
     """
-    events: list[Event] = []
+    values: list[bytes] = []
+    metas: list[dict[str, Any]] = []
     size = 0
-    extend = events.extend
     for r in records:
         value = r.value if r.value is not None else b""
         size += len(value)
-        meta = {"kafka": {
+        values.append(value)
+        metas.append({"kafka": {
             "topic": r.topic,
             "partition": r.partition,
             "offset": r.offset,
             "key": _text(r.key),
             "timestamp": r.timestamp,
             "headers": _headers(r.headers),
-        }}
-        extend(make(value, meta))
-    return events, size
+        }})
+    return decode(values, metas), size

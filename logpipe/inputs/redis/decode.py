@@ -4,16 +4,17 @@ from __future__ import annotations
 from typing import Callable
 
 from logpipe.codecs import CodecSpec
-from logpipe.codecs.messages import message_decoder as codec_decoder
+from logpipe.codecs.messages import batch_decoder, message_decoder as codec_decoder
 from logpipe.core.event import Event
 
 
-def decoder(codec: CodecSpec, data_type: str, key: str) -> Callable[[bytes], list[Event]]:
-    """For list items: every event gets its own metadata dict (filters may change it)."""
-    make = codec_decoder(codec)
+def decoder(codec: CodecSpec, data_type: str, key: str) -> Callable[[list[bytes]], list[Event]]:
+    """For list items, a batch at a time (in one call with the json codec): every
+    event gets its own metadata dict (filters may change it)."""
+    decode_batch = batch_decoder(codec)
 
-    def decode(raw: bytes) -> list[Event]:
-        return make(raw, {"redis": {"data_type": data_type, "key": key}})
+    def decode(raws: list[bytes]) -> list[Event]:
+        return decode_batch(raws, [{"redis": {"data_type": data_type, "key": key}} for _ in raws])
 
     return decode
 

@@ -162,8 +162,7 @@ class ListReader:
         return cast(bytes, got[1]) if got else None
 
     def _events(self, items: list[bytes]) -> tuple[list[Event], int]:
-        make = self._make
-        return [e for raw in items for e in make(raw)], sum(len(raw) for raw in items)
+        return self._make(items), sum(len(raw) for raw in items)
 
     async def _submit(self, ctx: InputContext, items: list[bytes]) -> None:
         events, size = self._events(items)

@@ -43,3 +43,29 @@ def test_config_wants_exactly_one_subscription() -> None:
     with pytest.raises(ValidationError, match="exactly one of topics or topics_pattern"):
         KafkaInputConfig(topics=["a"], topics_pattern="a.*")
     assert KafkaInputConfig(topics_pattern="graphmemory-.*").group_id == "logpipe"
+
+
+def test_a_fetch_decodes_as_its_records_one_by_one() -> None:
+    """The json codec decodes a partition's records in one call; each event is what
+    the record alone gives, with its own coordinates (only records without
+    ``@timestamp`` share one arrival time)."""
+    from logpipe.codecs import spec
+    from logpipe.codecs.messages import message_decoder
+
+    values = [b'{"a": 1, "@timestamp": "2025-06-15T11:59:30Z"}', b'{"@metadata": {"x": 1}, "b": 2}',
+              b"[1]", b'{"@timestamp": "bad"}', None]
+    records = [Record("logs", 1, 10 + i, None, v, 5, ()) for i, v in enumerate(values)]
+    events, size = to_events(records, decoder("json"))
+    one = message_decoder(spec("json"))
+    alone = [e for r in records for e in one(r.value if r.value is not None else b"", {"kafka": {
+        "topic": "logs", "partition": 1, "offset": r.offset, "key": None, "timestamp": 5, "headers": {}}})]
+    assert size == sum(len(v) for v in values if v is not None)
+    assert len(events) == len(alone) == 5
+    for a, b in zip(events, alone):
+        assert a.metadata == b.metadata
+        assert [k for k in a.data] == [k for k in b.data]
+        assert {k: v for k, v in a.data.items() if k != "@timestamp" or a.data is events[0].data} == {
+            k: v for k, v in b.data.items() if k != "@timestamp" or b.data is alone[0].data}
+    assert events[0].data["@timestamp"] == alone[0].data["@timestamp"]
+    assert events[3].data["_timestamp_original"] == "bad"
+    assert [e.has_tag("_jsonparsefailure") for e in events] == [False, False, True, False, True]
