@@ -18,7 +18,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 
-use crate::matcher::{extraction, gate};
+use crate::matcher::{ascii_extraction, extraction, gate, program};
 
 /// How a capture's text becomes the stored value.
 const TEXT: u8 = 0;
@@ -50,6 +50,8 @@ struct Slot {
 pub struct PlanMatcher {
     gate: regex::Regex,
     regex: Regex,
+    /// The program for ASCII texts (see `matcher::ascii_extraction`).
+    ascii: Option<Regex>,
     /// Per node after the roots: (the node holding it, its key).
     nodes: Vec<(usize, Py<PyString>)>,
     slots: Vec<Slot>,
@@ -158,7 +160,8 @@ impl PlanMatcher {
             let parents = keys[..keys.len() - 1].iter().map(|k| PyString::intern_bound(py, k).unbind()).collect();
             out.push(Slot { group, root: root as usize, parents, path, holder, leaf, conv, converter });
         }
-        Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, nodes, slots: out, data_roots, meta_roots,
+        let ascii = ascii_extraction(extract_pattern, None);
+        Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, ascii, nodes, slots: out, data_roots, meta_roots,
                          fields, tags, spare: Mutex::new(Vec::new()), walk })
     }
 
@@ -213,7 +216,7 @@ impl PlanMatcher {
 impl PlanMatcher {
     fn store<'py>(&self, py: Python<'py>, text: &str, locs: &mut CaptureLocations, data: &Bound<'py, PyAny>,
                   meta: &Bound<'py, PyAny>) -> PyResult<Outcome> {
-        match self.regex.captures_read(locs, text.as_bytes()) {
+        match program(&self.regex, &self.ascii, text).captures_read(locs, text.as_bytes()) {
             Ok(Some(_)) => {}
             Ok(None) => return Ok(Outcome::NoMatch),
             Err(e) => return Err(PyValueError::new_err(e.to_string())),

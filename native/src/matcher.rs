@@ -30,12 +30,41 @@ pub fn extraction(pattern: &str, jit_stack: Option<usize>) -> PyResult<Regex> {
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// The same program for ASCII texts, without UTF mode: PCRE2 checks that the
+/// whole subject is valid UTF-8 before every match in UTF mode (a quarter of a
+/// short match), and an ASCII text needs no check. None when the pattern is not
+/// ASCII (a literal outside ASCII means other bytes without UTF) or does not
+/// compile without UTF (`\x{100}` and above). On an ASCII text both programs
+/// match alike: neither uses Unicode properties for `\w`, `\d`, `\s` or `\b`,
+/// and what differs (characters above U+007F, their case folding) cannot occur.
+pub fn ascii_extraction(pattern: &str, jit_stack: Option<usize>) -> Option<Regex> {
+    if !pattern.is_ascii() {
+        return None;
+    }
+    RegexBuilder::new()
+        .utf(false)
+        .jit_if_available(true)
+        .max_jit_stack_size(jit_stack)
+        .build(pattern)
+        .ok()
+}
+
+/// The program to run on `text`: the ASCII one when there is one and the text is ASCII.
+#[inline]
+pub fn program<'a>(regex: &'a Regex, ascii: &'a Option<Regex>, text: &str) -> &'a Regex {
+    match ascii {
+        Some(ascii) if text.is_ascii() => ascii,
+        _ => regex,
+    }
+}
+
 /// A grok expression's programs and the group numbers of its captures, in the
 /// order the capture plan stores them.
 #[pyclass(frozen, module = "logpipe_native")]
 pub struct Matcher {
     gate: regex::Regex,
     regex: Regex,
+    ascii: Option<Regex>,
     groups: Vec<usize>,
 }
 
@@ -47,7 +76,8 @@ impl Matcher {
         if let Some(g) = groups.iter().find(|g| **g >= regex.captures_len()) {
             return Err(PyValueError::new_err(format!("no group {g} in the expression")));
         }
-        Ok(Matcher { gate: gate(gate_pattern)?, regex, groups })
+        let ascii = ascii_extraction(extract_pattern, None);
+        Ok(Matcher { gate: gate(gate_pattern)?, regex, ascii, groups })
     }
 
     /// The capture texts (None for a group that took no part), or None when
@@ -60,7 +90,7 @@ impl Matcher {
             return Ok(None);
         }
         let mut locs = self.regex.capture_locations();
-        match self.regex.captures_read(&mut locs, text.as_bytes()) {
+        match program(&self.regex, &self.ascii, text).captures_read(&mut locs, text.as_bytes()) {
             Ok(Some(_)) => {}
             Ok(None) => return Ok(None),
             Err(e) => return Err(PyValueError::new_err(e.to_string())),

@@ -54,6 +54,7 @@ EXPRESSIONS = [
     r"(?P<a>[é-ü]+)|(?P<b>\S+)",
     r"^$",
     r"(?P<a>\d+)(?!\d)",
+    r"(?P<a>x)é?(?P<b>y)",
 ]
 TEXT = st.text(alphabet=st.sampled_from(list("ab x1:é9\n\r\t_-f")), max_size=24)
 
@@ -139,6 +140,16 @@ def test_combined_apache_log_runs_natively_in_both_ecs_modes() -> None:
     for ecs in ("disabled", "v8"):
         program = Compiler(ecs_compatibility=ecs).compile("%{COMBINEDAPACHELOG}").program
         assert program.engine == "gated" and program._native is not None
+
+
+def test_ascii_texts_match_alike_with_a_pattern_outside_ascii() -> None:
+    """An ASCII text runs a program compiled without UTF (no UTF-8 check of the
+    whole text before each match); texts in and outside ASCII, with a character
+    outside ASCII in the pattern or not, get ``re``'s groups."""
+    for pattern, text in [(r"(?P<a>x)é?(?P<b>y)", "xy"), (r"(?P<a>x)é?(?P<b>y)", "xéy"),
+                          (r"(?P<a>\w+)\W+(?P<b>\w+)", "ab, cd"), (r"(?P<a>\w+)\W+(?P<b>\w+)", "ab é cd")]:
+        assert _native_groups(pattern, text) == _re_groups(pattern, text), (pattern, text)
+    assert _native_groups(r"(?P<a>x)é?(?P<b>y)", "xy") == ("x", "y")
 
 
 def test_a_lone_surrogate_is_answered_by_re() -> None:
