@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, Field
 
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
+from logpipe.core.native import native_module
 from logpipe.core.plugin import PluginConfig
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.core.writes import TAGS_CHANGE, Writes, changes, sets
@@ -194,6 +195,18 @@ def _adder(name: str, value: Any) -> Callable[[Event], None]:
     return add_each
 
 
+def _native_adder(path: Path, constant: Any) -> Any:
+    """``logpipe_native.ConstantAdder`` for a constant at a fixed path (the walk of
+    :func:`field_adder`, natively), or None: no native module, or a path it does
+    not take (``@metadata`` itself, a key that is not text)."""
+    native = native_module()
+    in_meta = path[0] == METADATA
+    keys = list(path[1:] if in_meta else path)
+    if native is None or not keys or not all(type(key) is str for key in keys):
+        return None
+    return native.ConstantAdder(Event, in_meta, keys, constant)
+
+
 def _batch_adder(name: str, value: Any) -> Callable[[list[Event]], None]:
     """One ``add_field`` entry over a batch: :func:`_adder` for each event, with a constant
     value on a fixed path written straight, without a call per event for the entry."""
@@ -201,8 +214,22 @@ def _batch_adder(name: str, value: Any) -> Callable[[list[Event]], None]:
     if not is_template(name) and len(items) == 1:
         item = items[0]
         if isinstance(item, (str, int, float, bool)) and not (isinstance(item, str) and is_template(item)):
-            put = field_adder(parse(name))
+            path = parse(name)
+            put = field_adder(path)
             constant = item   # immutable: every event may share it
+            native = _native_adder(path, constant)
+            if native is not None:
+                run = native.run
+
+                def add_constant_native(events: list[Event]) -> None:
+                    # The native walk stops at an event it leaves to ``put``; in order.
+                    i, n = 0, len(events)
+                    while i < n:
+                        i = run(events, i)
+                        if i < n:
+                            put(events[i], constant)
+                            i += 1
+                return add_constant_native
 
             def add_constant_all(events: list[Event]) -> None:
                 for event in events:

@@ -6,6 +6,7 @@
 //! - `ScrubCheck` (scrub.rs): the scrub filter's event check, on the event's dicts.
 //! - `MaskFinder` (mask.rs): where the scrub filter's masks go in one text.
 //! - `EventDecoder` (decode.rs): JSON records into events, a batch at a time.
+//! - `ConstantAdder` (addfield.rs): a constant `add_field` entry over a batch.
 //! - `LineGrok`: a pipeline that reads lines, parses them with one grok filter and
 //!   writes JSON lines spends nearly all of its time creating and serializing
 //!   Python objects for every line. `LineGrok` does that work for a whole block of
@@ -23,6 +24,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use pcre2::bytes::{CaptureLocations, Regex};
 
+mod addfield;
 mod asciitest;
 mod classify;
 mod condprog;
@@ -255,6 +257,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<asciitest::AsciiTest>()?;
     m.add_class::<condprog::ConditionProgram>()?;
     m.add_class::<decode::EventDecoder>()?;
+    m.add_class::<addfield::ConstantAdder>()?;
     m.add_function(wrap_pyfunction!(enrich::geoip_share, m)?)?;
     m.add_function(wrap_pyfunction!(enrich::useragent_share, m)?)?;
     m.add_class::<perfclass::PerfBatch>()?;
