@@ -48,6 +48,7 @@ from logpipe.core.memo import Generations
 from logpipe.core.native import native_module
 from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.patternset import PatternSet
+from logpipe.filters.scrub.patterns import splice
 
 UTC = timezone.utc
 _MONTHS = {m: i for i, m in enumerate(
@@ -911,8 +912,7 @@ class Reference:
         if spans is None:
             spans = [(m.lastgroup or "", m.start(), m.end(), *m.span(m.lastgroup or ""))
                      for m in self.mask_rx(chosen).finditer(text)]
-        pieces = []
-        last = 0
+        edits: list[tuple[int, int, str]] = []
         for kind, start, end, ks, ke in spans:
             if kind == "email":
                 out = self.hash_email(unquote(text[ks:ke]).lower())
@@ -936,13 +936,8 @@ class Reference:
             else:
                 out = f"[REDACTED:{kind}]"
             counts[kind] = counts.get(kind, 0) + 1
-            pieces.append(text[last:start])
-            pieces.append(out)
-            last = end
-        if not pieces:
-            return text
-        pieces.append(text[last:])
-        return "".join(pieces)
+            edits.append((start, end, out))
+        return splice(text, edits)
 
 
 def _changed(obj: Any, changed: list[Any], doomed: list[Any], counts: dict[str, int], own: bool) -> Any:

@@ -156,8 +156,7 @@ class TextMasker:
                               self._native and text.isascii())
         if not sel:
             return text
-        pieces: list[str] = []
-        last = 0
+        edits: list[tuple[int, int, str]] = []
         for kind, start, end, ks, ke in self._spans(text, sel):
             if kind == EMAIL:
                 out = self._hash_email(unquote(text[ks:ke]).lower())
@@ -176,13 +175,23 @@ class TextMasker:
             else:
                 out = mask(kind)
             counts[kind] = counts.get(kind, 0) + 1
-            pieces.append(text[last:start])
-            pieces.append(out)
-            last = end
-        if not pieces:
-            return text
-        pieces.append(text[last:])
-        return "".join(pieces)
+            edits.append((start, end, out))
+        return splice(text, edits)
+
+
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with each (start, end) span replaced by its text; the spans in order
+    and apart. ``text`` itself when there is none."""
+    if not edits:
+        return text
+    pieces: list[str] = []
+    last = 0
+    for start, end, out in edits:
+        pieces.append(text[last:start])
+        pieces.append(out)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _looks_like_time(digits: str) -> bool:
