@@ -48,7 +48,7 @@ from logpipe.core.memo import Generations
 from logpipe.core.native import native_module
 from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.patternset import PatternSet
-from logpipe.filters.scrub.patterns import splice
+from logpipe.filters.scrub.patterns import native_finder, re_spans, splice
 
 UTC = timezone.utc
 _MONTHS = {m: i for i, m in enumerate(
@@ -431,10 +431,8 @@ class Reference:
     def _mask_finder(self, kinds: frozenset[str]) -> tuple[Any, list[str]]:
         """The same expression for PCRE2, with the kind of each group it reports
         (``\\s`` widened to what ``re`` counts as ASCII space)."""
-        rx = self.mask_rx(kinds)
         names: list[str] = [k for k in ("secret", "bearer", "jwt", "aws_key", "email", "card") if k in kinds]
-        pattern = rx.pattern.replace("[^\\s", "[^\\s\\x1c-\\x1f")
-        return self.native.MaskFinder(pattern, [rx.groupindex[k] for k in names]), names
+        return native_finder(self.native, self.mask_rx(kinds), names), names
 
     # --- one record ----------------------------------------------------------------------
     def prepare(self, raw: bytes, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -910,8 +908,7 @@ class Reference:
             except ValueError:
                 spans = None
         if spans is None:
-            spans = [(m.lastgroup or "", m.start(), m.end(), *m.span(m.lastgroup or ""))
-                     for m in self.mask_rx(chosen).finditer(text)]
+            spans = re_spans(self.mask_rx(chosen), text)
         edits: list[tuple[int, int, str]] = []
         for kind, start, end, ks, ke in spans:
             if kind == "email":

@@ -124,9 +124,7 @@ class TextMasker:
             regex = self._regex(sel)
             if native is not None and regex is not None and regex.pattern.isascii():
                 kinds = [k for k in self._order if sel & self._bits[k]]
-                # Python's \s takes U+001C-U+001F as space too; PCRE2's does not.
-                pattern = regex.pattern.replace("[^\\s", "[^\\s\\x1c-\\x1f")
-                finder = (native.MaskFinder(pattern, [regex.groupindex[k] for k in kinds]), kinds)
+                finder = (native_finder(native, regex, kinds), kinds)
             self._finders[sel] = finder
         return finder
 
@@ -143,11 +141,7 @@ class TextMasker:
                     pass
         regex = self._regex(sel)
         assert regex is not None
-        out = []
-        for m in regex.finditer(text):
-            kind = m.lastgroup or ""
-            out.append((kind, m.start(), m.end(), *m.span(kind)))
-        return out
+        return re_spans(regex, text)
 
     def __call__(self, text: str, counts: dict[str, int], kinds: frozenset[str] | None = None) -> str:
         """``text`` with its sensitive parts replaced; ``kinds`` narrows what to look for
@@ -177,6 +171,25 @@ class TextMasker:
             counts[kind] = counts.get(kind, 0) + 1
             edits.append((start, end, out))
         return splice(text, edits)
+
+
+def native_finder(native: Any, regex: re.Pattern[str], kinds: list[str]) -> Any:
+    """``logpipe_native.MaskFinder`` for a combined mask expression compiled for
+    ``re``, whose matches report the position in ``kinds`` of their kind's group.
+    ``\\s`` is widened to U+001C-U+001F, which Python counts as space and PCRE2
+    does not; the rest of the expression means the same to both on ASCII text."""
+    pattern = regex.pattern.replace("[^\\s", "[^\\s\\x1c-\\x1f")
+    return native.MaskFinder(pattern, [regex.groupindex[k] for k in kinds])
+
+
+def re_spans(regex: re.Pattern[str], text: str) -> list[tuple[str, int, int, int, int]]:
+    """Every match of a combined mask expression in ``text``, with ``re``: (kind,
+    start, end, kind start, kind end), the kind being the last group that matched."""
+    out = []
+    for m in regex.finditer(text):
+        kind = m.lastgroup or ""
+        out.append((kind, m.start(), m.end(), *m.span(kind)))
+    return out
 
 
 def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
