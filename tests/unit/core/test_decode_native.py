@@ -32,14 +32,17 @@ RAWS: list[Any] = [
 
 
 def decoded(raws: list[Any], ts: datetime, native_on: bool) -> list[Event]:
-    if native_on:
-        decoder = codec._native_decoder()
-        assert decoder is not None
-        events, left = decoder.decode(raws, ts)
-        for i in left:
-            events[i] = codec.event_from_json(raws[i])
-        return events  # type: ignore[no-any-return]
-    return codec._events_from_json(raws, ts)
+    """``events_from_json`` with the native module on or off, the batch's arrival
+    time fixed to ``ts`` so that both sides can be compared."""
+    with pytest.MonkeyPatch.context() as switch:
+        switch.setattr(codec, "now", lambda: ts)
+        if native_on:
+            switch.delenv("LOGPIPE_NATIVE", raising=False)
+            assert codec._native_decoder() is not None
+        else:
+            switch.setenv("LOGPIPE_NATIVE", "off")
+            assert codec._native_decoder() is None
+        return codec.events_from_json(raws)
 
 
 def same(a: Event, b: Event) -> None:
