@@ -70,17 +70,14 @@ impl ConstantAdder {
                 return Ok(i);
             };
             let mut made = false;
-            let mut refused = false;
             for key in &self.parents {
                 let key = key.bind(py);
                 let child = if made { None } else { node.get_item(key)? };
                 match child {
                     Some(child) if !child.is_none() => match child.downcast_exact::<PyDict>() {
                         Ok(child) => node = child.clone(),
-                        Err(_) => {
-                            refused = true;
-                            break;
-                        }
+                        // Left before anything was made: parents are followed only while none is.
+                        Err(_) => return Ok(i),
                     },
                     _ => {
                         let fresh = PyDict::new_bound(py);
@@ -89,9 +86,6 @@ impl ConstantAdder {
                         made = true;
                     }
                 }
-            }
-            if refused {
-                return Ok(i); // nothing was made: a parent is followed only while none is
             }
             match if made { None } else { node.get_item(leaf)? } {
                 None => node.set_item(leaf, value)?,
