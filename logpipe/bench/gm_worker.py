@@ -44,9 +44,11 @@ def _wait_for_go() -> None:
 
 def _tune_gc() -> None:
     """The collector settings of a logpipe worker (see runtime.runner), for both subjects."""
+    from logpipe.runtime.runner import GC_YOUNG_THRESHOLD
+
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 #: Pipeline -> subject -> the module of its straight-line loop.
