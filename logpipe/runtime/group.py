@@ -224,7 +224,7 @@ async def run_group_reloadable(source: str, spec: PipelinesSpec) -> bool:
 
 
 def run_blocking_group(source: str, spec: PipelinesSpec) -> int:
-    from logpipe.runtime.runner import install_loop_policy
+    from logpipe.runtime.runner import install_loop_policy, with_cycle_sweeps
     from logpipe.runtime.signals import release_stops
 
     install_loop_policy()
@@ -236,7 +236,7 @@ def run_blocking_group(source: str, spec: PipelinesSpec) -> int:
             release_stops(asyncio.get_running_loop())
 
     try:
-        clean = asyncio.run(main())
+        clean = asyncio.run(with_cycle_sweeps(main()))
     except Exception:
         log.exception("pipelines of %s failed", source)
         return 1

@@ -132,7 +132,7 @@ async def run_reloadable(source: str | Path, spec: PipelineSpec) -> bool:
 
 
 def run_blocking_reloadable(source: str | Path, spec: PipelineSpec) -> int:
-    from logpipe.runtime.runner import install_loop_policy
+    from logpipe.runtime.runner import install_loop_policy, with_cycle_sweeps
     from logpipe.runtime.signals import release_stops
 
     install_loop_policy()
@@ -144,7 +144,7 @@ def run_blocking_reloadable(source: str | Path, spec: PipelineSpec) -> int:
             release_stops(asyncio.get_running_loop())
 
     try:
-        clean = asyncio.run(main())
+        clean = asyncio.run(with_cycle_sweeps(main()))
     except Exception:
         log.exception("pipeline %s failed", spec.name)
         return 1

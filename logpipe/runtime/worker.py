@@ -362,7 +362,7 @@ def prefork(spec: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from logpipe.runtime import logs
-    from logpipe.runtime.runner import install_loop_policy
+    from logpipe.runtime.runner import install_loop_policy, with_cycle_sweeps
 
     from logpipe.runtime.signals import hold_early_stop
 
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = Worker(spec, index=args.index, count=args.count, generation=args.generation,
                     stats_fd=args.stats_fd, interval=args.interval)
     try:
-        return asyncio.run(worker.run())
+        return asyncio.run(with_cycle_sweeps(worker.run()))
     except Exception:
         log.exception("worker %d failed", args.index)
         return 1

@@ -4,11 +4,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from logpipe.runtime.runner import GC_YOUNG_THRESHOLD, GIL_SWITCH_INTERVAL, install_loop_policy
+from logpipe.runtime.runner import (GC_YOUNG_THRESHOLD, GIL_SWITCH_INTERVAL, install_loop_policy,
+                                    with_cycle_sweeps)
 
 
 @pytest.fixture
@@ -38,3 +40,62 @@ def test_the_collector_is_tuned_for_many_short_lived_dicts(restore_process_setti
     # Well above what a worker keeps in flight (a full queue and a batch: some 50,000
     # containers), or young collections come every few thousand events.
     assert GC_YOUNG_THRESHOLD >= 10 * 50_000
+
+
+class _Node:
+    peer: _Node
+
+
+@pytest.fixture
+def automatic_collection_off() -> Iterator[None]:
+    """Only the sweep may collect: with the automatic collector on, the test could
+    pass without it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    if was_enabled:
+        gc.enable()
+
+
+def test_cycle_sweeps_free_cyclic_garbage_on_a_clock(automatic_collection_off: None) -> None:
+    async def main() -> bool:
+        freed = asyncio.Event()
+        a, b = _Node(), _Node()
+        a.peer, b.peer = b, a
+        weakref.finalize(a, freed.set)
+        del a, b
+        await asyncio.wait_for(freed.wait(), 10.0)
+        return True
+
+    assert asyncio.run(with_cycle_sweeps(main(), interval=0.01))
+
+
+def test_cycle_sweeps_stop_with_what_they_run_beside() -> None:
+    async def main() -> set[str]:
+        await asyncio.sleep(0)
+        return {task.get_name() for task in asyncio.all_tasks()}
+
+    async def outer() -> tuple[set[str], set[str]]:
+        during = await with_cycle_sweeps(main(), interval=3600.0)
+        return during, {task.get_name() for task in asyncio.all_tasks()}
+
+    during, after = asyncio.run(outer())
+    assert "cycle-sweeps" in during
+    assert "cycle-sweeps" not in after
+
+
+def test_without_sweeps_the_cycle_stays(automatic_collection_off: None) -> None:
+    """The other side of the first test: the cycle outlives a wait when nothing collects."""
+    async def main() -> bool:
+        freed = asyncio.Event()
+        a, b = _Node(), _Node()
+        a.peer, b.peer = b, a
+        weakref.finalize(a, freed.set)
+        del a, b
+        try:
+            await asyncio.wait_for(freed.wait(), 0.05)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    assert not asyncio.run(main())
