@@ -46,6 +46,16 @@ class _Node:
     peer: _Node
 
 
+def _orphan_cycle() -> asyncio.Event:
+    """Two objects that refer to each other and to nothing else: only a collection
+    frees them. The event is set when it does."""
+    freed = asyncio.Event()
+    a, b = _Node(), _Node()
+    a.peer, b.peer = b, a
+    weakref.finalize(a, freed.set)
+    return freed
+
+
 @pytest.fixture
 def automatic_collection_off() -> Iterator[None]:
     """Only the sweep may collect: with the automatic collector on, the test could
@@ -59,12 +69,7 @@ def automatic_collection_off() -> Iterator[None]:
 
 def test_cycle_sweeps_free_cyclic_garbage_on_a_clock(automatic_collection_off: None) -> None:
     async def main() -> bool:
-        freed = asyncio.Event()
-        a, b = _Node(), _Node()
-        a.peer, b.peer = b, a
-        weakref.finalize(a, freed.set)
-        del a, b
-        await asyncio.wait_for(freed.wait(), 10.0)
+        await asyncio.wait_for(_orphan_cycle().wait(), 10.0)
         return True
 
     assert asyncio.run(with_cycle_sweeps(main(), interval=0.01))
@@ -87,13 +92,8 @@ def test_cycle_sweeps_stop_with_what_they_run_beside() -> None:
 def test_without_sweeps_the_cycle_stays(automatic_collection_off: None) -> None:
     """The other side of the first test: the cycle outlives a wait when nothing collects."""
     async def main() -> bool:
-        freed = asyncio.Event()
-        a, b = _Node(), _Node()
-        a.peer, b.peer = b, a
-        weakref.finalize(a, freed.set)
-        del a, b
         try:
-            await asyncio.wait_for(freed.wait(), 0.05)
+            await asyncio.wait_for(_orphan_cycle().wait(), 0.05)
         except asyncio.TimeoutError:
             return False
         return True
