@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 import tempfile
 import time
@@ -42,15 +41,6 @@ def _wait_for_go() -> None:
     sys.stdin.readline()
 
 
-def _tune_gc() -> None:
-    """The collector settings of a logpipe worker (see runtime.runner), for both subjects."""
-    from logpipe.runtime.runner import GC_YOUNG_THRESHOLD
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
-
 #: Pipeline -> subject -> the module of its straight-line loop.
 LOOPS = {"graphmemory": {"reference": "reference", "reference_v1": "reference_v1"},
          "simple": {"reference": "simple_reference"}}
@@ -59,11 +49,14 @@ LOOPS = {"graphmemory": {"reference": "reference", "reference_v1": "reference_v1
 def run_reference(pool: str, count: int, batch: int, module: str = "reference") -> dict[str, Any]:
     import importlib
 
+    from logpipe.runtime.runner import tune_collector
+
     mod = importlib.import_module(f"logpipe.bench.{module}")
     run_loop = mod.run_loop
     lines = read_pool(pool)
     ref = mod.Reference()
-    _tune_gc()
+    # The collector settings of a logpipe worker, so both subjects are measured alike.
+    tune_collector()
     _wait_for_go()
     cpu = time.process_time()
     start = time.perf_counter()

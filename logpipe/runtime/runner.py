@@ -28,9 +28,8 @@ GC_SWEEP_SECONDS = 60.0
 T = TypeVar("T")
 
 
-def install_loop_policy() -> str:
-    """uvloop when it is installed (it is a base dependency on Unix), a tuned collector,
-    and a shorter GIL switch interval.
+def tune_collector() -> None:
+    """The cyclic collector's settings for a process that moves events.
 
     Pipelines allocate many short-lived dicts; with the default generation-0
     threshold the cyclic collector runs every few hundred allocations and
@@ -49,6 +48,17 @@ def install_loop_policy() -> str:
     exception holding its frames) would wait for that many net allocations,
     which a steady worker never reaches (none in 600,000 graphmemory events):
     :func:`with_cycle_sweeps` collects them on a clock instead.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+
+
+def install_loop_policy() -> str:
+    """uvloop when it is installed (it is a base dependency on Unix), a tuned collector
+    (:func:`tune_collector`), and a shorter GIL switch interval.
 
     When filters run in a thread of their own (``filter_thread: true``, or
     ``auto`` for a chain with a filter that may wait, or after a hard batch:
@@ -59,12 +69,9 @@ def install_loop_policy() -> str:
     alternating in one worker process over the graphmemory chain), and the
     event loop gets the GIL back sooner for acknowledgements and heartbeats.
     """
-    import gc
     import sys
 
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+    tune_collector()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     try:
         import uvloop
