@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyList, PyString, PyTuple};
 
 use crate::matcher::{ascii_extraction, extraction, gate, program};
+use crate::textreuse::TextReuse;
 
 /// How a capture's text becomes the stored value.
 const TEXT: u8 = 0;
@@ -69,6 +70,9 @@ pub struct PlanMatcher {
     /// fields is stored here too, by the plan's general rules (`walk`): only for
     /// plans that overwrite nothing.
     walk: bool,
+    /// The text captures' strings, made once per text that comes back (see
+    /// textreuse.rs); None when turned off.
+    reuse: Option<Mutex<TextReuse>>,
 }
 
 /// Ruby's `to_i` and Python's `int()` agree on an optional sign and ASCII digits.
@@ -111,10 +115,16 @@ impl PlanMatcher {
     /// captures' top-level data fields (none under metadata) may be stored here
     /// too, by the plan's general rules (see `walk`).
     #[new]
-    #[pyo3(signature = (gate_pattern, extract_pattern, slots, fields = Vec::new(), tags = Vec::new(), walk = false))]
+    ///
+    /// `reuse_texts`: hand out one string object per text that comes back in a
+    /// text capture (textreuse.rs) instead of a new one each time.
+    #[pyo3(signature = (gate_pattern, extract_pattern, slots, fields = Vec::new(), tags = Vec::new(), walk = false,
+                        reuse_texts = true))]
+    #[allow(clippy::too_many_arguments)]
     fn new(py: Python<'_>, gate_pattern: &str, extract_pattern: &str,
            slots: Vec<(usize, u8, Vec<String>, u8, Option<PyObject>)>,
-           fields: Vec<(u8, Vec<String>, PyObject)>, tags: Vec<String>, walk: bool) -> PyResult<Self> {
+           fields: Vec<(u8, Vec<String>, PyObject)>, tags: Vec<String>, walk: bool,
+           reuse_texts: bool) -> PyResult<Self> {
         let fields = fields.into_iter().map(|(root, keys, value)| {
             if root > 1 || keys.is_empty() {
                 return Err(PyValueError::new_err("malformed add_field entry"));
@@ -161,8 +171,9 @@ impl PlanMatcher {
             out.push(Slot { group, root: root as usize, parents, path, holder, leaf, conv, converter });
         }
         let ascii = ascii_extraction(extract_pattern, None);
+        let reuse = reuse_texts.then(|| Mutex::new(TextReuse::new(out.len())));
         Ok(PlanMatcher { gate: gate(gate_pattern)?, regex, ascii, nodes, slots: out, data_roots, meta_roots,
-                         fields, tags, spare: Mutex::new(Vec::new()), walk })
+                         fields, tags, spare: Mutex::new(Vec::new()), walk, reuse })
     }
 
     /// Match `text`. None: no match. True: the captures are stored in `data` and
@@ -249,12 +260,13 @@ impl PlanMatcher {
         let mut made: Vec<Option<Bound<'py, PyDict>>> = vec![None; self.nodes.len() + ROOTS];
         made[0] = Some(d.clone());
         made[1] = Some(m.clone());
-        for slot in &self.slots {
+        let mut reuse = self.reuse.as_ref().and_then(|r| r.try_lock().ok());
+        for (n, slot) in self.slots.iter().enumerate() {
             let Some((start, end)) = locs.get(slot.group) else { continue };
             if start == end {
                 continue;
             }
-            let value = self.value(py, slot, &text[start..end])?;
+            let value = self.value(py, n, slot, &text[start..end], reuse.as_deref_mut())?;
             for &id in &slot.path {
                 if made[id].is_none() {
                     let (holder, key) = &self.nodes[id - ROOTS];
@@ -268,10 +280,15 @@ impl PlanMatcher {
         Ok(Outcome::Stored(self.act(py, d, m)?))
     }
 
-    /// A capture's stored value: its text, or the text converted.
-    fn value<'py>(&self, py: Python<'py>, slot: &Slot, piece: &str) -> PyResult<Bound<'py, PyAny>> {
+    /// A capture's stored value: its text (the string made before for the same
+    /// text, when `reuse` has it), or the text converted.
+    fn value<'py>(&self, py: Python<'py>, n: usize, slot: &Slot, piece: &str,
+                  reuse: Option<&mut TextReuse>) -> PyResult<Bound<'py, PyAny>> {
         let number = match slot.conv {
-            TEXT => return Ok(PyString::new_bound(py, piece).into_any()),
+            TEXT => return Ok(match reuse {
+                Some(reuse) => reuse.text(py, n, piece).into_any(),
+                None => PyString::new_bound(py, piece).into_any(),
+            }),
             INT => plain_int(piece).map(|n| n.into_py(py).into_bound(py)),
             FLOAT => plain_float(piece).map(|x| PyFloat::new_bound(py, x).into_any()),
             _ => None,
@@ -325,12 +342,13 @@ impl PlanMatcher {
                 }
             }
         }
-        for slot in &self.slots {
+        let mut reuse = self.reuse.as_ref().and_then(|r| r.try_lock().ok());
+        for (n, slot) in self.slots.iter().enumerate() {
             let Some((start, end)) = locs.get(slot.group) else { continue };
             if start == end {
                 continue;
             }
-            let value = self.value(py, slot, &text[start..end])?;
+            let value = self.value(py, n, slot, &text[start..end], reuse.as_deref_mut())?;
             let mut node = if slot.root == 0 { d.clone() } else { m.clone() };
             for key in &slot.parents {
                 let key = key.bind(py);

@@ -39,6 +39,7 @@ mod matcher;
 mod perfclass;
 mod pyobj;
 mod scrub;
+mod textreuse;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups
 /// of a line the gate passed and, per stored capture, the group number and the
