@@ -114,10 +114,10 @@ impl PlanMatcher {
     /// `walk`: the plan overwrites no field, so an event holding some of the
     /// captures' top-level data fields (none under metadata) may be stored here
     /// too, by the plan's general rules (see `walk`).
-    #[new]
     ///
     /// `reuse_texts`: hand out one string object per text that comes back in a
     /// text capture (textreuse.rs) instead of a new one each time.
+    #[new]
     #[pyo3(signature = (gate_pattern, extract_pattern, slots, fields = Vec::new(), tags = Vec::new(), walk = false,
                         reuse_texts = true))]
     #[allow(clippy::too_many_arguments)]

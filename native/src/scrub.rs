@@ -104,7 +104,7 @@ pub struct ScrubCheck {
 /// memo's keys are short texts and pointers, which SipHash would spend more on than
 /// the lookup saves. Collisions cost speed only: a lookup compares whole texts.
 #[derive(Default)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 
 const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
 

@@ -15,8 +15,12 @@
 //! than a quarter of its texts in a round of `ROUND` goes without the table for
 //! `RESTING` captures, then is tried again.
 
+use std::hash::Hasher;
+
 use pyo3::prelude::*;
 use pyo3::types::PyString;
+
+use crate::scrub::Fx;
 
 /// Texts longer than this (in bytes) are always made anew.
 const LONGEST: usize = 64;
@@ -27,8 +31,6 @@ const ROUND: u32 = 256;
 const ENOUGH: u32 = ROUND / 4;
 /// Captures a capture slot goes without the table after a poor round.
 const RESTING: u32 = 4096;
-
-const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// One remembered string: its text's hash and the object.
 struct Entry {
@@ -98,19 +100,12 @@ impl TextReuse {
     }
 }
 
-/// A multiplicative word hash of the text, mixed with the capture's number so
-/// that two captures with the same text take different slots.
+/// The text's hash (scrub's word-at-a-time hash), mixed with the capture's
+/// number so that two captures with the same text take different slots.
 fn hash_of(capture: usize, bytes: &[u8]) -> u64 {
-    let mut h = (capture as u64 + 1).wrapping_mul(SEED) ^ bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(chunk.try_into().unwrap())).wrapping_mul(SEED);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut last = [0u8; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(SEED);
-    }
-    h
+    let mut h = Fx::default();
+    h.write_usize(capture);
+    h.write_usize(bytes.len());
+    h.write(bytes);
+    h.finish()
 }

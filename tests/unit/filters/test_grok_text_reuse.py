@@ -93,7 +93,7 @@ def test_turned_off_every_capture_is_a_new_string() -> None:
     import logpipe_native
 
     plan_matcher = logpipe_native.PlanMatcher
-    gate, extract = _programs()
+    gate, extract = r"^\w+$", r"^(\w+)$"  # one word, group 1
     slots = [(1, 0, ["a", "w"], 0, None)]
     on = plan_matcher(gate, extract, slots)
     off = plan_matcher(gate, extract, slots, reuse_texts=False)
@@ -103,8 +103,3 @@ def test_turned_off_every_capture_is_a_new_string() -> None:
         assert matcher.search_into("GET", second, {}) is True
         assert first == second == {"a": {"w": "GET"}}
         assert (first["a"]["w"] is second["a"]["w"]) is shared
-
-
-def _programs() -> tuple[str, str]:
-    """A gate and an extraction program for one word (group 1)."""
-    return r"^\w+$", r"^(\w+)$"
