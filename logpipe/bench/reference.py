@@ -46,6 +46,7 @@ from ua_parser import Domain, load_builtins
 from logpipe.bench.pool import POOL_TIME
 from logpipe.core.memo import Generations
 from logpipe.core.native import native_module
+from logpipe.filters.geoip.networks import MISS, NetworkMemo
 from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.patternset import PatternSet
 from logpipe.filters.scrub.patterns import native_finder, re_spans, splice
@@ -183,12 +184,35 @@ class Reference:
         self.json_ascii = ascii_test(self.json_rx)
 
         reader = maxminddb.open_database(str(geolite2_database()), maxminddb.MODE_MMAP_EXT)
-        get = reader.get
         # addresses and User-Agents repeat: answers remembered in two generations of 5,000,
-        # looked up with one dict.get
+        # looked up with one dict.get; a new address in a database network seen before
+        # takes that network's answer (logpipe.filters.geoip.networks), as logpipe's does
+        networks: NetworkMemo[Any] = NetworkMemo(5_000)
+        depth = [-1]
+
+        def get(text: str) -> Any:
+            record, depth[0] = reader.get_with_prefix_len(text)
+            return record
+
         def geo_make(ip: str) -> Any:
+            try:
+                addr = ip_address(ip.strip())
+            except ValueError:
+                addr = None
+            key = None
+            # only an address _geo looks up (a public one) is answered by its network
+            if addr is not None and (getattr(addr, "ipv4_mapped", None) or addr).is_global \
+                    and not addr.is_multicast:
+                key = (32 if addr.version == 4 else 128, int(addr))
+            if key is not None:
+                known = networks.find(*key)
+                if known is not MISS:
+                    return known
+            depth[0] = -1
             geo = _geo_object(self._geo(get, ip))
             self._frozen([geo])
+            if key is not None and depth[0] >= 0:
+                networks.keep(*key, depth[0], geo)
             return geo
 
         self.geo_make: Callable[[str], Any] = geo_make

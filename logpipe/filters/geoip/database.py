@@ -112,6 +112,12 @@ class WatchedDatabase:
     def get(self, address: Any) -> Any:
         return self.reader.get(address)
 
+    def get_network(self, address: Any) -> tuple[Any, int]:
+        """The record and the depth of its leaf: every address sharing that many
+        leading bits has the same record (see logpipe.filters.geoip.networks)."""
+        record, length = self.reader.get_with_prefix_len(address)
+        return record, length
+
     def close(self) -> None:
         if self.reader is not None:
             self.reader.close()

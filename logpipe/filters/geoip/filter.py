@@ -2,7 +2,9 @@
 
 Each distinct address is resolved once and the resolution remembered across
 batches in a bounded two-generation memo (client addresses repeat heavily in
-access logs); with the cache off, once per batch. Results are built once per
+access logs); with the cache off, once per batch. With the cache on, a
+resolution is also kept under the database network it came from, so that a
+new address in a network seen before needs no lookup (logpipe.filters.geoip.networks). Results are built once per
 address and copied onto each event, so that no two events share a mutable object
 that a later filter may edit in place (mutate renames and converts, a second
 filter adds to it). Where the pipeline found that nothing later does
@@ -29,6 +31,7 @@ from logpipe.filters.fieldaccess import getter, setter
 from logpipe.filters.geoip import address
 from logpipe.filters.geoip.config import GEO_FIELDS, GeoipConfig
 from logpipe.filters.geoip.database import DatabaseUnavailable, WatchedDatabase
+from logpipe.filters.geoip.networks import MISS, NetworkMemo, address_number
 from logpipe.filters.geoip.record import Template, as_object, geo_object
 
 TAG_PRIVATE = "_geoip_private"
@@ -95,6 +98,10 @@ class GeoipFilter(SharesMemo, Filter):
         #: in two generations); None when the cache is off: each batch then has its own.
         self._memo: Generations[str, Resolution] | None = (
             Generations(max(1, cfg.cache_size // 2)) if cfg.cache_size > 0 else None)
+        #: Resolutions by the databases' network (an address's leaf in each tree); with the
+        #: cache on only, since it outlives a batch.
+        self._networks: NetworkMemo[Resolution] | None = (
+            NetworkMemo(cfg.cache_size) if cfg.cache_size > 0 else None)
         #: logpipe_native.geoip_share: the shared case of the loop below for a whole batch.
         self._native_share: Callable[..., list[int]] | None = getattr(native_module(), "geoip_share", None)
 
@@ -136,6 +143,8 @@ class GeoipFilter(SharesMemo, Filter):
     def _clear_cache(self) -> None:
         if self._memo is not None:
             self._memo = Generations(self._memo.size)
+        if self._networks is not None:
+            self._networks.clear()
 
     # --- processing ------------------------------------------------------------------
     def process(self, events: list[Event]) -> list[Event]:
@@ -234,22 +243,39 @@ class GeoipFilter(SharesMemo, Filter):
             return INVALID, None, None
         if verdict == address.PRIVATE:
             return PRIVATE, None, None
+        networks = self._networks
+        width, number = address_number(addr)  # type: ignore[arg-type]
+        if networks is not None:
+            known = networks.find(width, number)
+            if known is not MISS:
+                return known  # type: ignore[return-value]
         geo = asn = None
+        # The answer is the same for every address sharing the leading bits of both
+        # leaves: as many bits as the deeper one.
+        depth = 0
         try:
             if self._want_geo and self._city.reader is not None:
-                found = geo_object(self._city.get(addr), self._language, self._keep)
+                record, depth = self._city.get_network(addr)
+                found = geo_object(record, self._language, self._keep)
                 geo = Template(found) if found else None
             if self._asn is not None and self._asn.reader is not None:
-                found = as_object(self._asn.get(addr), self._keep)
+                record, as_depth = self._asn.get_network(addr)
+                depth = max(depth, as_depth)
+                found = as_object(record, self._keep)
                 asn = Template(found) if found else None
         except (InvalidDatabaseError, ValueError, OSError) as exc:
             self.log.warning("geoip: lookup of %s failed: %s", value, exc)
             return INVALID, None, None
+        resolution: Resolution
         if geo is None and asn is None:
-            return NOT_FOUND, None, None
-        if self.share_memo:
-            # every event from this address will hold these very objects (logpipe.core.frozen)
-            for template in (geo, asn):
-                if template is not None:
-                    self.context.frozen.vouch(template.whole)
-        return FOUND, geo, asn
+            resolution = (NOT_FOUND, None, None)
+        else:
+            if self.share_memo:
+                # every event from this network will hold these very objects (logpipe.core.frozen)
+                for template in (geo, asn):
+                    if template is not None:
+                        self.context.frozen.vouch(template.whole)
+            resolution = (FOUND, geo, asn)
+        if networks is not None:
+            networks.keep(width, number, depth, resolution)
+        return resolution

@@ -98,8 +98,8 @@ def test_public_ipv6(shipped: GeoipFilter) -> None:
 def test_non_public_addresses_are_not_looked_up(addr: str) -> None:
     f = make(private="tag")
     calls: list[Any] = []
-    real_get = f._city.get
-    f._city.get = lambda a: calls.append(a) or real_get(a)  # type: ignore[method-assign]
+    real_get = f._city.get_network
+    f._city.get_network = lambda a: calls.append(a) or real_get(a)  # type: ignore[method-assign]
     [event] = run(f, addr)
     assert calls == []
     assert event.get("source.geo") is None
@@ -265,7 +265,7 @@ def test_a_lookup_error_tags_the_event_instead_of_raising(shipped: GeoipFilter) 
 
     def corrupt(addr: Any) -> Any:
         raise maxminddb.InvalidDatabaseError("search tree is corrupt")
-    f._city.get = corrupt  # type: ignore[method-assign]
+    f._city.get_network = corrupt  # type: ignore[method-assign]
     [event] = run(f, "81.2.69.142")
     assert event.tags == ["_geoip_lookup_failure"]
 
