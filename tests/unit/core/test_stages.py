@@ -10,7 +10,7 @@ from logpipe.core.conditions import compile_condition
 from logpipe.core.event import Event
 from logpipe.core.metrics import PluginStats
 from logpipe.core.plugin import Filter, Output, PluginConfig
-from logpipe.core.stages import FilterStage, OutputStage
+from logpipe.core.stages import ConditionalStage, FilterStage, OutputStage
 from logpipe.errors import DeliveryError
 
 
@@ -25,6 +25,19 @@ class Marking(Filter):
         self.calls.append([e.data["n"] for e in events])
         for e in events:
             e.data["seen"] = True
+        return events
+
+
+class Taking(Marking):
+    """Marks which branch took an event."""
+
+    def __init__(self, branch: int) -> None:
+        super().__init__()
+        self.branch = branch
+
+    def process(self, events: list[Event]) -> list[Event]:
+        for e in super().process(events):
+            e.data["took"] = self.branch
         return events
 
 
@@ -80,6 +93,42 @@ def test_batch_all_chosen_goes_whole_and_none_chosen_passes_through() -> None:
     events = batch(2, 0, 1)
     assert s.run(events) is events
     assert plugin.calls == [] and s.stats.events_in == 0 and s.stats.seconds == 0
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_else_if_chain_asks_each_condition_about_the_events_left_and_routes_each_once(ordered: bool) -> None:
+    asked: list[list[list[int]]] = [[], [], []]
+
+    def asking(i: int, cond: str) -> Callable[[Event], Any]:
+        test = compile_condition(cond)
+
+        def predicate(event: Event) -> Any:
+            return test(event)
+
+        def many(events: list[Event]) -> list[Any]:
+            asked[i].append([e.data["n"] for e in events])
+            return [test(e) for e in events]
+        predicate.many = many  # type: ignore[attr-defined]
+        return predicate
+
+    marks = [Taking(i) for i in range(4)]
+    stages = [FilterStage(m, None, PluginStats("filter", "take", f"t{i}"), ordered=ordered)
+              for i, m in enumerate(marks)]
+    cond = ConditionalStage([(asking(0, "[n] >= 8"), [stages[0]]), (asking(1, "[n] >= 5"), [stages[1]]),
+                             (asking(2, "[n] >= 2"), [stages[2]])], [stages[3]], ordered=ordered)
+    ns = [9, 1, 5, 2, 8, 0, 6, 3, 7, 4]
+    out = cond.run(batch(*ns))
+    assert [e.data["n"] for e in out] == ns
+    assert [e.data["took"] for e in out] == [0, 3, 1, 2, 0, 3, 1, 2, 1, 2]
+    assert asked == [[ns], [[1, 5, 2, 0, 6, 3, 7, 4]], [[1, 2, 0, 3, 4]]]
+    # an ordered stage sends runs of neighbours until it knows its routes keep their events
+    assert [sum(m.calls, []) for m in marks] == [[9, 8], [5, 6, 7], [2, 3, 4], [1, 0]]
+    if not ordered:
+        assert [len(m.calls) for m in marks] == [1, 1, 1, 1]
+    # when a condition takes every event left, the later ones are not asked
+    asked[:] = [[], [], []]
+    out = cond.run(batch(9, 5, 6))
+    assert [e.data["took"] for e in out] == [0, 1, 1] and asked == [[[9, 5, 6]], [[5, 6]], []]
 
 
 def test_truthy_verdicts_that_are_not_booleans_count_as_chosen() -> None:
