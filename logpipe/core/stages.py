@@ -6,7 +6,8 @@ handling are written once here instead of in every plugin.
 from __future__ import annotations
 
 import logging
-from itertools import compress
+from itertools import compress, repeat
+from operator import getitem
 from time import perf_counter
 from typing import Any, Awaitable, Callable
 
@@ -160,7 +161,7 @@ class ConditionalStage:
         else_label = len(self.branches) if self.otherwise else PASS
         if len(self.predicates) == 1:
             verdicts = _verdicts(self.predicates[0], events)
-            labels = list(map((else_label, 0).__getitem__, map(bool, verdicts)))
+            labels = list(map(getitem, repeat((else_label, 0)), map(bool, verdicts)))
         else:
             labels = [else_label] * len(events)
             undecided = list(range(len(events)))
