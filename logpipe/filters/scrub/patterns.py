@@ -76,6 +76,8 @@ class TextMasker:
         }
         self._hint = (fast_search(f"(?i:{names})") if names and SECRET in self.kinds else None)
         self._hash_email = hash_email
+        #: What an e-mail address (as written in the text) becomes: its keyed hash.
+        self._email_out: Callable[[str], str] = lambda address: hash_email(unquote(address).lower())
         self._compiled: dict[int, re.Pattern[str] | None] = {}
         self._finders: dict[int, Any] = {}
         #: Whether ASCII texts are searched natively (see :meth:`_finder`).
@@ -146,10 +148,19 @@ class TextMasker:
     def __call__(self, text: str, counts: dict[str, int], kinds: frozenset[str] | None = None) -> str:
         """``text`` with its sensitive parts replaced; ``kinds`` narrows what to look for
         (to what an :class:`EventPrefilter` saw in the whole event)."""
-        sel = self._selection(text, self.kinds if kinds is None else kinds,
-                              self._native and text.isascii())
+        ascii = self._native and text.isascii()
+        sel = self._selection(text, self.kinds if kinds is None else kinds, ascii)
         if not sel:
             return text
+        if ascii:
+            finder = self._finder(sel)
+            if finder is not None:
+                # The whole mask natively: the same matches, replacements and counts as
+                # the loop below (tests/unit/filters/test_scrub_mask_native.py).
+                try:
+                    return finder[0].mask(text, self._email_out, counts)
+                except ValueError:  # PCRE2's match limit: re decides
+                    pass
         edits: list[tuple[int, int, str]] = []
         for kind, start, end, ks, ke in self._spans(text, sel):
             if kind == EMAIL:
@@ -179,7 +190,7 @@ def native_finder(native: Any, regex: re.Pattern[str], kinds: list[str]) -> Any:
     ``\\s`` is widened to U+001C-U+001F, which Python counts as space and PCRE2
     does not; the rest of the expression means the same to both on ASCII text."""
     pattern = regex.pattern.replace("[^\\s", "[^\\s\\x1c-\\x1f")
-    return native.MaskFinder(pattern, [regex.groupindex[k] for k in kinds])
+    return native.MaskFinder(pattern, [regex.groupindex[k] for k in kinds], kinds)
 
 
 def re_spans(regex: re.Pattern[str], text: str) -> list[tuple[str, int, int, int, int]]:
