@@ -260,6 +260,7 @@ class Reference:
         key = scrub_key if scrub_key is not None else os.environ["LOGPIPE_SCRUB_KEY"].encode()
         self.hash_email = lru_cache(maxsize=10_000)(
             lambda a: hmac.new(key, a.encode(), hashlib.sha256).hexdigest())
+        self.email_out: Callable[[str], str] = lambda a: self.hash_email(unquote(a).lower())
         secret_names = sorted({n.lower().replace("-", "").replace("_", "") for n in DEFAULT_SECRET_FIELDS})
         suffix = re.compile("(?:" + "|".join(re.escape(n) for n in secret_names) + ")$")
         self.secret_name = lru_cache(maxsize=20_000)(
@@ -924,15 +925,14 @@ class Reference:
         if not want:
             return text
         chosen = frozenset(want)
-        spans = None
         if ascii_native:
-            finder, names = self.mask_finder(chosen)
+            # the whole mask natively, as logpipe's scrubber does it
+            finder, _names = self.mask_finder(chosen)
             try:
-                spans = [(names[i], s, e, ks, ke) for i, s, e, ks, ke in finder.spans(text)]
+                return finder.mask(text, self.email_out, counts)
             except ValueError:
-                spans = None
-        if spans is None:
-            spans = re_spans(self.mask_rx(chosen), text)
+                pass
+        spans = re_spans(self.mask_rx(chosen), text)
         edits: list[tuple[int, int, str]] = []
         for kind, start, end, ks, ke in spans:
             if kind == "email":
