@@ -64,6 +64,46 @@ fn looks_like_time(digits: &[u8]) -> bool {
     (1..=12).contains(&month) && (1..=31).contains(&day) && hour < 24 && minute < 60 && second < 61
 }
 
+/// One match: the position of its kind in `kind_groups`, the span of the whole
+/// match and the span of the kind's group.
+struct Found {
+    kind: usize,
+    start: usize,
+    end: usize,
+    kind_start: usize,
+    kind_end: usize,
+}
+
+impl MaskFinder {
+    /// Every match in the ASCII `text`, left to right and not overlapping, as
+    /// `re.finditer` finds them, handed to `each`. ValueError: not ASCII, or
+    /// PCRE2 gave up (its match limit).
+    fn each_match(&self, text: &str, mut each: impl FnMut(Found) -> PyResult<()>) -> PyResult<()> {
+        if !text.is_ascii() {
+            return Err(PyValueError::new_err("not an ASCII text"));
+        }
+        let bytes = text.as_bytes();
+        let mut locs = self.regex.capture_locations();
+        let mut at = 0;
+        while at <= bytes.len() {
+            match self.regex.captures_read_at(&mut locs, bytes, at) {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return Err(PyValueError::new_err(e.to_string())),
+            }
+            let (start, end) = locs.get(0).expect("group 0 of a match");
+            let found = self.kinds.iter().enumerate().find_map(|(i, g)| locs.get(*g).map(|span| (i, span)));
+            let Some((kind, (kind_start, kind_end))) = found else {
+                return Err(PyValueError::new_err("a match of no kind"));
+            };
+            // No alternative matches the empty text; were one to, step past it as re does.
+            at = if end > start { end } else { end + 1 };
+            each(Found { kind, start, end, kind_start, kind_end })?;
+        }
+        Ok(())
+    }
+}
+
 #[pymethods]
 impl MaskFinder {
     /// `names`: the kinds' names in the order of `kind_groups` (`email`, `card`,
@@ -98,34 +138,19 @@ impl MaskFinder {
             return Err(PyValueError::new_err("a finder without kind names"));
         }
         let s = text.to_str()?;
-        if !s.is_ascii() {
-            return Err(PyValueError::new_err("not an ASCII text"));
-        }
         let bytes = s.as_bytes();
-        let mut locs = self.regex.capture_locations();
         let mut out = String::new();
         let mut last = 0;
         let mut tally: Vec<(usize, usize)> = Vec::new();
-        let mut at = 0;
-        while at <= bytes.len() {
-            match self.regex.captures_read_at(&mut locs, bytes, at) {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => return Err(PyValueError::new_err(e.to_string())),
-            }
-            let (start, end) = locs.get(0).expect("group 0 of a match");
-            let found = self.kinds.iter().enumerate().find_map(|(i, g)| locs.get(*g).map(|span| (i, span)));
-            let Some((kind, (ks, ke))) = found else {
-                return Err(PyValueError::new_err("a match of no kind"));
-            };
-            at = if end > start { end } else { end + 1 };
+        self.each_match(s, |m| {
+            let Found { kind, start, end, kind_start: ks, kind_end: ke } = m;
             let replacement = match self.names[kind].as_str() {
                 "email" => email.call1((&s[ks..ke],))?.extract::<String>()?,
                 "card" => {
                     let raw = &bytes[ks..ke];
                     let digits: Vec<u8> = raw.iter().copied().filter(|c| *c != b' ' && *c != b'-').collect();
                     if !luhn_valid(&digits) || (raw.len() == digits.len() && looks_like_time(&digits)) {
-                        continue;
+                        return Ok(());
                     }
                     "[REDACTED:card]".to_owned()
                 }
@@ -143,7 +168,8 @@ impl MaskFinder {
             out.push_str(&s[last..start]);
             out.push_str(&replacement);
             last = end;
-        }
+            Ok(())
+        })?;
         if tally.is_empty() {
             return Ok(text.clone());
         }
@@ -165,29 +191,10 @@ impl MaskFinder {
     /// match and of the kind's group. ValueError: not ASCII, or PCRE2 gave up (its
     /// match limit); the caller then asks `re`.
     fn spans<'py>(&self, py: Python<'py>, text: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyList>> {
-        let text = text.to_str()?;
-        if !text.is_ascii() {
-            return Err(PyValueError::new_err("not an ASCII text"));
-        }
-        let bytes = text.as_bytes();
-        let mut locs = self.regex.capture_locations();
         let out = PyList::empty_bound(py);
-        let mut at = 0;
-        while at <= bytes.len() {
-            match self.regex.captures_read_at(&mut locs, bytes, at) {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => return Err(PyValueError::new_err(e.to_string())),
-            }
-            let (start, end) = locs.get(0).expect("group 0 of a match");
-            let found = self.kinds.iter().enumerate().find_map(|(i, g)| locs.get(*g).map(|span| (i, span)));
-            let Some((kind, (kind_start, kind_end))) = found else {
-                return Err(PyValueError::new_err("a match of no kind"));
-            };
-            out.append(PyTuple::new_bound(py, [kind, start, end, kind_start, kind_end]))?;
-            // No alternative matches the empty text; were one to, step past it as re does.
-            at = if end > start { end } else { end + 1 };
-        }
+        self.each_match(text.to_str()?, |m| {
+            out.append(PyTuple::new_bound(py, [m.kind, m.start, m.end, m.kind_start, m.kind_end]))
+        })?;
         Ok(out)
     }
 }
