@@ -109,9 +109,6 @@ class WatchedDatabase:
         self.log.info("geoip: re-opened %s", self.path)
         return True
 
-    def get(self, address: Any) -> Any:
-        return self.reader.get(address)
-
     def get_network(self, address: Any) -> tuple[Any, int]:
         """The record and the depth of its leaf: every address sharing that many
         leading bits has the same record (see logpipe.filters.geoip.networks)."""

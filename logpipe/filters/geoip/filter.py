@@ -4,8 +4,8 @@ Each distinct address is resolved once and the resolution remembered across
 batches in a bounded two-generation memo (client addresses repeat heavily in
 access logs); with the cache off, once per batch. With the cache on, a
 resolution is also kept under the database network it came from, so that a
-new address in a network seen before needs no lookup (logpipe.filters.geoip.networks). Results are built once per
-address and copied onto each event, so that no two events share a mutable object
+new address in a network seen before needs no lookup
+(logpipe.filters.geoip.networks). Results are built once per address and copied onto each event, so that no two events share a mutable object
 that a later filter may edit in place (mutate renames and converts, a second
 filter adds to it). Where the pipeline found that nothing later does
 (``share_memo``, see logpipe.core.sharing), each event gets the one object
@@ -244,8 +244,8 @@ class GeoipFilter(SharesMemo, Filter):
         if verdict == address.PRIVATE:
             return PRIVATE, None, None
         networks = self._networks
-        width, number = address_number(addr)  # type: ignore[arg-type]
         if networks is not None:
+            width, number = address_number(addr)  # type: ignore[arg-type]
             known = networks.find(width, number)
             if known is not MISS:
                 return known  # type: ignore[return-value]

@@ -148,21 +148,24 @@ class TextMasker:
     def __call__(self, text: str, counts: dict[str, int], kinds: frozenset[str] | None = None) -> str:
         """``text`` with its sensitive parts replaced; ``kinds`` narrows what to look for
         (to what an :class:`EventPrefilter` saw in the whole event)."""
-        ascii = self._native and text.isascii()
-        sel = self._selection(text, self.kinds if kinds is None else kinds, ascii)
+        native_ascii = self._native and text.isascii()
+        sel = self._selection(text, self.kinds if kinds is None else kinds, native_ascii)
         if not sel:
             return text
-        if ascii:
+        spans: list[tuple[str, int, int, int, int]] | None = None
+        if native_ascii:
             finder = self._finder(sel)
             if finder is not None:
                 # The whole mask natively: the same matches, replacements and counts as
                 # the loop below (tests/unit/filters/test_scrub_mask_native.py).
                 try:
                     return finder[0].mask(text, self._email_out, counts)
-                except ValueError:  # PCRE2's match limit: re decides
-                    pass
+                except ValueError:  # PCRE2's match limit: re decides, without a second try
+                    regex = self._regex(sel)
+                    assert regex is not None
+                    spans = re_spans(regex, text)
         edits: list[tuple[int, int, str]] = []
-        for kind, start, end, ks, ke in self._spans(text, sel):
+        for kind, start, end, ks, ke in self._spans(text, sel) if spans is None else spans:
             if kind == EMAIL:
                 out = self._hash_email(unquote(text[ks:ke]).lower())
             elif kind == CARD:

@@ -112,15 +112,20 @@ def test_pcre2_giving_up_falls_back_to_re(both: tuple[TextMasker, TextMasker],
     text = "password=abc and a@b.io"
     sel = on._selection(text, on.kinds, True)
 
+    tried: list[str] = []
+
     class GivesUp:
         def spans(self, text: str) -> list[Any]:
+            tried.append("spans")
             raise ValueError("match limit exceeded")
 
         def mask(self, text: str, email: Any, counts: dict[str, int]) -> str:
+            tried.append("mask")
             raise ValueError("match limit exceeded")
 
     on._finders[sel] = (GivesUp(), [])
     assert on(text, {}) == off(text, {}) == "password=[REDACTED:secret] and h(a@b.io)"
+    assert tried == ["mask"]  # re answers at once: PCRE2 is not run to its limit twice
 
 
 def test_the_finder_refuses_what_it_cannot_answer() -> None:
