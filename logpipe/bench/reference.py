@@ -151,9 +151,11 @@ class _Signatures:
     """Pattern lists in one native pass (Hyperscan, as logpipe does; a script would
     reach for the same library)."""
 
-    def __init__(self, lists: dict[str, list[str]], names: tuple[str, ...], ignore_case: dict[str, bool]):
+    def __init__(self, lists: dict[str, list[str]], names: tuple[str, ...], ignore_case: dict[str, bool],
+                 *, ends: bool = False):
         self.kinds = [name for name in names for _ in lists.get(name, [])]
-        self.set = PatternSet([(p, ignore_case[name]) for name in names for p in lists.get(name, [])])
+        self.set = PatternSet([(p, ignore_case[name]) for name in names for p in lists.get(name, [])],
+                              ends=ends)
 
     def match(self, text: str) -> set[str]:
         hits = self.set.match(text)
@@ -245,7 +247,7 @@ class Reference:
         lists = signatures.load()
         cases = signatures.LISTS
         self.errors = _Signatures(lists, ("error_timeout", "error_dependency", "error_validation"), cases)
-        self.attacks = _Signatures(lists, ("sqli", "xss", "path_traversal", "login_failure"), cases)
+        self.attacks = _Signatures(lists, ("sqli", "xss", "path_traversal", "login_failure"), cases, ends=True)
         self.scanners = _Signatures(lists, ("scanner",), cases)
         self.error_class = lru_cache(maxsize=10_000)(self._error_class)
         self.kinds_memo: dict[str, frozenset[str]] = {}
@@ -442,7 +444,17 @@ class Reference:
                     out[text] = found
         if unknown:
             kinds = self.attacks.kinds
-            matched = self.attacks.set.match_many([self._forms(text) for text in unknown])
+            pattern_set = self.attacks.set
+            if self.native is not None and pattern_set.joinable and len(unknown) > 1:
+                # Units made and joined natively, as logpipe's classify makes them.
+                joined, after, taken, aside = self.native.join_units(unknown, 8192)
+                matched = pattern_set.match_joined(joined, after, taken, lambda i: self._forms(unknown[i]))
+                for i in aside:
+                    hits = pattern_set.match(self._forms(unknown[i]))
+                    if hits:
+                        matched[i] = hits
+            else:
+                matched = pattern_set.match_many([self._forms(text) for text in unknown])
             for i, hits in matched.items():
                 out[unknown[i]] = frozenset({kinds[h] for h in hits})
             for text in unknown:

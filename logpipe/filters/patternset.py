@@ -167,19 +167,52 @@ class PatternSet:
         # after[k]: where the part after part k starts (part k ends one before, on
         # the separator).
         after = list(accumulate(map((1).__add__, map(len, parts))))
-        seen: set[int] = set()
-        for _pattern, end in scan(whole.encode("ascii")):
-            k = bisect_right(after, end)
-            # A match ending on the separator belongs to no part (nor would an empty
-            # match at a part's first offset); every other end lies inside part k.
-            if k < len(after) and k not in seen and end >= after[k] - len(parts[k]):
-                seen.add(k)
-        for k in sorted(seen):
+        for k in self._parts_with_ends(scan, whole.encode("ascii"), after):
             i = joined[k]
             found = match(texts[i])
             if found:
                 out[i] = found
         return out
+
+    @property
+    def joinable(self) -> bool:
+        """Whether :meth:`match_joined` may be used (else it is a ValueError)."""
+        return self._joined_ends is not None
+
+    def match_joined(self, joined: bytes, after: list[int], taken: list[int],
+                     text: Callable[[int], str]) -> dict[int, list[int]]:
+        """:meth:`match_many` for ASCII texts the caller joined with newlines already:
+        ``after[k]`` is where the part after part ``k`` starts, ``taken[k]`` the
+        index the answer for part ``k`` goes under, and ``text(taken[k])`` gives
+        part ``k`` again, to be asked alone when a match ends in it."""
+        scan = self._joined_ends
+        if scan is None:
+            raise ValueError("this pattern set cannot scan joined texts")
+        out: dict[int, list[int]] = {}
+        if not joined:
+            return out
+        match = self.match
+        for k in self._parts_with_ends(scan, joined, after):
+            i = taken[k]
+            found = match(text(i))
+            if found:
+                out[i] = found
+        return out
+
+    @staticmethod
+    def _parts_with_ends(scan: Callable[[bytes], list[tuple[int, int]]], joined: bytes,
+                         after: list[int]) -> list[int]:
+        """The parts of ``joined`` (bounded as ``after`` says) in which some match
+        ends, in order."""
+        seen: set[int] = set()
+        for _pattern, end in scan(joined):
+            k = bisect_right(after, end)
+            # A match ending on the separator belongs to no part (nor would an empty
+            # match at a part's first offset); every other end lies inside part k,
+            # which starts where part k-1's ``after`` says.
+            if k < len(after) and k not in seen and end > (after[k - 1] if k else 0):
+                seen.add(k)
+        return sorted(seen)
 
     # --- hyperscan ---------------------------------------------------------------------
     def _build_hyperscan(self, exact: Callable[[str], list[int]],

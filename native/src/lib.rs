@@ -40,6 +40,7 @@ mod perfclass;
 mod pyobj;
 mod scrub;
 mod textreuse;
+mod units;
 
 /// One grok expression: a linear-time gate, the program that extracts the groups
 /// of a line the gate passed and, per stored capture, the group number and the
@@ -262,5 +263,6 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(enrich::geoip_share, m)?)?;
     m.add_function(wrap_pyfunction!(enrich::useragent_share, m)?)?;
     m.add_class::<perfclass::PerfBatch>()?;
+    m.add_function(wrap_pyfunction!(units::join_units, m)?)?;
     Ok(())
 }

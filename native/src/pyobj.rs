@@ -31,3 +31,17 @@ pub(crate) unsafe fn is_dict(v: *mut ffi::PyObject) -> bool {
 pub(crate) unsafe fn is_str(v: *mut ffi::PyObject) -> bool {
     !v.is_null() && ffi::PyUnicode_CheckExact(v) != 0
 }
+
+/// The UTF-8 text of a str object; None when it holds a lone surrogate.
+///
+/// Safety: `obj` is a live exact str and the GIL is held. The text is the str's own
+/// (ASCII) or its cached UTF-8 form, and lives as long as the object.
+pub(crate) unsafe fn utf8<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
+    let mut size: ffi::Py_ssize_t = 0;
+    let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut size);
+    if data.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(data as *const u8, size as usize)))
+}

@@ -41,6 +41,8 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString};
 
+use crate::pyobj::utf8;
+
 /// Deeper than this, the event is left to the Python check (orjson refuses
 /// documents nested deeper than 255 levels, and a cycle never ends).
 const MAX_DEPTH: usize = 200;
@@ -592,20 +594,6 @@ fn from_end(key: &[u8], mut end: usize, name: &[u8], whole: bool) -> bool {
 
 /// The strings of one event that hold a trigger or could be a secret key, with their bits.
 type Hits<'py> = Vec<(Bound<'py, PyString>, u8)>;
-
-/// The UTF-8 text of a str object; None when it holds a lone surrogate.
-///
-/// Safety: `obj` is a live exact str and the GIL is held. The text is the str's own
-/// (ASCII) or its cached UTF-8 form, and lives as long as the object.
-unsafe fn utf8<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
-    let mut size: ffi::Py_ssize_t = 0;
-    let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut size);
-    if data.is_null() {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(data as *const u8, size as usize)))
-}
 
 /// Adds the str `obj` (whose text is `text`) to the hits with `bits`, or the bits to
 /// the entry of an equal text.

@@ -8,7 +8,7 @@ to two microseconds per URL; a pattern neither can take is confirmed alone.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from logpipe.filters.patternset import PatternSet
 
@@ -29,6 +29,8 @@ class MultiMatcher:
                                engine=engine, ends=many)
         self._match = self._set.match
         self.engine = self._set.engine
+        #: Whether :meth:`match_joined` can take texts joined by the caller.
+        self.joinable = self._set.joinable
 
     def match(self, text: str) -> set[str]:
         hits = self._match(text)
@@ -42,3 +44,11 @@ class MultiMatcher:
         scan where the engine allows it."""
         kind_of = self._kind_of
         return {i: {kind_of[h] for h in hits} for i, hits in self._set.match_many(texts).items()}
+
+    def match_joined(self, joined: bytes, after: list[int], taken: list[int],
+                     unit: Callable[[int], str]) -> dict[int, set[str]]:
+        """:meth:`match_many` over units the caller joined already (see
+        :meth:`PatternSet.match_joined`)."""
+        kind_of = self._kind_of
+        return {i: {kind_of[h] for h in hits}
+                for i, hits in self._set.match_joined(joined, after, taken, unit).items()}

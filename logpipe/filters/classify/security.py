@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Callable
 from urllib.parse import unquote_plus
 
+from logpipe.core.native import native_module
 from logpipe.filters.classify.matcher import MultiMatcher
 from logpipe.filters.classify.signatures import Lists, entries
 
@@ -56,6 +57,10 @@ class SignatureScanner:
         self._agents = MultiMatcher(entries(lists, (SCANNER,)))
         self._max = max_length
         self.engine = self._text.engine
+        #: logpipe_native.join_units, when the text set can scan joined texts.
+        native = native_module()
+        self._join_units: Callable[..., tuple[bytes, list[int], list[int], list[int]]] | None = (
+            native.join_units if native is not None and self._text.joinable else None)
         #: Text -> kinds, in two generations: new texts go to the young one; when it
         #: holds half of ``cache_size`` it becomes the old one and the old is dropped.
         #: (Cheaper than least-recently-used order, and as good for repeating URLs.)
@@ -90,13 +95,7 @@ class SignatureScanner:
                     for text in found_before.keys() & texts:
                         hits[text] = found_before[text]
         if unknown:
-            limit = self._max
-            cut = unknown if max(map(len, unknown)) <= limit else [text[:limit] for text in unknown]
-            # decoded_forms of each, with its two common cases written out (a call
-            # per text costs as much as the rest of the work on it).
-            units = [(text if "+" not in text else f"{text}\n{text.replace('+', ' ')}")
-                     if "%" not in text else decoded_forms(text) for text in cut]
-            matched = self._text.match_many(units)
+            matched = self._match_units(unknown)
             fresh_hits: dict[str, frozenset[str]] = {}
             for i, kinds in matched.items():
                 text = unknown[i]
@@ -106,6 +105,24 @@ class SignatureScanner:
                 fresh.update(fresh_hits)
                 self._remember_all(fresh, fresh_hits)
         return hits
+
+    def _match_units(self, texts: list[str]) -> dict[int, set[str]]:
+        """The kinds found in each text's :func:`decoded_forms` (of its first
+        ``max_length`` characters), for the texts where some were found."""
+        limit = self._max
+        join = self._join_units
+        if join is not None and len(texts) > 1:
+            # The units made and joined natively; the few texts it leaves aside
+            # (not ASCII, or with escapes to decode) are scanned one by one.
+            joined, after, taken, aside = join(texts, limit)
+            matched = self._text.match_joined(joined, after, taken, lambda i: _unit(texts[i][:limit]))
+            for i in aside:
+                found = self._text.match(decoded_forms(texts[i][:limit]))
+                if found:
+                    matched[i] = found
+            return matched
+        cut = texts if max(map(len, texts)) <= limit else [text[:limit] for text in texts]
+        return self._text.match_many(list(map(_unit, cut)))
 
     def _kinds(self, text: str) -> frozenset[str]:
         found = self._text.match(decoded_forms(text[:self._max]))
@@ -143,6 +160,14 @@ class SignatureScanner:
 
     def _is_scanner(self, user_agent: str) -> bool:
         return bool(self._agents.match(user_agent[:self._max]))
+
+
+def _unit(text: str) -> str:
+    """:func:`decoded_forms`, with its two common cases written out (a call per text
+    costs as much as the rest of the work on it)."""
+    if "%" in text:
+        return decoded_forms(text)
+    return text if "+" not in text else f"{text}\n{text.replace('+', ' ')}"
 
 
 def _cached(func: Callable[[str], Any], size: int) -> Any:

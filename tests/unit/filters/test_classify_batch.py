@@ -355,6 +355,44 @@ def test_found_in_gives_the_kinds_of_each_text(texts: list[str]) -> None:
         assert alone.login_failure_message(text) == expected
 
 
+#: Texts with what the native joining leaves aside or changes: "+", escapes, text
+#: outside ASCII, a lone surrogate, newlines, attacks split by a "+" or by the cut.
+JOIN_PIECES = ["+", "%27", "%2B", "' OR", "+OR+", "'1'='1", "union", "+select", "<script>", "é", "\ud800",
+               "\n", " ", "login+failed", "../", "etc/passwd", "x"]
+JOIN_TEXTS = st.lists(st.lists(st.sampled_from(JOIN_PIECES), min_size=1, max_size=8).map("".join),
+                      min_size=2, max_size=12)
+
+
+@pytest.mark.skipif("hyperscan" not in available_engines(), reason="hyperscan has no wheel here")
+@pytest.mark.parametrize("limit", [64, 8192])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(texts=JOIN_TEXTS)
+def test_texts_joined_natively_get_the_kinds_they_get_alone(limit: int, texts: list[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The native joining of a batch's units answers what each text's own scan does,
+    with the texts cut to ``max_scan_length`` and the ones it leaves to Python."""
+    joined = SignatureScanner(LISTS, max_length=limit, cache_size=0)
+    assert joined._join_units is not None
+    with monkeypatch.context() as patch:
+        patch.setenv("LOGPIPE_NATIVE", "off")
+        python = SignatureScanner(LISTS, max_length=limit, cache_size=0)
+    assert python._join_units is None
+    distinct = list(dict.fromkeys(texts))
+    expected = {i: python.kinds(t) for i, t in enumerate(distinct) if python.kinds(t)}
+    assert {i: frozenset(k) for i, k in joined._match_units(distinct).items()} == expected
+    assert {i: frozenset(k) for i, k in python._match_units(distinct).items()} == expected
+
+
+def test_join_units_makes_each_unit_once_and_leaves_escapes_and_wide_text_aside() -> None:
+    native = pytest.importorskip("logpipe_native")
+    got = native.join_units(["a+b", "x%27", "", "caf\u00e9", "plain", "q" * 10, "\ud800"], 4)
+    # "a+b" and its "+"-as-space form; "plain" and the q's cut to 4 characters.
+    assert got == (b"a+b\na b\nplai\nqqqq", [8, 13, 18], [0, 4, 5], [1, 2, 3, 6])
+    with pytest.raises(TypeError):
+        native.join_units(["a", 1], 10)
+
+
 ENGINES = [e for e in ("hyperscan", "re2", "re") if e in available_engines()]
 SPECS = [(p, signatures.LISTS[name]) for name in LISTS for p in LISTS[name]]
 EDGE_SPECS = [("^select$", True), (r"\bor\b", True), (r"a\s+b", False), ("x$", False), ("^y", False),

@@ -134,8 +134,9 @@ def test_sharing_gives_the_documents_copying_gives(databases: tuple[str, str], f
         out_copied += run(copied, [make_event(spec) for spec in batch])
     assert [document(e) for e in out_shared] == [document(e) for e in out_copied]
     assert_memos_unchanged(shared, databases)
-    if shared[-1]._native is not None:
+    if shared[-1]._native is not None and any(len(batch) > 1 for batch in batches):
         # the clean shared objects were skipped; those holding something were walked
+        # (a batch of one event is scrubbed on its own, without the batch check)
         held = [obj for _, obj in shared[-1]._native.clean_objects()]
         assert held and all(not shared[-1]._prefilter.scan({"k": obj}) for obj in held)
 
