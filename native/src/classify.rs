@@ -484,3 +484,31 @@ fn get_any<'py>(py: Python<'py>, dict: &Bound<'py, PyDict>, key: &Bound<'py, PyA
         Ok(Some(Bound::from_borrowed_ptr(py, found)))
     }
 }
+
+/// The rows where some column holds a value other than None, in order: the
+/// events with an error field, which `ClassifyFilter._plan` checks for a status
+/// that says nothing. Each column is a tuple or a list of one batch.
+#[pyfunction]
+pub fn classify_rows_present(columns: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<usize>> {
+    let mut seen: Vec<bool> = Vec::new();
+    let none = unsafe { ffi::Py_None() };
+    for column in &columns {
+        if let Ok(tuple) = column.downcast::<PyTuple>() {
+            mark_present(&mut seen, tuple.iter_borrowed().map(|v| v.as_ptr() != none));
+        } else if let Ok(list) = column.downcast::<PyList>() {
+            mark_present(&mut seen, list.iter().map(|v| v.as_ptr() != none));
+        } else {
+            return Err(pyo3::exceptions::PyTypeError::new_err("columns are tuples or lists"));
+        }
+    }
+    Ok(seen.iter().enumerate().filter_map(|(row, &here)| here.then_some(row)).collect())
+}
+
+fn mark_present(seen: &mut Vec<bool>, present: impl ExactSizeIterator<Item = bool>) {
+    if seen.len() < present.len() {
+        seen.resize(present.len(), false);
+    }
+    for (row, here) in present.enumerate() {
+        seen[row] |= here;
+    }
+}

@@ -254,6 +254,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify::classify_columns, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_quiet, m)?)?;
     m.add_function(wrap_pyfunction!(classify::classify_read, m)?)?;
+    m.add_function(wrap_pyfunction!(classify::classify_rows_present, m)?)?;
     m.add_class::<scrub::ScrubCheck>()?;
     m.add_class::<mask::MaskFinder>()?;
     m.add_class::<asciitest::AsciiTest>()?;

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from itertools import compress, repeat
 from operator import is_not
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import parse
@@ -100,6 +100,15 @@ def quiet_python(events: list[Event], marked: list[int], tests: list[tuple[tuple
     return out
 
 
+def rows_present(columns: list[tuple[Any, ...]]) -> set[int]:
+    """The rows where some column holds a value other than None
+    (logpipe_native.classify_rows_present does the same in one native call)."""
+    rows: set[int] = set()
+    for column in columns:
+        rows.update(compress(range(len(column)), map(is_not, column, repeat(None))))
+    return rows
+
+
 def _texts(columns: list[tuple[Any, ...]]) -> set[str]:
     """The distinct non-empty texts of the columns (TypeError on an unhashable value)."""
     seen: set[Any] = set()
@@ -156,6 +165,8 @@ class ClassifyFilter(Filter):
         native = native_module()
         self._quiet: Callable[..., list[int]] = (
             native.classify_quiet if native is not None else quiet_python)
+        self._rows_present: Callable[[list[tuple[Any, ...]]], Iterable[int]] = (
+            native.classify_rows_present if native is not None else rows_present)
         # The native read also writes, while each event is in the CPU's caches, the
         # events that nothing read says are loud (see _read_batch); it knows quiet
         # statuses from the batches before (value -> outcome, parsed or not).
@@ -332,10 +343,8 @@ class ClassifyFilter(Filter):
             if unparsed and self._n_errors:
                 # The events with an error field (few), found without a Python step
                 # per event, then those of them without a status.
-                with_error: set[int] = set()
-                for column in columns[_FIXED:self._scan_from]:
-                    with_error.update(compress(range(len(column)), map(is_not, column, repeat(None))))
-                marked.update(i for i in with_error if statuses[i] in unparsed)
+                marked.update(i for i in self._rows_present(columns[_FIXED:self._scan_from])
+                              if statuses[i] in unparsed)
             levels = columns[1]
             loud = {v for v in set(levels) if v is not None and v not in _QUIET_LEVELS}
             if loud:

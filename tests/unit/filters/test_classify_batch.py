@@ -27,7 +27,7 @@ from logpipe.core.event import Event
 from logpipe.filters.classify import ClassifyConfig, signatures
 from logpipe.filters.classify.fields import columns_reader, fields_reader
 from logpipe.filters.classify.errors import FAILURE_LEVELS
-from logpipe.filters.classify.filter import _QUIET_LEVELS, ClassifyFilter
+from logpipe.filters.classify.filter import _QUIET_LEVELS, ClassifyFilter, rows_present
 from logpipe.filters.classify.security import LOGIN_FAILURE, SignatureScanner, decoded_forms
 from logpipe.filters.patternset import PatternSet, available_engines
 
@@ -391,6 +391,18 @@ def test_join_units_makes_each_unit_once_and_leaves_escapes_and_wide_text_aside(
     assert got == (b"a+b\na b\nplai\nqqqq", [8, 13, 18], [0, 4, 5], [1, 2, 3, 6])
     with pytest.raises(TypeError):
         native.join_units(["a", 1], 10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.just(0), st.just(""), st.just(False), st.just("x")),
+                         max_size=8), max_size=4),
+       st.booleans())
+def test_rows_present_are_the_rows_with_a_value(columns: list[list[Any]], as_tuples: bool) -> None:
+    native = pytest.importorskip("logpipe_native")
+    given_columns = [tuple(c) if as_tuples else c for c in columns]
+    expected = sorted({row for column in columns for row, value in enumerate(column) if value is not None})
+    assert sorted(rows_present(given_columns)) == expected
+    assert native.classify_rows_present(given_columns) == expected
 
 
 ENGINES = [e for e in ("hyperscan", "re2", "re") if e in available_engines()]
