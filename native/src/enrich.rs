@@ -33,7 +33,7 @@ fn data_of<'py>(event: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
 }
 
 /// What happens to one event.
-enum Step {
+pub(crate) enum Step {
     /// Nothing to write (no parent object, no text, or a text the filter skips).
     Skip,
     /// Written here.
@@ -45,7 +45,7 @@ enum Step {
 /// Runs `step` on the data of each event of the batch and lists the events left to
 /// the Python loop: those `step` leaves to it, and those whose data is not an
 /// exact dict.
-fn each_event<'py>(events: &Bound<'py, PyList>, mut step: impl FnMut(&Bound<'py, PyDict>) -> PyResult<Step>)
+pub(crate) fn each_event<'py>(events: &Bound<'py, PyList>, mut step: impl FnMut(&Bound<'py, PyDict>) -> PyResult<Step>)
                    -> PyResult<Vec<usize>> {
     let mut rest = Vec::new();
     for (i, event) in events.iter().enumerate() {
@@ -78,7 +78,7 @@ unsafe fn remembered(memo: &Bound<'_, PyDict>, text: *mut ffi::PyObject) -> Opti
 /// Err(Python) for any other shape.
 ///
 /// Safety: `data` an exact dict, `parent` and `source` exact strs, the GIL held.
-unsafe fn text_at(data: &Bound<'_, PyDict>, parent: &Bound<'_, PyString>, source: &Bound<'_, PyString>)
+pub(crate) unsafe fn text_at(data: &Bound<'_, PyDict>, parent: &Bound<'_, PyString>, source: &Bound<'_, PyString>)
                   -> Result<(*mut ffi::PyObject, *mut ffi::PyObject), Step> {
     let node = get(data.as_ptr(), parent.as_ptr()).map_err(|()| Step::Python)?;
     if is_none(node) {

@@ -26,6 +26,7 @@ use pcre2::bytes::{CaptureLocations, Regex};
 
 mod addfield;
 mod asciitest;
+mod batchwrites;
 mod classify;
 mod condprog;
 mod decode;
@@ -265,5 +266,7 @@ fn logpipe_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(enrich::useragent_share, m)?)?;
     m.add_class::<perfclass::PerfBatch>()?;
     m.add_function(wrap_pyfunction!(units::join_units, m)?)?;
+    m.add_function(wrap_pyfunction!(batchwrites::copy_text, m)?)?;
+    m.add_function(wrap_pyfunction!(batchwrites::sample_stamp, m)?)?;
     Ok(())
 }

@@ -24,6 +24,7 @@ from typing import Any, Callable
 from logpipe.core.conditions import Condition, compile_condition
 from logpipe.core.event import METADATA, Event, reader
 from logpipe.core.fieldref import Path, parse
+from logpipe.core.native import native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sharing import SharesMemo
 from logpipe.core.writes import Writes, set_paths
@@ -130,6 +131,9 @@ class SampleFilter(SharesMemo, Filter):
                                 window_seconds=config.window_seconds, max_keys=config.max_keys,
                                 seed=config.seed)
         self._metrics = SampleMetrics(self.context, id)
+        native = native_module()
+        self._native_stamp: Callable[..., list[int]] | None = (
+            native.sample_stamp if native is not None else None)
 
     def _always(self, event: Event) -> bool:
         if self._keep_tags:
@@ -203,7 +207,14 @@ class SampleFilter(SharesMemo, Filter):
             # (the default) when those objects are plain dicts or absent
             outer, inner, rate_key, weight_key = two
             shared = self._shared_stamp if self.share_memo else None
-            for event in events:
+            todo = events
+            if shared is not None and self._native_stamp is not None and type(events) is list:
+                # The usual event natively; the loop below takes the others, each as
+                # it would have.
+                rest = self._native_stamp(events, outer, inner, shared)
+                if len(rest) < len(events):
+                    todo = [events[i] for i in rest]
+            for event in todo:
                 data = event.data
                 node = data.get(outer)
                 if type(node) is dict:

@@ -95,10 +95,12 @@ url_holders = st.one_of(st.none(), texts, st.integers(0, 2), st.lists(texts, max
 @given(shapes=st.lists(st.tuples(url_holders, holders), min_size=1, max_size=8),
        target=st.sampled_from(["[http][route]", "[@metadata][route]", "route", "[http][a][b]"]),
        template=st.sampled_from(["%{[url][path]}", "%{[url]}", "p-%{[url][path]}", "%{[@metadata][x]}"]))
+@pytest.mark.parametrize("native", ["on", "off"])
 def test_batched_replace_gives_the_per_event_answer(shapes: list[tuple[Any, Any]], target: str,
-                                                    template: str) -> None:
+                                                    template: str, native: str) -> None:
     """``replace`` of one field from one reference, run over the batch with the reads and
-    writes written out, answers what the per-event operation answers."""
+    writes written out (the usual events natively, ``copy_text``, unless the native
+    module is off), answers what the per-event operation answers."""
     def events() -> list[Event]:
         out = []
         for url, http in shapes:
@@ -110,7 +112,9 @@ def test_batched_replace_gives_the_per_event_answer(shapes: list[tuple[Any, Any]
             out.append(Event(data, {"x": "m"}))
         return out
 
-    mutate = MutateFilter(MutateConfig(replace={target: template}), id="m")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOGPIPE_NATIVE", native)
+        mutate = MutateFilter(MutateConfig(replace={target: template}), id="m")
     [(_, op)] = mutate._ops
     quick, slow = events(), events()
     mutate.process(quick)
@@ -174,3 +178,15 @@ def test_batch_add_field_gives_what_the_per_event_adder_gives(field: str, value:
         for event in general:
             _add_value(event, parse(field), value)
         assert [(e.data, e.metadata) for e in quick] == [(e.data, e.metadata) for e in general]
+
+
+def test_copy_text_takes_the_usual_events_and_leaves_the_rest() -> None:
+    native = pytest.importorskip("logpipe_native")
+    events = [Event({"url": {"path": "/a"}, "http": {"x": 1}}), Event({"url": {"path": 1}, "http": {}}),
+              Event({"http": {}}), Event({"url": {"path": "/b"}}), Event({"url": {"path": "/c"}, "http": None}),
+              Event({"url": OrderedDict(path="/d"), "http": {}})]
+    rest = native.copy_text(events, "url", "path", "http", "route")
+    assert rest == [1, 2, 3, 4, 5]
+    assert events[0].data["http"] == {"x": 1, "route": "/a"}
+    assert events[0].data["http"]["route"] is events[0].data["url"]["path"]
+    assert [e.data.get("http") for e in events[1:]] == [{}, {}, None, None, {}]

@@ -2,6 +2,8 @@
 decisions per request id, weights that rebuild the true counts, per-key metrics."""
 from __future__ import annotations
 
+import importlib.util
+
 import copy
 import subprocess
 from collections import OrderedDict
@@ -160,12 +162,17 @@ def _stamped_by_set_path(data: dict[str, object], rate_field: str, weight_field:
     ("[event][sampling][0]", "[event][sampling][1]"),
 ])
 @pytest.mark.parametrize("share", [False, True])
+@pytest.mark.parametrize("native", ["on", "off"])
 def test_sampling_off_stamps_what_two_set_path_calls_write(data: dict[str, object],
-                                                            fields: tuple[str, str], share: bool) -> None:
+                                                            fields: tuple[str, str], share: bool,
+                                                            native: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """rate 1 writes rate and weight through a shortcut when they share a parent; every
     shape on the way (scalars, lists, dict subclasses) must end as set_path leaves it,
-    whether the stamp object is shared or not."""
+    whether the stamp object is shared or not, and whether the usual events are
+    stamped natively (``sample_stamp``) or not."""
+    monkeypatch.setenv("LOGPIPE_NATIVE", native)
     f = make(rate=1, rate_field=fields[0], weight_field=fields[1])
+    assert (f._native_stamp is not None) == (native == "on" and importlib.util.find_spec("logpipe_native") is not None)
     f.share_memo = share
     (event, again) = f.process([Event({"@timestamp": "t", **copy.deepcopy(data)}) for _ in range(2)])
     expected = _stamped_by_set_path(data, *fields)
@@ -241,3 +248,17 @@ def test_keep_conditions_combined_hold_when_any_of_them_holds() -> None:
     assert [e.data for e in kept][:4] == [e.data for e in events[:4]]
     assert {weight(e) for e in kept[:4]} == {1}
     assert events[4] in kept and events[5] not in kept   # the first of its key is kept, then 1 in 1000
+
+
+def test_sample_stamp_takes_the_usual_events_and_leaves_the_rest() -> None:
+    native = pytest.importorskip("logpipe_native")
+    stamp = {"rate": 1, "weight": 1}
+    own = {"weight": 7}
+    events = [Event({"n": 0}), Event({"event": None}), Event({"event": {"kind": "x"}}),
+              Event({"event": {"sampling": None}}), Event({"event": {"sampling": stamp}}),
+              Event({"event": {"sampling": own}}), Event({"event": "text"}), Event({"event": OrderedDict()})]
+    rest = native.sample_stamp(events, "event", "sampling", stamp)
+    assert rest == [5, 6, 7]
+    assert all(e.data["event"]["sampling"] is stamp for e in events[:5])
+    assert events[2].data["event"] == {"kind": "x", "sampling": stamp}
+    assert own == {"weight": 7} and events[6].data["event"] == "text"
