@@ -35,7 +35,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::condprog::{dict_keys_offset, prefetch, Slots};
-use crate::pyobj::{get, is_dict, is_none, is_str};
+use crate::pyobj::{get, is_dict, is_none, is_str, utf8};
 
 /// The largest integer every step handles exactly as Python does: up to it, an
 /// integer is a float without rounding, so `ns / 1_000_000` is one division of
@@ -159,16 +159,6 @@ impl Route {
     }
 }
 
-/// A text's UTF-8 (None for a text Python holds with lone surrogates).
-unsafe fn utf8<'a>(text: *mut ffi::PyObject) -> Option<&'a str> {
-    let mut size: ffi::Py_ssize_t = 0;
-    let p = ffi::PyUnicode_AsUTF8AndSize(text, &mut size);
-    if p.is_null() {
-        ffi::PyErr_Clear();
-        return None;
-    }
-    Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(p as *const u8, size as usize)))
-}
 
 /// `_without_query`: the path up to its query string.
 fn without_query(path: &str) -> &str {
