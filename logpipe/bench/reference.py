@@ -46,7 +46,7 @@ from ua_parser import Domain, load_builtins
 from logpipe.bench.pool import POOL_TIME
 from logpipe.core.memo import Generations
 from logpipe.core.native import native_module
-from logpipe.filters.geoip.networks import MISS, NetworkMemo
+from logpipe.filters.geoip.networks import MISS, NetworkMemo, address_number
 from logpipe.filters.mutate_native import native_gsub
 from logpipe.filters.patternset import PatternSet
 from logpipe.filters.scrub.patterns import native_finder, re_spans, splice
@@ -205,7 +205,7 @@ class Reference:
             # only an address _geo looks up (a public one) is answered by its network
             if addr is not None and (getattr(addr, "ipv4_mapped", None) or addr).is_global \
                     and not addr.is_multicast:
-                key = (32 if addr.version == 4 else 128, int(addr))
+                key = address_number(addr)
             if key is not None:
                 known = networks.find(*key)
                 if known is not MISS:
@@ -948,7 +948,7 @@ class Reference:
         edits: list[tuple[int, int, str]] = []
         for kind, start, end, ks, ke in spans:
             if kind == "email":
-                out = self.hash_email(unquote(text[ks:ke]).lower())
+                out = self.email_out(text[ks:ke])
             elif kind == "card":
                 digits = text[ks:ke].replace(" ", "").replace("-", "")
                 total = 0

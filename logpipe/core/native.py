@@ -7,7 +7,9 @@ native engines out when comparing or diagnosing.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Sequence, TypeVar
+
+T = TypeVar("T")
 
 
 def native_module() -> Any:
@@ -19,3 +21,9 @@ def native_module() -> Any:
     except ImportError:
         return None
     return logpipe_native
+
+
+def left_over(events: list[T], rest: Sequence[int]) -> list[T]:
+    """The events a native batch call left to the Python loop, given the indices it
+    answered (``rest``, in order): the batch itself when that is all of them."""
+    return events if len(rest) == len(events) else [events[i] for i in rest]

@@ -30,7 +30,7 @@ from pydantic import Field, field_validator
 from logpipe.core.event import METADATA, Event, reader
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.memo import Generations
-from logpipe.core.native import native_module
+from logpipe.core.native import left_over, native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sprintf import compile_template, is_template
 from logpipe.core.writes import TAGS_CHANGE, Writes, changes, moves, sets
@@ -585,9 +585,7 @@ class MutateFilter(Filter):
                     if copy_text is not None and type(events) is list:
                         # The usual event (a text there, an object here) natively; the
                         # loop below takes the others, each as it would have.
-                        rest = copy_text(events, src_outer, src_inner, outer, inner)
-                        if len(rest) < len(events):
-                            todo = [events[i] for i in rest]
+                        todo = left_over(events, copy_text(events, src_outer, src_inner, outer, inner))
                     for event in todo:
                         try:
                             data = event.data

@@ -112,8 +112,8 @@ class WatchedDatabase:
     def get_network(self, address: Any) -> tuple[Any, int]:
         """The record and the depth of its leaf: every address sharing that many
         leading bits has the same record (see logpipe.filters.geoip.networks)."""
-        record, length = self.reader.get_with_prefix_len(address)
-        return record, length
+        found: tuple[Any, int] = self.reader.get_with_prefix_len(address)
+        return found
 
     def close(self) -> None:
         if self.reader is not None:

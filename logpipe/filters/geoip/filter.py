@@ -21,7 +21,7 @@ from maxminddb.errors import InvalidDatabaseError
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse
 from logpipe.core.memo import Generations
-from logpipe.core.native import native_module
+from logpipe.core.native import left_over, native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sharing import SharesMemo
 from logpipe.core.writes import TAGS_CHANGE, Writes, set_paths
@@ -174,9 +174,8 @@ class GeoipFilter(SharesMemo, Filter):
                 and not unavailable and newer):
             # The events whose address has a remembered place and no AS object get it
             # natively; the loop below takes the others, each as it would have.
-            rest = self._native_share(events, parent_key, source_key, geo_key, newer, Template)
-            if len(rest) < len(events):
-                todo = [events[i] for i in rest]
+            todo = left_over(events, self._native_share(events, parent_key, source_key, geo_key, newer,
+                                                        Template))
         for event in todo:
             # The parent of source and target when it is a plain dict (the usual case),
             # else None and the general reader and writer answer.

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from logpipe.core.conditions import Condition, compile_condition
 from logpipe.core.event import METADATA, Event, reader
 from logpipe.core.fieldref import Path, parse
-from logpipe.core.native import native_module
+from logpipe.core.native import left_over, native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sharing import SharesMemo
 from logpipe.core.writes import Writes, set_paths
@@ -211,9 +211,7 @@ class SampleFilter(SharesMemo, Filter):
             if shared is not None and self._native_stamp is not None and type(events) is list:
                 # The usual event natively; the loop below takes the others, each as
                 # it would have.
-                rest = self._native_stamp(events, outer, inner, shared)
-                if len(rest) < len(events):
-                    todo = [events[i] for i in rest]
+                todo = left_over(events, self._native_stamp(events, outer, inner, shared))
             for event in todo:
                 data = event.data
                 node = data.get(outer)

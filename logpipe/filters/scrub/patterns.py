@@ -75,7 +75,6 @@ class TextMasker:
             BEARER: _BEARER, JWT: _JWT, AWS_KEY: _AWS_KEY, EMAIL: _EMAIL, CARD: _CARD,
         }
         self._hint = (fast_search(f"(?i:{names})") if names and SECRET in self.kinds else None)
-        self._hash_email = hash_email
         #: What an e-mail address (as written in the text) becomes: its keyed hash.
         self._email_out: Callable[[str], str] = lambda address: hash_email(unquote(address).lower())
         self._compiled: dict[int, re.Pattern[str] | None] = {}
@@ -167,7 +166,7 @@ class TextMasker:
         edits: list[tuple[int, int, str]] = []
         for kind, start, end, ks, ke in self._spans(text, sel) if spans is None else spans:
             if kind == EMAIL:
-                out = self._hash_email(unquote(text[ks:ke]).lower())
+                out = self._email_out(text[ks:ke])
             elif kind == CARD:
                 raw = text[ks:ke]
                 digits = raw.replace(" ", "").replace("-", "")

@@ -14,7 +14,7 @@ from typing import Any
 from logpipe.core.event import METADATA, Event
 from logpipe.core.fieldref import Path, parse as parse_ref
 from logpipe.core.memo import Generations
-from logpipe.core.native import native_module
+from logpipe.core.native import left_over, native_module
 from logpipe.core.plugin import Filter, PluginContext
 from logpipe.core.sharing import SharesMemo
 from logpipe.core.writes import ANY_KEY, TAGS_CHANGE, Writes, set_paths
@@ -112,9 +112,7 @@ class UserAgentFilter(SharesMemo, Filter):
         if share and parent_key is not None and self._native_share is not None and not actions and seen:
             # The events whose User-Agent has a remembered parse get it natively; the
             # loop below takes the others, each as it would have.
-            rest = self._native_share(events, parent_key, source_key, seen, _ABSENT)
-            if len(rest) < len(events):
-                todo = [events[i] for i in rest]
+            todo = left_over(events, self._native_share(events, parent_key, source_key, seen, _ABSENT))
         for event in todo:
             current: Any = None
             if parent_key is not None:
